@@ -1,0 +1,11 @@
+// One registration function per pipeline stage (bind_<stage>.cpp); module.cpp
+// calls them all. A new stage adds its declaration here and a call there.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace sss::bindings {
+
+void bind_matting(pybind11::module_& m);
+
+}  // namespace sss::bindings

@@ -1,0 +1,84 @@
+// Conversions between numpy / scipy objects and the core's types, shared by
+// every bind_*.cpp. Inputs are checked strictly (exact dtype, C-contiguous,
+// shape) and never converted silently: the Python layer does the friendly
+// conversions, so a wrong array reaching this layer is a bug that must raise.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sss/image.hpp"
+#include "sss/sparse.hpp"
+
+namespace sss::bindings {
+
+namespace py = pybind11;
+
+/// Raise TypeError unless `a` has dtype T, ValueError unless it is
+/// C-contiguous with `ndim` dimensions (ndim < 0: any).
+template <typename T>
+void require_array(const py::array& a, const char* name, int ndim) {
+    if (!py::isinstance<py::array_t<T>>(a) || !a.dtype().is(py::dtype::of<T>()))
+        throw py::type_error(std::string(name) + ": expected dtype " +
+                             std::string(py::str(py::dtype::of<T>())) + ", got " +
+                             std::string(py::str(a.dtype())));
+    if (ndim >= 0 && a.ndim() != ndim)
+        throw py::value_error(std::string(name) + ": expected " + std::to_string(ndim) +
+                              " dimensions, got " + std::to_string(a.ndim()));
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) + ": array must be C-contiguous");
+}
+
+/// View of an (H, W, C) float64 C-contiguous array (C = `channels`, or any if <= 0).
+inline ImageView image_view(const py::array& a, const char* name, int channels) {
+    require_array<double>(a, name, 3);
+    ImageView v;
+    v.data = static_cast<const double*>(a.data());
+    v.height = static_cast<int>(a.shape(0));
+    v.width = static_cast<int>(a.shape(1));
+    v.channels = static_cast<int>(a.shape(2));
+    if (a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX)
+        throw py::value_error(std::string(name) + ": image dimensions too large");
+    check_image(v, name, channels);
+    return v;
+}
+
+/// Move `m` to the heap and return (data, indices, indptr, shape) numpy arrays
+/// that view its buffers; the arrays keep it alive. No copy.
+inline py::tuple csr_to_python(SparseMatrix&& m) {
+    m.makeCompressed();
+    auto* owner = new SparseMatrix(std::move(m));
+    py::capsule keep(owner, [](void* p) { delete static_cast<SparseMatrix*>(p); });
+    const py::ssize_t nnz = owner->nonZeros();
+    const py::ssize_t rows = owner->rows();
+    static double dummy_d = 0.0;
+    static int dummy_i = 0;
+    py::array_t<double> data({nnz}, {sizeof(double)}, nnz ? owner->valuePtr() : &dummy_d, keep);
+    py::array_t<int> indices({nnz}, {sizeof(int)}, nnz ? owner->innerIndexPtr() : &dummy_i, keep);
+    py::array_t<int> indptr({rows + 1}, {sizeof(int)}, owner->outerIndexPtr(), keep);
+    return py::make_tuple(data, indices, indptr, py::make_tuple(rows, owner->cols()));
+}
+
+/// Zero-copy read-only view of CSR arrays (float64 data, int32 indices and
+/// indptr, canonical: sorted indices, no duplicates). The arrays must outlive it.
+inline Eigen::Map<const SparseMatrix> csr_view(const py::array& data, const py::array& indices,
+                                               const py::array& indptr, py::ssize_t rows,
+                                               py::ssize_t cols, const char* name) {
+    require_array<double>(data, name, 1);
+    require_array<int>(indices, name, 1);
+    require_array<int>(indptr, name, 1);
+    if (rows < 0 || cols < 0 || indptr.shape(0) != rows + 1)
+        throw py::value_error(std::string(name) + ": indptr length does not match the shape");
+    const int* ip = static_cast<const int*>(indptr.data());
+    if (ip[0] != 0 || ip[rows] != data.shape(0) || data.shape(0) != indices.shape(0))
+        throw py::value_error(std::string(name) + ": inconsistent CSR arrays");
+    return Eigen::Map<const SparseMatrix>(rows, cols, data.shape(0), ip,
+                                          static_cast<const int*>(indices.data()),
+                                          static_cast<const double*>(data.data()));
+}
+
+}  // namespace sss::bindings

@@ -1,0 +1,24 @@
+// The pybind11 extension module sss._core: thin wrappers over the C++ core.
+// C++ exceptions become Python exceptions through pybind11's translators:
+// std::invalid_argument/domain_error -> ValueError, std::length_error and
+// std::out_of_range -> ValueError/IndexError, std::bad_alloc -> MemoryError,
+// anything else derived from std::exception -> RuntimeError.
+#include "bindings.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace py = pybind11;
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "C++ core of sss (semantic soft segmentation)";
+    m.def("max_threads", []() {
+#ifdef _OPENMP
+        return omp_get_max_threads();
+#else
+        return 1;
+#endif
+    }, "Number of threads the core uses by default (OpenMP).");
+    sss::bindings::bind_matting(m);
+}

@@ -1,0 +1,6 @@
+// Umbrella header of the sss core: include this to get every stage.
+#pragma once
+
+#include "sss/image.hpp"
+#include "sss/sparse.hpp"
+#include "sss/matting.hpp"
