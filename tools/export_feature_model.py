@@ -269,6 +269,7 @@ def export(model: Hypercolumn, path: Path, fp16: bool, meta: dict) -> None:
     from onnx import numpy_helper
 
     dummy = torch.rand(1, 3, 64, 96)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
     torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["features"],
                       dynamic_axes={"image": {2: "height", 3: "width"},

@@ -3,4 +3,5 @@
 
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
+#include "sss/features.hpp"
 #include "sss/matting.hpp"
