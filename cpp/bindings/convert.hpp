@@ -47,11 +47,14 @@ inline ImageView image_view(const py::array& a, const char* name, int channels) 
     return v;
 }
 
-/// Move `m` to the heap and return (data, indices, indptr, shape) numpy arrays
-/// that view its buffers; the arrays keep it alive. No copy.
+/// Take over `m` (it is left empty) and return (data, indices, indptr, shape)
+/// numpy arrays that view its buffers; the arrays keep it alive. No copy.
+/// Note: Eigen 3.4's SparseMatrix has no move constructor or move assignment
+/// (std::move copies!), so ownership is transferred with swap().
 inline py::tuple csr_to_python(SparseMatrix&& m) {
     m.makeCompressed();
-    auto* owner = new SparseMatrix(std::move(m));
+    auto* owner = new SparseMatrix();
+    owner->swap(m);
     py::capsule keep(owner, [](void* p) { delete static_cast<SparseMatrix*>(p); });
     const py::ssize_t nnz = owner->nonZeros();
     const py::ssize_t rows = owner->rows();

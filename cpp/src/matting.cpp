@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sss/parallel.hpp"
@@ -31,7 +33,7 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
     const int r = params.radius;
     if (r < 1) throw std::invalid_argument("matting_affinity: radius must be >= 1, got " +
                                            std::to_string(r));
-    if (!(params.eps >= 0.0))
+    if (!(params.eps >= 0.0) || !std::isfinite(params.eps))
         throw std::invalid_argument("matting_affinity: eps must be a finite value >= 0");
     const int H = image.height, W = image.width;
     const int ws = 2 * r + 1;
@@ -39,115 +41,118 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
         throw std::invalid_argument("matting_affinity: image of " + std::to_string(H) + " x " +
                                     std::to_string(W) + " pixels is smaller than one " +
                                     std::to_string(ws) + " x " + std::to_string(ws) + " window");
-    const double wsz = static_cast<double>(ws) * ws;
+    const int wsz = ws * ws;
+    const double inv_wsz = 1.0 / wsz;
     const std::ptrdiff_t N = image.num_pixels();
-    const int span = 2 * r;              // pixel pairs differ by at most 2r per axis
-    const int sw = 2 * span + 1;         // slots per row of the pair neighbourhood
-    const int S = sw * sw;               // slots per pixel
+    const int span = 2 * r;  // pixel pairs that share a window differ by <= 2r per axis
     const int nthreads = resolve_threads(params.num_threads);
     (void)nthreads;
 
-    // Row lengths are fixed by geometry; check they fit 32-bit indices first.
-    std::vector<int> row_len(static_cast<size_t>(N));
-    std::int64_t total = 0;
-    for (int y = 0; y < H; ++y) {
-        for (int x = 0; x < W; ++x) {
-            int count = 0;
-            for (int dy = -span; dy <= span; ++dy) {
-                const int jy = y + dy;
-                if (jy < 0 || jy >= H || !share_window_1d(y, jy, H, r)) continue;
-                for (int dx = -span; dx <= span; ++dx) {
-                    const int jx = x + dx;
-                    if (jx < 0 || jx >= W || !share_window_1d(x, jx, W, r)) continue;
-                    ++count;
-                }
+    // The set of pixels sharing a window with pixel (y, x) is the rectangle
+    // [y + lo_y[y], y + hi_y[y]] x [x + lo_x[x], x + hi_x[x]]: the condition
+    // separates by axis. Its entries, in column order, form the CSR row.
+    auto axis_range = [&](int n, std::vector<int>& lo, std::vector<int>& hi) {
+        lo.assign(n, 0);
+        hi.assign(n, 0);
+        for (int a = 0; a < n; ++a) {
+            int l = span + 1, h = -span - 1;  // valid offsets are contiguous and include 0
+            for (int d = -span; d <= span; ++d) {
+                const int b = a + d;
+                if (b < 0 || b >= n || !share_window_1d(a, b, n, r)) continue;
+                l = std::min(l, d);
+                h = std::max(h, d);
             }
-            row_len[static_cast<size_t>(y) * W + x] = count;
-            total += count;
+            lo[a] = l;
+            hi[a] = h;
         }
-    }
+    };
+    std::vector<int> lo_y, hi_y, lo_x, hi_x;
+    axis_range(H, lo_y, hi_y);
+    axis_range(W, lo_x, hi_x);
+    std::int64_t total = 0;
+    for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x)
+            total += std::int64_t(hi_y[y] - lo_y[y] + 1) * (hi_x[x] - lo_x[x] + 1);
     if (total > INT_MAX)
         throw std::length_error("matting_affinity: " + std::to_string(total) +
                                 " nonzeros exceed the 32-bit index range; use a smaller image");
 
-    // Per-window mean and inverse regularised covariance, indexed by centre pixel.
-    std::vector<Eigen::Vector3d> mu(static_cast<size_t>(N), Eigen::Vector3d::Zero());
-    std::vector<Eigen::Matrix3d> inv(static_cast<size_t>(N), Eigen::Matrix3d::Zero());
-    const double* I = image.data;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int cy = r; cy < H - r; ++cy) {
-        for (int cx = r; cx < W - r; ++cx) {
-            Eigen::Vector3d sum = Eigen::Vector3d::Zero();
-            Eigen::Matrix3d sum2 = Eigen::Matrix3d::Zero();
-            for (int y = cy - r; y <= cy + r; ++y)
-                for (int x = cx - r; x <= cx + r; ++x) {
-                    const Eigen::Map<const Eigen::Vector3d> v(I + (static_cast<std::ptrdiff_t>(y) * W + x) * 3);
-                    sum += v;
-                    sum2.noalias() += v * v.transpose();
-                }
-            const Eigen::Vector3d m = sum / wsz;
-            Eigen::Matrix3d cov = sum2 / wsz - m * m.transpose();
-            cov.diagonal().array() += params.eps / wsz;
-            const std::ptrdiff_t c = static_cast<std::ptrdiff_t>(cy) * W + cx;
-            mu[c] = m;
-            inv[c] = cov.inverse();
-        }
-    }
-
-    // One dense slot array per pixel: acc[p * S + slot(dy, dx)].
-    std::vector<double> acc(static_cast<size_t>(N) * S, 0.0);
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int y = 0; y < H; ++y) {
+    SparseMatrix out(N, N);
+    out.resizeNonZeros(static_cast<Eigen::Index>(total));
+    int* outer = out.outerIndexPtr();
+    int* inner = out.innerIndexPtr();
+    double* val = out.valuePtr();
+    outer[0] = 0;
+    for (int y = 0; y < H; ++y)
         for (int x = 0; x < W; ++x) {
             const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
-            const Eigen::Map<const Eigen::Vector3d> Ii(I + i * 3);
-            double* row = acc.data() + i * S;
-            for (int cy = std::max(y - r, r); cy <= std::min(y + r, H - 1 - r); ++cy) {
-                for (int cx = std::max(x - r, r); cx <= std::min(x + r, W - 1 - r); ++cx) {
-                    const std::ptrdiff_t c = static_cast<std::ptrdiff_t>(cy) * W + cx;
-                    const Eigen::Vector3d a = inv[c] * (Ii - mu[c]);
-                    for (int jy = cy - r; jy <= cy + r; ++jy) {
-                        for (int jx = cx - r; jx <= cx + r; ++jx) {
-                            const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(jy) * W + jx;
-                            const Eigen::Map<const Eigen::Vector3d> Ij(I + j * 3);
-                            row[(jy - y + span) * sw + (jx - x + span)] +=
-                                (1.0 + a.dot(Ij - mu[c])) / wsz;
+            outer[i + 1] = outer[i] + (hi_y[y] - lo_y[y] + 1) * (hi_x[x] - lo_x[x] + 1);
+        }
+    // Column indices, and zero values to accumulate into.
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x) {
+            int k = outer[static_cast<std::ptrdiff_t>(y) * W + x];
+            for (int jy = y + lo_y[y]; jy <= y + hi_y[y]; ++jy)
+                for (int jx = x + lo_x[x]; jx <= x + hi_x[x]; ++jx) {
+                    inner[k] = jy * W + jx;
+                    val[k++] = 0.0;
+                }
+        }
+    // Windows whose centre rows differ by >= 2r+1 touch disjoint pixel rows, so
+    // the centre rows are processed in ws interleaved passes, each in parallel.
+    const auto run = [&](auto wsz_tag) {
+        constexpr int WSZ = decltype(wsz_tag)::value;  // pixels per window, or Eigen::Dynamic
+        using Block = Eigen::Matrix<double, WSZ, 3>;
+        using Gram = Eigen::Matrix<double, WSZ, WSZ>;
+        const double* I = image.data;
+        for (int pass = 0; pass < ws; ++pass) {
+#pragma omp parallel num_threads(nthreads)
+            {
+                std::vector<int> base(wsz), row_w(wsz), py(wsz), px(wsz);
+                Block D(wsz, 3), A(wsz, 3);
+                Gram G(wsz, wsz);
+#pragma omp for schedule(static)
+                for (int cy = r + pass; cy < H - r; cy += ws) {
+                    for (int cx = r; cx < W - r; ++cx) {
+                        int m = 0;
+                        for (int y = cy - r; y <= cy + r; ++y)
+                            for (int x = cx - r; x <= cx + r; ++x, ++m) {
+                                D.row(m) = Eigen::Map<const Eigen::RowVector3d>(
+                                    I + (static_cast<std::ptrdiff_t>(y) * W + x) * 3);
+                                py[m] = y;
+                                px[m] = x;
+                                // entry (m, n) sits at base[m] + dy * row_w[m] + dx
+                                row_w[m] = hi_x[x] - lo_x[x] + 1;
+                                base[m] = outer[static_cast<std::ptrdiff_t>(y) * W + x] -
+                                          lo_y[y] * row_w[m] - lo_x[x];
+                            }
+                        const Eigen::RowVector3d mu = D.colwise().sum() * inv_wsz;
+                        Eigen::Matrix3d cov = D.transpose().lazyProduct(D) * inv_wsz -
+                                              mu.transpose() * mu;
+                        cov.diagonal().array() += params.eps * inv_wsz;
+                        const Eigen::Matrix3d inv = cov.inverse();
+                        D.rowwise() -= mu;
+                        A.noalias() = D * inv;
+                        G.noalias() = A.lazyProduct(D.transpose());  // tiny: no GEMM kernel
+                        for (int a = 0; a < wsz; ++a) {
+                            val[base[a]] += (1.0 + G(a, a)) * inv_wsz;
+                            for (int b = a + 1; b < wsz; ++b) {
+                                const double v = (1.0 + 0.5 * (G(a, b) + G(b, a))) * inv_wsz;
+                                const int dy = py[b] - py[a], dx = px[b] - px[a];
+                                val[base[a] + dy * row_w[a] + dx] += v;
+                                val[base[b] - dy * row_w[b] - dx] += v;
+                            }
                         }
                     }
                 }
             }
         }
-    }
-
-    // Compressed rows, symmetrised as (W + W^T) / 2.
-    SparseMatrix out(N, N);
-    out.resizeNonZeros(static_cast<Eigen::Index>(total));
-    int* outer = out.outerIndexPtr();
-    outer[0] = 0;
-    for (std::ptrdiff_t p = 0; p < N; ++p) outer[p + 1] = outer[p] + row_len[static_cast<size_t>(p)];
-    int* inner = out.innerIndexPtr();
-    double* val = out.valuePtr();
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int y = 0; y < H; ++y) {
-        for (int x = 0; x < W; ++x) {
-            const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
-            int k = outer[i];
-            for (int dy = -span; dy <= span; ++dy) {
-                const int jy = y + dy;
-                if (jy < 0 || jy >= H || !share_window_1d(y, jy, H, r)) continue;
-                for (int dx = -span; dx <= span; ++dx) {
-                    const int jx = x + dx;
-                    if (jx < 0 || jx >= W || !share_window_1d(x, jx, W, r)) continue;
-                    const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(jy) * W + jx;
-                    const double wij = acc[i * S + (dy + span) * sw + (dx + span)];
-                    const double wji = acc[j * S + (span - dy) * sw + (span - dx)];
-                    inner[k] = static_cast<int>(j);
-                    val[k] = 0.5 * (wij + wji);
-                    ++k;
-                }
-            }
-        }
-    }
+    };
+    if (r == 1)
+        run(std::integral_constant<int, 9>{});
+    else
+        run(std::integral_constant<int, Eigen::Dynamic>{});
     return out;
 }
 
