@@ -88,67 +88,85 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
             const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
             outer[i + 1] = outer[i] + (hi_y[y] - lo_y[y] + 1) * (hi_x[x] - lo_x[x] + 1);
         }
-    // Column indices, and zero values to accumulate into.
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int y = 0; y < H; ++y)
-        for (int x = 0; x < W; ++x) {
-            int k = outer[static_cast<std::ptrdiff_t>(y) * W + x];
-            for (int jy = y + lo_y[y]; jy <= y + hi_y[y]; ++jy)
-                for (int jx = x + lo_x[x]; jx <= x + hi_x[x]; ++jx) {
-                    inner[k] = jy * W + jx;
-                    val[k++] = 0.0;
-                }
-        }
-    // Windows whose centre rows differ by >= 2r+1 touch disjoint pixel rows, so
-    // the centre rows are processed in ws interleaved passes, each in parallel.
+    // Each thread fills a contiguous block of CSR rows (pixel rows). For every
+    // window it needs, it computes the window's symmetrised kernel once,
+    //   K(a, b) = (1 + (g_ab + g_ba) / 2) / |w|,  g = D Sigma^-1 D^T,
+    // kept in a rolling buffer of 2r+1 window rows; then every pixel gathers
+    // its CSR row from the (<= |w|) windows that contain it into a small dense
+    // accumulator, and writes it once, sequentially. Row i and row j sum the
+    // same values in the same window order, so W is exactly symmetric.
     const auto run = [&](auto wsz_tag) {
         constexpr int WSZ = decltype(wsz_tag)::value;  // pixels per window, or Eigen::Dynamic
+        constexpr int WS = WSZ == 9 ? 3 : 0;            // window side when fixed at compile time
+        const int wsl = WS ? WS : ws;                    // the same, constant-folded when fixed
+        const int swl = WS ? 2 * WS - 1 : 2 * span + 1;  // accumulator side (pair offsets)
         using Block = Eigen::Matrix<double, WSZ, 3>;
-        using Gram = Eigen::Matrix<double, WSZ, WSZ>;
+        using Kernel = Eigen::Matrix<double, WSZ, WSZ, Eigen::RowMajor>;
         const double* I = image.data;
-        for (int pass = 0; pass < ws; ++pass) {
+        const int n_wx = W - 2 * r;  // windows per window row
+        const int sw = 2 * span + 1;
 #pragma omp parallel num_threads(nthreads)
-            {
-                std::vector<int> base(wsz), row_w(wsz), py(wsz), px(wsz);
-                Block D(wsz, 3), A(wsz, 3);
-                Gram G(wsz, wsz);
+        {
+            Block D(wsz, 3), A(wsz, 3);
+            Kernel G(wsz, wsz);
+            // ring of ws window rows, each n_wx kernels of wsz*wsz values
+            std::vector<double> ring(static_cast<size_t>(ws) * n_wx * wsz * wsz);
+            std::vector<int> ring_row(ws, -1);
+            std::vector<double> acc(static_cast<size_t>(sw) * sw);
+            auto kernel_row = [&](int cy) -> const double* {
+                double* dst = ring.data() + static_cast<size_t>(cy % ws) * n_wx * wsz * wsz;
+                if (ring_row[cy % ws] == cy) return dst;
+                ring_row[cy % ws] = cy;
+                for (int cx = r; cx < W - r; ++cx) {
+                    int m = 0;
+                    for (int y = cy - r; y <= cy + r; ++y)
+                        for (int x = cx - r; x <= cx + r; ++x, ++m)
+                            D.row(m) = Eigen::Map<const Eigen::RowVector3d>(
+                                I + (static_cast<std::ptrdiff_t>(y) * W + x) * 3);
+                    const Eigen::RowVector3d mu = D.colwise().sum() * inv_wsz;
+                    Eigen::Matrix3d cov =
+                        D.transpose().lazyProduct(D) * inv_wsz - mu.transpose() * mu;
+                    cov.diagonal().array() += params.eps * inv_wsz;
+                    const Eigen::Matrix3d inv = cov.inverse();
+                    D.rowwise() -= mu;
+                    A.noalias() = D * inv;
+                    G.noalias() = A.lazyProduct(D.transpose());  // tiny: no GEMM kernel
+                    Eigen::Map<Kernel> K(dst + static_cast<size_t>(cx - r) * wsz * wsz, wsz, wsz);
+                    K = ((G + G.transpose()) * 0.5).array() * inv_wsz + inv_wsz;
+                }
+                return dst;
+            };
 #pragma omp for schedule(static)
-                for (int cy = r + pass; cy < H - r; cy += ws) {
-                    for (int cx = r; cx < W - r; ++cx) {
-                        int m = 0;
-                        for (int y = cy - r; y <= cy + r; ++y)
-                            for (int x = cx - r; x <= cx + r; ++x, ++m) {
-                                D.row(m) = Eigen::Map<const Eigen::RowVector3d>(
-                                    I + (static_cast<std::ptrdiff_t>(y) * W + x) * 3);
-                                py[m] = y;
-                                px[m] = x;
-                                // entry (m, n) sits at base[m] + dy * row_w[m] + dx
-                                row_w[m] = hi_x[x] - lo_x[x] + 1;
-                                base[m] = outer[static_cast<std::ptrdiff_t>(y) * W + x] -
-                                          lo_y[y] * row_w[m] - lo_x[x];
-                            }
-                        const Eigen::RowVector3d mu = D.colwise().sum() * inv_wsz;
-                        Eigen::Matrix3d cov = D.transpose().lazyProduct(D) * inv_wsz -
-                                              mu.transpose() * mu;
-                        cov.diagonal().array() += params.eps * inv_wsz;
-                        const Eigen::Matrix3d inv = cov.inverse();
-                        D.rowwise() -= mu;
-                        A.noalias() = D * inv;
-                        G.noalias() = A.lazyProduct(D.transpose());  // tiny: no GEMM kernel
-                        for (int a = 0; a < wsz; ++a) {
-                            val[base[a]] += (1.0 + G(a, a)) * inv_wsz;
-                            for (int b = a + 1; b < wsz; ++b) {
-                                const double v = (1.0 + 0.5 * (G(a, b) + G(b, a))) * inv_wsz;
-                                const int dy = py[b] - py[a], dx = px[b] - px[a];
-                                val[base[a] + dy * row_w[a] + dx] += v;
-                                val[base[b] - dy * row_w[b] - dx] += v;
-                            }
+            for (int y = 0; y < H; ++y) {
+                const int cy0 = std::max(y - r, r), cy1 = std::min(y + r, H - 1 - r);
+                const double* rows[64];  // window rows cy0..cy1 (<= ws of them)
+                for (int cy = cy0; cy <= cy1; ++cy) rows[cy - cy0] = kernel_row(cy);
+                for (int x = 0; x < W; ++x) {
+                    std::fill(acc.begin(), acc.end(), 0.0);
+                    const int cx0 = std::max(x - r, r), cx1 = std::min(x + r, W - 1 - r);
+                    for (int cy = cy0; cy <= cy1; ++cy) {
+                        for (int cx = cx0; cx <= cx1; ++cx) {
+                            const int a = (y - cy + r) * ws + (x - cx + r);
+                            const double* k = rows[cy - cy0] +
+                                              (static_cast<size_t>(cx - r) * wsz + a) * wsz;
+                            // window pixel (my, mx) is at offset (cy-r+my-y, cx-r+mx-x)
+                            double* dst = acc.data() + (cy - r - y + span) * swl + (cx - r - x + span);
+                            for (int my = 0; my < wsl; ++my)
+                                for (int mx = 0; mx < wsl; ++mx) dst[my * swl + mx] += k[my * wsl + mx];
                         }
                     }
+                    const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
+                    int kk = outer[i];
+                    for (int dy = lo_y[y]; dy <= hi_y[y]; ++dy)
+                        for (int dx = lo_x[x]; dx <= hi_x[x]; ++dx) {
+                            inner[kk] = static_cast<int>(i + static_cast<std::ptrdiff_t>(dy) * W + dx);
+                            val[kk++] = acc[(dy + span) * swl + (dx + span)];
+                        }
                 }
             }
         }
     };
+    if (ws > 64) throw std::invalid_argument("matting_affinity: radius must be <= 31");
     if (r == 1)
         run(std::integral_constant<int, 9>{});
     else
