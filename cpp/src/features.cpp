@@ -12,6 +12,10 @@
 
 #include "sss/parallel.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace sss {
 namespace {
 
@@ -42,14 +46,55 @@ Eigen::MatrixXd top_eigenvectors(const Eigen::MatrixXd& C, int k) {
     return V;
 }
 
-// Covariance (1/N normalisation) of the columns of X after mean removal; X is
-// centred in place.
-Eigen::MatrixXd center_and_covariance(Eigen::Ref<Eigen::MatrixXd> X) {
+// Row ranges [begin, end) splitting n rows into `parts` nearly equal blocks.
+inline std::ptrdiff_t block_begin(std::ptrdiff_t n, int parts, int i) {
+    return n * i / parts;
+}
+
+// Centre the columns of X in place and return their covariance (1/N
+// normalisation). Threads work on row blocks; Eigen's own GEMM threading is
+// not used (inside a parallel region it runs serially), so `nthreads` is the
+// whole story and oversubscribed machines do not stall in GEMM barriers.
+Eigen::MatrixXd center_and_covariance(Eigen::MatrixXd& X, int nthreads) {
+    const std::ptrdiff_t n = X.rows();
+    const Eigen::Index d = X.cols();
     const Eigen::RowVectorXd mean = X.colwise().mean();
-    X.rowwise() -= mean;
-    Eigen::MatrixXd C = Eigen::MatrixXd::Zero(X.cols(), X.cols());
-    C.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose(), 1.0 / static_cast<double>(X.rows()));
+    std::vector<Eigen::MatrixXd> parts(static_cast<size_t>(nthreads), Eigen::MatrixXd::Zero(d, d));
+#pragma omp parallel num_threads(nthreads)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        const std::ptrdiff_t b = block_begin(n, nt, t), e = block_begin(n, nt, t + 1);
+        if (e > b) {
+            auto rows = X.middleRows(b, e - b);
+            rows.rowwise() -= mean;
+            parts[static_cast<size_t>(t)].selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
+        }
+    }
+    Eigen::MatrixXd C = Eigen::MatrixXd::Zero(d, d);
+    for (const auto& P : parts) C += P;
+    C /= static_cast<double>(n);
     return C.selfadjointView<Eigen::Lower>();
+}
+
+// Y = X * V by row blocks (same threading rule as above).
+Eigen::MatrixXd project(const Eigen::MatrixXd& X, const Eigen::MatrixXd& V, int nthreads) {
+    const std::ptrdiff_t n = X.rows();
+    Eigen::MatrixXd Y(n, V.cols());
+#pragma omp parallel num_threads(nthreads)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        const std::ptrdiff_t b = block_begin(n, nt, t), e = block_begin(n, nt, t + 1);
+        if (e > b) Y.middleRows(b, e - b).noalias() = X.middleRows(b, e - b) * V;
+    }
+    return Y;
 }
 
 }  // namespace
@@ -233,33 +278,35 @@ std::vector<double> preprocess_features(const ImageView& features, const ImageVi
                                     "num_components");
     const std::ptrdiff_t N = features.num_pixels();
     const double c = params.clip;
+    const int nthreads = resolve_threads(params.num_threads);
 
     // clipped features as a column-major N x D matrix (column c = channel plane c),
     // transposed in cache-sized blocks of pixels
     Eigen::MatrixXd X(N, D);
-    bool finite = true;
+    std::ptrdiff_t nonfinite = 0;
     {
         constexpr std::ptrdiff_t B = 256;
         const double* src = features.data;
         double* dst = X.data();
+#pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+ : nonfinite)
         for (std::ptrdiff_t p0 = 0; p0 < N; p0 += B) {
             const std::ptrdiff_t p1 = std::min(N, p0 + B);
             for (int ch = 0; ch < D; ++ch) {
                 double* d = dst + static_cast<std::ptrdiff_t>(ch) * N;
                 for (std::ptrdiff_t p = p0; p < p1; ++p) {
                     const double v = src[p * D + ch];
-                    finite &= std::isfinite(v);
+                    nonfinite += !std::isfinite(v);
                     d[p] = std::min(std::max(v, -c), c);
                 }
             }
         }
     }
-    if (!finite)
+    if (nonfinite)
         throw std::invalid_argument("preprocess_features: features contain NaN or infinite values");
     Eigen::MatrixXd Y;  // column-major N x k: column j is channel plane j
     if (params.prefilter_components > 0 && params.prefilter_components < D) {
-        const Eigen::MatrixXd C = center_and_covariance(X);
-        Y.noalias() = X * top_eigenvectors(C, params.prefilter_components);
+        const Eigen::MatrixXd C = center_and_covariance(X, nthreads);
+        Y = project(X, top_eigenvectors(C, params.prefilter_components), nthreads);
         X.resize(0, 0);
     } else {
         Y = std::move(X);
@@ -268,8 +315,8 @@ std::vector<double> preprocess_features(const ImageView& features, const ImageVi
     guided_filter_planes(image, Y.data(), static_cast<int>(Y.cols()), params.neighborhood_size,
                          params.smoothing, params.num_threads);
 
-    const Eigen::MatrixXd C = center_and_covariance(Y);
-    const Eigen::MatrixXd Z = Y * top_eigenvectors(C, K);
+    const Eigen::MatrixXd C = center_and_covariance(Y, nthreads);
+    const Eigen::MatrixXd Z = project(Y, top_eigenvectors(C, K), nthreads);
 
     std::vector<double> out(static_cast<size_t>(N * K));
     for (int j = 0; j < K; ++j) {

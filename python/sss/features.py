@@ -167,19 +167,28 @@ def _linear_weights(n_out: int, scale: int, n_in: int):
 
 
 def _upsample(y: np.ndarray, scale: int, h: int, w: int) -> np.ndarray:
-    """(D, h_in, w_in) -> (h, w, D) float32, bilinear upsampling by `scale`, cropped."""
+    """(D, h_in, w_in) -> (h, w, D) float32, bilinear upsampling by `scale`, cropped.
+
+    Columns are interpolated on the low-resolution rows, then rows with a sparse
+    (h x h_in) interpolation matrix, which writes the (h, w, D) result in one pass.
+    """
+    import scipy.sparse as sp
+
+    D, h_in, w_in = y.shape
     y = np.ascontiguousarray(y.transpose(1, 2, 0))  # (h_in, w_in, D)
     if scale == 1:
         return np.ascontiguousarray(y[:h, :w])
-    r0, r1, tr = _linear_weights(h, scale, y.shape[0])
-    c0, c1, tc = _linear_weights(w, scale, y.shape[1])
+    c0, c1, tc = _linear_weights(w, scale, w_in)
     tc = tc[None, :, None]
-    # columns first on the low-resolution rows, then rows
-    a = y[:, c0] * (1 - tc) + y[:, c1] * tc              # (h_in, w, D)
-    tr = tr[:, None, None]
-    out = a[r0] * (1 - tr)
-    out += a[r1] * tr
-    return out
+    a = y[:, c0] * (1 - tc)
+    a += y[:, c1] * tc                                     # (h_in, w, D)
+    r0, r1, tr = _linear_weights(h, scale, h_in)
+    rows = np.arange(h)
+    R = sp.csr_matrix((np.concatenate([1 - tr, tr]), (np.concatenate([rows, rows]),
+                                                       np.concatenate([r0, r1]))),
+                      shape=(h, h_in), dtype=np.float32)  # duplicates (edges) are summed
+    out = R @ a.reshape(h_in, w * D)
+    return np.ascontiguousarray(out, dtype=np.float32).reshape(h, w, D)
 
 
 # ------------------------------------------------------------------------ public API
