@@ -217,14 +217,13 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 def calibration_images() -> list[np.ndarray]:
     """Photographs shipped with scikit-image (never the docia test image)."""
     from skimage import data
-    names = ["astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry",
-             "hubble_deep_field", "motorcycle_left", "retina", "colorwheel"]
+    names = ["astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle",
+             "immunohistochemistry", "hubble_deep_field", "retina", "colorwheel"]
     out = []
     for n in names:
-        try:
-            im = getattr(data, n)()
-        except Exception:  # noqa: BLE001 - some need pooch downloads
-            continue
+        im = getattr(data, n)()  # all ship inside the scikit-image wheel
+        if n == "stereo_motorcycle":
+            im = im[0]  # (left, right, disparity): the left photo
         if im.ndim != 3 or im.shape[2] < 3:
             continue
         im = im[..., :3].astype(np.float32) / 255.0
@@ -306,7 +305,11 @@ def fit_projections(trunk: EfficientNetLiteTrunk, images: list[np.ndarray], widt
             n_img += 1
         evals, evecs = np.linalg.eigh(J / n_img)
         order = np.argsort(evals)[::-1][:width]
-        G = evecs[:, order].T / np.maximum(evals[order], 1e-6)[:, None] ** (0.5 * whiten)
+        lam = np.maximum(evals[order], 1e-6)
+        G = evecs[:, order].T / lam[:, None] ** (0.5 * whiten)
+        # one global scale so that the strongest output channel has unit variance on the
+        # calibration photos (the [-5, 5] clip of the preprocessing then rarely acts)
+        G /= np.sqrt(lam.max() ** (1.0 - whiten))
         out, o = [], 0
         for P in projs:
             out.append(G[:, o:o + P.shape[0]] @ P)
@@ -376,7 +379,7 @@ def main(argv=None):
     ap.add_argument("--projection", default="joint", choices=["joint", "pca", "pca_nowhiten", "random"])
     ap.add_argument("--norm", default="instance", choices=["instance", "fixed"],
                     help="per-image channel standardisation, or fixed calibration statistics")
-    ap.add_argument("--whiten", type=float, default=1.0,
+    ap.add_argument("--whiten", type=float, default=0.0,
                     help="PCA projection scaled by eigenvalue^(-whiten/2): 1 = whitened, 0 = plain")
     ap.add_argument("--fp32", action="store_true", help="store fp32 weights (default fp16)")
     ap.add_argument("--out", default=None)
