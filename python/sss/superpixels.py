@@ -100,7 +100,7 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
     if n >= 2**31 - 1:
         raise ValueError(f"image of {img.shape[0]} x {img.shape[1]} pixels is too large "
                          "for 32-bit labels")
-    check_memory(n * 8 * 6, "superpixels")  # Lab image, distances, labels, order
+    check_memory(n * 64, "superpixels")  # Lab (double + float planes), labels, components
     search_factor = float(search_factor)
     if not 1.0 <= search_factor <= 4.0:
         raise ValueError(f"search_factor must be in [1, 4], got {search_factor}")
