@@ -22,7 +22,8 @@ void bind_affinity(py::module_& m) {
             SparseMatrix W;
             {
                 py::gil_scoped_release release;
-                W = semantic_affinity(lv, fv, params);
+                SparseMatrix result = semantic_affinity(lv, fv, params);
+                W.swap(result);  // no copy (see csr_to_python)
             }
             return csr_to_python(std::move(W));
         },
@@ -43,7 +44,8 @@ void bind_affinity(py::module_& m) {
             SparseMatrix W;
             {
                 py::gil_scoped_release release;
-                W = color_affinity(lv, iv, params);
+                SparseMatrix result = color_affinity(lv, iv, params);
+                W.swap(result);  // no copy (see csr_to_python)
             }
             return csr_to_python(std::move(W));
         },
@@ -87,7 +89,9 @@ void bind_affinity(py::module_& m) {
         SparseMatrix S;
         {
             py::gil_scoped_release release;
-            S = laplacian ? weighted_laplacian(refs, weights) : weighted_sum(refs, weights);
+            SparseMatrix result = laplacian ? weighted_laplacian(refs, weights)
+                                            : weighted_sum(refs, weights);
+            S.swap(result);  // no copy (see csr_to_python)
         }
         return csr_to_python(std::move(S));
     };
