@@ -123,7 +123,10 @@ def main():
              f"{W_L.nnz:,}, W_S {W_S.nnz:,}, W_C {W_C.nnz:,}, L {L.nnz:,}. Features are a "
              "stand-in (blurred Lab scaled to [0, 1]). Baselines: skimage SLIC-zero called as "
              "the oracle README does (rgb2lab + slic(compactness=1e-20, slic_zero=True)); a "
-             "vectorised numpy version of the reference's all-pairs colour affinity.", "",
+             "vectorised numpy version of the reference's all-pairs colour affinity. Note: on "
+             "an oversubscribed machine, libgomp's default active waiting makes the multi-"
+             "threaded SLIC (about 31 parallel regions) slower than one thread; "
+             "OMP_WAIT_POLICY=passive avoids that (results do not depend on the threads).", "",
              "| stage | sss (s) | baseline (s) | speed-up | baseline |",
              "| --- | ---: | ---: | ---: | --- |"]
     for name, t, tb, bname in rows:

@@ -245,6 +245,14 @@ def test_bad_parameters():
         pairs_within_radius(np.zeros((3, 2)), np.nan)
 
 
+def test_too_many_pairs_raise_memory_error(monkeypatch):
+    """One superpixel per pixel and a radius covering the image: K^2 / 2 pairs."""
+    lab = np.arange(300 * 300).reshape(300, 300)
+    monkeypatch.setenv("SSS_MEMORY_LIMIT", str(2**30))
+    with pytest.raises(MemoryError, match="color_affinity needs about"):
+        sss.color_affinity(lab, np.zeros((300, 300, 3)), radius=2.0)
+
+
 def test_normalized_needs_positive_degrees():
     """A strongly negative semantic weight makes some degrees negative."""
     rng = np.random.default_rng(0)

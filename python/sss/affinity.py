@@ -117,6 +117,9 @@ def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = 50.
     ------
     TypeError, ValueError
         For bad labels or images (see :func:`semantic_affinity`).
+    MemoryError
+        If the pairs would not fit in the available memory (about 64 bytes
+        per pair; the number of pairs grows as K^2 radius^2).
 
     References
     ----------
@@ -129,6 +132,10 @@ def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = 50.
         raise ValueError(f"radius must be >= 0, got {radius}")
     img = as_image(image, name="image", channels=3)
     lab = as_labels(labels, img.shape[:2], shape_of="image")
+    k = int(lab.max()) + 1
+    # expected pairs: K^2 / 2 times the share of the unit square within the radius
+    pairs = 0.5 * k * k * min(1.0, np.pi * radius * radius)
+    check_memory(64 * pairs + 16 * lab.size, "color_affinity")
     return from_core_csr(_core.color_affinity(lab, img, steepness, center, radius,
                                               _threads(num_threads)))
 
