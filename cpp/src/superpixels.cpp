@@ -268,11 +268,17 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
     const std::ptrdiff_t N = image.num_pixels();
     if (N > std::numeric_limits<int>::max())
         throw std::length_error("superpixels: image has too many pixels for 32-bit labels");
-    const int nthreads = resolve_threads(params.num_threads);
+    // Each iteration synchronises the team three times; below ~0.5 megapixel
+    // per thread that costs more than it saves (and far more on a busy
+    // machine), so the default uses fewer threads on small images.
+    const int nthreads = params.num_threads > 0
+                             ? params.num_threads
+                             : std::max(1, std::min(resolve_threads(0),
+                                                    static_cast<int>(N / kSlicPixelsPerThread)));
     (void)nthreads;
 
     std::vector<double> lab(static_cast<size_t>(N) * 3);
-    rgb_to_lab(image, lab.data(), params.num_threads);
+    rgb_to_lab(image, lab.data(), nthreads);
 
     const double K0 = static_cast<double>(std::min<std::ptrdiff_t>(params.n_segments, N));
     const double S = std::sqrt(static_cast<double>(N) / K0);

@@ -64,8 +64,9 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
         Half-width of each cluster's search window in units of S (SLIC's
         original 2S x 2S window is 1). In [1, 4]; larger is slower.
     num_threads : int, optional
-        Threads to use; default all available cores. The result does not
-        depend on it.
+        Threads to use. Default: all available cores, but at most one per
+        half megapixel (each iteration synchronises the threads, which does
+        not pay on small images). The result does not depend on it.
 
     Returns
     -------
