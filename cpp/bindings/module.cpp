@@ -22,4 +22,6 @@ PYBIND11_MODULE(_core, m) {
     }, "Number of threads the core uses by default (OpenMP).");
     sss::bindings::bind_features(m);
     sss::bindings::bind_matting(m);
+    sss::bindings::bind_superpixels(m);
+    sss::bindings::bind_affinity(m);
 }

@@ -5,3 +5,5 @@
 #include "sss/sparse.hpp"
 #include "sss/features.hpp"
 #include "sss/matting.hpp"
+#include "sss/superpixels.hpp"
+#include "sss/affinity.hpp"
