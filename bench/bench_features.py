@@ -25,13 +25,13 @@ from _common import best_time, machine, photo, today, write_section
 
 def numpy_preprocess(F: np.ndarray, I: np.ndarray, n: int = 10, eps: float = 0.01) -> np.ndarray:
     """Baseline: clip, colour guided filter of every channel (box means over offsets
-    -(n-1)//2..n//2, mirror padding), PCA to 3, min/max scaling."""
+    -(n-1)//2..n//2, edge-replicated padding), PCA to 3, min/max scaling."""
     F = np.clip(F.astype(np.float64), -5, 5)
     origin = [-(1 - n % 2) if n % 2 == 0 else 0] * 2 + [0]  # window -4..+5 for n = 10
 
     def box(x):
         size = (n, n) + (1,) * (x.ndim - 2)
-        return ndimage.uniform_filter(x, size=size, mode="reflect", origin=origin[:x.ndim])
+        return ndimage.uniform_filter(x, size=size, mode="nearest", origin=origin[:x.ndim])
 
     mI = box(I)
     cov = np.empty(I.shape[:2] + (3, 3))

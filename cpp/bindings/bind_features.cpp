@@ -1,5 +1,6 @@
 // Python bindings of stage 1 (feature preprocessing).
 #include <algorithm>
+#include <string>
 
 #include "bindings.hpp"
 #include "convert.hpp"
@@ -11,7 +12,8 @@ void bind_features(py::module_& m) {
     m.def(
         "preprocess_features",
         [](const py::array& features, const py::array& image, double clip, int neighborhood_size,
-           double smoothing, int num_components, int prefilter_components, int num_threads) {
+           double smoothing, int num_components, int prefilter_components, int num_threads,
+           const std::string& guide) {
             const ImageView fv = image_view(features, "features", 0);
             const ImageView iv = image_view(image, "image", 3);
             FeaturePrepParams params;
@@ -21,6 +23,12 @@ void bind_features(py::module_& m) {
             params.num_components = num_components;
             params.prefilter_components = prefilter_components;
             params.num_threads = num_threads;
+            if (guide == "color")
+                params.guide = FeatureGuide::Color;
+            else if (guide == "reference")
+                params.guide = FeatureGuide::Reference;
+            else
+                throw py::value_error("guide must be 'color' or 'reference', got '" + guide + "'");
             auto* out = new std::vector<double>();
             py::capsule keep(out, [](void* p) { delete static_cast<std::vector<double>*>(p); });
             {
@@ -37,13 +45,13 @@ void bind_features(py::module_& m) {
         py::arg("features"), py::arg("image"), py::arg("clip") = 5.0,
         py::arg("neighborhood_size") = 10, py::arg("smoothing") = 0.01,
         py::arg("num_components") = 3, py::arg("prefilter_components") = 16,
-        py::arg("num_threads") = 0,
+        py::arg("num_threads") = 0, py::arg("guide") = "reference",
         "Clip, guided-filter (guide: image), PCA and [0,1]-rescale (H, W, D) float64 "
         "features; returns (H, W, num_components) float64.");
     m.def(
         "guided_filter",
         [](const py::array& planes, const py::array& image, int neighborhood_size, double eps,
-           int num_threads) {
+           int num_threads, bool reference) {
             // planes: (C, H, W) float64 C-contiguous; filtered copy returned
             require_array<double>(planes, "planes", 3);
             const ImageView iv = image_view(image, "image", 3);
@@ -56,14 +64,18 @@ void bind_features(py::module_& m) {
             const int C = static_cast<int>(planes.shape(0));
             {
                 py::gil_scoped_release release;
-                guided_filter_planes(iv, data, C, neighborhood_size, eps, num_threads);
+                if (reference)
+                    guided_filter_planes_reference(iv, data, C, neighborhood_size, eps, num_threads);
+                else
+                    guided_filter_planes(iv, data, C, neighborhood_size, eps, num_threads);
             }
             return out;
         },
         py::arg("planes"), py::arg("image"), py::arg("neighborhood_size") = 10,
-        py::arg("eps") = 0.01, py::arg("num_threads") = 0,
+        py::arg("eps") = 0.01, py::arg("num_threads") = 0, py::arg("reference") = false,
         "Guided filter of each (H, W) plane of a (C, H, W) float64 array with an (H, W, 3) "
-        "float64 guide; returns a filtered copy.");
+        "float64 guide (colour filter; reference=True: planes 3k+c guided by image channel c "
+        "alone, the C mod 3 last ones by the colour filter); returns a filtered copy.");
 }
 
 }  // namespace sss::bindings

@@ -19,14 +19,9 @@
 namespace sss {
 namespace {
 
-// Index of position i in a signal of length n mirror-padded with the edge
-// sample repeated (MATLAB padarray 'symmetric'): ... 1 0 | 0 1 ... n-1 | n-1 n-2 ...
-inline int mirror(int i, int n) {
-    const int period = 2 * n;
-    int j = i % period;
-    if (j < 0) j += period;
-    return j < n ? j : period - 1 - j;
-}
+// Index of position i in a signal of length n padded by repeating the edge
+// samples (MATLAB imfilter/padarray 'replicate', which imguidedfilter uses).
+inline int edge(int i, int n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 
 // Top-k eigenvectors (as columns, largest eigenvalue first) of a symmetric
 // matrix, each with its largest-magnitude entry made positive.
@@ -110,18 +105,18 @@ void box_mean(const double* in, double* out, int height, int width, int lo, int 
         work = own.data();
     }
     double* tmp = work;
-    // horizontal running sums; mirror lookups only near the two borders
+    // horizontal running sums; clamped lookups only near the two borders
     const int x_in_lo = std::min(lo + 1, width);            // x - lo - 1 >= 0 from here
     const int x_in_hi = std::max(width - hi, x_in_lo);      // x + hi < width before here
     for (std::ptrdiff_t y = 0; y < H; ++y) {
         const double* row = in + y * W;
         double* t = tmp + y * W;
         double s = 0.0;
-        for (int j = -lo; j <= hi; ++j) s += row[mirror(j, width)];
+        for (int j = -lo; j <= hi; ++j) s += row[edge(j, width)];
         t[0] = s;
         int x = 1;
         for (; x < std::min(x_in_lo, width); ++x) {
-            s += row[mirror(x + hi, width)] - row[mirror(x - lo - 1, width)];
+            s += row[edge(x + hi, width)] - row[edge(x - lo - 1, width)];
             t[x] = s;
         }
         for (; x < x_in_hi; ++x) {
@@ -129,7 +124,7 @@ void box_mean(const double* in, double* out, int height, int width, int lo, int 
             t[x] = s;
         }
         for (; x < width; ++x) {
-            s += row[mirror(x + hi, width)] - row[mirror(x - lo - 1, width)];
+            s += row[edge(x + hi, width)] - row[edge(x - lo - 1, width)];
             t[x] = s;
         }
     }
@@ -138,12 +133,12 @@ void box_mean(const double* in, double* out, int height, int width, int lo, int 
     double* acc = out;  // row 0 of out holds the running sum until it is scaled
     std::fill(acc, acc + W, 0.0);
     for (int j = -lo; j <= hi; ++j) {
-        const double* r = tmp + static_cast<std::ptrdiff_t>(mirror(j, height)) * W;
+        const double* r = tmp + static_cast<std::ptrdiff_t>(edge(j, height)) * W;
         for (std::ptrdiff_t x = 0; x < W; ++x) acc[x] += r[x];
     }
     for (int y = 1; y < height; ++y) {
-        const double* ra = tmp + static_cast<std::ptrdiff_t>(mirror(y + hi, height)) * W;
-        const double* rs = tmp + static_cast<std::ptrdiff_t>(mirror(y - lo - 1, height)) * W;
+        const double* ra = tmp + static_cast<std::ptrdiff_t>(edge(y + hi, height)) * W;
+        const double* rs = tmp + static_cast<std::ptrdiff_t>(edge(y - lo - 1, height)) * W;
         const double* prev = out + static_cast<std::ptrdiff_t>(y - 1) * W;
         double* o = out + static_cast<std::ptrdiff_t>(y) * W;
         for (std::ptrdiff_t x = 0; x < W; ++x) o[x] = prev[x] + (ra[x] - rs[x]);
@@ -256,6 +251,71 @@ void guided_filter_planes(const ImageView& guide, double* planes, int channels,
     }
 }
 
+void guided_filter_planes_reference(const ImageView& guide, double* planes, int channels,
+                                    int neighborhood_size, double eps, int num_threads) {
+    check_image(guide, "guided_filter: guide", 3);
+    if (neighborhood_size < 1)
+        throw std::invalid_argument("guided_filter: neighborhood_size must be >= 1, got " +
+                                    std::to_string(neighborhood_size));
+    if (!(eps > 0.0) || !std::isfinite(eps))
+        throw std::invalid_argument("guided_filter: eps must be finite and > 0");
+    if (channels < 0) throw std::invalid_argument("guided_filter: negative channel count");
+    const int H = guide.height, W = guide.width;
+    const std::ptrdiff_t N = guide.num_pixels();
+    const int lo = (neighborhood_size - 1) / 2, hi = neighborhood_size / 2;
+    const int nthreads = resolve_threads(num_threads);
+    const int grouped = channels - channels % 3;  // channels filtered in groups of three
+
+    if (grouped > 0) {
+        // per guide channel g: the channel, its window mean and 1 / (variance + eps)
+        std::vector<double> I(static_cast<size_t>(3 * N)), mI(static_cast<size_t>(3 * N)),
+            ivar(static_cast<size_t>(3 * N));
+        for (std::ptrdiff_t p = 0; p < N; ++p)
+            for (int c = 0; c < 3; ++c) I[c * N + p] = guide.data[p * 3 + c];
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+        for (int g = 0; g < 3; ++g) {
+            const double* Ig = I.data() + g * N;
+            double* m = mI.data() + g * N;
+            double* iv = ivar.data() + g * N;
+            std::vector<double> sq(static_cast<size_t>(N)), msq(static_cast<size_t>(N));
+            for (std::ptrdiff_t p = 0; p < N; ++p) sq[p] = Ig[p] * Ig[p];
+            box_mean(Ig, m, H, W, lo, hi, nullptr);
+            box_mean(sq.data(), msq.data(), H, W, lo, hi, nullptr);
+            for (std::ptrdiff_t p = 0; p < N; ++p) iv[p] = 1.0 / (msq[p] - m[p] * m[p] + eps);
+        }
+#pragma omp parallel num_threads(nthreads)
+        {
+            std::vector<double> buf(static_cast<size_t>(4 * N)), work(static_cast<size_t>(N));
+            double* mp = buf.data();
+            double* mip = buf.data() + N;
+            double* a = buf.data() + 2 * N;
+            double* b = buf.data() + 3 * N;
+#pragma omp for schedule(dynamic, 1)
+            for (int c = 0; c < grouped; ++c) {
+                const int g = c % 3;
+                const double* Ig = I.data() + g * N;
+                const double* m = mI.data() + g * N;
+                const double* iv = ivar.data() + g * N;
+                double* P = planes + static_cast<std::ptrdiff_t>(c) * N;
+                box_mean(P, mp, H, W, lo, hi, work.data());
+                for (std::ptrdiff_t p = 0; p < N; ++p) a[p] = Ig[p] * P[p];
+                box_mean(a, mip, H, W, lo, hi, work.data());
+                for (std::ptrdiff_t p = 0; p < N; ++p) {
+                    const double ap = (mip[p] - m[p] * mp[p]) * iv[p];
+                    a[p] = ap;
+                    b[p] = mp[p] - ap * m[p];
+                }
+                box_mean(a, mp, H, W, lo, hi, work.data());   // mean of a
+                box_mean(b, mip, H, W, lo, hi, work.data());  // mean of b
+                for (std::ptrdiff_t p = 0; p < N; ++p) P[p] = mp[p] * Ig[p] + mip[p];
+            }
+        }
+    }
+    if (channels > grouped)
+        guided_filter_planes(guide, planes + static_cast<std::ptrdiff_t>(grouped) * N,
+                             channels - grouped, neighborhood_size, eps, num_threads);
+}
+
 std::vector<double> preprocess_features(const ImageView& features, const ImageView& image,
                                         const FeaturePrepParams& params) {
     check_image(features, "preprocess_features: features", 0);
@@ -304,7 +364,12 @@ std::vector<double> preprocess_features(const ImageView& features, const ImageVi
     if (nonfinite)
         throw std::invalid_argument("preprocess_features: features contain NaN or infinite values");
     Eigen::MatrixXd Y;  // column-major N x k: column j is channel plane j
-    if (params.prefilter_components > 0 && params.prefilter_components < D) {
+    if (params.guide == FeatureGuide::Reference) {
+        Y = std::move(X);
+        guided_filter_planes_reference(image, Y.data(), static_cast<int>(Y.cols()),
+                                       params.neighborhood_size, params.smoothing,
+                                       params.num_threads);
+    } else if (params.prefilter_components > 0 && params.prefilter_components < D) {
         const Eigen::MatrixXd C = center_and_covariance(X, nthreads);
         Y = project(X, top_eigenvectors(C, params.prefilter_components), nthreads);
         X.resize(0, 0);
@@ -312,8 +377,9 @@ std::vector<double> preprocess_features(const ImageView& features, const ImageVi
         Y = std::move(X);
     }
 
-    guided_filter_planes(image, Y.data(), static_cast<int>(Y.cols()), params.neighborhood_size,
-                         params.smoothing, params.num_threads);
+    if (params.guide == FeatureGuide::Color)
+        guided_filter_planes(image, Y.data(), static_cast<int>(Y.cols()),
+                             params.neighborhood_size, params.smoothing, params.num_threads);
 
     const Eigen::MatrixXd C = center_and_covariance(Y, nthreads);
     const Eigen::MatrixXd Z = project(Y, top_eigenvectors(C, K), nthreads);

@@ -7,19 +7,33 @@
 
 namespace sss {
 
+/// How the guided filter uses the RGB image.
+enum class FeatureGuide {
+    /// Every feature channel is filtered by the colour guided filter (He et al.,
+    /// 3x3 colour covariance): one linear operator for all channels, so the
+    /// features may be PCA-projected first (prefilter_components).
+    Color,
+    /// What the authors' preprocessFeatures does through MATLAB's imguidedfilter:
+    /// channels go in groups of three and channel c of a group is filtered with
+    /// image channel c as a grey-level guide; the D mod 3 remaining channels get
+    /// the colour filter. No PCA before filtering.
+    Reference,
+};
+
 /// Parameters of the feature preprocessing (reference defaults).
 struct FeaturePrepParams {
     double clip = 5.0;              ///< features are clipped to [-clip, clip]
     int neighborhood_size = 10;     ///< guided filter window side n (offsets -(n-1)/2 .. n/2)
     double smoothing = 0.01;        ///< guided filter epsilon (MATLAB DegreeOfSmoothing)
     int num_components = 3;         ///< output dimension
-    int prefilter_components = 16;  ///< PCA to this many dims before filtering (0: none)
+    int prefilter_components = 16;  ///< PCA to this many dims before filtering (0: none; Color only)
+    FeatureGuide guide = FeatureGuide::Reference;
     int num_threads = 0;            ///< 0: all available (OpenMP); 1: serial
 };
 
 /// Mean box filter of one H x W plane (row-major) over the window offsets
-/// [-lo, +hi] along both axes, with MATLAB 'symmetric' (mirror, edge repeated)
-/// padding. O(H W) whatever the window size. `out` may not alias `in`.
+/// [-lo, +hi] along both axes, with the edge samples repeated outside the image
+/// (MATLAB 'replicate', as imguidedfilter pads). O(H W) whatever the window size. `out` may not alias `in`.
 /// `work` is an optional H x W scratch buffer (allocated when null).
 void box_mean(const double* in, double* out, int height, int width, int lo, int hi,
               double* work = nullptr);
@@ -27,10 +41,17 @@ void box_mean(const double* in, double* out, int height, int width, int lo, int 
 /// Guided filter of He et al. with a 3-channel guide, applied to each of the
 /// `channels` planes of `planes` (channel-planar, plane c at planes[c * H * W]),
 /// in place. Window offsets [-(n-1)/2, n/2] (MATLAB's centre for even n),
-/// symmetric padding, epsilon added to the guide's window covariance. Every
+/// replicate padding, epsilon added to the guide's window covariance. Every
 /// channel is filtered by the same linear operator.
 void guided_filter_planes(const ImageView& guide, double* planes, int channels,
                           int neighborhood_size, double eps, int num_threads = 0);
+
+/// Guided filter as the reference's preprocessFeatures applies it (FeatureGuide::
+/// Reference): planes 3k, 3k+1, 3k+2 are filtered with guide channels 0, 1, 2 as
+/// grey-level guides (He et al.'s grey guided filter); the last `channels` mod 3
+/// planes with the colour guided filter. Same window and padding as above.
+void guided_filter_planes_reference(const ImageView& guide, double* planes, int channels,
+                                    int neighborhood_size, double eps, int num_threads = 0);
 
 /// Feature preprocessing (SPEC.md step 1, the reference's preprocessFeatures):
 /// clip to [-clip, clip], guided-filter every channel with `image` as the guide,
