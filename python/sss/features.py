@@ -306,8 +306,9 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
     ARI 0.826 for ``"reference"`` and 0.825 for ``"color"`` (all channels). With
     ``"color"``, 16 prefilter components change the result by at most 0.010 and
     the labelings agree with the all-channel ones with ARI 0.996 (8 components:
-    0.027 and 0.990; 4: 0.11 and 0.973), at half the filtering cost.
-    tests/test_features.py checks both.
+    0.027 and 0.990; 4: 0.11 and 0.973). That halves the filtering, but at
+    D = 32 the projection costs about as much as it saves (bench/README.md); it
+    pays for larger D. tests/test_features.py checks both.
 
     Parameters
     ----------
