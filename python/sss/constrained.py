@@ -177,6 +177,10 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         prune_every = math.ceil(int(iterations) / 4)
     if int(prune_every) < 0:
         raise ValueError(f"prune_every must be >= 0, got {prune_every}")
+    m = E.shape[1]
+    # E (row + column major), alpha, e0, e1, per-thread Gram blocks
+    check_memory(8.0 * n * (2 * m + 4 * num_layers) + 8.0 * num_layers * m * m * 3,
+                 "constrained_sparsify")
     if labels is None:
         if features is None:
             raise ValueError("give either features (for the k-means initialisation) or labels")
@@ -193,10 +197,6 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
             raise ValueError(f"labels must lie in [0, {num_layers - 1}], got "
                              f"[{lab.min()}, {lab.max()}]")
     lab = np.ascontiguousarray(lab.astype(np.int32).ravel())
-    m = E.shape[1]
-    # E (row + column major), alpha, e0, e1, per-thread Gram blocks
-    check_memory(8.0 * n * (2 * m + 4 * num_layers) + 8.0 * num_layers * m * m * 3,
-                 "constrained_sparsify")
     nt = 0 if num_threads is None else int(num_threads)
     alphas, kept, counts = _core.constrained_sparsify(
         E, ev, Lc.data, Lc.indices, Lc.indptr, lab, num_layers, int(iterations), float(gamma),
