@@ -7,5 +7,7 @@
 namespace sss::bindings {
 
 void bind_matting(pybind11::module_& m);
+void bind_superpixels(pybind11::module_& m);
+void bind_affinity(pybind11::module_& m);
 
 }  // namespace sss::bindings

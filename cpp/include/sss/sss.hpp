@@ -4,3 +4,5 @@
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
 #include "sss/matting.hpp"
+#include "sss/superpixels.hpp"
+#include "sss/affinity.hpp"
