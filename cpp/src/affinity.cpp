@@ -136,71 +136,62 @@ SparseMatrix centroid_pair_matrix(std::ptrdiff_t num_pixels, const std::vector<i
         if (v < 0 || static_cast<size_t>(v) >= pixel.size())
             throw std::invalid_argument("centroid_pair_matrix: pair index out of range");
 
-    // Triplets of T and T^T bucketed by row.
-    std::vector<int> ptr(static_cast<size_t>(num_pixels) + 1, 0);
-    for (std::ptrdiff_t e = 0; e < E; ++e) {
-        ++ptr[static_cast<size_t>(pixel[static_cast<size_t>(pairs[2 * e])]) + 1];
-        ++ptr[static_cast<size_t>(pixel[static_cast<size_t>(pairs[2 * e + 1])]) + 1];
+    // Entries of T and T^T in insertion order: e-th pair gives (a, b) then (b, a).
+    const auto row_of = [&](std::ptrdiff_t q) {
+        return pixel[static_cast<size_t>(pairs[static_cast<size_t>(q)])];
+    };
+    const auto col_of = [&](std::ptrdiff_t q) {
+        return pixel[static_cast<size_t>(pairs[static_cast<size_t>(q ^ 1)])];
+    };
+    const std::ptrdiff_t M = 2 * E;
+    // Stable counting sort by column, then by row: rows come out sorted by
+    // column, and duplicates stay in insertion order.
+    std::vector<int> cptr(static_cast<size_t>(num_pixels) + 1, 0), rptr(static_cast<size_t>(num_pixels) + 1, 0);
+    for (std::ptrdiff_t q = 0; q < M; ++q) {
+        ++cptr[static_cast<size_t>(col_of(q)) + 1];
+        ++rptr[static_cast<size_t>(row_of(q)) + 1];
     }
-    for (std::ptrdiff_t r = 0; r < num_pixels; ++r) ptr[static_cast<size_t>(r) + 1] += ptr[static_cast<size_t>(r)];
-    std::vector<int> col(static_cast<size_t>(2 * E));
-    std::vector<double> val(static_cast<size_t>(2 * E));
+    for (std::ptrdiff_t r = 0; r < num_pixels; ++r) {
+        cptr[static_cast<size_t>(r) + 1] += cptr[static_cast<size_t>(r)];
+        rptr[static_cast<size_t>(r) + 1] += rptr[static_cast<size_t>(r)];
+    }
+    std::vector<int> by_col(static_cast<size_t>(M));
+    for (std::ptrdiff_t q = 0; q < M; ++q)
+        by_col[static_cast<size_t>(cptr[static_cast<size_t>(col_of(q))]++)] = static_cast<int>(q);
+    std::vector<int> col(static_cast<size_t>(M));
+    std::vector<double> val(static_cast<size_t>(M));
     {
-        std::vector<int> pos(ptr.begin(), ptr.end() - 1);
-        for (std::ptrdiff_t e = 0; e < E; ++e) {
-            const int a = pixel[static_cast<size_t>(pairs[2 * e])], b = pixel[static_cast<size_t>(pairs[2 * e + 1])];
-            int k = pos[static_cast<size_t>(a)]++;
-            col[static_cast<size_t>(k)] = b;
-            val[static_cast<size_t>(k)] = values[static_cast<size_t>(e)];
-            k = pos[static_cast<size_t>(b)]++;
-            col[static_cast<size_t>(k)] = a;
-            val[static_cast<size_t>(k)] = values[static_cast<size_t>(e)];
+        std::vector<int> pos(rptr.begin(), rptr.end() - 1);
+        for (std::ptrdiff_t t = 0; t < M; ++t) {
+            const int q = by_col[static_cast<size_t>(t)];
+            const int k = pos[static_cast<size_t>(row_of(q))]++;
+            col[static_cast<size_t>(k)] = col_of(q);
+            val[static_cast<size_t>(k)] = values[static_cast<size_t>(q / 2)];
         }
     }
-    // Sort each row by column, sum duplicates (in insertion order), drop zeros.
-    std::vector<int> len(static_cast<size_t>(num_pixels), 0);
-#pragma omp parallel for schedule(dynamic, 256)
+    // Sum duplicates (adjacent now), drop exact zeros, compress in place.
+    SparseMatrix out(num_pixels, num_pixels);
+    int* oo = out.outerIndexPtr();
+    int k = 0;
+    oo[0] = 0;
     for (std::ptrdiff_t r = 0; r < num_pixels; ++r) {
-        const int b = ptr[static_cast<size_t>(r)], e = ptr[static_cast<size_t>(r) + 1];
-        if (b == e) continue;
-        std::vector<std::pair<int, int>> idx;  // (col, position) keeps insertion order stable
-        idx.reserve(static_cast<size_t>(e - b));
-        for (int k = b; k < e; ++k) idx.emplace_back(col[static_cast<size_t>(k)], k);
-        std::sort(idx.begin(), idx.end());
-        std::vector<double> v(static_cast<size_t>(e - b));
-        std::vector<int> c(static_cast<size_t>(e - b));
-        int m = 0;
-        for (size_t q = 0; q < idx.size();) {
-            double s = val[static_cast<size_t>(idx[q].second)];
-            size_t q2 = q + 1;
-            while (q2 < idx.size() && idx[q2].first == idx[q].first) s += val[static_cast<size_t>(idx[q2++].second)];
+        const int b = rptr[static_cast<size_t>(r)], e = rptr[static_cast<size_t>(r) + 1];
+        for (int q = b; q < e;) {
+            double s = val[static_cast<size_t>(q)];
+            int q2 = q + 1;
+            while (q2 < e && col[static_cast<size_t>(q2)] == col[static_cast<size_t>(q)]) s += val[static_cast<size_t>(q2++)];
             if (s != 0.0) {
-                c[static_cast<size_t>(m)] = idx[q].first;
-                v[static_cast<size_t>(m)] = s;
-                ++m;
+                col[static_cast<size_t>(k)] = col[static_cast<size_t>(q)];
+                val[static_cast<size_t>(k)] = s;
+                ++k;
             }
             q = q2;
         }
-        for (int q = 0; q < m; ++q) {
-            col[static_cast<size_t>(b + q)] = c[static_cast<size_t>(q)];
-            val[static_cast<size_t>(b + q)] = v[static_cast<size_t>(q)];
-        }
-        len[static_cast<size_t>(r)] = m;
+        oo[r + 1] = k;
     }
-    SparseMatrix out(num_pixels, num_pixels);
-    std::int64_t nnz = 0;
-    for (int l : len) nnz += l;
-    out.resizeNonZeros(static_cast<Eigen::Index>(nnz));
-    int* oo = out.outerIndexPtr();
-    int* oi = out.innerIndexPtr();
-    double* ov = out.valuePtr();
-    oo[0] = 0;
-    for (std::ptrdiff_t r = 0; r < num_pixels; ++r) {
-        const int b = ptr[static_cast<size_t>(r)], l = len[static_cast<size_t>(r)];
-        std::copy(col.begin() + b, col.begin() + b + l, oi + oo[r]);
-        std::copy(val.begin() + b, val.begin() + b + l, ov + oo[r]);
-        oo[r + 1] = oo[r] + l;
-    }
+    out.resizeNonZeros(k);
+    std::copy(col.begin(), col.begin() + k, out.innerIndexPtr());
+    std::copy(val.begin(), val.begin() + k, out.valuePtr());
     return out;
 }
 
@@ -259,7 +250,18 @@ SparseMatrix color_affinity(const LabelView& labels, const ImageView& image, con
                                               pairs[static_cast<size_t>(2 * e + 1)]);
         w[static_cast<size_t>(e)] = (std::erf(params.steepness * (aff - params.center)) + 1.0) / 2.0;
     }
-    return centroid_pair_matrix(labels.num_pixels(), pixel, pairs, w);
+    // Exact zeros (far-apart colours) add nothing to any sum: drop them early.
+    std::vector<int> kept_pairs;
+    std::vector<double> kept;
+    kept_pairs.reserve(pairs.size());
+    kept.reserve(w.size());
+    for (std::ptrdiff_t e = 0; e < E; ++e) {
+        if (w[static_cast<size_t>(e)] == 0.0) continue;
+        kept_pairs.push_back(pairs[static_cast<size_t>(2 * e)]);
+        kept_pairs.push_back(pairs[static_cast<size_t>(2 * e + 1)]);
+        kept.push_back(w[static_cast<size_t>(e)]);
+    }
+    return centroid_pair_matrix(labels.num_pixels(), pixel, kept_pairs, kept);
 }
 
 SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<double>& weights) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -24,11 +25,27 @@ void check_label_view(const LabelView& labels, const char* what) {
 }
 
 inline double srgb_to_linear(double c) {
-    return c > 0.04045 ? std::pow((c + 0.055) / 1.055, 2.4) : c / 12.92;
+    // exp(2.4 log u) is pow(u, 2.4) to a few ulp, and faster.
+    return c > 0.04045 ? std::exp(2.4 * std::log((c + 0.055) / 1.055)) : c / 12.92;
+}
+
+// Cube root of t > 0 to about 1 ulp: bit-level first guess, two Halley steps
+// and a Newton step (faster than std::cbrt).
+inline double cbrt_positive(double t) {
+    std::uint64_t i;
+    std::memcpy(&i, &t, sizeof i);
+    i = i / 3 + 0x2A9F7893782DA1CEull;
+    double y;
+    std::memcpy(&y, &i, sizeof y);
+    for (int k = 0; k < 2; ++k) {
+        const double y3 = y * y * y;
+        y = y * (y3 + 2.0 * t) / (2.0 * y3 + t);
+    }
+    return y - (y * y * y - t) / (3.0 * y * y);
 }
 
 inline double lab_f(double t) {
-    return t > 0.008856 ? std::cbrt(t) : 7.787 * t + 16.0 / 116.0;
+    return t > 0.008856 ? cbrt_positive(t) : 7.787 * t + 16.0 / 116.0;
 }
 
 struct UnionFind {
@@ -226,6 +243,8 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
                                     std::to_string(params.max_num_iter));
     if (!(params.min_size_factor >= 0.0 && params.min_size_factor <= 1.0))
         throw std::invalid_argument("superpixels: min_size_factor must be in [0, 1]");
+    if (!(params.search_factor >= 1.0 && params.search_factor <= 4.0))
+        throw std::invalid_argument("superpixels: search_factor must be in [1, 4]");
     const int H = image.height, W = image.width;
     const std::ptrdiff_t N = image.num_pixels();
     if (N > std::numeric_limits<int>::max())
@@ -296,116 +315,148 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
             labels[static_cast<size_t>(y) * W + x] = i * nx + j;
         }
     }
-    std::vector<double> dc2(static_cast<size_t>(N), 0.0);
 
-    // Search grid: buckets of cluster centres with cell size a hair above S,
-    // so a centre within S of a pixel is always in the pixel's 3x3 cells.
-    const double cs = S * (1.0 + 1e-9);
-    const int gh = std::max(1, static_cast<int>(std::ceil(H / cs))),
-              gw = std::max(1, static_cast<int>(std::ceil(W / cs)));
-    std::vector<int> cell_of(static_cast<size_t>(K)), cell_ptr, cand_ptr, cand;
-    std::vector<int> order(static_cast<size_t>(N)), lab_ptr(static_cast<size_t>(K) + 1);
+    // Centres are bucketed by row band (band height a hair above S); the
+    // clusters that can reach pixel row y are in the bands within reach.
+    const double R = params.search_factor * S;  // half-width of the search window
+    const double band = S * (1.0 + 1e-9);
+    const int nb = std::max(1, static_cast<int>(std::ceil(H / band)));
+    const int reach = static_cast<int>(std::ceil(R / band)) + 1;
+    std::vector<int> band_ptr, band_members(static_cast<size_t>(K));
+    std::vector<double> inv_mc2(static_cast<size_t>(K));
+    const int nblocks = std::min(H, 8);
+    std::vector<double> acc(static_cast<size_t>(nblocks) * K * 6);
+    // Planar single-precision copy of the Lab image for the assignment sweeps.
+    std::vector<float> plane(static_cast<size_t>(N) * 3);
+    for (std::ptrdiff_t p = 0; p < N; ++p)
+        for (int c = 0; c < 3; ++c)
+            plane[static_cast<size_t>(c) * static_cast<size_t>(N) + static_cast<size_t>(p)] =
+                static_cast<float>(lab[static_cast<size_t>(p) * 3 + c]);
 
     int it = 0;
     for (; it < params.max_num_iter; ++it) {
-        // Bucket the centres.
-        cell_ptr.assign(static_cast<size_t>(gh) * gw + 1, 0);
+        band_ptr.assign(static_cast<size_t>(nb) + 1, 0);
         for (int k = 0; k < K; ++k) {
-            const int gy = std::clamp(static_cast<int>(cen[static_cast<size_t>(k) * 5 + 3] / cs), 0, gh - 1);
-            const int gx = std::clamp(static_cast<int>(cen[static_cast<size_t>(k) * 5 + 4] / cs), 0, gw - 1);
-            cell_of[static_cast<size_t>(k)] = gy * gw + gx;
-            ++cell_ptr[static_cast<size_t>(gy) * gw + gx + 1];
+            const int bi = std::clamp(static_cast<int>(cen[static_cast<size_t>(k) * 5 + 3] / band), 0, nb - 1);
+            ++band_ptr[static_cast<size_t>(bi) + 1];
+            inv_mc2[static_cast<size_t>(k)] = 1.0 / mc2[static_cast<size_t>(k)];
         }
-        for (size_t c = 0; c + 1 < cell_ptr.size(); ++c) cell_ptr[c + 1] += cell_ptr[c];
-        std::vector<int> members(static_cast<size_t>(K)), fill(cell_ptr.begin(), cell_ptr.end() - 1);
-        for (int k = 0; k < K; ++k) members[static_cast<size_t>(fill[static_cast<size_t>(cell_of[static_cast<size_t>(k)])]++)] = k;
-        // Candidates of each cell: the clusters of its 3x3 cells, ascending.
-        cand_ptr.assign(static_cast<size_t>(gh) * gw + 1, 0);
-        cand.clear();
-        for (int gy = 0; gy < gh; ++gy)
-            for (int gx = 0; gx < gw; ++gx) {
-                const size_t start = cand.size();
-                for (int ty = std::max(gy - 1, 0); ty <= std::min(gy + 1, gh - 1); ++ty)
-                    for (int tx = std::max(gx - 1, 0); tx <= std::min(gx + 1, gw - 1); ++tx) {
-                        const size_t t = static_cast<size_t>(ty) * gw + tx;
-                        cand.insert(cand.end(), members.begin() + cell_ptr[t], members.begin() + cell_ptr[t + 1]);
-                    }
-                std::sort(cand.begin() + static_cast<std::ptrdiff_t>(start), cand.end());
-                cand_ptr[static_cast<size_t>(gy) * gw + gx + 1] = static_cast<int>(cand.size());
-            }
-
-        // Assignment.
-        int changed = 0;
-#pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+ : changed)
-        for (int y = 0; y < H; ++y) {
-            const int gy = std::min(static_cast<int>(y / cs), gh - 1);
-            for (int x = 0; x < W; ++x) {
-                const int gx = std::min(static_cast<int>(x / cs), gw - 1);
-                const size_t p = static_cast<size_t>(y) * W + x;
-                const double* l = &lab[p * 3];
-                const size_t cell = static_cast<size_t>(gy) * gw + gx;
-                double best = std::numeric_limits<double>::infinity(), best_c2 = 0.0;
-                int bk = -1;
-                for (int q = cand_ptr[cell]; q < cand_ptr[cell + 1]; ++q) {
-                    const int k = cand[static_cast<size_t>(q)];
-                    const double* c = &cen[static_cast<size_t>(k) * 5];
-                    const double dy = y - c[3], dx = x - c[4];
-                    if (std::abs(dy) > S || std::abs(dx) > S) continue;
-                    const double d0 = l[0] - c[0], d1 = l[1] - c[1], d2 = l[2] - c[2];
-                    const double c2 = d0 * d0 + d1 * d1 + d2 * d2;
-                    const double D = c2 / mc2[static_cast<size_t>(k)] + (dy * dy + dx * dx) * inv_S2;
-                    if (D < best) {
-                        best = D;
-                        best_c2 = c2;
-                        bk = k;
-                    }
-                }
-                if (bk < 0) {  // no centre in reach: keep the label
-                    const double* c = &cen[static_cast<size_t>(labels[p]) * 5];
-                    const double d0 = l[0] - c[0], d1 = l[1] - c[1], d2 = l[2] - c[2];
-                    best_c2 = d0 * d0 + d1 * d1 + d2 * d2;
-                    bk = labels[p];
-                }
-                if (bk != labels[p]) ++changed;
-                labels[p] = bk;
-                dc2[p] = best_c2;
-            }
-        }
-        if (it > 0 && changed == 0) break;
-
-        // Update: group pixels by label (raster order inside each), then
-        // per-cluster means and maximum colour distance, in a fixed order.
-        std::fill(lab_ptr.begin(), lab_ptr.end(), 0);
-        for (std::ptrdiff_t p = 0; p < N; ++p) ++lab_ptr[static_cast<size_t>(labels[static_cast<size_t>(p)]) + 1];
-        for (int k = 0; k < K; ++k) lab_ptr[static_cast<size_t>(k) + 1] += lab_ptr[static_cast<size_t>(k)];
+        for (int i = 0; i < nb; ++i) band_ptr[static_cast<size_t>(i) + 1] += band_ptr[static_cast<size_t>(i)];
         {
-            std::vector<int> pos(lab_ptr.begin(), lab_ptr.end() - 1);
-            for (std::ptrdiff_t p = 0; p < N; ++p)
-                order[static_cast<size_t>(pos[static_cast<size_t>(labels[static_cast<size_t>(p)])]++)] = static_cast<int>(p);
-        }
-#pragma omp parallel for schedule(dynamic, 64) num_threads(nthreads)
-        for (int k = 0; k < K; ++k) {
-            const int b = lab_ptr[static_cast<size_t>(k)], e = lab_ptr[static_cast<size_t>(k) + 1];
-            if (b == e) continue;  // empty cluster: keep its centre
-            double s[5] = {0, 0, 0, 0, 0};
-            double m = 0.0;
-            for (int q = b; q < e; ++q) {
-                const int p = order[static_cast<size_t>(q)];
-                const double* l = &lab[static_cast<size_t>(p) * 3];
-                s[0] += l[0];
-                s[1] += l[1];
-                s[2] += l[2];
-                s[3] += p / W;
-                s[4] += p % W;
-                m = std::max(m, dc2[static_cast<size_t>(p)]);
+            std::vector<int> pos(band_ptr.begin(), band_ptr.end() - 1);
+            for (int k = 0; k < K; ++k) {
+                const int bi = std::clamp(static_cast<int>(cen[static_cast<size_t>(k) * 5 + 3] / band), 0, nb - 1);
+                band_members[static_cast<size_t>(pos[static_cast<size_t>(bi)]++)] = k;
             }
-            const double n = e - b;
-            double* c = &cen[static_cast<size_t>(k) * 5];
-            for (int i = 0; i < 5; ++i) c[i] = s[i] / n;
-            mc2[static_cast<size_t>(k)] = std::max(m, 1e-20);
         }
+
+        // Assignment, one pixel row at a time: every cluster whose window
+        // covers the row sweeps its column range, in a fixed order (ties go
+        // to the first), so the result does not depend on the threads.
+        int changed = 0;
+#pragma omp parallel num_threads(nthreads) reduction(+ : changed)
+        {
+            std::vector<float> best(static_cast<size_t>(W));
+            std::vector<int> bk(static_cast<size_t>(W));
+#pragma omp for schedule(static)
+            for (int y = 0; y < H; ++y) {
+                std::fill(best.begin(), best.end(), std::numeric_limits<float>::infinity());
+                std::fill(bk.begin(), bk.end(), -1);
+                const size_t row = static_cast<size_t>(y) * W;
+                const float* Lr = &plane[row];
+                const float* ar = &plane[static_cast<size_t>(N) + row];
+                const float* br = &plane[2 * static_cast<size_t>(N) + row];
+                const int by = std::min(static_cast<int>(y / band), nb - 1);
+                const int b0 = std::max(by - reach, 0), b1 = std::min(by + reach, nb - 1);
+                for (int q = band_ptr[static_cast<size_t>(b0)]; q < band_ptr[static_cast<size_t>(b1) + 1]; ++q) {
+                    const int k = band_members[static_cast<size_t>(q)];
+                    const double* c = &cen[static_cast<size_t>(k) * 5];
+                    const double dy = y - c[3];
+                    if (std::abs(dy) > R) continue;
+                    const int x0 = std::max(0, static_cast<int>(std::ceil(c[4] - R)));
+                    const int x1 = std::min(W - 1, static_cast<int>(std::floor(c[4] + R)));
+                    // Colour weights above 1e30 only matter for exactly equal
+                    // colours; the cap keeps float sums finite.
+                    const float im = static_cast<float>(std::min(inv_mc2[static_cast<size_t>(k)], 1e30));
+                    const float dy2 = static_cast<float>(dy * dy * inv_S2);
+                    const float cL = static_cast<float>(c[0]), ca = static_cast<float>(c[1]),
+                                cb = static_cast<float>(c[2]), cx = static_cast<float>(c[4]);
+                    const float is2 = static_cast<float>(inv_S2);
+                    float* bst = best.data();
+                    int* bkk = bk.data();
+                    // Branch-free so that it vectorises.
+#pragma GCC ivdep
+                    for (int x = x0; x <= x1; ++x) {
+                        const float d0 = Lr[x] - cL, d1 = ar[x] - ca, d2 = br[x] - cb;
+                        const float dx = static_cast<float>(x) - cx;
+                        const float D = (d0 * d0 + d1 * d1 + d2 * d2) * im + dy2 + dx * dx * is2;
+                        const float b = bst[x];
+                        const int mask = -static_cast<int>(D < b);
+                        bst[x] = D < b ? D : b;
+                        bkk[x] = (k & mask) | (bkk[x] & ~mask);
+                    }
+                }
+                for (int x = 0; x < W; ++x) {
+                    const size_t p = row + static_cast<size_t>(x);
+                    const int k = bk[static_cast<size_t>(x)];
+                    if (k < 0 || k == labels[p]) continue;  // none in reach: keep the label
+                    ++changed;
+                    labels[p] = k;
+                }
+            }
+        }
+        res.iterations = it + 1;
+        if ((it > 0 && changed == 0) || it + 1 == params.max_num_iter) break;
+
+        // Update: centres to the means of their pixels. Rows are split into a
+        // fixed number of blocks summed separately and combined in order, so
+        // the result does not depend on the thread count.
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+        for (int blk = 0; blk < nblocks; ++blk) {
+            double* A = &acc[static_cast<size_t>(blk) * K * 6];
+            std::fill(A, A + static_cast<size_t>(K) * 6, 0.0);
+            for (int y = blk * H / nblocks; y < (blk + 1) * H / nblocks; ++y) {
+                const size_t row = static_cast<size_t>(y) * W;
+                for (int x = 0; x < W; ++x) {
+                    const size_t p = row + static_cast<size_t>(x);
+                    double* a = &A[static_cast<size_t>(labels[p]) * 6];
+                    const double* l = &lab[p * 3];
+                    a[0] += l[0];
+                    a[1] += l[1];
+                    a[2] += l[2];
+                    a[3] += y;
+                    a[4] += x;
+                    a[5] += 1.0;
+                }
+            }
+        }
+        for (size_t k = 0; k < static_cast<size_t>(K); ++k) {
+            double sum[6] = {0, 0, 0, 0, 0, 0};
+            for (int blk = 0; blk < nblocks; ++blk)
+                for (int i = 0; i < 6; ++i) sum[i] += acc[(static_cast<size_t>(blk) * K + k) * 6 + i];
+            if (sum[5] == 0.0) continue;  // empty cluster: keep its centre
+            for (int i = 0; i < 5; ++i) cen[k * 5 + i] = sum[i] / sum[5];
+        }
+        // SLIC-0: m_k^2 becomes the largest squared colour distance of the
+        // cluster's pixels to its new centre, never decreasing (a maximum:
+        // per-block partial maxima combine exactly).
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+        for (int blk = 0; blk < nblocks; ++blk) {
+            double* M = &acc[static_cast<size_t>(blk) * K * 6];  // reuse: K values per block
+            std::copy(mc2.begin(), mc2.end(), M);
+            for (std::ptrdiff_t p = static_cast<std::ptrdiff_t>(blk) * H / nblocks * W;
+                 p < static_cast<std::ptrdiff_t>(blk + 1) * H / nblocks * W; ++p) {
+                const size_t k = static_cast<size_t>(labels[static_cast<size_t>(p)]);
+                const double* c = &cen[k * 5];
+                const double* l = &lab[static_cast<size_t>(p) * 3];
+                const double d0 = l[0] - c[0], d1 = l[1] - c[1], d2 = l[2] - c[2];
+                M[k] = std::max(M[k], d0 * d0 + d1 * d1 + d2 * d2);
+            }
+        }
+        for (size_t k = 0; k < static_cast<size_t>(K); ++k)
+            for (int blk = 0; blk < nblocks; ++blk)
+                mc2[k] = std::max(mc2[k], acc[static_cast<size_t>(blk) * K * 6 + k]);
     }
-    res.iterations = std::min(it + 1, params.max_num_iter);
 
     const int min_size = static_cast<int>(params.min_size_factor * static_cast<double>(N) / K0);
     res.count = enforce_connectivity(labels, lab, H, W, min_size);

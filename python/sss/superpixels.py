@@ -21,7 +21,7 @@ __all__ = ["superpixels", "superpixel_graph", "SuperpixelGraph", "rgb_to_lab", "
 
 def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 1e-20,
                 max_num_iter: int = 10, *, min_size_factor: float = 0.25,
-                num_threads: int | None = None) -> np.ndarray:
+                search_factor: float = 1.0, num_threads: int | None = None) -> np.ndarray:
     """SLIC-0 superpixels of an RGB image.
 
     The image is converted to CIELAB (sRGB, D65; values outside [0, 1], e.g.
@@ -29,13 +29,14 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
     rescaling). Seeds are placed on a regular grid of step
     S = sqrt(H * W / n_segments) and moved to the lowest colour gradient of
     their 3x3 neighbourhood. Each k-means iteration assigns every pixel to
-    the cluster, among those whose centre is within S pixels along both axes,
-    that minimises
+    the cluster, among those whose centre is within ``search_factor * S``
+    pixels along both axes, that minimises
 
         d_lab^2 / m_k^2 + d_xy^2 / S^2,
 
     where m_k = `compactness` in the first iteration and afterwards the
-    largest Lab distance inside cluster k (SLIC-0's adaptive compactness).
+    largest Lab distance of cluster k's pixels to its centre seen so far
+    (SLIC-0's adaptive compactness).
     Finally each superpixel is made 4-connected: fragments smaller than
     ``min_size_factor * H * W / n_segments`` pixels are merged into the
     touching superpixel with the closest mean colour, larger disconnected
@@ -59,6 +60,9 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
     min_size_factor : float, optional
         Fragments smaller than this fraction of the nominal superpixel area
         H * W / n_segments are merged into a neighbour. In [0, 1].
+    search_factor : float, optional
+        Half-width of each cluster's search window in units of S (SLIC's
+        original 2S x 2S window is 1). In [1, 4]; larger is slower.
     num_threads : int, optional
         Threads to use; default all available cores. The result does not
         depend on it.
@@ -97,8 +101,12 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
         raise ValueError(f"image of {img.shape[0]} x {img.shape[1]} pixels is too large "
                          "for 32-bit labels")
     check_memory(n * 8 * 6, "superpixels")  # Lab image, distances, labels, order
+    search_factor = float(search_factor)
+    if not 1.0 <= search_factor <= 4.0:
+        raise ValueError(f"search_factor must be in [1, 4], got {search_factor}")
     labels, _count, _iters = _core.superpixels(img, n_segments, compactness, max_num_iter,
-                                               min_size_factor, _threads(num_threads))
+                                               min_size_factor, search_factor,
+                                               _threads(num_threads))
     return labels
 
 

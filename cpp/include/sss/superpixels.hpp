@@ -37,6 +37,7 @@ struct SlicParams {
     double compactness = 1e-20;   ///< initial compactness m (Lab units); SLIC-0 adapts it
     int max_num_iter = 10;        ///< k-means iterations (fewer if labels stop changing)
     double min_size_factor = 0.25;  ///< fragments smaller than this times N / n_segments are merged
+    double search_factor = 1.0;   ///< a cluster competes for pixels within search_factor * S per axis
     int num_threads = 0;          ///< 0: all available (OpenMP); results do not depend on it
 };
 
@@ -53,13 +54,16 @@ struct SlicResult {
 /// step S = sqrt(N / n_segments) and moved to the lowest Lab gradient in their
 /// 3x3 neighbourhood. Each iteration assigns every pixel to the cluster
 /// minimising dc^2 / m_k^2 + ds^2 / S^2 among the clusters whose centre is
-/// within S pixels along both axes, then moves the centres to their pixels'
-/// means and sets m_k^2 to the largest dc^2 of the cluster (SLIC-0's adaptive
-/// compactness; m_k = `compactness` in the first iteration). Finally every
-/// label is split into 4-connected components and components smaller than
-/// min_size_factor * N / n_segments pixels are merged into the adjacent one
-/// with the closest mean colour. Labels are numbered in raster order of their
-/// first pixel. Deterministic, independent of the thread count.
+/// within search_factor * S pixels along both axes, then moves the centres to
+/// their pixels' means. SLIC-0's adaptive compactness: m_k = `compactness` in
+/// the first iteration, afterwards m_k^2 is the largest squared colour
+/// distance of the cluster's pixels to its centre seen so far (never
+/// decreasing). Stops after max_num_iter iterations or when no label changes.
+/// Finally every label is split into 4-connected components and components
+/// smaller than min_size_factor * N / n_segments pixels are merged into the
+/// adjacent one with the closest mean colour (smallest first). Labels are
+/// numbered in raster order of their first pixel. Deterministic, independent
+/// of the thread count.
 SlicResult slic_superpixels(const ImageView& image, const SlicParams& params = {});
 
 /// Unique label pairs (a, b), a < b, of distinct labels at neighbouring
