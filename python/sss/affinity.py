@@ -72,7 +72,7 @@ def semantic_affinity(labels: np.ndarray, features: np.ndarray, steepness: float
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
     feat = as_image(features, name="features", channels=None)
-    lab = as_labels(labels, feat.shape[:2])
+    lab = as_labels(labels, feat.shape[:2], shape_of="features")
     return from_core_csr(_core.semantic_affinity(lab, feat, steepness, center, int(connectivity)))
 
 
@@ -128,7 +128,7 @@ def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = 50.
     if not radius >= 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
     img = as_image(image, name="image", channels=3)
-    lab = as_labels(labels, img.shape[:2])
+    lab = as_labels(labels, img.shape[:2], shape_of="image")
     return from_core_csr(_core.color_affinity(lab, img, steepness, center, radius,
                                               _threads(num_threads)))
 

@@ -136,11 +136,12 @@ def rgb_to_lab(image: np.ndarray, *, num_threads: int | None = None) -> np.ndarr
 
 
 def as_labels(labels, shape: tuple[int, int] | None = None, *,
-              name: str = "labels") -> np.ndarray:
+              name: str = "labels", shape_of: str = "image") -> np.ndarray:
     """Check a superpixel label map and return it as a C-contiguous int32 copy.
 
     Labels must be integers 0 .. K-1, each present at least once. `shape`
-    (H, W), when given, is the size the label map must have.
+    (H, W), when given, is the size the label map must have (that of the
+    array named `shape_of`, for the error message).
 
     Raises
     ------
@@ -154,8 +155,8 @@ def as_labels(labels, shape: tuple[int, int] | None = None, *,
     if labels.ndim != 2:
         raise ValueError(f"{name} must have shape (H, W), got shape {labels.shape}")
     if shape is not None and tuple(labels.shape) != tuple(shape):
-        raise ValueError(f"{name} of shape {labels.shape} does not match the image's "
-                         f"{tuple(shape)} pixels")
+        raise ValueError(f"{name} of shape {labels.shape} does not match the "
+                         f"{shape[0]} x {shape[1]} pixels of the {shape_of}")
     if labels.size == 0:
         raise ValueError(f"{name} is empty (shape {labels.shape})")
     if labels.dtype.kind not in "iu":
