@@ -217,7 +217,7 @@ void rgb_to_lab(const ImageView& rgb, double* out, int num_threads) {
                                 {0.212671, 0.715160, 0.072169},
                                 {0.019334, 0.119193, 0.950227}};
     constexpr double white[3] = {0.95047, 1.0, 1.08883};
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(dynamic, 4096) num_threads(nthreads)
     for (std::ptrdiff_t p = 0; p < N; ++p) {
         const double* c = rgb.data + p * 3;
         const double r = srgb_to_linear(c[0]), g = srgb_to_linear(c[1]), b = srgb_to_linear(c[2]);
@@ -324,7 +324,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
     const int reach = static_cast<int>(std::ceil(R / band)) + 1;
     std::vector<int> band_ptr, band_members(static_cast<size_t>(K));
     std::vector<double> inv_mc2(static_cast<size_t>(K));
-    const int nblocks = std::min(H, 8);
+    const int nblocks = std::min(H, 16);
     std::vector<double> acc(static_cast<size_t>(nblocks) * K * 6);
     // Planar single-precision copy of the Lab image for the assignment sweeps.
     std::vector<float> plane(static_cast<size_t>(N) * 3);
@@ -358,7 +358,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
         {
             std::vector<float> best(static_cast<size_t>(W));
             std::vector<int> bk(static_cast<size_t>(W));
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
             for (int y = 0; y < H; ++y) {
                 std::fill(best.begin(), best.end(), std::numeric_limits<float>::infinity());
                 std::fill(bk.begin(), bk.end(), -1);
@@ -411,7 +411,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
         // Update: centres to the means of their pixels. Rows are split into a
         // fixed number of blocks summed separately and combined in order, so
         // the result does not depend on the thread count.
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
         for (int blk = 0; blk < nblocks; ++blk) {
             double* A = &acc[static_cast<size_t>(blk) * K * 6];
             std::fill(A, A + static_cast<size_t>(K) * 6, 0.0);
@@ -440,7 +440,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
         // SLIC-0: m_k^2 becomes the largest squared colour distance of the
         // cluster's pixels to its new centre, never decreasing (a maximum:
         // per-block partial maxima combine exactly).
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
         for (int blk = 0; blk < nblocks; ++blk) {
             double* M = &acc[static_cast<size_t>(blk) * K * 6];  // reuse: K values per block
             std::copy(mc2.begin(), mc2.end(), M);
