@@ -8,6 +8,7 @@ eigensolver and the Laplacian can be replaced by passing callables.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -58,9 +59,9 @@ class SoftSegments:
 
 
 def _feature_stage(image, features):
-    from . import __dict__ as pkg  # late lookup: the feature stage is optional
+    pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
     if features is None:
-        fn = pkg.get("compute_features")
+        fn = getattr(pkg, "compute_features", None)
         if fn is None:
             raise RuntimeError("features=None needs the feature network (sss.compute_features), "
                                "which is not available in this installation; pass "
@@ -75,7 +76,7 @@ def _feature_stage(image, features):
     if feat.shape[2] < 3:
         raise ValueError(f"features must have 3 channels (preprocessed) or more (raw), got "
                          f"{feat.shape[2]}")
-    fn = pkg.get("preprocess_features")
+    fn = getattr(pkg, "preprocess_features", None)
     if fn is None:
         raise RuntimeError(f"features with {feat.shape[2]} channels need "
                            "sss.preprocess_features, which is not available in this "
@@ -193,8 +194,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         else:
             fn = laplacian
             if fn is None:
-                from . import __dict__ as pkg
-                fn = pkg.get("affinity_laplacian")
+                fn = getattr(sys.modules[__package__], "affinity_laplacian", None)
                 if fn is None:
                     raise RuntimeError("sss.affinity_laplacian is not available in this "
                                        "installation; pass laplacian=")
@@ -240,7 +240,6 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                   clamp=relaxed_clamp, preconditioner=preconditioner,
                                   num_threads=num_threads)
     if progress:
-        import sys
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
     return SoftSegments(alphas=alphas.astype(np.float32),
                         initial_alphas=init.astype(np.float32),
