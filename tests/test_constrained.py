@@ -168,3 +168,15 @@ def test_memory_error(rng, monkeypatch):
     monkeypatch.setenv("SSS_MEMORY_LIMIT", "100")
     with pytest.raises(MemoryError, match="constrained_sparsify"):
         sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img)
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (300, 100), (513, 13), (1000, 8)])
+def test_weighted_gram_kernels_agree_with_numpy(rng, n, m):
+    from sss import _core
+    E = rng.standard_normal((n, m))
+    w = rng.random(n) * 10.0 ** rng.uniform(-3, 8, n)
+    ref = (E * w[:, None]).T @ E
+    for simd in (True, False):
+        G = _core.weighted_gram(E, w, simd)
+        np.testing.assert_allclose(G, ref, rtol=1e-11, atol=1e-11 * np.abs(ref).max())
+        assert np.array_equal(G, G.T)

@@ -18,6 +18,15 @@ void bind_constrained(py::module_& m) {
         py::arg("B"), py::arg("C"), py::arg("b"),
         "Solve (blockdiag(B_k) + 11^T kron C) y = b; B is m x (K-1)m, b m x (K-1).");
     m.def(
+        "weighted_gram",
+        [](const Eigen::Ref<const RowMatrixXd>& E, const Eigen::Ref<const Eigen::VectorXd>& w,
+           bool allow_simd) {
+            py::gil_scoped_release release;
+            return weighted_gram(E, w, allow_simd);
+        },
+        py::arg("E"), py::arg("w"), py::arg("allow_simd") = true,
+        "E^T diag(w) E (E row-major float64, w >= 0).");
+    m.def(
         "constrained_sparsify",
         [](const py::array& E, const py::array& eigenvalues, const py::array& data,
            const py::array& indices, const py::array& indptr, const py::array& labels,

@@ -28,6 +28,12 @@ using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen:
 Eigen::MatrixXd structured_block_solve(const Eigen::MatrixXd& B, const Eigen::MatrixXd& C,
                                        const Eigen::MatrixXd& b);
 
+/// E^T diag(w) E for E of N x m and weights w >= 0 (length N): the Gram
+/// blocks of constrained sparsification. `allow_simd` lets it use the
+/// AVX2/FMA kernel when the CPU has it (chosen at run time).
+Eigen::MatrixXd weighted_gram(const Eigen::Ref<const RowMatrixXd>& E,
+                              const Eigen::Ref<const Eigen::VectorXd>& w, bool allow_simd = true);
+
 struct ConstrainedParams {
     int iterations = 40;            ///< IRLS iterations
     double gamma = 0.8;             ///< sparsity exponent
