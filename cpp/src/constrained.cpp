@@ -84,30 +84,52 @@ bool cpu_has_avx2_fma() {
     return ok;
 }
 
-// G (mp x mp, row-major, lower blocks) += X^T X for X = np x mp row-major,
-// mp a multiple of 8. Tiles of 8 rows x 4 columns of G in 8 AVX registers.
-__attribute__((target("avx2,fma"))) void gram_tile_avx2(const double* X, int np, int mp,
+// G (mp x mp, row-major, lower blocks) += X^T X for one chunk of np pixels.
+// X is packed in panels of 4 columns: panel c holds X[p][4c..4c+3] for
+// p = 0..np-1 contiguously (P + c * np * 4), so every tile streams
+// sequential memory. Tiles of 8 rows x 4 columns of G live in 8 AVX registers.
+__attribute__((target("avx2,fma"))) void gram_tile_avx2(const double* P, int np, int mp,
                                                           double* G) {
+    const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(np) * 4;
     for (int i0 = 0; i0 < mp; i0 += 8) {
+        const double* pa0 = P + (i0 / 4) * panel;
+        const double* pa1 = pa0 + panel;
         for (int j0 = 0; j0 < i0 + 8; j0 += 4) {
-            __m256d c[2][4];
-            for (int a = 0; a < 2; ++a)
-                for (int b = 0; b < 4; ++b) c[a][b] = _mm256_setzero_pd();
-            const double* x = X;
-            for (int p = 0; p < np; ++p, x += mp) {
-                const __m256d a0 = _mm256_loadu_pd(x + i0);
-                const __m256d a1 = _mm256_loadu_pd(x + i0 + 4);
-                for (int b = 0; b < 4; ++b) {
-                    const __m256d bb = _mm256_broadcast_sd(x + j0 + b);
-                    c[0][b] = _mm256_fmadd_pd(a0, bb, c[0][b]);
-                    c[1][b] = _mm256_fmadd_pd(a1, bb, c[1][b]);
-                }
+            const double* pb = P + (j0 / 4) * panel;
+            __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd(),
+                    c02 = _mm256_setzero_pd(), c03 = _mm256_setzero_pd(),
+                    c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd(),
+                    c12 = _mm256_setzero_pd(), c13 = _mm256_setzero_pd();
+            for (int p = 0; p < np; ++p) {
+                const __m256d a0 = _mm256_loadu_pd(pa0 + 4 * p);
+                const __m256d a1 = _mm256_loadu_pd(pa1 + 4 * p);
+                const double* bp = pb + 4 * p;
+                __m256d bb = _mm256_broadcast_sd(bp);
+                c00 = _mm256_fmadd_pd(a0, bb, c00);
+                c10 = _mm256_fmadd_pd(a1, bb, c10);
+                bb = _mm256_broadcast_sd(bp + 1);
+                c01 = _mm256_fmadd_pd(a0, bb, c01);
+                c11 = _mm256_fmadd_pd(a1, bb, c11);
+                bb = _mm256_broadcast_sd(bp + 2);
+                c02 = _mm256_fmadd_pd(a0, bb, c02);
+                c12 = _mm256_fmadd_pd(a1, bb, c12);
+                bb = _mm256_broadcast_sd(bp + 3);
+                c03 = _mm256_fmadd_pd(a0, bb, c03);
+                c13 = _mm256_fmadd_pd(a1, bb, c13);
             }
-            alignas(32) double tmp[4];
-            for (int a = 0; a < 2; ++a)
-                for (int b = 0; b < 4; ++b) {
-                    _mm256_store_pd(tmp, c[a][b]);
-                    for (int r = 0; r < 4; ++r) G[(i0 + 4 * a + r) * mp + j0 + b] += tmp[r];
+            alignas(32) double t[8][4];
+            _mm256_store_pd(t[0], c00);
+            _mm256_store_pd(t[1], c01);
+            _mm256_store_pd(t[2], c02);
+            _mm256_store_pd(t[3], c03);
+            _mm256_store_pd(t[4], c10);
+            _mm256_store_pd(t[5], c11);
+            _mm256_store_pd(t[6], c12);
+            _mm256_store_pd(t[7], c13);
+            for (int b = 0; b < 4; ++b)
+                for (int r = 0; r < 4; ++r) {
+                    G[(i0 + r) * mp + j0 + b] += t[b][r];
+                    G[(i0 + 4 + r) * mp + j0 + b] += t[4 + b][r];
                 }
         }
     }
@@ -116,17 +138,18 @@ __attribute__((target("avx2,fma"))) void gram_tile_avx2(const double* X, int np,
 void weighted_gram_avx2(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G) {
     const Eigen::Index n = E.rows(), m = E.cols();
     const int mp = static_cast<int>((m + 7) / 8 * 8);
-    std::vector<double> X(static_cast<size_t>(kGramChunk) * mp, 0.0);
+    std::vector<double> P(static_cast<size_t>(kGramChunk) * mp, 0.0);
     std::vector<double> Gr(static_cast<size_t>(mp) * mp, 0.0);
     for (Eigen::Index lo = 0; lo < n; lo += kGramChunk) {
-        const Eigen::Index len = std::min(kGramChunk, n - lo);
-        for (Eigen::Index i = 0; i < len; ++i) {
+        const int len = static_cast<int>(std::min(kGramChunk, n - lo));
+        const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(len) * 4;
+        for (int i = 0; i < len; ++i) {
             const double s = std::sqrt(w[lo + i]);
             const double* e = E.data() + (lo + i) * m;
-            double* x = X.data() + i * mp;
-            for (Eigen::Index j = 0; j < m; ++j) x[j] = s * e[j];
+            for (Eigen::Index j = 0; j < mp; ++j)
+                P[static_cast<size_t>((j / 4) * panel + 4 * i + (j % 4))] = j < m ? s * e[j] : 0.0;
         }
-        gram_tile_avx2(X.data(), static_cast<int>(len), mp, Gr.data());
+        gram_tile_avx2(P.data(), len, mp, Gr.data());
     }
     G.resize(m, m);
     for (Eigen::Index i = 0; i < m; ++i)

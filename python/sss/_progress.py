@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 from contextlib import contextmanager
 
 __all__ = ["Progress"]
@@ -11,12 +16,14 @@ __all__ = ["Progress"]
 
 class Progress:
     """Times named stages into ``timings`` and, if `enabled`, reports each on
-    stderr as ``[sss] name... 1.23 s``."""
+    stderr as ``[sss] name... 1.23 s``. ``peak_memory`` holds the process's
+    peak resident memory (MiB, high-water mark) at the end of each stage."""
 
     def __init__(self, enabled: bool = True, stream=None):
         self.enabled = bool(enabled)
         self.stream = stream
         self.timings: dict[str, float] = {}
+        self.peak_memory: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str):
@@ -32,5 +39,8 @@ class Progress:
             raise
         dt = time.perf_counter() - t0
         self.timings[name] = self.timings.get(name, 0.0) + dt
+        if resource is not None:
+            kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            self.peak_memory[name] = kib / 1024.0  # Linux reports KiB
         if self.enabled:
             print(f" {dt:.2f} s", file=out, flush=True)

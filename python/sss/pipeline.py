@@ -46,6 +46,9 @@ class SoftSegments:
         The 3-D semantic features used.
     timings : dict
         Seconds per stage.
+    peak_memory : dict
+        Peak resident memory of the process (MiB, high-water mark) at the end
+        of each stage (Linux/macOS; empty elsewhere).
     """
 
     alphas: np.ndarray
@@ -56,6 +59,7 @@ class SoftSegments:
     superpixels: np.ndarray | None
     features: np.ndarray
     timings: dict = field(default_factory=dict)
+    peak_memory: dict = field(default_factory=dict)
 
 
 def _feature_stage(image, features):
@@ -245,4 +249,5 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                         initial_alphas=init.astype(np.float32),
                         grouped_alphas=grouped.astype(np.float32),
                         group_ids=np.asarray(ids), eigenvalues=np.asarray(values),
-                        superpixels=labels, features=feat, timings=dict(prog.timings))
+                        superpixels=labels, features=feat, timings=dict(prog.timings),
+                        peak_memory=dict(prog.peak_memory))
