@@ -54,8 +54,9 @@ void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const 
     }
 }
 
-BlockJacobiPreconditioner::BlockJacobiPreconditioner(const RelaxedSystemOp& op)
-    : K_(op.num_layers()), delta_(op.delta()), threads_(0) {
+BlockJacobiPreconditioner::BlockJacobiPreconditioner(const RelaxedSystemOp& op,
+                                                     int num_threads)
+    : K_(op.num_layers()), delta_(op.delta()), threads_(num_threads) {
     const Eigen::Index n = op.laplacian_diagonal().size();
     inv_.resize(n * K_);
     factor_.resize(n);
@@ -115,7 +116,7 @@ CgResult solve(const RelaxedSystemOp& op, RelaxedPreconditioner kind, const Eige
         }
         case RelaxedPreconditioner::BlockJacobi:
         default:
-            return solve_with(op, BlockJacobiPreconditioner(op), b, x, cg);
+            return solve_with(op, BlockJacobiPreconditioner(op, cg.num_threads), b, x, cg);
     }
 }
 

@@ -42,7 +42,7 @@ private:
 /// Sherman-Morrison in O(K) per pixel.
 class BlockJacobiPreconditioner {
 public:
-    explicit BlockJacobiPreconditioner(const RelaxedSystemOp& op);
+    explicit BlockJacobiPreconditioner(const RelaxedSystemOp& op, int num_threads = 0);
     void apply(const Eigen::VectorXd& r, Eigen::VectorXd& z) const;
 
 private:
