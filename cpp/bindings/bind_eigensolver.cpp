@@ -29,6 +29,7 @@ void bind_eigensolver(py::module_& m) {
             info["factorizations"] = res.factorizations;
             info["restarts"] = res.restarts;
             info["operations"] = res.operations;
+            info["backend"] = ShiftSolveOp::backend();
             return py::make_tuple(std::move(res.values), std::move(res.vectors), info);
         },
         py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"), py::arg("k"),

@@ -22,10 +22,16 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
 
     Implicitly restarted Lanczos (Spectra) on (L - sigma I)^-1, whose largest
     eigenvalues 1 / (lambda - sigma) belong to the eigenvalues of L nearest
-    sigma. The automatic shift starts at -1e-6 times the mean |diagonal| and
-    moves down by a factor 4 until the LDL^T factorisation of L - sigma I has no
-    negative pivot, which (Sylvester's law of inertia) proves sigma lies below
-    every eigenvalue, so the result is the k algebraically smallest eigenpairs.
+    sigma. The automatic shift starts at -1e-4 times the mean |diagonal| and
+    moves down by a factor 4 until the factorisation of L - sigma I proves it
+    positive definite (Cholesky succeeds; with the LDL^T fallback, no negative
+    pivot, by Sylvester's law of inertia), i.e. sigma lies below every
+    eigenvalue, so the result is the k algebraically smallest eigenpairs. A
+    failed factorisation also moves the shift.
+
+    The factorisation is SuiteSparse CHOLMOD's supernodal Cholesky when the
+    extension was built with it (see ``info['backend']``), else
+    Eigen's SimplicialLDLT with AMD ordering (same results, slower).
     For the reference's Laplacians these are also the k smallest in magnitude
     (MATLAB ``eigs(L, k, 'SM')``): their few negative eigenvalues are tiny.
 
@@ -57,7 +63,8 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
         entry positive. Deterministic (fixed starting vector).
     info : dict
         Only with ``return_info=True``: ``shift``, ``factorizations``,
-        ``restarts``, ``operations`` (number of shift-solves).
+        ``restarts``, ``operations`` (number of shift-solves) and ``backend``
+        (``'cholmod'`` or ``'eigen-ldlt'``).
 
     Raises
     ------
