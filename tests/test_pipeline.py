@@ -150,12 +150,25 @@ def test_bad_input(rng):
         sss.segment(img, feat, num_layers=0, progress=False)
     with pytest.raises(ValueError, match="channels"):
         sss.segment(img[:, :, :2], feat, progress=False)
+    with pytest.raises(ValueError, match="preconditioner"):
+        sss.segment(img, feat, preconditioner="ilu", progress=False)
     with pytest.raises(ValueError, match="laplacian"):
         sss.segment(img, feat, laplacian=sp.eye(10, format="csr"), progress=False)
     bad = img.copy()
     bad[1, 1, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         sss.segment(bad, feat, progress=False)
+
+
+def test_every_stage_parameter_is_reachable(rng):
+    """Non-default k-means, pruning and normalised-Laplacian settings reach
+    their stages (the result changes, it still sums to 1)."""
+    img, feat = _small_inputs(rng)
+    a = sss.segment(img, feat, progress=False, **SMALL)
+    b = sss.segment(img, feat, progress=False, kmeans_start_clusters=2, kmeans_replicates=1,
+                    kmeans_rerun_below=3, prune_every=2, normalized_laplacian=True, **SMALL)
+    assert not np.array_equal(a.alphas, b.alphas)
+    assert abs(b.alphas.sum(axis=2).mean() - 1) < 1e-3
 
 
 def test_input_not_modified(rng):

@@ -52,7 +52,8 @@ def structured_block_solve(B: np.ndarray, C: np.ndarray, b: np.ndarray) -> np.nd
     return np.asarray(y).T
 
 
-def initial_labels(features: np.ndarray, num_layers: int = 40, *, seed=0) -> np.ndarray:
+def initial_labels(features: np.ndarray, num_layers: int = 40, *, start_clusters: int = 5,
+                   replicates: int = 7, rerun_below: int = 13, seed=0) -> np.ndarray:
     """The k-means initialisation of constrained sparsification.
 
     Parameters
@@ -61,16 +62,26 @@ def initial_labels(features: np.ndarray, num_layers: int = 40, *, seed=0) -> np.
         Per-pixel semantic features (3-D after preprocessing).
     num_layers : int, optional
         Number of clusters (reference 40).
+    start_clusters, replicates, rerun_below : int, optional
+        Splitting k-means: initial clusters (5) and their replicates (7);
+        full k-means re-runs while fewer than `rerun_below` (13) clusters.
     seed : int or numpy Generator, optional
         Random source of the k-means.
 
     Returns
     -------
     labels : (H, W) ndarray of int32, values 0..num_layers-1
+
+    References
+    ----------
+    .. [1] A. Levin, A. Rav-Acha, D. Lischinski, "Spectral Matting",
+           IEEE TPAMI 30(10), 2008.
     """
     feat = as_image(features, name="features", channels=None)
     h, w, d = feat.shape
-    return splitting_kmeans(feat.reshape(-1, d), num_layers, rng=seed).reshape(h, w)
+    return splitting_kmeans(feat.reshape(-1, d), num_layers, start_clusters=start_clusters,
+                            replicates=replicates, rerun_below=rerun_below,
+                            rng=seed).reshape(h, w)
 
 
 def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, shape, *,
@@ -78,7 +89,8 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
                          labels: np.ndarray | None = None, num_layers: int = 40,
                          iterations: int = 40, gamma: float = 0.8, weight: float = 0.3,
                          clamp: float = 1e-10, prune_threshold: float = 0.1,
-                         prune_every: int | None = None, seed=0,
+                         prune_every: int | None = None, kmeans_start_clusters: int = 5,
+                         kmeans_replicates: int = 7, kmeans_rerun_below: int = 13, seed=0,
                          num_threads: int | None = None, return_info: bool = False):
     """Constrained sparsification: many sparse soft layers from the eigenvectors.
 
@@ -124,6 +136,9 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         Layers with max |alpha| below it are dropped (0.1).
     prune_every : int, optional
         Pruning period (default ceil(iterations / 4)).
+    kmeans_start_clusters, kmeans_replicates, kmeans_rerun_below : int, optional
+        Parameters of the splitting k-means initialisation (5, 7, 13), see
+        :func:`initial_labels`.
     seed : int or numpy Generator, optional
         Random source of the k-means initialisation.
     num_threads : int, optional
@@ -187,7 +202,9 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         feat = as_image(features, name="features", channels=None)
         if feat.shape[:2] != (h, w):
             raise ValueError(f"features must be {h} x {w}, got {feat.shape[:2]}")
-        lab = initial_labels(feat, num_layers, seed=seed)
+        lab = initial_labels(feat, num_layers, start_clusters=kmeans_start_clusters,
+                             replicates=kmeans_replicates, rerun_below=kmeans_rerun_below,
+                             seed=seed)
     else:
         lab = np.asarray(labels)
         if lab.shape != (h, w) or lab.dtype.kind not in "iu":

@@ -98,13 +98,15 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             semantic_weight: float = 0.01, color_weight: float = 0.01,
             semantic_steepness: float = 20.0, semantic_center: float = 0.85,
             color_steepness: float = 50.0, color_center: float = 0.95,
-            color_radius: float = 0.2,
+            color_radius: float = 0.2, normalized_laplacian: bool = False,
             # step 7
             num_eigenvectors: int = 100,
             # step 8
             initial_layers: int = 40, constrained_iterations: int = 40,
             sparsity_exponent: float = 0.8, sparsity_weight: float = 0.3,
             constrained_clamp: float = 1e-10, prune_threshold: float = 0.1,
+            prune_every: int | None = None, kmeans_start_clusters: int = 5,
+            kmeans_replicates: int = 7, kmeans_rerun_below: int = 13,
             # step 10
             relaxed_iterations: int = 20, cg_iterations: int = 100,
             final_cg_iterations: int = 1000, cg_tol: float = 1e-6,
@@ -146,6 +148,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Semantic affinity erf(a (1 - ||df|| - c)) parameters (20, 0.85).
     color_steepness, color_center, color_radius : float, optional
         Colour affinity parameters (50, 0.95) and centroid radius (0.2).
+    normalized_laplacian : bool, optional
+        Use the paper's normalised Laplacian (Eq. 3) instead of the
+        reference's D - W.
     num_eigenvectors : int, optional
         Eigenvectors used (100).
     initial_layers, constrained_iterations : int, optional
@@ -153,6 +158,11 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     sparsity_exponent, sparsity_weight, constrained_clamp, prune_threshold : optional
         gamma (0.8), w0 = w1 (0.3), weight clamp (1e-10) and pruning
         threshold (0.1) of constrained sparsification.
+    prune_every : int, optional
+        Pruning period (default ceil(constrained_iterations / 4)).
+    kmeans_start_clusters, kmeans_replicates, kmeans_rerun_below : int, optional
+        Splitting k-means initialisation: 5 clusters, 7 replicates, full
+        re-runs below 13 clusters.
     relaxed_iterations, cg_iterations, final_cg_iterations, cg_tol : optional
         Relaxed sparsification: reweighted solves (20), CG caps (100, 1000)
         and relative tolerance (1e-6).
@@ -181,6 +191,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     num_layers = int(num_layers)
     if num_layers < 1:
         raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+    if preconditioner not in ("block_jacobi", "jacobi", "none"):
+        raise ValueError("preconditioner must be 'block_jacobi', 'jacobi' or 'none', got "
+                         f"{preconditioner!r}")
     rng = np.random.default_rng(seed)
     prog = Progress(progress)
 
@@ -208,7 +221,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                               color_steepness=color_steepness, color_center=color_center,
                               color_radius=color_radius, matting_radius=matting_radius,
                               matting_eps=matting_eps, n_segments=n_segments,
-                              compactness=compactness, num_threads=num_threads)
+                              compactness=compactness, normalized=normalized_laplacian,
+                              num_threads=num_threads)
                 L, parts = fn(img, feat, superpixels, return_affinities=True, **params)
                 labels = parts["labels"]
             else:
@@ -226,7 +240,10 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                     num_layers=initial_layers,
                                     iterations=constrained_iterations, gamma=sparsity_exponent,
                                     weight=sparsity_weight, clamp=constrained_clamp,
-                                    prune_threshold=prune_threshold, seed=rng,
+                                    prune_threshold=prune_threshold, prune_every=prune_every,
+                                    kmeans_start_clusters=kmeans_start_clusters,
+                                    kmeans_replicates=kmeans_replicates,
+                                    kmeans_rerun_below=kmeans_rerun_below, seed=rng,
                                     num_threads=num_threads)
     del vectors
 
