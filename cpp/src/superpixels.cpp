@@ -24,9 +24,28 @@ void check_label_view(const LabelView& labels, const char* what) {
                                     std::to_string(labels.width) + ")");
 }
 
-inline double srgb_to_linear(double c) {
+inline double srgb_to_linear_formula(double c) {
     // exp(2.4 log u) is pow(u, 2.4) to a few ulp, and faster.
     return c > 0.04045 ? std::exp(2.4 * std::log((c + 0.055) / 1.055)) : c / 12.92;
+}
+
+// The formula at k / 255 for k = 0..255: images that come from 8-bit files
+// (the common case) hit this table.
+struct LinearTable {
+    double v[256];
+    LinearTable() {
+        for (int k = 0; k < 256; ++k) v[k] = srgb_to_linear_formula(k / 255.0);
+    }
+};
+
+inline double srgb_to_linear(double c) {
+    static const LinearTable table;
+    const double t = c * 255.0;
+    if (t >= 0.0 && t <= 255.0) {
+        const int k = static_cast<int>(t + 0.5);
+        if (k / 255.0 == c) return table.v[k];  // exactly the same value as the formula
+    }
+    return srgb_to_linear_formula(c);
 }
 
 // Cube root of t > 0 to about 1 ulp: bit-level first guess, two Halley steps
@@ -106,20 +125,20 @@ int enforce_connectivity(std::vector<int>& labels, const std::vector<double>& la
         csum.push_back(sb);
     }
 
-    // Adjacent component pairs (4-connectivity), unique.
+    // Adjacent component pairs (4-connectivity), unique, for pairs with a
+    // small component only: large components never look for a neighbour, and
+    // merging keeps the lists of small ones complete.
     std::vector<std::int64_t> keys;
+    auto add_pair = [&](int a, int b) {
+        if (a != b && (csize[static_cast<size_t>(a)] < min_size || csize[static_cast<size_t>(b)] < min_size))
+            keys.push_back(static_cast<std::int64_t>(std::min(a, b)) * ncomp + std::max(a, b));
+    };
     for (int y = 0; y < H; ++y) {
         for (int x = 0; x < W; ++x) {
             const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(y) * W + x;
             const int a = comp[static_cast<size_t>(p)];
-            if (x + 1 < W) {
-                const int b = comp[static_cast<size_t>(p + 1)];
-                if (a != b) keys.push_back(static_cast<std::int64_t>(std::min(a, b)) * ncomp + std::max(a, b));
-            }
-            if (y + 1 < H) {
-                const int b = comp[static_cast<size_t>(p + W)];
-                if (a != b) keys.push_back(static_cast<std::int64_t>(std::min(a, b)) * ncomp + std::max(a, b));
-            }
+            if (x + 1 < W) add_pair(a, comp[static_cast<size_t>(p + 1)]);
+            if (y + 1 < H) add_pair(a, comp[static_cast<size_t>(p + W)]);
         }
     }
     std::sort(keys.begin(), keys.end());
@@ -249,11 +268,17 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
     const std::ptrdiff_t N = image.num_pixels();
     if (N > std::numeric_limits<int>::max())
         throw std::length_error("superpixels: image has too many pixels for 32-bit labels");
-    const int nthreads = resolve_threads(params.num_threads);
+    // Each iteration synchronises the team three times; below ~0.5 megapixel
+    // per thread that costs more than it saves (and far more on a busy
+    // machine), so the default uses fewer threads on small images.
+    const int nthreads = params.num_threads > 0
+                             ? params.num_threads
+                             : std::max(1, std::min(resolve_threads(0),
+                                                    static_cast<int>(N / kSlicPixelsPerThread)));
     (void)nthreads;
 
     std::vector<double> lab(static_cast<size_t>(N) * 3);
-    rgb_to_lab(image, lab.data(), params.num_threads);
+    rgb_to_lab(image, lab.data(), nthreads);
 
     const double K0 = static_cast<double>(std::min<std::ptrdiff_t>(params.n_segments, N));
     const double S = std::sqrt(static_cast<double>(N) / K0);

@@ -64,8 +64,9 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
         Half-width of each cluster's search window in units of S (SLIC's
         original 2S x 2S window is 1). In [1, 4]; larger is slower.
     num_threads : int, optional
-        Threads to use; default all available cores. The result does not
-        depend on it.
+        Threads to use. Default: all available cores, but at most one per
+        half megapixel (each iteration synchronises the threads, which does
+        not pay on small images). The result does not depend on it.
 
     Returns
     -------
@@ -100,7 +101,7 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
     if n >= 2**31 - 1:
         raise ValueError(f"image of {img.shape[0]} x {img.shape[1]} pixels is too large "
                          "for 32-bit labels")
-    check_memory(n * 8 * 6, "superpixels")  # Lab image, distances, labels, order
+    check_memory(n * 64, "superpixels")  # Lab (double + float planes), labels, components
     search_factor = float(search_factor)
     if not 1.0 <= search_factor <= 4.0:
         raise ValueError(f"search_factor must be in [1, 4], got {search_factor}")

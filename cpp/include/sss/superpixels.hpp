@@ -38,8 +38,13 @@ struct SlicParams {
     int max_num_iter = 10;        ///< k-means iterations (fewer if labels stop changing)
     double min_size_factor = 0.25;  ///< fragments smaller than this times N / n_segments are merged
     double search_factor = 1.0;   ///< a cluster competes for pixels within search_factor * S per axis
-    int num_threads = 0;          ///< 0: all available (OpenMP); results do not depend on it
+    /// 0: all available (OpenMP), but at most one per kSlicPixelsPerThread
+    /// pixels; results do not depend on it.
+    int num_threads = 0;
 };
+
+/// Default work per thread of slic_superpixels (see SlicParams::num_threads).
+constexpr long kSlicPixelsPerThread = 500000;
 
 /// Result of slic_superpixels: labels 0 .. count-1 (row-major), each 4-connected.
 struct SlicResult {
