@@ -24,4 +24,7 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_matting(m);
     sss::bindings::bind_superpixels(m);
     sss::bindings::bind_affinity(m);
+    sss::bindings::bind_eigensolver(m);
+    sss::bindings::bind_constrained(m);
+    sss::bindings::bind_relaxed(m);
 }

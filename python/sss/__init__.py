@@ -8,6 +8,10 @@ on its own:
 - :mod:`sss.superpixels` -- SLIC-0 superpixels and the superpixel graph (stage 2)
 - :mod:`sss.matting` -- matting affinity and Laplacians (stage 3)
 - :mod:`sss.affinity` -- semantic / colour affinities and the Laplacian (stages 4-6)
+- :mod:`sss.eigensolver` -- smallest eigenvectors (stage 7)
+- :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
+- :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
+- :mod:`sss.pipeline` -- ``segment``: the whole pipeline
 """
 
 from __future__ import annotations
@@ -18,8 +22,14 @@ from .features import compute_features, preprocess_features
 from .matting import laplacian_from_affinity, matting_affinity
 from .superpixels import SuperpixelGraph, superpixel_graph, superpixels
 from .affinity import affinity_laplacian, color_affinity, semantic_affinity
+from .eigensolver import smallest_eigenvectors
+from .constrained import constrained_sparsify, group_layers, initial_labels
+from .relaxed import image_gradient, relaxed_sparsify
+from .pipeline import SoftSegments, segment
 
 __all__ = ["compute_features", "preprocess_features",
            "matting_affinity", "laplacian_from_affinity", "__version__",
            "superpixels", "superpixel_graph", "SuperpixelGraph",
-           "semantic_affinity", "color_affinity", "affinity_laplacian"]
+           "semantic_affinity", "color_affinity", "affinity_laplacian",
+           "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
+           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment"]

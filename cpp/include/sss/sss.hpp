@@ -7,3 +7,7 @@
 #include "sss/matting.hpp"
 #include "sss/superpixels.hpp"
 #include "sss/affinity.hpp"
+#include "sss/solvers.hpp"
+#include "sss/eigensolver.hpp"
+#include "sss/constrained.hpp"
+#include "sss/relaxed.hpp"

@@ -1,0 +1,155 @@
+"""Benchmark of the whole pipeline, sss.segment, on docia.
+
+Image: left half of ../shared/data/docia_image_and_features.png, features: the
+right half (3-D, ready), both resized together (PIL bicubic) to 320x320 and
+640x480 (W x H). Prints the time and the process's peak memory after each
+stage, and, at the smallest size, ratios against baselines run in the same
+process on the same Laplacian:
+
+- eigenvectors: scipy.sparse.linalg.eigsh in shift-invert mode (ARPACK +
+  SuperLU), the setting the oracle README used as its independent check;
+- constrained sparsification: its cost is K weighted Gram matrices
+  E^T diag(w) E per iteration; the AVX2/FMA kernel against Eigen's portable
+  rank update on one 100-column Gram;
+- relaxed sparsification: block-Jacobi PCG against plain CG with MATLAB pcg
+  semantics (the reference's solver).
+
+Usage: python bench/bench_pipeline.py [--sizes 320x320 640x480] [--no-baselines]
+                                     [--update-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import sss
+from sss import _core
+
+try:
+    from _common import machine, today, write_section
+except ImportError:  # run from elsewhere
+    import sys as _sys
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import machine, today, write_section
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / \
+    "docia_image_and_features.png"
+
+
+def load(width, height):
+    both = Image.open(DATA).convert("RGB")
+    w = both.width // 2
+    img = both.crop((0, 0, w, both.height)).resize((width, height), Image.BICUBIC)
+    feat = both.crop((w, 0, 2 * w, both.height)).resize((width, height), Image.BICUBIC)
+    return np.asarray(img) / 255.0, np.asarray(feat) / 255.0
+
+
+def best(fn, repeat=1):
+    t = []
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        t.append(time.perf_counter() - t0)
+    return min(t), out
+
+
+def baselines(img, feat):
+    """Returns markdown table rows."""
+    import scipy.sparse.linalg as sla
+    rows = []
+    L = sss.affinity_laplacian(img, feat)
+    print("\nbaselines at", img.shape[:2])
+    t_ours, (vals, _) = best(lambda: sss.smallest_eigenvectors(L, 100))
+    t_ref, (rv, _) = best(lambda: sla.eigsh(L, 100, sigma=-1e-3, which="LM"))
+    rows.append(f"| eigenvectors, k = 100 | {t_ours:.1f} s | scipy `eigsh(sigma=-1e-3)` "
+                f"(ARPACK + SuperLU) {t_ref:.1f} s | {t_ref / t_ours:.2f}x (eigenvalues agree "
+                f"to {np.abs(np.sort(rv) - vals).max():.1e}) |")
+    rng = np.random.default_rng(0)
+    E = rng.standard_normal((L.shape[0], 100))
+    w = rng.random(L.shape[0]) * 1e3
+    t_simd, G1 = best(lambda: _core.weighted_gram(E, w, True), 3)
+    t_eig, G2 = best(lambda: _core.weighted_gram(E, w, False), 3)
+    rows.append(f"| one weighted Gram, N x 100 | AVX2/FMA kernel {t_simd:.3f} s | Eigen rank "
+                f"update (SSE2 build) {t_eig:.3f} s | {t_eig / t_simd:.2f}x (rel. diff "
+                f"{np.abs(G1 - G2).max() / np.abs(G2).max():.1e}) |")
+    lay = rng.random(img.shape[:2] + (5,))
+    lay /= lay.sum(axis=2, keepdims=True)
+    t_bj, a = best(lambda: sss.relaxed_sparsify(lay, L, img))
+    t_none, b = best(lambda: sss.relaxed_sparsify(lay, L, img, preconditioner="none"))
+    rows.append(f"| relaxed sparsification | block-Jacobi PCG {t_bj:.1f} s | plain CG, MATLAB "
+                f"pcg semantics (the reference's solver) {t_none:.1f} s | "
+                f"{t_none / t_bj:.2f}x (max diff {np.abs(a - b).max():.1e}) |")
+    return rows
+
+
+ANALYSIS = """\
+The target of this issue, 640x480 in <= 60 s, is **not met** (about 200 s on
+an otherwise quiet machine, 360 s when shared): constrained sparsification
+is ~60% of the time and the eigensolver ~38%. The constrained stage's cost is inherent to the reference
+algorithm as specified: every iteration needs K weighted Gram matrices
+E^T diag(w_k) E (N x 100 each, N m^2 / 2 multiply-adds), about 1100 of them over
+the 40 iterations (40 layers until the first pruning at iteration 11, ~23
+after), i.e. 5.6e11 multiply-adds at 320x320 and 1.7e12 at 640x480; the
+structured (K-1)m solve itself is negligible (O(K m^3)). The reference took
+255 s (Octave) for this stage at 320x320. Getting under a minute needs another
+solver for this stage (e.g. matrix-free CG on the coupled system with the
+previous iteration's structured factorisation as preconditioner, two
+N x m x K GEMMs per CG step instead of the Grams), for the next performance
+issue. The eigensolver needs ~253 shift-solves (ncv = 201, two restarts); with
+Eigen's SimplicialLDLT instead of CHOLMOD one factorisation of L took 30 s at
+320x320 (CHOLMOD supernodal with OpenBLAS: ~2 s), hence CHOLMOD when found
+(Debian `libsuitesparse-dev`, `libopenblas0-pthread`). The authors report
+~210 s for 640x480 in MATLAB.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", nargs="+", default=["320x320", "640x480"])
+    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--update-readme", action="store_true")
+    args = ap.parse_args()
+    results = []
+    for size in args.sizes:
+        w, h = (int(v) for v in size.split("x"))
+        img, feat = load(w, h)
+        t0 = time.perf_counter()
+        res = sss.segment(img, feat, progress=True)
+        results.append((size, time.perf_counter() - t0, res))
+    names = list(results[0][2].timings)
+    head = "| stage | " + " | ".join(f"{s} s | peak MiB" for s, _, _ in results) + " |"
+    lines = [f"`sss.segment` on docia ({today()}, {machine()}, threads={_core.max_threads()}, "
+             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}): image = left "
+             "half of `../shared/data/docia_image_and_features.png`, features = right half "
+             "(3-D, used as they are), both resized with PIL bicubic to W x H; all reference "
+             "defaults. Peak MiB is the process's resident high-water mark after the stage. "
+             "Surviving initial layers: "
+             + ", ".join(f"{r.initial_alphas.shape[2]} ({s})" for s, _, r in results) + ".",
+             "", head, "| --- |" + " ---: | ---: |" * len(results)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(
+            f"{r.timings[name]:.1f} | {r.peak_memory.get(name, float('nan')):.0f}"
+            for _, _, r in results) + " |")
+    lines.append("| **total** | " + " | ".join(
+        f"**{t:.1f}** | **{max(r.peak_memory.values()):.0f}**" for _, t, r in results) + " |")
+    if not args.no_baselines:
+        w, h = (int(v) for v in args.sizes[0].split("x"))
+        lines += ["", f"Baselines in the same run at {args.sizes[0]}, on the same Laplacian:",
+                  "", "| stage | sss | baseline | ratio |", "| --- | ---: | ---: | ---: |"]
+        lines += baselines(*load(w, h))
+    lines += ["", ANALYSIS]
+    md = "## Whole pipeline (stages 1-10): `bench_pipeline.py`\n\n" + "\n".join(lines)
+    print(md)
+    if args.update_readme:
+        write_section("pipeline", md)
+
+
+if __name__ == "__main__":
+    main()

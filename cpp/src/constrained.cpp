@@ -1,0 +1,295 @@
+// Stages 8-9 of SPEC.md: constrained sparsification by IRLS over the
+// eigenvector coefficients, with the coupled system solved by its structure.
+#include "sss/constrained.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/LU>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "sss/parallel.hpp"
+
+namespace sss {
+
+Eigen::MatrixXd structured_block_solve(const Eigen::MatrixXd& B, const Eigen::MatrixXd& C,
+                                       const Eigen::MatrixXd& b) {
+    const Eigen::Index m = C.rows();
+    if (C.cols() != m || B.rows() != m || m == 0 || B.cols() % m != 0)
+        throw std::invalid_argument("structured_block_solve: B must be m x (K-1) m and C m x m");
+    const Eigen::Index nb = B.cols() / m;
+    if (b.rows() != m || b.cols() != nb)
+        throw std::invalid_argument("structured_block_solve: b must be m x (K-1)");
+    if (nb == 0) return Eigen::MatrixXd(m, 0);
+    // Per block: factor B_k, accumulate S = sum B_k^-1 and r = sum B_k^-1 b_k.
+    std::vector<Eigen::LLT<Eigen::MatrixXd>> llt(static_cast<size_t>(nb));
+    Eigen::MatrixXd S = Eigen::MatrixXd::Zero(m, m);
+    Eigen::VectorXd r = Eigen::VectorXd::Zero(m);
+    const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(m, m);
+    for (Eigen::Index k = 0; k < nb; ++k) {
+        llt[static_cast<size_t>(k)].compute(B.middleCols(k * m, m));
+        if (llt[static_cast<size_t>(k)].info() != Eigen::Success)
+            throw std::runtime_error("structured_block_solve: block " + std::to_string(k) +
+                                     " is not positive definite");
+        S += llt[static_cast<size_t>(k)].solve(I);
+        r += llt[static_cast<size_t>(k)].solve(b.col(k));
+    }
+    Eigen::MatrixXd M = I + S * C;
+    Eigen::PartialPivLU<Eigen::MatrixXd> lu(M);
+    const Eigen::VectorXd s = lu.solve(r);
+    if (!s.allFinite())
+        throw std::runtime_error("structured_block_solve: reduced system is singular");
+    const Eigen::VectorXd Cs = C * s;
+    Eigen::MatrixXd y(m, nb);
+    for (Eigen::Index k = 0; k < nb; ++k)
+        y.col(k) = llt[static_cast<size_t>(k)].solve(b.col(k) - Cs);
+    return y;
+}
+
+namespace {
+
+// G = E^T diag(w) E, the cost of constrained sparsification (K of them per
+// iteration, N m^2 / 2 multiply-adds each). Computed in chunks of pixels:
+// X = sqrt(w) .* E_chunk, G += X^T X. Two kernels: Eigen's rank update
+// (portable; SSE2 only without -march flags), and on x86-64 CPUs with AVX2 and
+// FMA, chosen at run time, a register-blocked kernel compiled for them. The
+// chunking and summation order are fixed, so results do not depend on the
+// number of threads (they may differ in the last bits between the kernels).
+constexpr Eigen::Index kGramChunk = 256;
+
+void weighted_gram_eigen(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G) {
+    const Eigen::Index n = E.rows(), m = E.cols();
+    G.setZero(m, m);
+    Eigen::MatrixXd X(m, kGramChunk);  // pixel chunk as columns
+    for (Eigen::Index lo = 0; lo < n; lo += kGramChunk) {
+        const Eigen::Index len = std::min(kGramChunk, n - lo);
+        for (Eigen::Index i = 0; i < len; ++i)
+            X.col(i) = std::sqrt(w[lo + i]) * E.row(lo + i).transpose();
+        G.selfadjointView<Eigen::Lower>().rankUpdate(X.leftCols(len));
+    }
+    G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SSS_HAVE_AVX2_KERNEL 1
+
+bool cpu_has_avx2_fma() {
+    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok;
+}
+
+// G (mp x mp, row-major, lower blocks) += X^T X for one chunk of np pixels.
+// X is packed in panels of 4 columns: panel c holds X[p][4c..4c+3] for
+// p = 0..np-1 contiguously (P + c * np * 4), so every tile streams
+// sequential memory. Tiles of 8 rows x 4 columns of G live in 8 AVX registers.
+__attribute__((target("avx2,fma"))) void gram_tile_avx2(const double* P, int np, int mp,
+                                                          double* G) {
+    const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(np) * 4;
+    for (int i0 = 0; i0 < mp; i0 += 8) {
+        const double* pa0 = P + (i0 / 4) * panel;
+        const double* pa1 = pa0 + panel;
+        for (int j0 = 0; j0 < i0 + 8; j0 += 4) {
+            const double* pb = P + (j0 / 4) * panel;
+            __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd(),
+                    c02 = _mm256_setzero_pd(), c03 = _mm256_setzero_pd(),
+                    c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd(),
+                    c12 = _mm256_setzero_pd(), c13 = _mm256_setzero_pd();
+            for (int p = 0; p < np; ++p) {
+                const __m256d a0 = _mm256_loadu_pd(pa0 + 4 * p);
+                const __m256d a1 = _mm256_loadu_pd(pa1 + 4 * p);
+                const double* bp = pb + 4 * p;
+                __m256d bb = _mm256_broadcast_sd(bp);
+                c00 = _mm256_fmadd_pd(a0, bb, c00);
+                c10 = _mm256_fmadd_pd(a1, bb, c10);
+                bb = _mm256_broadcast_sd(bp + 1);
+                c01 = _mm256_fmadd_pd(a0, bb, c01);
+                c11 = _mm256_fmadd_pd(a1, bb, c11);
+                bb = _mm256_broadcast_sd(bp + 2);
+                c02 = _mm256_fmadd_pd(a0, bb, c02);
+                c12 = _mm256_fmadd_pd(a1, bb, c12);
+                bb = _mm256_broadcast_sd(bp + 3);
+                c03 = _mm256_fmadd_pd(a0, bb, c03);
+                c13 = _mm256_fmadd_pd(a1, bb, c13);
+            }
+            alignas(32) double t[8][4];
+            _mm256_store_pd(t[0], c00);
+            _mm256_store_pd(t[1], c01);
+            _mm256_store_pd(t[2], c02);
+            _mm256_store_pd(t[3], c03);
+            _mm256_store_pd(t[4], c10);
+            _mm256_store_pd(t[5], c11);
+            _mm256_store_pd(t[6], c12);
+            _mm256_store_pd(t[7], c13);
+            for (int b = 0; b < 4; ++b)
+                for (int r = 0; r < 4; ++r) {
+                    G[(i0 + r) * mp + j0 + b] += t[b][r];
+                    G[(i0 + 4 + r) * mp + j0 + b] += t[4 + b][r];
+                }
+        }
+    }
+}
+
+void weighted_gram_avx2(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G) {
+    const Eigen::Index n = E.rows(), m = E.cols();
+    const int mp = static_cast<int>((m + 7) / 8 * 8);
+    std::vector<double> P(static_cast<size_t>(kGramChunk) * mp, 0.0);
+    std::vector<double> Gr(static_cast<size_t>(mp) * mp, 0.0);
+    for (Eigen::Index lo = 0; lo < n; lo += kGramChunk) {
+        const int len = static_cast<int>(std::min(kGramChunk, n - lo));
+        const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(len) * 4;
+        for (int i = 0; i < len; ++i) {
+            const double s = std::sqrt(w[lo + i]);
+            const double* e = E.data() + (lo + i) * m;
+            for (Eigen::Index j = 0; j < mp; ++j)
+                P[static_cast<size_t>((j / 4) * panel + 4 * i + (j % 4))] = j < m ? s * e[j] : 0.0;
+        }
+        gram_tile_avx2(P.data(), len, mp, Gr.data());
+    }
+    G.resize(m, m);
+    for (Eigen::Index i = 0; i < m; ++i)
+        for (Eigen::Index j = 0; j <= i; ++j) G(i, j) = G(j, i) = Gr[i * mp + j];
+}
+#endif
+
+void weighted_gram(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G) {
+#ifdef SSS_HAVE_AVX2_KERNEL
+    if (cpu_has_avx2_fma()) return weighted_gram_avx2(E, w, G);
+#endif
+    weighted_gram_eigen(E, w, G);
+}
+
+}  // namespace
+
+Eigen::MatrixXd weighted_gram(const Eigen::Ref<const RowMatrixXd>& E,
+                              const Eigen::Ref<const Eigen::VectorXd>& w, bool allow_simd) {
+    if (w.size() != E.rows())
+        throw std::invalid_argument("weighted_gram: need one weight per row of E");
+    if (!(w.array() >= 0.0).all())
+        throw std::invalid_argument("weighted_gram: weights must be >= 0");
+    const RowMatrixXd Er = E;
+    Eigen::MatrixXd G;
+#ifdef SSS_HAVE_AVX2_KERNEL
+    if (allow_simd && cpu_has_avx2_fma()) {
+        weighted_gram_avx2(Er, w.data(), G);
+        return G;
+    }
+#else
+    (void)allow_simd;
+#endif
+    weighted_gram_eigen(Er, w.data(), G);
+    return G;
+}
+
+ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in,
+                                       const Eigen::Ref<const Eigen::VectorXd>& eigenvalues,
+                                       const SparseRef& L, const int* labels, int num_layers,
+                                       const ConstrainedParams& params) {
+    const Eigen::Index n = E_in.rows(), m = E_in.cols();
+    if (n == 0 || m == 0)
+        throw std::invalid_argument("constrained_sparsify: empty eigenvector matrix");
+    if (eigenvalues.size() != m)
+        throw std::invalid_argument("constrained_sparsify: " + std::to_string(m) +
+                                    " eigenvectors but " + std::to_string(eigenvalues.size()) +
+                                    " eigenvalues");
+    if (L.rows() != n || L.cols() != n)
+        throw std::invalid_argument("constrained_sparsify: L must be N x N with N = " +
+                                    std::to_string(n));
+    if (num_layers < 1) throw std::invalid_argument("constrained_sparsify: need >= 1 layer");
+    for (Eigen::Index p = 0; p < n; ++p)
+        if (labels[p] < 0 || labels[p] >= num_layers)
+            throw std::invalid_argument("constrained_sparsify: label " +
+                                        std::to_string(labels[p]) + " at pixel " +
+                                        std::to_string(p) + " outside [0, " +
+                                        std::to_string(num_layers - 1) + "]");
+    if (params.iterations < 0 || !(params.gamma > 0.0) || !(params.weight > 0.0) ||
+        !(params.clamp > 0.0) || params.prune_every < 0)
+        throw std::invalid_argument("constrained_sparsify: bad parameters");
+    const int nt = resolve_threads(params.num_threads);
+
+    const RowMatrixXd Er = E_in;     // pixel rows contiguous, for the Gram products
+    const Eigen::MatrixXd E = E_in;  // column-major, for the GEMMs
+    const Eigen::VectorXd L1 = L * Eigen::VectorXd::Ones(n);
+    const Eigen::VectorXd EtL1 = E.transpose() * L1;
+    const double wg = std::pow(params.weight, params.gamma);
+    const double ex = params.gamma - 2.0;
+
+    int K = num_layers;
+    std::vector<int> kept(static_cast<size_t>(K));
+    for (int k = 0; k < K; ++k) kept[static_cast<size_t>(k)] = k;
+    Eigen::MatrixXd alpha = Eigen::MatrixXd::Zero(n, K);  // column-major N x K
+    for (Eigen::Index p = 0; p < n; ++p) alpha(p, labels[p]) = 1.0;
+
+    const int cycle = params.prune_every > 0 ? params.prune_every
+                                             : (params.iterations + 3) / 4;
+    int remove_iter = cycle;
+    ConstrainedResult res;
+    Eigen::MatrixXd e0(n, K), e1(n, K);
+    auto reweight = [&]() {
+        e0.resize(n, K);
+        e1.resize(n, K);
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (Eigen::Index p = 0; p < n; ++p)
+            for (int k = 0; k < K; ++k) {
+                const double a = alpha(p, k);
+                e1(p, k) = wg * std::pow(std::max(std::abs(a - 1.0), params.clamp), ex);
+                e0(p, k) = wg * std::pow(std::max(std::abs(a), params.clamp), ex);
+            }
+    };
+    reweight();
+    for (int iter = 1; iter <= params.iterations; ++iter) {
+        if (K >= 2) {
+            // Gram blocks of every layer, in parallel over layers.
+            Eigen::MatrixXd W = e0 + e1;
+            std::vector<Eigen::MatrixXd> G(static_cast<size_t>(K));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+            for (int k = 0; k < K; ++k) {
+                weighted_gram(Er, W.col(k).data(), G[static_cast<size_t>(k)]);
+                G[static_cast<size_t>(k)].diagonal() += eigenvalues;
+            }
+            Eigen::MatrixXd B(m, (K - 1) * m);
+            for (int k = 0; k < K - 1; ++k) B.middleCols(k * m, m) = G[static_cast<size_t>(k)];
+            const Eigen::MatrixXd Et_e1 = E.transpose() * e1.leftCols(K - 1);
+            const Eigen::VectorXd shared = E.transpose() * e0.col(K - 1) + EtL1;
+            const Eigen::MatrixXd rhs = Et_e1.colwise() + shared;
+            const Eigen::MatrixXd y = structured_block_solve(B, G[static_cast<size_t>(K - 1)], rhs);
+            alpha.leftCols(K - 1).noalias() = E * y;
+            alpha.col(K - 1) = Eigen::VectorXd::Ones(n) - alpha.leftCols(K - 1).rowwise().sum();
+        }
+        if (iter > remove_iter) {
+            std::vector<int> keep;
+            int best = 0;
+            double best_max = -1.0;
+            for (int k = 0; k < K; ++k) {
+                const double mx = alpha.col(k).cwiseAbs().maxCoeff();
+                if (mx > params.prune_threshold) keep.push_back(k);
+                if (mx > best_max) { best_max = mx; best = k; }
+            }
+            if (keep.empty()) keep.push_back(best);
+            if (static_cast<int>(keep.size()) != K) {
+                Eigen::MatrixXd a2(n, static_cast<Eigen::Index>(keep.size()));
+                std::vector<int> kept2;
+                for (size_t j = 0; j < keep.size(); ++j) {
+                    a2.col(static_cast<Eigen::Index>(j)) = alpha.col(keep[j]);
+                    kept2.push_back(kept[static_cast<size_t>(keep[j])]);
+                }
+                alpha = std::move(a2);
+                kept = std::move(kept2);
+                K = static_cast<int>(keep.size());
+            }
+            remove_iter += cycle;
+        }
+        res.layer_counts.push_back(K);
+        reweight();
+    }
+    res.alphas = alpha;
+    res.kept = kept;
+    return res;
+}
+
+}  // namespace sss

@@ -1,0 +1,178 @@
+"""The whole pipeline: sss.segment end to end and its interface."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import sss
+from sss._compare import match_layers
+from sss._progress import Progress
+from conftest import load_reference
+
+SMALL = dict(n_segments=40, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
+             relaxed_iterations=4, num_layers=3)
+
+
+def _small_inputs(rng, h=28, w=26):
+    img = np.zeros((h, w, 3))
+    img[:, : w // 2] = [0.8, 0.2, 0.1]
+    img[:, w // 2:] = [0.1, 0.3, 0.8]
+    img[h // 2:, :, 1] += 0.5
+    img += 0.03 * rng.random((h, w, 3))
+    feat = img[:, :, ::-1].copy()
+    return img, feat
+
+
+# ---------------------------------------------------------------- docia end to end
+@pytest.fixture(scope="module")
+def docia_result():
+    inp = load_reference("inputs.npz")
+    st = load_reference("stages.npz")
+    res = sss.segment(inp["image"], inp["features"], superpixels=inp["superpixel_labels"] - 1,
+                      progress=False)
+    return res, st
+
+
+def test_docia_end_to_end_matches_reference(docia_result):
+    """5 layers summing to ~1 and, after optimal one-to-one matching, >= 85%
+    of pixels with the same strongest layer as the reference's softSegments
+    (one valid sample of a chaotic stage; see the oracle README)."""
+    res, st = docia_result
+    assert res.alphas.shape == (320, 320, 5) and res.alphas.dtype == np.float32
+    assert abs(res.alphas.sum(axis=2).mean() - 1) <= 1e-3
+    m = match_layers(res.alphas, st["softSegments"])
+    print(f"strongest-layer agreement {m['strongest_agreement']:.4f}, "
+          f"mean abs diff {m['mean_abs_diff']:.4f}")
+    assert m["strongest_agreement"] >= 0.85
+    assert m["mean_abs_diff"] < 0.1
+
+
+def test_docia_intermediate_results(docia_result):
+    res, _ = docia_result
+    ref = load_reference("eigs.npz")["eigenvalues"]
+    # our L is built from the same inputs, so its spectrum matches the oracle's
+    assert np.abs(res.eigenvalues - ref).max() < 1e-6
+    assert 12 <= res.initial_alphas.shape[2] <= 30
+    assert np.abs(res.initial_alphas.sum(axis=2) - 1).max() < 1e-4
+    np.testing.assert_allclose(res.grouped_alphas.sum(axis=2), 1, atol=1e-4)
+    assert res.superpixels.shape == (320, 320)
+    assert set(res.timings) >= {"affinities", "eigenvectors", "constrained sparsification",
+                                "grouping", "relaxed sparsification"}
+
+
+# ---------------------------------------------------------------- interface
+def test_small_image_deterministic_for_a_seed(rng):
+    img, feat = _small_inputs(rng)
+    a = sss.segment(img, feat, seed=3, progress=False, **SMALL)
+    b = sss.segment(img, feat, seed=3, progress=False, **SMALL)
+    assert np.array_equal(a.alphas, b.alphas)
+    assert a.alphas.shape == (28, 26, 3)
+    assert abs(a.alphas.sum(axis=2).mean() - 1) < 1e-3
+
+
+def test_progress_reports_on_stderr_and_is_silent_otherwise(rng, capsys):
+    img, feat = _small_inputs(rng)
+    sss.segment(img, feat, progress=True, **SMALL)
+    err = capsys.readouterr().err
+    for name in ("features", "affinities", "eigenvectors", "constrained sparsification",
+                 "grouping", "relaxed sparsification"):
+        assert f"[sss] {name}... " in err
+    assert err.rstrip().splitlines()[-1].startswith("[sss] total")
+    sss.segment(img, feat, progress=False, **SMALL)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_progress_helper_format():
+    out = io.StringIO()
+    p = Progress(True, stream=out)
+    with p.stage("thing"):
+        pass
+    assert out.getvalue().startswith("[sss] thing... ") and out.getvalue().endswith(" s\n")
+    assert set(p.timings) == {"thing"}
+
+
+def test_stages_are_swappable(rng):
+    """A custom eigensolver and a ready Laplacian replace the built-in ones."""
+    img, feat = _small_inputs(rng)
+    L = sss.affinity_laplacian(img, feat, n_segments=40)
+    calls = []
+
+    def dense_eigs(L, k):
+        calls.append(k)
+        vals, vecs = np.linalg.eigh(L.toarray())
+        return vals[:k], vecs[:, :k]
+
+    res = sss.segment(img, feat, laplacian=L, eigensolver=dense_eigs, progress=False, **SMALL)
+    assert calls == [16]
+    assert res.superpixels is None
+    assert abs(res.alphas.sum(axis=2).mean() - 1) < 1e-3
+
+
+def test_features_none_without_network_says_so(rng, monkeypatch):
+    img, _ = _small_inputs(rng)
+    monkeypatch.delattr(sss, "compute_features", raising=False)
+    with pytest.raises(RuntimeError, match="feature network"):
+        sss.segment(img, progress=False)
+
+
+def test_raw_features_without_preprocessing_say_so(rng, monkeypatch):
+    img, _ = _small_inputs(rng)
+    monkeypatch.delattr(sss, "preprocess_features", raising=False)
+    with pytest.raises(RuntimeError, match="preprocess_features"):
+        sss.segment(img, rng.random((28, 26, 8)), progress=False)
+
+
+def test_raw_features_go_through_preprocessing(rng, monkeypatch):
+    img, feat = _small_inputs(rng)
+    seen = []
+
+    def fake_preprocess(f, image):
+        seen.append(f.shape)
+        return feat
+
+    monkeypatch.setattr(sss, "preprocess_features", fake_preprocess, raising=False)
+    sss.segment(img, rng.random((28, 26, 8)), progress=False, **SMALL)
+    assert seen == [(28, 26, 8)]
+
+
+def test_bad_input(rng):
+    img, feat = _small_inputs(rng)
+    with pytest.raises(ValueError, match="do not match"):
+        sss.segment(img, feat[:-1], progress=False)
+    with pytest.raises(ValueError, match="3 channels"):
+        sss.segment(img, feat[:, :, :2], progress=False)
+    with pytest.raises(ValueError, match="num_layers"):
+        sss.segment(img, feat, num_layers=0, progress=False)
+    with pytest.raises(ValueError, match="channels"):
+        sss.segment(img[:, :, :2], feat, progress=False)
+    with pytest.raises(ValueError, match="preconditioner"):
+        sss.segment(img, feat, preconditioner="ilu", progress=False)
+    with pytest.raises(ValueError, match="laplacian"):
+        sss.segment(img, feat, laplacian=sp.eye(10, format="csr"), progress=False)
+    bad = img.copy()
+    bad[1, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        sss.segment(bad, feat, progress=False)
+
+
+def test_every_stage_parameter_is_reachable(rng):
+    """Non-default k-means, pruning and normalised-Laplacian settings reach
+    their stages (the result changes, it still sums to 1)."""
+    img, feat = _small_inputs(rng)
+    a = sss.segment(img, feat, progress=False, **SMALL)
+    b = sss.segment(img, feat, progress=False, kmeans_start_clusters=2, kmeans_replicates=1,
+                    kmeans_rerun_below=3, prune_every=2, normalized_laplacian=True, **SMALL)
+    assert not np.array_equal(a.alphas, b.alphas)
+    assert abs(b.alphas.sum(axis=2).mean() - 1) < 1e-3
+
+
+def test_input_not_modified(rng):
+    img, feat = _small_inputs(rng)
+    i0, f0 = img.copy(), feat.copy()
+    sss.segment(img, feat, progress=False, **SMALL)
+    assert np.array_equal(img, i0) and np.array_equal(feat, f0)
