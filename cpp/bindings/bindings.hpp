@@ -7,5 +7,6 @@
 namespace sss::bindings {
 
 void bind_matting(pybind11::module_& m);
+void bind_colors(pybind11::module_& m);
 
 }  // namespace sss::bindings

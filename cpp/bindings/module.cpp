@@ -21,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
 #endif
     }, "Number of threads the core uses by default (OpenMP).");
     sss::bindings::bind_matting(m);
+    sss::bindings::bind_colors(m);
 }

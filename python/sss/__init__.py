@@ -5,6 +5,7 @@ accurate soft transitions. Each pipeline stage of SPEC.md is a module usable
 on its own:
 
 - :mod:`sss.matting` -- matting affinity and Laplacians (stage 3)
+- :mod:`sss.colors` -- layer colours for editing and compositing
 """
 
 from __future__ import annotations
@@ -12,5 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .matting import laplacian_from_affinity, matting_affinity
+from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 
-__all__ = ["matting_affinity", "laplacian_from_affinity", "__version__"]
+__all__ = ["matting_affinity", "laplacian_from_affinity", "__version__",
+           "estimate_layer_colors", "normalize_alphas", "project_layer_colors"]

@@ -4,3 +4,4 @@
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
 #include "sss/matting.hpp"
+#include "sss/colors.hpp"
