@@ -195,8 +195,9 @@ def test_composite_all_layers_is_the_photo_and_background_replacement(scene):
 
 
 # ---------------------------------------------------------------- determinism, threads
-def test_deterministic_and_independent_of_threads(scene):
-    img, a = scene
+def test_deterministic_and_independent_of_threads(rng):
+    # large enough (N*K > 65536) for the parallel code path
+    img, a = rng.random((130, 130, 3)), _soft_layers(130, 130, 4, rng, spread=400.0)
     c1 = sss.estimate_layer_colors(img, a, num_threads=1)
     c2 = sss.estimate_layer_colors(img, a, num_threads=2)
     c3 = sss.estimate_layer_colors(img, a)

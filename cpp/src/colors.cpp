@@ -329,7 +329,9 @@ LayerColors estimate_layer_colors(const ImageView& image, const ImageView& alpha
     const int H = image.height, W = image.width, K = alphas.channels;
     const std::ptrdiff_t n = image.num_pixels();
     check_finite(image.data, n * 3, "estimate_layer_colors", "image");
-    const int threads = resolve_threads(params.num_threads);
+    // Small problems run serially: the 3 barriers per CG iteration cost more
+    // than they save below ~64k unknowns per channel.
+    const int threads = (n * K < (1 << 16)) ? 1 : resolve_threads(params.num_threads);
 
     const std::vector<double> a = normalize_alphas(alphas);
     const ImageView av{a.data(), H, W, K};
