@@ -247,3 +247,22 @@ def test_uint8_inputs_are_scaled(scene):
     img8 = np.round(img * 255).astype(np.uint8)
     c = sss.estimate_layer_colors(img8, a)
     assert np.abs(np.einsum("hwk,hwkc->hwc", a, c) - img8 / 255.0).max() <= 1e-6
+
+
+# ---------------------------------------------------------------- the authors' layers
+def test_on_the_reference_soft_segments():
+    """The authors' final layers on docia (range [-0.10, 1.09]): the colours
+    recompose the photo to rounding, and the 8-bit files to half a level."""
+    from conftest import load_reference
+    from sss import export
+
+    img = np.clip(load_reference("inputs.npz")["image"], 0, 1)
+    raw = load_reference("stages.npz")["softSegments"]
+    c, info = sss.estimate_layer_colors(img, raw, return_info=True)
+    an = sss.normalize_alphas(raw)
+    assert np.abs(np.einsum("hwk,hwkc->hwc", an, c) - img).max() <= 1e-6
+    assert info["relative_residual"] < 1e-3
+    rgba = export.layer_rgba(img, raw, c)
+    assert np.abs(export.composite_additive(rgba) - img).max() <= 0.5 / 255 + 1e-9
+    _, over = export.ora_layers(img, raw, c)
+    assert np.abs(export.composite_over(over) - img).max() <= 0.5 / 255 + 1e-9

@@ -57,11 +57,12 @@ void bind_colors(py::module_& m) {
             }
             auto arr = vector_to_array(std::move(res.colors),
                                        {iv.height, iv.width, av.channels, 3});
-            return py::make_tuple(arr, res.iterations, res.relative_residual);
+            return py::make_tuple(arr, res.iterations, res.relative_residual,
+                                  res.coarse_iterations);
         },
         py::arg("image"), py::arg("alphas"), py::arg("eps") = 1e-5,
-        py::arg("max_iterations") = 300, py::arg("tolerance") = 1e-5, py::arg("num_threads") = 0,
-        "(colors (H, W, K, 3), iterations, relative_residual) for float64 C-contiguous "
+        py::arg("max_iterations") = 100, py::arg("tolerance") = 1e-5, py::arg("num_threads") = 0,
+        "(colors (H, W, K, 3), iterations, relative_residual, coarse_iterations) for float64 C-contiguous "
         "image (H, W, 3) and alphas (H, W, K).");
     m.def(
         "project_layer_colors",

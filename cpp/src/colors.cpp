@@ -178,6 +178,184 @@ void project_one(const double* a, int K, double t, double lo, double hi, double*
     }
 }
 
+constexpr int kCoarsestSide = 64;
+
+// Block-Jacobi preconditioned CG for the LayerColorOp system of `image`
+// (H x W x 3), from and into x. Returns the iterations run.
+int run_pcg(const LayerColorOp& op, const double* image, double* x, int max_it, double tol,
+            int threads, double& relres) {
+    const std::ptrdiff_t n = op.num_pixels();
+    const int K = op.num_layers();
+    const std::ptrdiff_t m = op.rows();
+    // Block-Jacobi preconditioned CG on the three channels side by side. The
+    // work of an iteration is fused into three parallel regions over fixed
+    // pixel blocks; partial dot products are summed in block order, so the
+    // result does not depend on the number of threads.
+    const int K3 = K * 3;
+    std::vector<double> b(m), r(m), z(m), p(m), q(m);
+    op.rhs(image, b.data());
+    op.perform_op(x, q.data());
+    double part[kBlocks][6];
+    auto sum_parts = [&](int first, double out[3]) {
+        out[0] = out[1] = out[2] = 0.0;
+        for (int blk = 0; blk < kBlocks; ++blk)
+            for (int c = 0; c < 3; ++c) out[c] += part[blk][first + c];
+    };
+    double bn[3], rn[3], rz[3];
+    // r = b - A x, z = M^-1 r, p = z; partial <b,b>, <r,r>
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int blk = 0; blk < kBlocks; ++blk) {
+        const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
+        double s[6] = {0, 0, 0, 0, 0, 0};
+        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+            for (int c = 0; c < 3; ++c) {
+                const std::ptrdiff_t i = 3 * u + c;
+                r[i] = b[i] - q[i];
+                s[c] += b[i] * b[i];
+                s[3 + c] += r[i] * r[i];
+            }
+        op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
+        std::copy(z.begin() + p0 * K3, z.begin() + p1 * K3, p.begin() + p0 * K3);
+        for (int c = 0; c < 6; ++c) part[blk][c] = s[c];
+    }
+    sum_parts(0, bn);
+    sum_parts(3, rn);
+    for (int c = 0; c < 3; ++c) bn[c] = std::sqrt(bn[c]);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int blk = 0; blk < kBlocks; ++blk) {
+        const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
+        double s[3] = {0, 0, 0};
+        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+            for (int c = 0; c < 3; ++c) s[c] += r[3 * u + c] * z[3 * u + c];
+        for (int c = 0; c < 3; ++c) part[blk][c] = s[c];
+    }
+    sum_parts(0, rz);
+    auto rel = [&](int c) { return bn[c] > 0 ? std::sqrt(rn[c]) / bn[c] : 0.0; };
+    auto converged = [&]() {
+        double worst = 0;
+        for (int c = 0; c < 3; ++c) worst = std::max(worst, rel(c));
+        relres = worst;
+        return worst <= tol;
+    };
+    int it = 0;
+    while (!converged() && it < max_it) {
+        // q = A p, partial <p, q>
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int blk = 0; blk < kBlocks; ++blk) {
+            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
+            op.perform_op_pixels(p.data(), q.data(), p0, p1);
+            double s[3] = {0, 0, 0};
+            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+                for (int c = 0; c < 3; ++c) s[c] += p[3 * u + c] * q[3 * u + c];
+            for (int c = 0; c < 3; ++c) part[blk][c] = s[c];
+        }
+        double pq[3], alpha[3];
+        sum_parts(0, pq);
+        for (int c = 0; c < 3; ++c)
+            alpha[c] = (pq[c] > 0 && rel(c) > tol) ? rz[c] / pq[c] : 0.0;
+        // x += alpha p, r -= alpha q, z = M^-1 r; partial <r, r>, <r, z>
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int blk = 0; blk < kBlocks; ++blk) {
+            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
+            double s[6] = {0, 0, 0, 0, 0, 0};
+            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+                for (int c = 0; c < 3; ++c) {
+                    const std::ptrdiff_t i = 3 * u + c;
+                    x[i] += alpha[c] * p[i];
+                    r[i] -= alpha[c] * q[i];
+                    s[c] += r[i] * r[i];
+                }
+            op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
+            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+                for (int c = 0; c < 3; ++c) s[3 + c] += r[3 * u + c] * z[3 * u + c];
+            for (int c = 0; c < 6; ++c) part[blk][c] = s[c];
+        }
+        ++it;
+        double rz_new[3], beta[3];
+        sum_parts(0, rn);
+        sum_parts(3, rz_new);
+        for (int c = 0; c < 3; ++c) {
+            beta[c] = rz[c] > 0 ? rz_new[c] / rz[c] : 0.0;
+            rz[c] = rz_new[c];
+        }
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int blk = 0; blk < kBlocks; ++blk) {
+            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
+            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+                for (int c = 0; c < 3; ++c) p[3 * u + c] = z[3 * u + c] + beta[c] * p[3 * u + c];
+        }
+    }
+    return it;
+}
+
+// Box-average 2x reduction of an h x w x ch array (odd edges average fewer pixels).
+std::vector<double> downsample2(const double* src, int h, int w, int ch, int& h2, int& w2) {
+    h2 = (h + 1) / 2;
+    w2 = (w + 1) / 2;
+    std::vector<double> out(static_cast<size_t>(h2) * w2 * ch, 0.0);
+    std::vector<int> cnt(static_cast<size_t>(h2) * w2, 0);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const std::ptrdiff_t q = static_cast<std::ptrdiff_t>(y / 2) * w2 + x / 2;
+            const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(y) * w + x;
+            ++cnt[q];
+            for (int c = 0; c < ch; ++c) out[q * ch + c] += src[p * ch + c];
+        }
+    for (std::ptrdiff_t q = 0; q < static_cast<std::ptrdiff_t>(cnt.size()); ++q)
+        for (int c = 0; c < ch; ++c) out[q * ch + c] /= cnt[q];
+    return out;
+}
+
+// Bilinear 2x enlargement of an h2 x w2 x ch array to h x w (pixel centres aligned).
+void upsample2(const double* src, int h2, int w2, int ch, int h, int w, double* out,
+               int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int y = 0; y < h; ++y) {
+        const double gy = std::clamp((y + 0.5) / 2.0 - 0.5, 0.0, h2 - 1.0);
+        const int y0 = static_cast<int>(gy), y1 = std::min(y0 + 1, h2 - 1);
+        const double fy = gy - y0;
+        for (int x = 0; x < w; ++x) {
+            const double gx = std::clamp((x + 0.5) / 2.0 - 0.5, 0.0, w2 - 1.0);
+            const int x0 = static_cast<int>(gx), x1 = std::min(x0 + 1, w2 - 1);
+            const double fx = gx - x0;
+            const double* a00 = src + (static_cast<std::ptrdiff_t>(y0) * w2 + x0) * ch;
+            const double* a01 = src + (static_cast<std::ptrdiff_t>(y0) * w2 + x1) * ch;
+            const double* a10 = src + (static_cast<std::ptrdiff_t>(y1) * w2 + x0) * ch;
+            const double* a11 = src + (static_cast<std::ptrdiff_t>(y1) * w2 + x1) * ch;
+            double* o = out + (static_cast<std::ptrdiff_t>(y) * w + x) * ch;
+            for (int c = 0; c < ch; ++c)
+                o[c] = (1 - fy) * ((1 - fx) * a00[c] + fx * a01[c]) +
+                       fy * ((1 - fx) * a10[c] + fx * a11[c]);
+        }
+    }
+}
+
+// Cascadic solve: the same problem on a 2x smaller image gives the starting
+// point (CG converges slowly over long distances where a layer is absent,
+// and a coarse solution carries that far-field colour at a quarter of the
+// cost). The coarsest level starts from the push-pull fill.
+int solve_cascadic(const double* image, const double* a, int H, int W, int K,
+                   const LayerColorParams& params, int threads, double* x, double& relres,
+                   int& coarse_iterations) {
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(H) * W;
+    if (std::min(H, W) >= 2 * kCoarsestSide) {
+        int h2, w2;
+        const std::vector<double> img2 = downsample2(image, H, W, 3, h2, w2);
+        const std::vector<double> a2 = downsample2(a, H, W, K, h2, w2);
+        std::vector<double> x2(static_cast<size_t>(h2) * w2 * K * 3);
+        const int th2 = (static_cast<std::ptrdiff_t>(h2) * w2 * K < (1 << 16)) ? 1 : threads;
+        double rr;
+        coarse_iterations += solve_cascadic(img2.data(), a2.data(), h2, w2, K, params, th2,
+                                            x2.data(), rr, coarse_iterations);
+        upsample2(x2.data(), h2, w2, K * 3, H, W, x, threads);
+    } else {
+        push_pull_init(image, a, H, W, K, threads, x);
+    }
+    (void)n;
+    const LayerColorOp op(a, H, W, K, params.eps, threads);
+    return run_pcg(op, image, x, params.max_iterations, params.tolerance, threads, relres);
+}
+
 }  // namespace
 
 std::vector<double> normalize_alphas(const ImageView& alphas) {
@@ -335,113 +513,11 @@ LayerColors estimate_layer_colors(const ImageView& image, const ImageView& alpha
 
     const std::vector<double> a = normalize_alphas(alphas);
     const ImageView av{a.data(), H, W, K};
-    const LayerColorOp op(a.data(), H, W, K, params.eps, threads);
-    const std::ptrdiff_t m = op.rows();
-
     LayerColors res;
-    res.colors.resize(static_cast<size_t>(m));
+    res.colors.resize(static_cast<size_t>(n) * K * 3);
     double* x = res.colors.data();
-    push_pull_init(image.data, a.data(), H, W, K, threads, x);
-
-    // Block-Jacobi preconditioned CG on the three channels side by side. The
-    // work of an iteration is fused into three parallel regions over fixed
-    // pixel blocks; partial dot products are summed in block order, so the
-    // result does not depend on the number of threads.
-    const int K3 = K * 3;
-    std::vector<double> b(m), r(m), z(m), p(m), q(m);
-    op.rhs(image.data, b.data());
-    op.perform_op(x, q.data());
-    double part[kBlocks][6];
-    auto sum_parts = [&](int first, double out[3]) {
-        out[0] = out[1] = out[2] = 0.0;
-        for (int blk = 0; blk < kBlocks; ++blk)
-            for (int c = 0; c < 3; ++c) out[c] += part[blk][first + c];
-    };
-    double bn[3], rn[3], rz[3];
-    // r = b - A x, z = M^-1 r, p = z; partial <b,b>, <r,r>
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int blk = 0; blk < kBlocks; ++blk) {
-        const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-        double s[6] = {0, 0, 0, 0, 0, 0};
-        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-            for (int c = 0; c < 3; ++c) {
-                const std::ptrdiff_t i = 3 * u + c;
-                r[i] = b[i] - q[i];
-                s[c] += b[i] * b[i];
-                s[3 + c] += r[i] * r[i];
-            }
-        op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
-        std::copy(z.begin() + p0 * K3, z.begin() + p1 * K3, p.begin() + p0 * K3);
-        for (int c = 0; c < 6; ++c) part[blk][c] = s[c];
-    }
-    sum_parts(0, bn);
-    sum_parts(3, rn);
-    for (int c = 0; c < 3; ++c) bn[c] = std::sqrt(bn[c]);
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int blk = 0; blk < kBlocks; ++blk) {
-        const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-        double s[3] = {0, 0, 0};
-        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-            for (int c = 0; c < 3; ++c) s[c] += r[3 * u + c] * z[3 * u + c];
-        for (int c = 0; c < 3; ++c) part[blk][c] = s[c];
-    }
-    sum_parts(0, rz);
-    auto rel = [&](int c) { return bn[c] > 0 ? std::sqrt(rn[c]) / bn[c] : 0.0; };
-    auto converged = [&]() {
-        double worst = 0;
-        for (int c = 0; c < 3; ++c) worst = std::max(worst, rel(c));
-        res.relative_residual = worst;
-        return worst <= params.tolerance;
-    };
-    int it = 0;
-    while (!converged() && it < params.max_iterations) {
-        // q = A p, partial <p, q>
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int blk = 0; blk < kBlocks; ++blk) {
-            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-            op.perform_op_pixels(p.data(), q.data(), p0, p1);
-            double s[3] = {0, 0, 0};
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) s[c] += p[3 * u + c] * q[3 * u + c];
-            for (int c = 0; c < 3; ++c) part[blk][c] = s[c];
-        }
-        double pq[3], alpha[3];
-        sum_parts(0, pq);
-        for (int c = 0; c < 3; ++c)
-            alpha[c] = (pq[c] > 0 && rel(c) > params.tolerance) ? rz[c] / pq[c] : 0.0;
-        // x += alpha p, r -= alpha q, z = M^-1 r; partial <r, r>, <r, z>
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int blk = 0; blk < kBlocks; ++blk) {
-            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-            double s[6] = {0, 0, 0, 0, 0, 0};
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) {
-                    const std::ptrdiff_t i = 3 * u + c;
-                    x[i] += alpha[c] * p[i];
-                    r[i] -= alpha[c] * q[i];
-                    s[c] += r[i] * r[i];
-                }
-            op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) s[3 + c] += r[3 * u + c] * z[3 * u + c];
-            for (int c = 0; c < 6; ++c) part[blk][c] = s[c];
-        }
-        ++it;
-        double rz_new[3], beta[3];
-        sum_parts(0, rn);
-        sum_parts(3, rz_new);
-        for (int c = 0; c < 3; ++c) {
-            beta[c] = rz[c] > 0 ? rz_new[c] / rz[c] : 0.0;
-            rz[c] = rz_new[c];
-        }
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int blk = 0; blk < kBlocks; ++blk) {
-            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) p[3 * u + c] = z[3 * u + c] + beta[c] * p[3 * u + c];
-        }
-    }
-    res.iterations = it;
+    res.iterations = solve_cascadic(image.data, a.data(), H, W, K, params, threads, x,
+                                    res.relative_residual, res.coarse_iterations);
     project_layer_colors(image, av, x, threads);
     return res;
 }

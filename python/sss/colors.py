@@ -69,7 +69,7 @@ def normalize_alphas(alphas: np.ndarray) -> np.ndarray:
 
 
 def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float = 1e-5,
-                          max_iterations: int = 300, tolerance: float = 1e-5,
+                          max_iterations: int = 100, tolerance: float = 1e-5,
                           num_threads: int | None = None, return_info: bool = False):
     """Colour of every soft layer, such that the layers recompose the photo.
 
@@ -83,7 +83,9 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     edges and smoothly extrapolated where the layer is absent (alpha ~ 0),
     where only the smoothness term sees it. The system is solved
     matrix-free with block-Jacobi preconditioned conjugate gradients,
-    started from a push-pull (pyramid) fill of each layer's colours. The
+    cascadically: first on 2x, 4x, ... smaller copies of the problem (the
+    coarsest started from a push-pull fill of each layer's colours), each
+    solution enlarged to start the next finer level. The
     result is finally projected, per pixel and channel, onto the constraint
     ``sum_k a_k c_k = I`` with colours kept in [0, 1] (least change), so the
     layers recompose the photo exactly (to rounding) whatever the number of
@@ -101,14 +103,16 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
         Smoothness added to every neighbour pair (> 0). It only matters where
         the alpha gradient is ~0: larger values give smoother colours there.
     max_iterations : int, optional
-        Maximum CG iterations.
+        Maximum CG iterations on each level of the cascade.
     tolerance : float, optional
         CG stops when the relative residual ||b - A x|| / ||b|| of every
         channel is below it.
     num_threads : int, optional
         Threads; default all cores.
     return_info : bool, optional
-        Also return ``{"iterations": int, "relative_residual": float}``.
+        Also return ``{"iterations": int, "relative_residual": float,
+        "coarse_iterations": int}`` (full-size iterations, final relative
+        residual, iterations on the smaller levels).
 
     Returns
     -------
@@ -148,10 +152,11 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     n, k = img.shape[0] * img.shape[1], a.shape[2]
     # 6 solver vectors of N*K*3 doubles, edge weights, pyramid
     check_memory(n * k * 8 * (6 * 3 + 4 + 8), "estimate_layer_colors")
-    colors, iterations, residual = _core.estimate_layer_colors(
+    colors, iterations, residual, coarse = _core.estimate_layer_colors(
         img, a, eps, max_iterations, tolerance, _threads(num_threads))
     if return_info:
-        return colors, {"iterations": int(iterations), "relative_residual": float(residual)}
+        return colors, {"iterations": int(iterations), "relative_residual": float(residual),
+                        "coarse_iterations": int(coarse)}
     return colors
 
 

@@ -14,7 +14,7 @@ struct LayerColorParams {
     /// Regulariser added to every edge weight of the smoothness term, so that
     /// colours are defined (smoothly extrapolated) where a layer is absent.
     double eps = 1e-5;
-    int max_iterations = 300;  ///< preconditioned CG iterations (per channel)
+    int max_iterations = 100;  ///< preconditioned CG iterations per cascade level
     double tolerance = 1e-5;   ///< stop when ||r|| / ||b|| is below this, every channel
     int num_threads = 0;       ///< 0: all available (OpenMP); 1: serial
 };
@@ -24,7 +24,8 @@ struct LayerColors {
     /// H x W x K x 3 colours, row-major: pixel p, layer k, channel c at
     /// colors[(p * K + k) * 3 + c].
     std::vector<double> colors;
-    int iterations = 0;             ///< CG iterations run
+    int iterations = 0;             ///< CG iterations run at full size
+    int coarse_iterations = 0;      ///< CG iterations run on the smaller levels
     double relative_residual = 0.0; ///< largest final ||r|| / ||b|| over the channels
 };
 
@@ -80,10 +81,13 @@ private:
 /// (H x W x 3), such that sum_k alpha_k c_k = image at every pixel.
 ///
 /// 1. The alphas are normalised with normalize_alphas (the caller keeps the raw ones).
-/// 2. Initial guess: each layer's alpha-weighted colours pushed through an
-///    image pyramid and pulled back ("push-pull" fill), so colours are
-///    already smooth extrapolations where a layer is absent.
-/// 3. The LayerColorOp energy is minimised with preconditioned CG.
+/// 2. Cascadic solve: the problem is first solved on 2x, 4x, ... smaller
+///    copies (box-averaged image and alphas, down to a side of 64-127 px),
+///    the coarsest one starting from a push-pull fill of each layer's
+///    alpha-weighted colours; each solution, enlarged bilinearly, starts the
+///    next finer level.
+/// 3. On each level the LayerColorOp energy is minimised with block-Jacobi
+///    preconditioned CG (up to max_iterations per level).
 /// 4. project_layer_colors makes the composite exact and keeps colours in [0, 1].
 ///
 /// Throws std::invalid_argument for mismatched sizes, non-finite values or bad params.
