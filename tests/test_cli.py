@@ -245,3 +245,18 @@ def test_progress_plain_lines_when_not_a_terminal_and_quiet():
     pr.end_file(False)
     pr.close()
     assert q.getvalue() == ""
+
+
+def test_ora_space_linear(tmp_path, photo, fake, capsys):
+    import zipfile
+
+    p, img = photo
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--format", "ora",
+                         "--ora-space", "linear"], capsys)
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "o" / "photo.ora") as z:
+        import xml.etree.ElementTree as ET
+        layers = ET.fromstring(z.read("stack.xml")).find("stack").findall("layer")
+        stack = np.stack([np.asarray(Image.open(io.BytesIO(z.read(el.get("src")))))
+                          for el in layers])
+    assert np.abs(export.composite_over(stack, space="linear") - img).max() <= 3 / 255

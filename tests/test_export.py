@@ -157,3 +157,25 @@ def test_overview_without_colours(scene):
     ov = export.overview(img, raw, max_side=20)
     assert ov.dtype == np.uint8 and ov.shape[2] == 3
     assert ov.shape[1] >= 40
+
+
+def test_linear_light_ora_for_gimp(tmp_path, scene):
+    """space='linear': exact when the editor blends linearised colours
+    (GIMP's default Normal mode), where the sRGB stack is visibly off."""
+    img, raw, colors = scene
+    _, lin = export.ora_layers(img, raw, colors, space="linear")
+    err = np.abs(export.composite_over(lin, space="linear") - img).max()
+    assert err <= 1 / 255, err * 255
+    _, srgb = export.ora_layers(img, raw, colors)
+    assert np.abs(export.composite_over(srgb, space="linear") - img).max() > 2 / 255
+    export.write_ora(tmp_path / "g.ora", img, raw, colors, space="linear")
+    with zipfile.ZipFile(tmp_path / "g.ora") as z:
+        merged = np.asarray(Image.open(io.BytesIO(z.read("mergedimage.png"))))
+    assert np.abs(merged[..., :3] / 255.0 - img).max() <= 1.5 / 255
+    with pytest.raises(ValueError, match="space"):
+        export.ora_layers(img, raw, colors, space="lab")
+
+
+def test_srgb_linear_roundtrip():
+    x = np.linspace(0, 1, 1001)
+    np.testing.assert_allclose(export.linear_to_srgb(export.srgb_to_linear(x)), x, atol=1e-12)

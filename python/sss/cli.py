@@ -1,7 +1,8 @@
 """The ``sss`` command line (also ``python -m sss``).
 
     sss segment PHOTO... -o OUTDIR [--layers K] [--max-side N] [--seed S]
-                [--features PATH]... [--format overview,png,ora,npz] [--quiet]
+                [--features PATH]... [--format overview,png,ora,npz]
+                [--ora-space srgb|linear] [--quiet]
 
 For every photo it writes, into OUTDIR, ``NAME_overview.png`` (the photo
 beside its colour-coded layers), ``NAME_layer{i}.png`` (RGBA: the layer's
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: computed by the built-in network)")
     seg.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
                      help=f"comma-separated outputs among {','.join(FORMATS)} (default all)")
+    seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
+                     help="blending space the .ora stack is exact for: srgb (Krita, "
+                          "MyPaint, the OpenRaster spec; default) or linear (GIMP's "
+                          "default Normal mode)")
     seg.add_argument("-q", "--quiet", action="store_true",
                      help="no progress output (errors are still reported)")
     return parser
@@ -128,7 +133,8 @@ def _segment(image, features, *, num_layers, seed, verbose):
 
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  max_side: int = DEFAULT_MAX_SIDE, seed: int = 0, formats=FORMATS,
-                 features=None, progress: Progress | None = None) -> dict:
+                 features=None, progress: Progress | None = None,
+                 ora_space: str = "srgb") -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
     Parameters
@@ -149,6 +155,8 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         Precomputed features (.npy (H, W, D) or an image), resized to the
         working size if needed.
     progress : Progress, optional
+    ora_space : {"srgb", "linear"}
+        Blending space the OpenRaster stack is made exact for.
 
     Returns
     -------
@@ -199,7 +207,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
         extra[key] = getattr(seg, key, None)
     return save_layers(outdir, name, photo, alphas, colors, formats=formats, raw_alphas=raw,
-                       extra=extra)
+                       extra=extra, ora_space=ora_space)
 
 
 def _unique_names(paths: list[Path]) -> list[str]:
@@ -238,7 +246,8 @@ def _run_segment(args) -> int:
             try:
                 segment_file(photo, outdir, name=name, num_layers=args.layers,
                              max_side=args.max_side, seed=args.seed, formats=args.format,
-                             features=None if feats is None else feats[i], progress=progress)
+                             features=None if feats is None else feats[i], progress=progress,
+                             ora_space=args.ora_space)
                 ok, note = True, ""
             except KeyboardInterrupt:
                 progress.close()

@@ -27,11 +27,12 @@ Additive (the ``NAME_layer{i}.png`` files)
     exactly its soft segment; lower layers extend under the layers above
     them (invisible while those are shown). The layer with the largest
     area goes to the bottom, the others above it by decreasing area.
-    Compositing is in the files' sRGB values, as Krita does and as the
-    OpenRaster specification defines. GIMP 2.10/3 composites 'Normal'
-    layers in linear light by default; set the layers' composite space to
-    "RGB (perceptual)" there to see the photo exactly (otherwise soft
-    transitions differ slightly).
+    By default compositing is in the files' sRGB values, as Krita does and
+    as the OpenRaster specification defines. GIMP 2.10/3 composites
+    'Normal' layers in linear light by default: either set the layers'
+    composite space to "RGB (perceptual)" there, or write the stack with
+    ``space="linear"`` (``--ora-space linear``), which re-fits the colours
+    so that linear-light blending gives the photo.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import numpy as np
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 
 __all__ = ["FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
+           "srgb_to_linear", "linear_to_srgb",
            "composite_additive", "composite_over", "colour_coded", "overview",
            "write_ora", "save_layers"]
 
@@ -77,6 +79,24 @@ def quantize_alphas(alphas: np.ndarray) -> np.ndarray:
     rank = np.argsort(order, axis=-1, kind="stable")  # position of each layer in `order`
     q += rank < short[..., None]
     return q.astype(np.uint8)
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] to linear light (IEC 61966-2-1)."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """Linear-light values in [0, 1] to sRGB encoding (IEC 61966-2-1)."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def _check_space(space: str) -> str:
+    if space not in ("srgb", "linear"):
+        raise ValueError(f"space must be 'srgb' or 'linear', got {space!r}")
+    return space
 
 
 def _round8(x: np.ndarray) -> np.ndarray:
@@ -115,7 +135,8 @@ def _stack_order(alphas: np.ndarray) -> list[int]:
     return bottom_up[::-1]
 
 
-def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=None):
+def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=None, *,
+               space: str = "srgb"):
     """8-bit RGBA layers converted for ordinary 'over' blending.
 
     Parameters
@@ -124,6 +145,11 @@ def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=
         As for :func:`layer_rgba`.
     order : sequence of int, optional
         Layer indices from top to bottom; default: largest area at the bottom.
+    space : {"srgb", "linear"}, optional
+        Where the editor blends: on the stored sRGB values (Krita, MyPaint,
+        the OpenRaster specification) or in linear light (GIMP's default
+        *Normal* mode). With "linear" the colours are re-fitted so that
+        blending the linearised colours gives the linearised photo.
 
     Returns
     -------
@@ -151,8 +177,11 @@ def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=
         bq = b8[..., t] / 255.0
         eff[..., t] = bq * remaining
         remaining = remaining * (1.0 - bq)
-    c = colors[..., order, :]
-    c = project_layer_colors(image, eff, np.ascontiguousarray(c))
+    c = np.ascontiguousarray(colors[..., order, :])
+    if _check_space(space) == "linear":
+        c = linear_to_srgb(project_layer_colors(srgb_to_linear(image), eff, srgb_to_linear(c)))
+    else:
+        c = project_layer_colors(image, eff, c)
     out = np.empty((k,) + a.shape[:2] + (4,), np.uint8)
     for t in range(k):
         out[t, ..., :3] = _round8(c[..., t, :])
@@ -166,14 +195,16 @@ def composite_additive(rgba: np.ndarray) -> np.ndarray:
     return (f[..., :3] * f[..., 3:]).sum(0)
 
 
-def composite_over(rgba_top_to_bottom: np.ndarray) -> np.ndarray:
+def composite_over(rgba_top_to_bottom: np.ndarray, *, space: str = "srgb") -> np.ndarray:
     """Porter-Duff 'over' of (K, H, W, 4) uint8 layers given top first, on
-    black: ``out = a c + (1 - a) out`` from the bottom layer up."""
+    black: ``out = a c + (1 - a) out`` from the bottom layer up, on the sRGB
+    values or (``space="linear"``) on linearised colours, re-encoded at the end."""
     f = rgba_top_to_bottom.astype(np.float64) / 255.0
+    col = f[..., :3] if _check_space(space) == "srgb" else srgb_to_linear(f[..., :3])
     out = np.zeros(f.shape[1:3] + (3,))
     for t in range(f.shape[0] - 1, -1, -1):
-        out = f[t, ..., 3:] * f[t, ..., :3] + (1.0 - f[t, ..., 3:]) * out
-    return out
+        out = f[t, ..., 3:] * col[t] + (1.0 - f[t, ..., 3:]) * out
+    return out if space == "srgb" else linear_to_srgb(out)
 
 
 def colour_coded(alphas: np.ndarray) -> np.ndarray:
@@ -258,14 +289,16 @@ def _png_bytes(arr: np.ndarray) -> bytes:
 
 
 def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *,
-              layer_names=None) -> list[int]:
+              layer_names=None, space: str = "srgb") -> list[int]:
     """Write an OpenRaster file whose layer stack shows the photo.
 
     The zip holds ``mimetype`` (stored, uncompressed, first), ``stack.xml``,
     one PNG per layer under ``data/``, ``mergedimage.png`` (the composite of
     the stack) and ``Thumbnails/thumbnail.png`` (at most 256 px). Layers use
     'over' blending (``svg:src-over``) with converted alphas: see the module
-    docstring. Returns the top-to-bottom layer order.
+    docstring. ``space="linear"`` makes the stack exact for editors that
+    blend in linear light (GIMP's default) instead: see :func:`ora_layers`.
+    Returns the top-to-bottom layer order.
 
     References
     ----------
@@ -274,11 +307,11 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     """
     from PIL import Image
 
-    order, rgba = ora_layers(image, alphas, colors)
+    order, rgba = ora_layers(image, alphas, colors, space=space)
     h, w = rgba.shape[1:3]
     if layer_names is None:
         layer_names = [f"layer {i}" for i in range(rgba.shape[0])]
-    merged = _round8(composite_over(rgba))
+    merged = _round8(composite_over(rgba, space=space))
     thumb = Image.fromarray(merged)
     thumb.thumbnail((256, 256), Image.Resampling.LANCZOS)
     entries = []
@@ -309,7 +342,8 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
 def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 colors: np.ndarray | None = None, *, formats=FORMATS,
                 raw_alphas: np.ndarray | None = None, extra: dict | None = None,
-                colors_kwargs: dict | None = None) -> dict[str, list[Path]]:
+                colors_kwargs: dict | None = None,
+                ora_space: str = "srgb") -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -333,6 +367,8 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         More arrays for the npz (e.g. eigenvalues).
     colors_kwargs : dict, optional
         Keyword arguments for the colour estimation.
+    ora_space : {"srgb", "linear"}, optional
+        Blending space the OpenRaster stack is made exact for (see :func:`ora_layers`).
 
     Returns
     -------
@@ -343,6 +379,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     ``palette`` and the `extra` arrays.
     """
     formats = _check_formats(formats)
+    _check_space(ora_space)
     out = Path(os.fspath(outdir))
     out.mkdir(parents=True, exist_ok=True)
     img = np.asarray(image, dtype=np.float64)
@@ -372,7 +409,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         written["png"] = paths
     if "ora" in formats:
         p = out / f"{name}.ora"
-        write_ora(p, img, a, colors)
+        write_ora(p, img, a, colors, space=ora_space)
         written["ora"] = [p]
     if "npz" in formats:
         p = out / f"{name}_alphas.npz"
