@@ -17,7 +17,7 @@ from PIL import Image
 
 import sss
 from sss import cli, export
-from sss._progress import Progress
+from sss._batchprogress import BatchProgress as Progress
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -260,3 +260,16 @@ def test_ora_space_linear(tmp_path, photo, fake, capsys):
         stack = np.stack([np.asarray(Image.open(io.BytesIO(z.read(el.get("src")))))
                           for el in layers])
     assert np.abs(export.composite_over(stack, space="linear") - img).max() <= 3 / 255
+
+
+def test_pipeline_output_passes_through_the_status_line():
+    s = _Tty()
+    pr = Progress(2, stream=s)
+    pr.start_file("a.jpg")
+    pr.stage("segmenting")
+    out = pr.passthrough()
+    out.write("[sss] eigenvectors...")
+    out.write(" 1.20 s\n")
+    text = s.getvalue()
+    # the status line is cleared before the pipeline's line and redrawn after it
+    assert "\r\033[K[sss] eigenvectors... 1.20 s\n\r\033[K[" in text

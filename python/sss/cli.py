@@ -16,6 +16,7 @@ Progress goes to stderr; ``--quiet`` silences it (errors are still reported).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from ._progress import Progress
+from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .export import FORMATS, _check_formats, save_layers
 from .io import imread, resize
@@ -133,7 +134,7 @@ def _segment(image, features, *, num_layers, seed, verbose):
 
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  max_side: int = DEFAULT_MAX_SIDE, seed: int = 0, formats=FORMATS,
-                 features=None, progress: Progress | None = None,
+                 features=None, progress: BatchProgress | None = None,
                  ora_space: str = "srgb") -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
@@ -154,7 +155,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     features : path, optional
         Precomputed features (.npy (H, W, D) or an image), resized to the
         working size if needed.
-    progress : Progress, optional
+    progress : BatchProgress, optional
     ora_space : {"srgb", "linear"}
         Blending space the OpenRaster stack is made exact for.
 
@@ -185,7 +186,11 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
             feats = resize(feats, work.shape[0], work.shape[1], method="bicubic")
     stage(f"segmenting {work.shape[1]}x{work.shape[0]} into {num_layers} layers")
     verbose = progress is not None and progress.enabled
-    seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=verbose)
+    if verbose:  # the pipeline reports its own stages on stderr
+        with contextlib.redirect_stderr(progress.passthrough()):
+            seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True)
+    else:
+        seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False)
     raw = np.asarray(seg.alphas)
     need_colors = any(f in formats for f in ("overview", "png", "ora"))
     colors = None
@@ -236,7 +241,7 @@ def _run_segment(args) -> int:
         sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
         return 2
     names = _unique_names(photos)
-    progress = Progress(len(photos), enabled=not args.quiet)
+    progress = BatchProgress(len(photos), enabled=not args.quiet)
     failed = []
     t0 = time.monotonic()
     for i, (photo, name) in enumerate(zip(photos, names)):

@@ -22,7 +22,7 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-class Progress:
+class BatchProgress:
     """Progress of a batch of `total` files, written to `stream`.
 
     Parameters
@@ -116,7 +116,35 @@ class Progress:
         elif self.total > 1:
             self._write(self.bar() + "\n")
 
+    def passthrough(self):
+        """A stderr stand-in for code that prints its own progress lines (the
+        pipeline's ``[sss] stage... 1.2 s``): the status line is cleared before
+        such output and redrawn after each complete line."""
+        return _Passthrough(self)
+
     def close(self) -> None:
         if self.tty and self._drawn:
             self._write("\n")
             self._drawn = False
+
+
+class _Passthrough:
+    def __init__(self, progress: BatchProgress):
+        self.p = progress
+
+    def write(self, text: str) -> int:
+        if not self.p.enabled:
+            return len(text)
+        self.p._clear()
+        self.p.stream.write(text)
+        if text.endswith("\n"):
+            self.p._redraw()
+        self.p.stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.p.enabled:
+            self.p.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.p.tty
