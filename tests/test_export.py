@@ -179,3 +179,31 @@ def test_linear_light_ora_for_gimp(tmp_path, scene):
 def test_srgb_linear_roundtrip():
     x = np.linspace(0, 1, 1001)
     np.testing.assert_allclose(export.linear_to_srgb(export.srgb_to_linear(x)), x, atol=1e-12)
+
+
+def test_layer_editing_methods(tmp_path, scene):
+    """The methods SoftSegments gets: cached colours, composite, save."""
+    import dataclasses
+
+    img, raw, _ = scene
+
+    @dataclasses.dataclass
+    class Result(export.LayerEditing):
+        alphas: np.ndarray
+        image: np.ndarray | None = None
+        eigenvalues: np.ndarray | None = None
+
+    r = Result(raw.astype(np.float32), img, np.arange(4.0))
+    c = r.colors
+    assert r.colors is c and not c.flags.writeable  # cached, read-only
+    np.testing.assert_allclose(r.composite(background=0.0), img, atol=1e-6)
+    bg = np.zeros_like(img)
+    out = r.composite([1], background=bg)
+    an = sss.normalize_alphas(raw)
+    np.testing.assert_allclose(out, an[..., 1:2] * c[..., 1, :], atol=1e-12)
+    written = r.save(tmp_path, "png,npz", name="x")
+    assert [p.name for p in written["png"]] == [f"x_layer{i}.png" for i in range(5)]
+    with np.load(written["npz"][0]) as z:
+        np.testing.assert_array_equal(z["eigenvalues"], np.arange(4.0))
+    with pytest.raises(ValueError, match="no image"):
+        Result(raw).colors

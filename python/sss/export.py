@@ -50,7 +50,7 @@ from .colors import estimate_layer_colors, normalize_alphas, project_layer_color
 __all__ = ["FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
            "srgb_to_linear", "linear_to_srgb",
            "composite_additive", "composite_over", "colour_coded", "overview",
-           "write_ora", "save_layers"]
+           "write_ora", "save_layers", "LayerEditing"]
 
 FORMATS = ("overview", "png", "ora", "npz")
 
@@ -436,3 +436,45 @@ def _check_formats(formats) -> tuple[str, ...]:
     if not formats:
         raise ValueError(f"no output format given; choose from {', '.join(FORMATS)}")
     return formats
+
+
+class LayerEditing:
+    """Editing methods for a soft segmentation result (mixed into
+    :class:`sss.SoftSegments`). Needs ``self.image`` (H, W, 3) and
+    ``self.alphas`` (H, W, K); ``colors`` is computed once and cached."""
+
+    @property
+    def colors(self) -> np.ndarray:
+        """(H, W, K, 3) layer colours (:func:`sss.estimate_layer_colors`),
+        computed on first use and cached."""
+        cached = self.__dict__.get("_colors_cache")
+        if cached is None:
+            if getattr(self, "image", None) is None:
+                raise ValueError("layer colours need the photo: this result has no image")
+            cached = estimate_layer_colors(self.image, self.alphas)
+            cached.setflags(write=False)
+            self.__dict__["_colors_cache"] = cached
+        return cached
+
+    def composite(self, layers=None, background=None) -> np.ndarray:
+        """Selected layers over a background (see :func:`sss.colors.composite`):
+        e.g. ``composite([0, 2], background=new_photo)`` replaces the rest.
+        With every layer (the default) this is the photo."""
+        from .colors import composite as _composite
+
+        return _composite(self.alphas, self.colors, layers=layers, background=background)
+
+    def save(self, directory, formats=FORMATS, *, name: str = "segments",
+             ora_space: str = "srgb") -> dict[str, list[Path]]:
+        """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
+        ``name_alphas.npz`` (or the chosen `formats`) into `directory`; see
+        :func:`save_layers`. Returns the files written per format."""
+        if getattr(self, "image", None) is None:
+            raise ValueError("saving layers needs the photo: this result has no image")
+        formats = _check_formats(formats)
+        needs = any(f in formats for f in ("overview", "png", "ora"))
+        extra = {key: getattr(self, key, None)
+                 for key in ("initial_alphas", "eigenvalues", "superpixels")}
+        return save_layers(directory, name, self.image, self.alphas,
+                           self.colors if needs else None, formats=formats,
+                           raw_alphas=self.alphas, extra=extra, ora_space=ora_space)
