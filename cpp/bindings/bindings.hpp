@@ -7,6 +7,9 @@
 namespace sss::bindings {
 
 void bind_matting(pybind11::module_& m);
+void bind_eigensolver(pybind11::module_& m);
+void bind_constrained(pybind11::module_& m);
+void bind_relaxed(pybind11::module_& m);
 void bind_colors(pybind11::module_& m);
 
 }  // namespace sss::bindings

@@ -5,6 +5,10 @@ accurate soft transitions. Each pipeline stage of SPEC.md is a module usable
 on its own:
 
 - :mod:`sss.matting` -- matting affinity and Laplacians (stage 3)
+- :mod:`sss.eigensolver` -- smallest eigenvectors (stage 7)
+- :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
+- :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
+- :mod:`sss.pipeline` -- ``segment``: the whole pipeline
 - :mod:`sss.colors` -- layer colours for editing and compositing
 - :mod:`sss.io` -- reading and writing photos
 """
@@ -14,9 +18,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .matting import laplacian_from_affinity, matting_affinity
+from .eigensolver import smallest_eigenvectors
+from .constrained import constrained_sparsify, group_layers, initial_labels
+from .relaxed import image_gradient, relaxed_sparsify
+from .pipeline import SoftSegments, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
 
 __all__ = ["matting_affinity", "laplacian_from_affinity", "__version__",
+           "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
+           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
            "imread", "imsave"]

@@ -1,0 +1,40 @@
+// Python bindings of stage 7 (smallest eigenvectors).
+#include <pybind11/eigen.h>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "sss/eigensolver.hpp"
+
+namespace sss::bindings {
+
+void bind_eigensolver(py::module_& m) {
+    m.def(
+        "smallest_eigenvectors",
+        [](const py::array& data, const py::array& indices, const py::array& indptr,
+           py::ssize_t n, int k, int ncv, double tol, int max_restarts, double shift) {
+            const auto L = csr_view(data, indices, indptr, n, n, "L");
+            EigenParams params;
+            params.num_vectors = k;
+            params.ncv = ncv;
+            params.tol = tol;
+            params.max_restarts = max_restarts;
+            params.shift = shift;
+            EigenResult res;
+            {
+                py::gil_scoped_release release;
+                res = smallest_eigenvectors(L, params);
+            }
+            py::dict info;
+            info["shift"] = res.shift;
+            info["factorizations"] = res.factorizations;
+            info["restarts"] = res.restarts;
+            info["operations"] = res.operations;
+            return py::make_tuple(std::move(res.values), std::move(res.vectors), info);
+        },
+        py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"), py::arg("k"),
+        py::arg("ncv"), py::arg("tol"), py::arg("max_restarts"), py::arg("shift"),
+        "k smallest eigenpairs of a symmetric CSR matrix (shift-invert Lanczos): "
+        "(values, vectors, info).");
+}
+
+}  // namespace sss::bindings

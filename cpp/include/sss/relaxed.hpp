@@ -1,0 +1,93 @@
+// Stage 10 of SPEC.md: relaxed sparsification (paper Eq. 7-17), IRLS with
+// preconditioned conjugate gradients on the K*N system, matrix-free.
+#pragma once
+
+#include <Eigen/Dense>
+
+#include <vector>
+
+#include "sss/image.hpp"
+#include "sss/solvers.hpp"
+#include "sss/sparse.hpp"
+
+namespace sss {
+
+/// The operator of the relaxed sparsification system, never assembled:
+///   A = blockdiag(L, ..., L) + delta C^T C + diag(d)
+/// on K layers of N pixels, C = [I I ... I] (C^T C couples the K layers of a
+/// pixel). Vectors are pixel-major: x[p * K + k] is layer k at pixel p.
+class RelaxedSystemOp {
+public:
+    RelaxedSystemOp(const SparseRef& L, int num_layers, double delta, int num_threads = 0);
+    Eigen::Index rows() const { return L_.rows() * K_; }
+    int num_layers() const { return K_; }
+    /// Set the diagonal term d (length N*K, pixel-major).
+    void set_diagonal(const Eigen::VectorXd& d) { d_ = d; }
+    const Eigen::VectorXd& diagonal() const { return d_; }
+    /// The diagonal of L (length N).
+    const Eigen::VectorXd& laplacian_diagonal() const { return ldiag_; }
+    double delta() const { return delta_; }
+    void apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const;
+
+private:
+    SparseRef L_;
+    int K_;
+    double delta_;
+    int threads_;
+    Eigen::VectorXd d_, ldiag_;
+};
+
+/// Block-Jacobi preconditioner of RelaxedSystemOp: the exact inverse of each
+/// pixel's K x K diagonal block diag(L_pp + d_pk) + delta 1 1^T, applied by
+/// Sherman-Morrison in O(K) per pixel.
+class BlockJacobiPreconditioner {
+public:
+    explicit BlockJacobiPreconditioner(const RelaxedSystemOp& op);
+    void apply(const Eigen::VectorXd& r, Eigen::VectorXd& z) const;
+
+private:
+    int K_;
+    double delta_;
+    int threads_;
+    Eigen::VectorXd inv_;     // 1 / (L_pp + d_pk), pixel-major
+    Eigen::VectorXd factor_;  // delta / (1 + delta * sum_k inv_pk), per pixel
+};
+
+enum class RelaxedPreconditioner { None, Jacobi, BlockJacobi };
+
+struct RelaxedParams {
+    int iterations = 20;            ///< reweighted (IRLS) solves
+    int cg_iterations = 100;        ///< CG cap per reweighted solve
+    int final_cg_iterations = 1000; ///< CG cap of the final solve without sparsity
+    double cg_tol = 1e-6;           ///< relative residual tolerance of every solve
+    double sparsity = 1.0;          ///< sigma_S, weight of the sparsity term
+    double fidelity = 1.0;          ///< sigma_F, weight of the fidelity to the input
+    double constraint = 100.0;      ///< delta, weight of the sum-to-one constraint
+    double low = 0.1;               ///< input alphas below are set to 0
+    double high = 0.9;              ///< input alphas above are set to 1
+    double gamma_base = 0.9;        ///< gamma_p = gamma_base + min(grad_p, gradient_cap)
+    double gradient_cap = 0.1;
+    double clamp = 1e-2;            ///< |alpha| and |1 - alpha| are clamped below by this
+    RelaxedPreconditioner preconditioner = RelaxedPreconditioner::BlockJacobi;
+    int num_threads = 0;
+};
+
+struct RelaxedResult {
+    Eigen::VectorXd alphas;         ///< N*K, pixel-major
+    std::vector<CgResult> cg_log;   ///< one entry per CG solve (iterations + 1)
+};
+
+/// Relaxed sparsification of K soft layers (SPEC.md step 10, the reference's
+/// sparsifySegments): threshold at low/high and renormalise (a pixel whose
+/// layers all vanish gets 1/K each), then `iterations` IRLS solves of
+///   (blockdiag(L) + delta C^T C + sigma_S (diag(u) + diag(v)) + sigma_F I) a
+///       = sigma_S v + sigma_F a_hat + delta
+/// with u = max(|a|, clamp)^(gamma_p - 2), v = max(|1 - a|, clamp)^(gamma_p - 2),
+/// each by (preconditioned) CG warm-started from the previous solution, and a
+/// final solve of (blockdiag(L) + delta C^T C + sigma_F I) a = sigma_F a_prev + delta.
+/// `layers` is an H x W x K view; `gradient` an H x W x 1 view of the image
+/// gradient magnitude, or a view with null data for the constant gamma_base.
+RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
+                               const ImageView& gradient, const RelaxedParams& params = {});
+
+}  // namespace sss

@@ -1,0 +1,200 @@
+// Stage 10 of SPEC.md: relaxed sparsification by IRLS + matrix-free PCG.
+#include "sss/relaxed.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "sss/parallel.hpp"
+
+namespace sss {
+
+RelaxedSystemOp::RelaxedSystemOp(const SparseRef& L, int num_layers, double delta,
+                                 int num_threads)
+    : L_(L), K_(num_layers), delta_(delta), threads_(num_threads) {
+    if (L.rows() != L.cols())
+        throw std::invalid_argument("relaxed_sparsify: L must be square");
+    if (K_ < 1) throw std::invalid_argument("relaxed_sparsify: need at least one layer");
+    const Eigen::Index n = L.rows();
+    ldiag_.setZero(n);
+    const int* outer = L.outerIndexPtr();
+    const int* inner = L.innerIndexPtr();
+    const double* val = L.valuePtr();
+    for (Eigen::Index p = 0; p < n; ++p)
+        for (int j = outer[p]; j < outer[p + 1]; ++j)
+            if (inner[j] == p) ldiag_[p] += val[j];
+    d_.setZero(n * K_);
+}
+
+void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const {
+    const Eigen::Index n = L_.rows();
+    const int K = K_;
+    y.resize(n * K);
+    const int* outer = L_.outerIndexPtr();
+    const int* inner = L_.innerIndexPtr();
+    const double* val = L_.valuePtr();
+    const double* xs = x.data();
+    const double* ds = d_.data();
+    double* ys = y.data();
+#pragma omp parallel for schedule(static, 512) num_threads(resolve_threads(threads_))
+    for (Eigen::Index p = 0; p < n; ++p) {
+        double acc[16];
+        double* a = K <= 16 ? acc : ys + p * K;  // K > 16: accumulate in place
+        for (int k = 0; k < K; ++k) a[k] = 0.0;
+        for (int j = outer[p]; j < outer[p + 1]; ++j) {
+            const double w = val[j];
+            const double* xj = xs + static_cast<Eigen::Index>(inner[j]) * K;
+            for (int k = 0; k < K; ++k) a[k] += w * xj[k];
+        }
+        const double* xp = xs + p * K;
+        double s = 0.0;
+        for (int k = 0; k < K; ++k) s += xp[k];
+        s *= delta_;
+        for (int k = 0; k < K; ++k) ys[p * K + k] = a[k] + s + ds[p * K + k] * xp[k];
+    }
+}
+
+BlockJacobiPreconditioner::BlockJacobiPreconditioner(const RelaxedSystemOp& op)
+    : K_(op.num_layers()), delta_(op.delta()), threads_(0) {
+    const Eigen::Index n = op.laplacian_diagonal().size();
+    inv_.resize(n * K_);
+    factor_.resize(n);
+    const Eigen::VectorXd& d = op.diagonal();
+    const Eigen::VectorXd& ld = op.laplacian_diagonal();
+    for (Eigen::Index p = 0; p < n; ++p) {
+        double s = 0.0;
+        for (int k = 0; k < K_; ++k) {
+            const double diag = ld[p] + d[p * K_ + k];
+            if (!(diag > 0.0))
+                throw std::runtime_error("relaxed_sparsify: block-Jacobi preconditioner needs a "
+                                         "positive diagonal");
+            inv_[p * K_ + k] = 1.0 / diag;
+            s += inv_[p * K_ + k];
+        }
+        factor_[p] = delta_ / (1.0 + delta_ * s);
+    }
+}
+
+void BlockJacobiPreconditioner::apply(const Eigen::VectorXd& r, Eigen::VectorXd& z) const {
+    // (D + delta 1 1^T)^-1 r = D^-1 r - D^-1 1 * delta (1^T D^-1 r) / (1 + delta 1^T D^-1 1)
+    const Eigen::Index n = factor_.size();
+    const int K = K_;
+    z.resize(r.size());
+#pragma omp parallel for schedule(static, 2048) num_threads(resolve_threads(threads_))
+    for (Eigen::Index p = 0; p < n; ++p) {
+        double t = 0.0;
+        for (int k = 0; k < K; ++k) t += inv_[p * K + k] * r[p * K + k];
+        t *= factor_[p];
+        for (int k = 0; k < K; ++k) z[p * K + k] = inv_[p * K + k] * (r[p * K + k] - t);
+    }
+}
+
+namespace {
+
+template <class Precond>
+CgResult solve_with(const RelaxedSystemOp& op, const Precond& M, const Eigen::VectorXd& b,
+                    Eigen::VectorXd& x, const CgParams& cg) {
+    return pcg(op, M, b, x, cg);
+}
+
+CgResult solve(const RelaxedSystemOp& op, RelaxedPreconditioner kind, const Eigen::VectorXd& b,
+               Eigen::VectorXd& x, const CgParams& cg) {
+    switch (kind) {
+        case RelaxedPreconditioner::None:
+            return solve_with(op, IdentityPreconditioner{}, b, x, cg);
+        case RelaxedPreconditioner::Jacobi: {
+            JacobiPreconditioner M;
+            const Eigen::Index n = op.laplacian_diagonal().size();
+            const int K = op.num_layers();
+            M.inv_diag.resize(n * K);
+            for (Eigen::Index p = 0; p < n; ++p)
+                for (int k = 0; k < K; ++k)
+                    M.inv_diag[p * K + k] =
+                        1.0 / (op.laplacian_diagonal()[p] + op.delta() + op.diagonal()[p * K + k]);
+            return solve_with(op, M, b, x, cg);
+        }
+        case RelaxedPreconditioner::BlockJacobi:
+        default:
+            return solve_with(op, BlockJacobiPreconditioner(op), b, x, cg);
+    }
+}
+
+}  // namespace
+
+RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
+                               const ImageView& gradient, const RelaxedParams& params) {
+    check_image(layers, "relaxed_sparsify: layers", 0);
+    const Eigen::Index n = layers.num_pixels();
+    const int K = layers.channels;
+    if (L.rows() != n || L.cols() != n)
+        throw std::invalid_argument("relaxed_sparsify: L is " + std::to_string(L.rows()) + " x " +
+                                    std::to_string(L.cols()) + " but the layers have " +
+                                    std::to_string(n) + " pixels");
+    if (gradient.data != nullptr) {
+        check_image(gradient, "relaxed_sparsify: gradient", 1);
+        if (gradient.height != layers.height || gradient.width != layers.width)
+            throw std::invalid_argument("relaxed_sparsify: gradient and layers differ in size");
+    }
+    if (params.iterations < 0 || params.cg_iterations < 1 || params.final_cg_iterations < 0)
+        throw std::invalid_argument("relaxed_sparsify: iteration counts must be >= 0 (CG >= 1)");
+    if (!(params.cg_tol > 0.0) || !(params.constraint >= 0.0) || !(params.fidelity > 0.0) ||
+        !(params.sparsity >= 0.0) || !(params.clamp > 0.0))
+        throw std::invalid_argument("relaxed_sparsify: tolerance, weights and clamp must be "
+                                    "positive (sparsity, constraint >= 0)");
+    const int nt = params.num_threads;
+
+    // Threshold and renormalise the input: a_hat.
+    Eigen::VectorXd a_hat(n * K);
+    for (Eigen::Index p = 0; p < n; ++p) {
+        double s = 0.0;
+        for (int k = 0; k < K; ++k) {
+            double a = layers.data[p * K + k];
+            if (a < params.low) a = 0.0;
+            if (a > params.high) a = 1.0;
+            a_hat[p * K + k] = a;
+            s += a;
+        }
+        for (int k = 0; k < K; ++k)
+            a_hat[p * K + k] = s != 0.0 ? a_hat[p * K + k] / s : 1.0 / K;
+    }
+    // Per-pixel sparsity exponent minus 2.
+    Eigen::VectorXd expo(n);
+    for (Eigen::Index p = 0; p < n; ++p) {
+        const double g = gradient.data ? std::min(gradient.data[p], params.gradient_cap) : 0.0;
+        expo[p] = params.gamma_base + g - 2.0;
+    }
+
+    RelaxedSystemOp op(L, K, params.constraint, nt);
+    CgParams cg;
+    cg.tol = params.cg_tol;
+    cg.num_threads = nt;
+    RelaxedResult res;
+    Eigen::VectorXd x = a_hat, b(n * K), d(n * K);
+    for (int it = 0; it < params.iterations; ++it) {
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(nt))
+        for (Eigen::Index p = 0; p < n; ++p) {
+            for (int k = 0; k < K; ++k) {
+                const Eigen::Index i = p * K + k;
+                const double u = std::pow(std::max(std::abs(x[i]), params.clamp), expo[p]);
+                const double v = std::pow(std::max(std::abs(1.0 - x[i]), params.clamp), expo[p]);
+                d[i] = params.sparsity * (u + v) + params.fidelity;
+                b[i] = params.sparsity * v + params.fidelity * a_hat[i] + params.constraint;
+            }
+        }
+        op.set_diagonal(d);
+        cg.max_iterations = params.cg_iterations;
+        res.cg_log.push_back(solve(op, params.preconditioner, b, x, cg));
+    }
+    if (params.final_cg_iterations > 0) {
+        d.setConstant(params.fidelity);
+        b = params.fidelity * x;
+        b.array() += params.constraint;
+        op.set_diagonal(d);
+        cg.max_iterations = params.final_cg_iterations;
+        res.cg_log.push_back(solve(op, params.preconditioner, b, x, cg));
+    }
+    res.alphas = std::move(x);
+    return res;
+}
+
+}  // namespace sss
