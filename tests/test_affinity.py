@@ -268,3 +268,31 @@ def test_core_weighted_sum_and_affinity_reject_bad_arrays():
     other = (z.data, z.indices.astype(np.int32), np.zeros(5, np.int32), 4, 4)
     with pytest.raises(ValueError, match="matrix 1 is 4 x 4"):
         _core.weighted_sum([parts, other], [1.0, 2.0])
+
+
+def test_weighted_laplacian_equals_sum_then_laplacian(rng):
+    """The one-pass D - sum_i w_i W_i equals forming the sum first, including
+    rows without a diagonal, empty rows and entries that cancel exactly."""
+    from sss import _core
+    from sss._validation import from_core_csr
+    A = sp.random(40, 40, density=0.2, random_state=1, format="csr")
+    B = sp.random(40, 40, density=0.1, random_state=2, format="csr")
+    C = -0.5 * A.copy()                    # 2 * C cancels A exactly
+    keep = sp.diags(np.where(np.arange(40) == 5, 0.0, 1.0))
+    mats = [sp.csr_matrix(keep @ m) for m in (A, B, C)]    # row 5 is empty
+    for m in mats:
+        m.eliminate_zeros()
+        m.sort_indices()
+        m.indices = m.indices.astype(np.int32)
+        m.indptr = m.indptr.astype(np.int32)
+    parts = [(m.data, m.indices, m.indptr, 40, 40) for m in mats]
+    for weights in ([1.0, 0.01, 2.0], [1.0, 0.3, 0.7]):
+        W = from_core_csr(_core.weighted_sum(parts, weights))
+        ref = mats[0] * weights[0] + mats[1] * weights[1] + mats[2] * weights[2]
+        ref.eliminate_zeros()
+        assert W.nnz == ref.nnz and abs(W - ref).max() < 1e-15
+        L = from_core_csr(_core.weighted_laplacian(parts, weights))
+        Lref = sss.laplacian_from_affinity(W)
+        np.testing.assert_array_equal(L.indptr, Lref.indptr)
+        np.testing.assert_array_equal(L.indices, Lref.indices)
+        np.testing.assert_array_equal(L.data, Lref.data)

@@ -71,31 +71,41 @@ void bind_affinity(py::module_& m) {
         },
         py::arg("points"), py::arg("radius"), py::arg("num_threads") = 0,
         "Pairs (i, j), i < j, of rows of an (n, 2) float64 array within `radius` (grid search).");
+    auto combine = [](const py::list& mats, const std::vector<double>& weights, bool laplacian) {
+        std::vector<Eigen::Map<const SparseMatrix>> maps;
+        for (const auto& item : mats) {
+            const py::tuple t = item.cast<py::tuple>();
+            if (t.size() != 5)
+                throw py::value_error("expected (data, indices, indptr, rows, cols) tuples");
+            maps.push_back(csr_view(t[0].cast<py::array>(), t[1].cast<py::array>(),
+                                    t[2].cast<py::array>(), t[3].cast<py::ssize_t>(),
+                                    t[4].cast<py::ssize_t>(), "matrix"));
+        }
+        std::vector<SparseRef> refs;
+        refs.reserve(maps.size());
+        for (const auto& mp : maps) refs.emplace_back(mp);
+        SparseMatrix S;
+        {
+            py::gil_scoped_release release;
+            S = laplacian ? weighted_laplacian(refs, weights) : weighted_sum(refs, weights);
+        }
+        return csr_to_python(std::move(S));
+    };
     m.def(
         "weighted_sum",
-        [](const py::list& mats, const std::vector<double>& weights) {
-            std::vector<Eigen::Map<const SparseMatrix>> maps;
-            for (const auto& item : mats) {
-                const py::tuple t = item.cast<py::tuple>();
-                if (t.size() != 5)
-                    throw py::value_error("weighted_sum: expected (data, indices, indptr, rows, cols)");
-                maps.push_back(csr_view(t[0].cast<py::array>(), t[1].cast<py::array>(),
-                                        t[2].cast<py::array>(), t[3].cast<py::ssize_t>(),
-                                        t[4].cast<py::ssize_t>(), "matrix"));
-            }
-            std::vector<SparseRef> refs;
-            refs.reserve(maps.size());
-            for (const auto& mp : maps) refs.emplace_back(mp);
-            SparseMatrix S;
-            {
-                py::gil_scoped_release release;
-                S = weighted_sum(refs, weights);
-            }
-            return csr_to_python(std::move(S));
+        [combine](const py::list& mats, const std::vector<double>& weights) {
+            return combine(mats, weights, false);
         },
         py::arg("matrices"), py::arg("weights"),
         "sum_i weights[i] * matrices[i] for canonical CSR matrices given as "
         "(data, indices, indptr, rows, cols) tuples.");
+    m.def(
+        "weighted_laplacian",
+        [combine](const py::list& mats, const std::vector<double>& weights) {
+            return combine(mats, weights, true);
+        },
+        py::arg("matrices"), py::arg("weights"),
+        "D - W for W = sum_i weights[i] * matrices[i] (canonical CSR tuples), in one pass.");
 }
 
 }  // namespace sss::bindings

@@ -264,61 +264,76 @@ SparseMatrix color_affinity(const LabelView& labels, const ImageView& image, con
     return centroid_pair_matrix(labels.num_pixels(), pixel, kept_pairs, kept);
 }
 
-SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<double>& weights) {
-    if (mats.empty()) throw std::invalid_argument("weighted_sum: no matrices");
-    if (mats.size() != weights.size())
-        throw std::invalid_argument("weighted_sum: one weight per matrix is needed");
-    const Eigen::Index rows = mats[0].rows(), cols = mats[0].cols();
-    for (size_t i = 0; i < mats.size(); ++i) {
-        if (mats[i].rows() != rows || mats[i].cols() != cols)
-            throw std::invalid_argument("weighted_sum: matrix " + std::to_string(i) + " is " +
-                                        std::to_string(mats[i].rows()) + " x " +
-                                        std::to_string(mats[i].cols()) + ", expected " +
-                                        std::to_string(rows) + " x " + std::to_string(cols));
-        if (!std::isfinite(weights[i]))
-            throw std::invalid_argument("weighted_sum: weights must be finite");
-        if (!mats[i].isCompressed())
-            throw std::invalid_argument("weighted_sum: matrices must be compressed");
-    }
-    const int m = static_cast<int>(mats.size());
-    std::vector<std::int64_t> len(static_cast<size_t>(rows) + 1, 0);
+namespace {
 
-    // Merge the sorted rows; `emit(col, value)` sees each summed nonzero.
-    auto merge_row = [&](Eigen::Index r, auto&& emit) {
-        int pos[8], end[8];
-        std::vector<int> pv, ev;
-        int* P = pos;
-        int* E = end;
-        if (m > 8) {
-            pv.resize(static_cast<size_t>(m));
-            ev.resize(static_cast<size_t>(m));
-            P = pv.data();
-            E = ev.data();
-        }
+// Raw CSR arrays of up to kMaxTerms matrices and a row merger over them.
+constexpr int kMaxTerms = 16;
+struct Terms {
+    int m = 0;
+    const int* outer[kMaxTerms];
+    const int* inner[kMaxTerms];
+    const double* value[kMaxTerms];
+    double weight[kMaxTerms];
+
+    // Calls emit(col, sum) for each column of row r with a nonzero weighted sum.
+    template <typename Emit>
+    void merge_row(Eigen::Index r, Emit&& emit) const {
+        int pos[kMaxTerms], end[kMaxTerms];
         for (int i = 0; i < m; ++i) {
-            P[i] = mats[static_cast<size_t>(i)].outerIndexPtr()[r];
-            E[i] = mats[static_cast<size_t>(i)].outerIndexPtr()[r + 1];
+            pos[i] = outer[i][r];
+            end[i] = outer[i][r + 1];
         }
         while (true) {
             int c = INT_MAX;
             for (int i = 0; i < m; ++i)
-                if (P[i] < E[i]) c = std::min(c, mats[static_cast<size_t>(i)].innerIndexPtr()[P[i]]);
-            if (c == INT_MAX) break;
+                if (pos[i] < end[i] && inner[i][pos[i]] < c) c = inner[i][pos[i]];
+            if (c == INT_MAX) return;
             double s = 0.0;
-            for (int i = 0; i < m; ++i) {
-                const auto& A = mats[static_cast<size_t>(i)];
-                if (P[i] < E[i] && A.innerIndexPtr()[P[i]] == c) {
-                    s += weights[static_cast<size_t>(i)] * A.valuePtr()[P[i]];
-                    ++P[i];
-                }
-            }
+            for (int i = 0; i < m; ++i)
+                if (pos[i] < end[i] && inner[i][pos[i]] == c) s += weight[i] * value[i][pos[i]++];
             if (s != 0.0) emit(c, s);
         }
-    };
+    }
+};
+
+Terms make_terms(const std::vector<SparseRef>& mats, const std::vector<double>& weights,
+                 const char* what) {
+    if (mats.empty()) throw std::invalid_argument(std::string(what) + ": no matrices");
+    if (mats.size() != weights.size())
+        throw std::invalid_argument(std::string(what) + ": one weight per matrix is needed");
+    if (mats.size() > static_cast<size_t>(kMaxTerms))
+        throw std::invalid_argument(std::string(what) + ": at most 16 matrices");
+    const Eigen::Index rows = mats[0].rows(), cols = mats[0].cols();
+    Terms t;
+    t.m = static_cast<int>(mats.size());
+    for (size_t i = 0; i < mats.size(); ++i) {
+        if (mats[i].rows() != rows || mats[i].cols() != cols)
+            throw std::invalid_argument(std::string(what) + ": matrix " + std::to_string(i) +
+                                        " is " + std::to_string(mats[i].rows()) + " x " +
+                                        std::to_string(mats[i].cols()) + ", expected " +
+                                        std::to_string(rows) + " x " + std::to_string(cols));
+        if (!std::isfinite(weights[i]))
+            throw std::invalid_argument(std::string(what) + ": weights must be finite");
+        if (!mats[i].isCompressed())
+            throw std::invalid_argument(std::string(what) + ": matrices must be compressed");
+        t.outer[i] = mats[i].outerIndexPtr();
+        t.inner[i] = mats[i].innerIndexPtr();
+        t.value[i] = mats[i].valuePtr();
+        t.weight[i] = weights[i];
+    }
+    return t;
+}
+
+}  // namespace
+
+SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<double>& weights) {
+    const Terms t = make_terms(mats, weights, "weighted_sum");
+    const Eigen::Index rows = mats[0].rows(), cols = mats[0].cols();
+    std::vector<std::int64_t> len(static_cast<size_t>(rows) + 1, 0);
 #pragma omp parallel for schedule(dynamic, 1024)
     for (Eigen::Index r = 0; r < rows; ++r) {
         std::int64_t n = 0;
-        merge_row(r, [&](int, double) { ++n; });
+        t.merge_row(r, [&](int, double) { ++n; });
         len[static_cast<size_t>(r) + 1] = n;
     }
     for (Eigen::Index r = 0; r < rows; ++r) len[static_cast<size_t>(r) + 1] += len[static_cast<size_t>(r)];
@@ -333,13 +348,68 @@ SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<
 #pragma omp parallel for schedule(dynamic, 1024)
     for (Eigen::Index r = 0; r < rows; ++r) {
         int k = oo[r];
-        merge_row(r, [&](int c, double v) {
+        t.merge_row(r, [&](int c, double v) {
             oi[k] = c;
             ov[k] = v;
             ++k;
         });
     }
     return out;
+}
+
+SparseMatrix weighted_laplacian(const std::vector<SparseRef>& mats, const std::vector<double>& weights) {
+    const Terms t = make_terms(mats, weights, "weighted_laplacian");
+    const Eigen::Index n = mats[0].rows();
+    if (mats[0].cols() != n)
+        throw std::invalid_argument("weighted_laplacian: matrices must be square");
+    std::vector<std::int64_t> len(static_cast<size_t>(n) + 1, 0);
+    std::vector<double> diag(static_cast<size_t>(n));
+    // Pass 1: row lengths (off-diagonal nonzeros + the diagonal) and
+    // L_rr = rowsum(W)_r - W_rr, as the reference's diag(sum(W, 2)) - W.
+#pragma omp parallel for schedule(dynamic, 1024)
+    for (Eigen::Index r = 0; r < n; ++r) {
+        std::int64_t cnt = 1;
+        double rowsum = 0.0, wrr = 0.0;
+        t.merge_row(r, [&](int c, double v) {
+            rowsum += v;
+            if (c == r) wrr = v;
+            else ++cnt;
+        });
+        diag[static_cast<size_t>(r)] = rowsum - wrr;
+        len[static_cast<size_t>(r) + 1] = cnt;
+    }
+    for (Eigen::Index r = 0; r < n; ++r) len[static_cast<size_t>(r) + 1] += len[static_cast<size_t>(r)];
+    if (len[static_cast<size_t>(n)] > INT_MAX)
+        throw std::length_error("weighted_laplacian: too many nonzeros for 32-bit indices");
+    SparseMatrix L(n, n);
+    L.resizeNonZeros(static_cast<Eigen::Index>(len[static_cast<size_t>(n)]));
+    int* lo = L.outerIndexPtr();
+    int* li = L.innerIndexPtr();
+    double* lv = L.valuePtr();
+    for (Eigen::Index r = 0; r <= n; ++r) lo[r] = static_cast<int>(len[static_cast<size_t>(r)]);
+    // Pass 2: -W off the diagonal, the degree on it, columns ascending.
+#pragma omp parallel for schedule(dynamic, 1024)
+    for (Eigen::Index r = 0; r < n; ++r) {
+        int k = lo[r];
+        bool placed = false;
+        const int rr = static_cast<int>(r);
+        t.merge_row(r, [&](int c, double v) {
+            if (!placed && c >= rr) {
+                li[k] = rr;
+                lv[k++] = diag[static_cast<size_t>(r)];
+                placed = true;
+            }
+            if (c != rr) {
+                li[k] = c;
+                lv[k++] = -v;
+            }
+        });
+        if (!placed) {
+            li[k] = rr;
+            lv[k] = diag[static_cast<size_t>(r)];
+        }
+    }
+    return L;
 }
 
 }  // namespace sss

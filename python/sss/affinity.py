@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from . import _core
 from ._validation import as_image, check_memory, from_core_csr
-from .matting import laplacian_from_affinity, matting_affinity
+from .matting import matting_affinity
 from .superpixels import _threads, as_labels, superpixels
 
 __all__ = ["semantic_affinity", "color_affinity", "affinity_laplacian", "pairs_within_radius"]
@@ -255,10 +255,9 @@ def affinity_laplacian(image: np.ndarray, features: np.ndarray, labels: np.ndarr
                          num_threads=num_threads)
     check_memory(2 * 12 * (W_L.nnz + W_S.nnz + W_C.nnz + img.shape[0] * img.shape[1]),
                  "affinity_laplacian")
-    W = from_core_csr(_core.weighted_sum(
-        [(m.data, m.indices, m.indptr, m.shape[0], m.shape[1]) for m in (W_L, W_S, W_C)],
-        [1.0, semantic_weight, color_weight]))
-    L = laplacian_from_affinity(W)
+    terms, weights = (W_L, W_S, W_C), (1.0, semantic_weight, color_weight)
+    L = from_core_csr(_core.weighted_laplacian(_parts(terms), weights))
+    W = _weighted_sum(terms, weights) if (normalized or return_affinities) else None
     if normalized:
         d = np.asarray(W.sum(axis=1)).ravel()
         if not np.all(d > 0):
@@ -271,6 +270,16 @@ def affinity_laplacian(image: np.ndarray, features: np.ndarray, labels: np.ndarr
     if return_affinities:
         return L, {"labels": lab, "matting": W_L, "semantic": W_S, "color": W_C, "affinity": W}
     return L
+
+
+def _parts(mats):
+    return [(m.data, m.indices, m.indptr, m.shape[0], m.shape[1]) for m in mats]
+
+
+def _weighted_sum(mats, weights) -> sp.csr_matrix:
+    """sum_i weights[i] * mats[i] for the canonical CSR matrices made by the
+    core (no validation copy), accumulated in list order, zeros dropped."""
+    return from_core_csr(_core.weighted_sum(_parts(mats), [float(w) for w in weights]))
 
 
 def _finite(value, name: str) -> float:

@@ -54,7 +54,12 @@ SparseMatrix centroid_pair_matrix(std::ptrdiff_t num_pixels, const std::vector<i
                                   const std::vector<int>& pairs, const std::vector<double>& values);
 
 /// sum_i weights[i] * mats[i], accumulated in list order, exact zeros dropped.
-/// All matrices must have the same shape and canonical CSR storage.
+/// At most 16 matrices, all of the same shape with canonical CSR storage.
 SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<double>& weights);
+
+/// The Laplacian L = D - W of W = weighted_sum(mats, weights) in one pass,
+/// without forming W (SPEC.md step 6): off-diagonal entries -W_ij where W_ij
+/// is nonzero, and the diagonal L_rr = rowsum(W)_r - W_rr stored for every row.
+SparseMatrix weighted_laplacian(const std::vector<SparseRef>& mats, const std::vector<double>& weights);
 
 }  // namespace sss
