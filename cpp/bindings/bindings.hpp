@@ -7,6 +7,8 @@
 namespace sss::bindings {
 
 void bind_matting(pybind11::module_& m);
+void bind_superpixels(pybind11::module_& m);
+void bind_affinity(pybind11::module_& m);
 void bind_eigensolver(pybind11::module_& m);
 void bind_constrained(pybind11::module_& m);
 void bind_relaxed(pybind11::module_& m);

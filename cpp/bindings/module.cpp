@@ -21,6 +21,8 @@ PYBIND11_MODULE(_core, m) {
 #endif
     }, "Number of threads the core uses by default (OpenMP).");
     sss::bindings::bind_matting(m);
+    sss::bindings::bind_superpixels(m);
+    sss::bindings::bind_affinity(m);
     sss::bindings::bind_eigensolver(m);
     sss::bindings::bind_constrained(m);
     sss::bindings::bind_relaxed(m);

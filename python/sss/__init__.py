@@ -4,7 +4,9 @@ Splits a photograph into a few soft layers, one per meaningful region, with
 accurate soft transitions. Each pipeline stage of SPEC.md is a module usable
 on its own:
 
+- :mod:`sss.superpixels` -- SLIC-0 superpixels and the superpixel graph (stage 2)
 - :mod:`sss.matting` -- matting affinity and Laplacians (stage 3)
+- :mod:`sss.affinity` -- semantic / colour affinities and the Laplacian (stages 4-6)
 - :mod:`sss.eigensolver` -- smallest eigenvectors (stage 7)
 - :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
@@ -18,6 +20,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .matting import laplacian_from_affinity, matting_affinity
+from .superpixels import SuperpixelGraph, superpixel_graph, superpixels
+from .affinity import affinity_laplacian, color_affinity, semantic_affinity
 from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
@@ -26,6 +30,8 @@ from .colors import estimate_layer_colors, normalize_alphas, project_layer_color
 from .io import imread, imsave
 
 __all__ = ["matting_affinity", "laplacian_from_affinity", "__version__",
+           "superpixels", "superpixel_graph", "SuperpixelGraph",
+           "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
            "image_gradient", "relaxed_sparsify", "SoftSegments", "segment",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",

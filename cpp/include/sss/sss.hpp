@@ -4,4 +4,6 @@
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
 #include "sss/matting.hpp"
+#include "sss/superpixels.hpp"
+#include "sss/affinity.hpp"
 #include "sss/colors.hpp"

@@ -1,0 +1,289 @@
+"""Stages 4-6: semantic and non-local colour affinities, and the Laplacian.
+
+``semantic_affinity(labels, features)`` (SPEC.md step 4) and
+``color_affinity(labels, image)`` (step 5) are N x N sparse matrices over the
+N pixels whose only entries sit at superpixel centroid pixels.
+``affinity_laplacian(image, features)`` (step 6) combines them with the
+matting affinity into the Laplacian whose eigenvectors the pipeline uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from ._validation import as_image, check_memory, from_core_csr
+from .matting import matting_affinity
+from .superpixels import _threads, as_labels, superpixels
+
+__all__ = ["semantic_affinity", "color_affinity", "affinity_laplacian", "pairs_within_radius"]
+
+
+def semantic_affinity(labels: np.ndarray, features: np.ndarray, steepness: float = 20.0,
+                      center: float = 0.85, *, connectivity: int = 8) -> sp.csr_matrix:
+    """Semantic affinity W_S between adjacent superpixels.
+
+    For every pair of touching superpixels s < t with mean features f_s, f_t:
+
+        w = erf(steepness * ((1 - ||f_s - f_t||) - center)),
+
+    a value in [-1, 1] (negative values push the two apart). It is placed at
+    (c_s, c_t), the centroid pixels of the two superpixels (entries that land
+    on the same pixel pair are summed), and W_S = W + W^T. Exact zeros are
+    not stored. With the reference's centroids all distinct there is nothing
+    on the diagonal.
+
+    Parameters
+    ----------
+    labels : (H, W) integer ndarray
+        Superpixel labels 0 .. K-1, each present (e.g. from
+        :func:`sss.superpixels`).
+    features : (H, W, D) ndarray
+        Per-pixel semantic features (the pipeline uses D = 3 features scaled
+        to [0, 1]).
+    steepness : float, optional
+        a_s, the slope of the erf.
+    center : float, optional
+        Feature similarity 1 - ||f_s - f_t|| at which the affinity is 0. The
+        reference uses 0.85 (the paper's text says b_s = 0.2 on the distance,
+        the code's effective value is 0.15).
+    connectivity : {8, 4}, optional
+        Pixel neighbourhood that makes superpixels adjacent (reference: 8).
+
+    Returns
+    -------
+    W_S : (N, N) scipy.sparse.csr_matrix, float64
+        N = H * W, pixel (row, col) has index ``row * W + col``. Symmetric,
+        sorted indices.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad labels (wrong shape or dtype, negative or non-consecutive),
+        features of the wrong size or with NaN / inf values.
+
+    References
+    ----------
+    .. [1] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic
+           Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018, Sec. 3.3, Eq. 4.
+    """
+    steepness, center = _finite(steepness, "steepness"), _finite(center, "center")
+    if connectivity not in (4, 8):
+        raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
+    feat = as_image(features, name="features", channels=None)
+    lab = as_labels(labels, feat.shape[:2], shape_of="features")
+    return from_core_csr(_core.semantic_affinity(lab, feat, steepness, center, int(connectivity)))
+
+
+def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = 50.0,
+                   center: float = 0.95, radius: float = 0.2, *,
+                   num_threads: int | None = None) -> sp.csr_matrix:
+    """Non-local colour affinity W_C between nearby superpixels.
+
+    For every superpixel pair s < t whose centroids are within `radius` of
+    each other, distances measured on (row / H, col / W) (1-based rows and
+    columns, as the reference), with mean colours c_s, c_t:
+
+        w = (erf(steepness * ((1 - ||c_s - c_t||) - center)) + 1) / 2,
+
+    a value in [0, 1]. It is placed at the centroid pixels (c_s, c_t),
+    W_C = W + W^T, exact zeros are not stored. The pairs are found with a
+    uniform grid of cell size `radius`, not by looping over all pairs.
+
+    Parameters
+    ----------
+    labels : (H, W) integer ndarray
+        Superpixel labels 0 .. K-1, each present.
+    image : (H, W, 3) ndarray
+        RGB image, nominally in [0, 1] (uint8 / uint16 are scaled).
+    steepness : float, optional
+        a_c, the slope of the erf.
+    center : float, optional
+        Colour similarity 1 - ||c_s - c_t|| at which the affinity is 1/2
+        (b_c = 1 - center = 0.05 in the paper's terms).
+    radius : float, optional
+        Largest normalised centroid distance of a pair (fraction of the image
+        height / width).
+    num_threads : int, optional
+        Threads to use; default all available. The result does not depend on it.
+
+    Returns
+    -------
+    W_C : (N, N) scipy.sparse.csr_matrix, float64
+        Symmetric, sorted indices, pixel index ``row * W + col``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad labels or images (see :func:`semantic_affinity`).
+
+    References
+    ----------
+    .. [1] Y. Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018,
+           Sec. 3.3, Eq. 5.
+    """
+    steepness, center = _finite(steepness, "steepness"), _finite(center, "center")
+    radius = float(radius)
+    if not radius >= 0:
+        raise ValueError(f"radius must be >= 0, got {radius}")
+    img = as_image(image, name="image", channels=3)
+    lab = as_labels(labels, img.shape[:2], shape_of="image")
+    return from_core_csr(_core.color_affinity(lab, img, steepness, center, radius,
+                                              _threads(num_threads)))
+
+
+def pairs_within_radius(points: np.ndarray, radius: float, *,
+                        num_threads: int | None = None) -> np.ndarray:
+    """All pairs of points closer than `radius`, found with a uniform grid.
+
+    Parameters
+    ----------
+    points : (n, 2) array_like
+        Point coordinates (e.g. normalised centroid row, col).
+    radius : float
+        Pairs (i, j) with ``||p_i - p_j|| <= radius`` are returned.
+
+    Returns
+    -------
+    pairs : (M, 2) ndarray of int32
+        (i, j) with i < j, sorted lexicographically.
+
+    References
+    ----------
+    .. [1] J. L. Bentley, D. F. Stanat, E. H. Williams, "The complexity of
+           finding fixed-radius near neighbors", Inf. Proc. Letters 6(6), 1977.
+    """
+    pts = np.array(points, dtype=np.float64, order="C", copy=True)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {pts.shape}")
+    if not np.all(np.isfinite(pts)):
+        raise ValueError("points contain NaN or infinite values")
+    radius = float(radius)
+    if not radius >= 0:
+        raise ValueError(f"radius must be >= 0, got {radius}")
+    pairs = _core.pairs_within_radius(pts, radius, _threads(num_threads))
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    return pairs[order]
+
+
+def affinity_laplacian(image: np.ndarray, features: np.ndarray, labels: np.ndarray | None = None,
+                       *, semantic_weight: float = 0.01, color_weight: float = 0.01,
+                       semantic_steepness: float = 20.0, semantic_center: float = 0.85,
+                       color_steepness: float = 50.0, color_center: float = 0.95,
+                       color_radius: float = 0.2, matting_radius: int = 1,
+                       matting_eps: float = 1e-7, n_segments: int = 2500,
+                       compactness: float = 1e-20, normalized: bool = False,
+                       return_affinities: bool = False, num_threads: int | None = None):
+    """The Laplacian of the combined affinity of semantic soft segmentation.
+
+    Computes W = W_L + semantic_weight * W_S + color_weight * W_C from the
+    matting affinity W_L (:func:`sss.matting_affinity`), the semantic
+    affinity W_S (:func:`semantic_affinity`) and the non-local colour
+    affinity W_C (:func:`color_affinity`), and returns the unnormalised
+    Laplacian L = D - W, D = diag(W 1), as the reference implementation does
+    (SPEC.md step 6), or with ``normalized=True`` the paper's normalised form
+    D^-1/2 (D - W) D^-1/2 (Eq. 3).
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+        RGB image, nominally in [0, 1] (uint8 / uint16 are scaled).
+    features : (H, W, D) ndarray
+        Per-pixel semantic features (3-D, preprocessed, in the pipeline).
+    labels : (H, W) integer ndarray, optional
+        Superpixel labels 0 .. K-1. Computed with :func:`sss.superpixels`
+        (`n_segments`, `compactness`) when not given.
+    semantic_weight, color_weight : float, optional
+        Weights of W_S and W_C (the reference's 0.01 each).
+    semantic_steepness, semantic_center : float, optional
+        erf parameters of the semantic affinity (20, 0.85).
+    color_steepness, color_center, color_radius : float, optional
+        erf parameters and centroid radius of the colour affinity
+        (50, 0.95, 0.2).
+    matting_radius : int, optional
+        Matting window radius in pixels (1: 3x3 windows).
+    matting_eps : float, optional
+        Matting regulariser (divided by the window size, as the reference).
+    n_segments, compactness : optional
+        Superpixel parameters, used only when `labels` is None.
+    normalized : bool, optional
+        Return the normalised Laplacian instead of the reference's D - W.
+    return_affinities : bool, optional
+        Also return a dict with ``labels``, ``matting``, ``semantic``,
+        ``color`` (the three affinities) and ``affinity`` (their weighted sum).
+    num_threads : int, optional
+        Threads to use; default all available cores.
+
+    Returns
+    -------
+    L : (N, N) scipy.sparse.csr_matrix, float64
+        Symmetric, pixel index ``row * W + col``. Rows sum to zero up to
+        rounding (unnormalised form).
+    parts : dict
+        Only with ``return_affinities=True``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images, features, labels or parameters.
+    MemoryError
+        If the matrices would not fit in the available memory.
+
+    References
+    ----------
+    .. [1] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic
+           Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018, Eq. 3-6.
+    .. [2] A. Levin, D. Lischinski, Y. Weiss, "A Closed-Form Solution to
+           Natural Image Matting", IEEE TPAMI 30(2), 2008.
+    """
+    semantic_weight = _finite(semantic_weight, "semantic_weight")
+    color_weight = _finite(color_weight, "color_weight")
+    img = as_image(image, name="image", channels=3, min_size=2 * int(matting_radius) + 1)
+    feat = as_image(features, name="features", channels=None)
+    if feat.shape[:2] != img.shape[:2]:
+        raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
+                         f"the image's {img.shape[0]} x {img.shape[1]}")
+    if labels is None:
+        lab = superpixels(img, n_segments=n_segments, compactness=compactness,
+                          num_threads=num_threads)
+    else:
+        lab = as_labels(labels, img.shape[:2])
+    W_L = matting_affinity(img, matting_radius, matting_eps, num_threads=num_threads)
+    W_S = semantic_affinity(lab, feat, semantic_steepness, semantic_center)
+    W_C = color_affinity(lab, img, color_steepness, color_center, color_radius,
+                         num_threads=num_threads)
+    check_memory(2 * 12 * (W_L.nnz + W_S.nnz + W_C.nnz + img.shape[0] * img.shape[1]),
+                 "affinity_laplacian")
+    terms, weights = (W_L, W_S, W_C), (1.0, semantic_weight, color_weight)
+    L = from_core_csr(_core.weighted_laplacian(_parts(terms), weights))
+    W = _weighted_sum(terms, weights) if (normalized or return_affinities) else None
+    if normalized:
+        d = np.asarray(W.sum(axis=1)).ravel()
+        if not np.all(d > 0):
+            bad = int(np.argmax(~(d > 0)))
+            raise ValueError(f"normalized=True needs positive affinity row sums, but row {bad} "
+                             f"sums to {d[bad]:.3g}; use the unnormalised Laplacian")
+        s = sp.diags(1.0 / np.sqrt(d))
+        L = sp.csr_matrix(s @ L @ s)
+        L.sort_indices()
+    if return_affinities:
+        return L, {"labels": lab, "matting": W_L, "semantic": W_S, "color": W_C, "affinity": W}
+    return L
+
+
+def _parts(mats):
+    return [(m.data, m.indices, m.indptr, m.shape[0], m.shape[1]) for m in mats]
+
+
+def _weighted_sum(mats, weights) -> sp.csr_matrix:
+    """sum_i weights[i] * mats[i] for the canonical CSR matrices made by the
+    core (no validation copy), accumulated in list order, zeros dropped."""
+    return from_core_csr(_core.weighted_sum(_parts(mats), [float(w) for w in weights]))
+
+
+def _finite(value, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
