@@ -273,3 +273,60 @@ def test_pipeline_output_passes_through_the_status_line():
     text = s.getvalue()
     # the status line is cleared before the pipeline's line and redrawn after it
     assert "\r\033[K[sss] eigenvectors... 1.20 s\n\r\033[K[" in text
+
+
+# ---------------------------------------------------------------- end to end
+def test_cli_end_to_end_with_the_real_pipeline(tmp_path, monkeypatch, capsys):
+    """`sss segment` with the real sss.segment on the authors' sample photo
+    and its features (downsized to 64x64, segmented at 32x32): every output
+    exists, the layers are written at the photo's size and recompose it
+    (additive PNGs and the OpenRaster stack), and the SoftSegments methods
+    work on the real result."""
+    import zipfile
+    import xml.etree.ElementTree as ET
+
+    from conftest import shared_path
+    from sss.io import resize
+
+    src = np.asarray(Image.open(shared_path("data", "docia_image_and_features.png")))
+    w = src.shape[1] // 2
+    photo = np.round(np.clip(resize(src[:, :w] / 255.0, 64, 64), 0, 1) * 255).astype(np.uint8)
+    feats = np.round(np.clip(resize(src[:, w:] / 255.0, 64, 64), 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "docia.png")
+    Image.fromarray(feats).save(tmp_path / "docia_features.png")
+    results = []
+    real = sss.segment
+
+    def spy(*args, **kwargs):
+        results.append(real(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(sss, "segment", spy)
+    code = cli.main(["segment", str(tmp_path / "docia.png"), "-o", str(tmp_path / "out"),
+                     "--features", str(tmp_path / "docia_features.png"), "--max-side", "32"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "[sss] eigenvectors" in err and "docia.png: done" in err
+    out = tmp_path / "out"
+    img = photo / 255.0
+    stack = np.stack([np.asarray(Image.open(out / f"docia_layer{i}.png")) for i in range(5)])
+    assert stack.shape == (5, 64, 64, 4)
+    assert np.abs(export.composite_additive(stack) - img).max() <= 3 / 255
+    with zipfile.ZipFile(out / "docia.ora") as z:
+        layers = ET.fromstring(z.read("stack.xml")).find("stack").findall("layer")
+        ora = np.stack([np.asarray(Image.open(io.BytesIO(z.read(el.get("src")))))
+                        for el in layers])
+    assert np.abs(export.composite_over(ora) - img).max() <= 3 / 255
+    seg = results[0]
+    with np.load(out / "docia_alphas.npz") as z:
+        np.testing.assert_array_equal(z["alphas"], seg.alphas)
+        np.testing.assert_array_equal(z["eigenvalues"], seg.eigenvalues)
+    assert Image.open(out / "docia_overview.png").size[0] > 2 * 32
+    # the layers are real segments: each covers something, together everything
+    a = sss.normalize_alphas(seg.alphas)
+    assert np.all(a.reshape(-1, 5).max(0) > 0.5)
+    # SoftSegments methods on the real result
+    np.testing.assert_allclose(seg.composite(background=0.0), seg.image, atol=1e-6)
+    assert seg.colors.shape == (32, 32, 5, 3)
+    written = seg.save(tmp_path / "api", "png")
+    assert len(written["png"]) == 5

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._progress import Progress
 from ._validation import as_csr, as_image
+from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
 from .relaxed import image_gradient, relaxed_sparsify
@@ -23,7 +24,7 @@ __all__ = ["SoftSegments", "segment"]
 
 
 @dataclass
-class SoftSegments:
+class SoftSegments(LayerEditing):
     """Result of :func:`segment`.
 
     Attributes
@@ -45,6 +46,12 @@ class SoftSegments:
         The 3-D semantic features used.
     timings : dict
         Seconds per stage.
+    image : (H, W, 3) float64 ndarray or None
+        The photo that was segmented (needed by ``colors`` and ``save``).
+
+    Methods (from :class:`sss.export.LayerEditing`): ``colors`` (cached
+    (H, W, K, 3) layer colours, :func:`sss.estimate_layer_colors`),
+    ``composite(layers, background)`` and ``save(directory, formats)``.
     """
 
     alphas: np.ndarray
@@ -55,6 +62,7 @@ class SoftSegments:
     superpixels: np.ndarray | None
     features: np.ndarray
     timings: dict = field(default_factory=dict)
+    image: np.ndarray | None = field(default=None, repr=False)
 
 
 def _feature_stage(image, features):
@@ -246,4 +254,5 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                         initial_alphas=init.astype(np.float32),
                         grouped_alphas=grouped.astype(np.float32),
                         group_ids=np.asarray(ids), eigenvalues=np.asarray(values),
-                        superpixels=labels, features=feat, timings=dict(prog.timings))
+                        superpixels=labels, features=feat, timings=dict(prog.timings),
+                        image=img)
