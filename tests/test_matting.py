@@ -213,3 +213,14 @@ def test_laplacian_bad_input():
         sss.laplacian_from_affinity([[1, 2], [3, 4]])
     with pytest.raises(ValueError, match="NaN"):
         sss.laplacian_from_affinity(sp.csr_matrix(np.array([[0, np.nan], [np.nan, 0]])))
+
+
+def test_core_rejects_malformed_csr():
+    from sss import _core
+    data = np.ones(2)
+    with pytest.raises(ValueError, match="out of range"):
+        _core.laplacian_from_affinity(data, np.array([0, 7], np.int32),
+                                      np.array([0, 1, 2], np.int32), 2, 2)
+    with pytest.raises(ValueError, match="sorted"):
+        _core.laplacian_from_affinity(data, np.array([1, 0], np.int32),
+                                      np.array([0, 2, 2], np.int32), 2, 2)

@@ -17,7 +17,8 @@ void bind_matting(py::module_& m) {
             SparseMatrix W;
             {
                 py::gil_scoped_release release;
-                W = matting_affinity(view, params);
+                SparseMatrix result = matting_affinity(view, params);
+                W.swap(result);  // no copy (see csr_to_python)
             }
             return csr_to_python(std::move(W));
         },
@@ -32,7 +33,8 @@ void bind_matting(py::module_& m) {
             SparseMatrix L;
             {
                 py::gil_scoped_release release;
-                L = laplacian_from_affinity(W);
+                SparseMatrix result = laplacian_from_affinity(W);
+                L.swap(result);
             }
             return csr_to_python(std::move(L));
         },

@@ -6,6 +6,7 @@
 
 namespace sss::bindings {
 
+void bind_features(pybind11::module_& m);
 void bind_matting(pybind11::module_& m);
 void bind_superpixels(pybind11::module_& m);
 void bind_affinity(pybind11::module_& m);

@@ -47,11 +47,14 @@ inline ImageView image_view(const py::array& a, const char* name, int channels) 
     return v;
 }
 
-/// Move `m` to the heap and return (data, indices, indptr, shape) numpy arrays
-/// that view its buffers; the arrays keep it alive. No copy.
+/// Take over `m` (it is left empty) and return (data, indices, indptr, shape)
+/// numpy arrays that view its buffers; the arrays keep it alive. No copy.
+/// Note: Eigen 3.4's SparseMatrix has no move constructor or move assignment
+/// (std::move copies!), so ownership is transferred with swap().
 inline py::tuple csr_to_python(SparseMatrix&& m) {
     m.makeCompressed();
-    auto* owner = new SparseMatrix(std::move(m));
+    auto* owner = new SparseMatrix();
+    owner->swap(m);
     py::capsule keep(owner, [](void* p) { delete static_cast<SparseMatrix*>(p); });
     const py::ssize_t nnz = owner->nonZeros();
     const py::ssize_t rows = owner->rows();
@@ -76,6 +79,16 @@ inline Eigen::Map<const SparseMatrix> csr_view(const py::array& data, const py::
     const int* ip = static_cast<const int*>(indptr.data());
     if (ip[0] != 0 || ip[rows] != data.shape(0) || data.shape(0) != indices.shape(0))
         throw py::value_error(std::string(name) + ": inconsistent CSR arrays");
+    // A malformed matrix must raise, never read out of bounds: O(nnz) checks.
+    const int* ix = static_cast<const int*>(indices.data());
+    for (py::ssize_t r = 0; r < rows; ++r) {
+        if (ip[r + 1] < ip[r])
+            throw py::value_error(std::string(name) + ": indptr is not non-decreasing");
+        for (int k = ip[r]; k < ip[r + 1]; ++k)
+            if (ix[k] < 0 || ix[k] >= cols || (k > ip[r] && ix[k] <= ix[k - 1]))
+                throw py::value_error(std::string(name) +
+                                      ": column indices out of range or not sorted and unique");
+    }
     return Eigen::Map<const SparseMatrix>(rows, cols, data.shape(0), ip,
                                           static_cast<const int*>(indices.data()),
                                           static_cast<const double*>(data.data()));

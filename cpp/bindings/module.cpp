@@ -20,6 +20,7 @@ PYBIND11_MODULE(_core, m) {
         return 1;
 #endif
     }, "Number of threads the core uses by default (OpenMP).");
+    sss::bindings::bind_features(m);
     sss::bindings::bind_matting(m);
     sss::bindings::bind_superpixels(m);
     sss::bindings::bind_affinity(m);

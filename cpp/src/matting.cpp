@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sss/parallel.hpp"
@@ -31,7 +33,7 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
     const int r = params.radius;
     if (r < 1) throw std::invalid_argument("matting_affinity: radius must be >= 1, got " +
                                            std::to_string(r));
-    if (!(params.eps >= 0.0))
+    if (!(params.eps >= 0.0) || !std::isfinite(params.eps))
         throw std::invalid_argument("matting_affinity: eps must be a finite value >= 0");
     const int H = image.height, W = image.width;
     const int ws = 2 * r + 1;
@@ -39,115 +41,136 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
         throw std::invalid_argument("matting_affinity: image of " + std::to_string(H) + " x " +
                                     std::to_string(W) + " pixels is smaller than one " +
                                     std::to_string(ws) + " x " + std::to_string(ws) + " window");
-    const double wsz = static_cast<double>(ws) * ws;
+    const int wsz = ws * ws;
+    const double inv_wsz = 1.0 / wsz;
     const std::ptrdiff_t N = image.num_pixels();
-    const int span = 2 * r;              // pixel pairs differ by at most 2r per axis
-    const int sw = 2 * span + 1;         // slots per row of the pair neighbourhood
-    const int S = sw * sw;               // slots per pixel
+    const int span = 2 * r;  // pixel pairs that share a window differ by <= 2r per axis
     const int nthreads = resolve_threads(params.num_threads);
     (void)nthreads;
 
-    // Row lengths are fixed by geometry; check they fit 32-bit indices first.
-    std::vector<int> row_len(static_cast<size_t>(N));
-    std::int64_t total = 0;
-    for (int y = 0; y < H; ++y) {
-        for (int x = 0; x < W; ++x) {
-            int count = 0;
-            for (int dy = -span; dy <= span; ++dy) {
-                const int jy = y + dy;
-                if (jy < 0 || jy >= H || !share_window_1d(y, jy, H, r)) continue;
-                for (int dx = -span; dx <= span; ++dx) {
-                    const int jx = x + dx;
-                    if (jx < 0 || jx >= W || !share_window_1d(x, jx, W, r)) continue;
-                    ++count;
-                }
+    // The set of pixels sharing a window with pixel (y, x) is the rectangle
+    // [y + lo_y[y], y + hi_y[y]] x [x + lo_x[x], x + hi_x[x]]: the condition
+    // separates by axis. Its entries, in column order, form the CSR row.
+    auto axis_range = [&](int n, std::vector<int>& lo, std::vector<int>& hi) {
+        lo.assign(n, 0);
+        hi.assign(n, 0);
+        for (int a = 0; a < n; ++a) {
+            int l = span + 1, h = -span - 1;  // valid offsets are contiguous and include 0
+            for (int d = -span; d <= span; ++d) {
+                const int b = a + d;
+                if (b < 0 || b >= n || !share_window_1d(a, b, n, r)) continue;
+                l = std::min(l, d);
+                h = std::max(h, d);
             }
-            row_len[static_cast<size_t>(y) * W + x] = count;
-            total += count;
+            lo[a] = l;
+            hi[a] = h;
         }
-    }
+    };
+    std::vector<int> lo_y, hi_y, lo_x, hi_x;
+    axis_range(H, lo_y, hi_y);
+    axis_range(W, lo_x, hi_x);
+    std::int64_t total = 0;
+    for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x)
+            total += std::int64_t(hi_y[y] - lo_y[y] + 1) * (hi_x[x] - lo_x[x] + 1);
     if (total > INT_MAX)
         throw std::length_error("matting_affinity: " + std::to_string(total) +
                                 " nonzeros exceed the 32-bit index range; use a smaller image");
 
-    // Per-window mean and inverse regularised covariance, indexed by centre pixel.
-    std::vector<Eigen::Vector3d> mu(static_cast<size_t>(N), Eigen::Vector3d::Zero());
-    std::vector<Eigen::Matrix3d> inv(static_cast<size_t>(N), Eigen::Matrix3d::Zero());
-    const double* I = image.data;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int cy = r; cy < H - r; ++cy) {
-        for (int cx = r; cx < W - r; ++cx) {
-            Eigen::Vector3d sum = Eigen::Vector3d::Zero();
-            Eigen::Matrix3d sum2 = Eigen::Matrix3d::Zero();
-            for (int y = cy - r; y <= cy + r; ++y)
-                for (int x = cx - r; x <= cx + r; ++x) {
-                    const Eigen::Map<const Eigen::Vector3d> v(I + (static_cast<std::ptrdiff_t>(y) * W + x) * 3);
-                    sum += v;
-                    sum2.noalias() += v * v.transpose();
-                }
-            const Eigen::Vector3d m = sum / wsz;
-            Eigen::Matrix3d cov = sum2 / wsz - m * m.transpose();
-            cov.diagonal().array() += params.eps / wsz;
-            const std::ptrdiff_t c = static_cast<std::ptrdiff_t>(cy) * W + cx;
-            mu[c] = m;
-            inv[c] = cov.inverse();
-        }
-    }
-
-    // One dense slot array per pixel: acc[p * S + slot(dy, dx)].
-    std::vector<double> acc(static_cast<size_t>(N) * S, 0.0);
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int y = 0; y < H; ++y) {
-        for (int x = 0; x < W; ++x) {
-            const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
-            const Eigen::Map<const Eigen::Vector3d> Ii(I + i * 3);
-            double* row = acc.data() + i * S;
-            for (int cy = std::max(y - r, r); cy <= std::min(y + r, H - 1 - r); ++cy) {
-                for (int cx = std::max(x - r, r); cx <= std::min(x + r, W - 1 - r); ++cx) {
-                    const std::ptrdiff_t c = static_cast<std::ptrdiff_t>(cy) * W + cx;
-                    const Eigen::Vector3d a = inv[c] * (Ii - mu[c]);
-                    for (int jy = cy - r; jy <= cy + r; ++jy) {
-                        for (int jx = cx - r; jx <= cx + r; ++jx) {
-                            const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(jy) * W + jx;
-                            const Eigen::Map<const Eigen::Vector3d> Ij(I + j * 3);
-                            row[(jy - y + span) * sw + (jx - x + span)] +=
-                                (1.0 + a.dot(Ij - mu[c])) / wsz;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // Compressed rows, symmetrised as (W + W^T) / 2.
     SparseMatrix out(N, N);
     out.resizeNonZeros(static_cast<Eigen::Index>(total));
     int* outer = out.outerIndexPtr();
-    outer[0] = 0;
-    for (std::ptrdiff_t p = 0; p < N; ++p) outer[p + 1] = outer[p] + row_len[static_cast<size_t>(p)];
     int* inner = out.innerIndexPtr();
     double* val = out.valuePtr();
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int y = 0; y < H; ++y) {
+    outer[0] = 0;
+    for (int y = 0; y < H; ++y)
         for (int x = 0; x < W; ++x) {
             const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
-            int k = outer[i];
-            for (int dy = -span; dy <= span; ++dy) {
-                const int jy = y + dy;
-                if (jy < 0 || jy >= H || !share_window_1d(y, jy, H, r)) continue;
-                for (int dx = -span; dx <= span; ++dx) {
-                    const int jx = x + dx;
-                    if (jx < 0 || jx >= W || !share_window_1d(x, jx, W, r)) continue;
-                    const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(jy) * W + jx;
-                    const double wij = acc[i * S + (dy + span) * sw + (dx + span)];
-                    const double wji = acc[j * S + (span - dy) * sw + (span - dx)];
-                    inner[k] = static_cast<int>(j);
-                    val[k] = 0.5 * (wij + wji);
-                    ++k;
+            outer[i + 1] = outer[i] + (hi_y[y] - lo_y[y] + 1) * (hi_x[x] - lo_x[x] + 1);
+        }
+    // Each thread fills a contiguous block of CSR rows (pixel rows). For every
+    // window it needs, it computes the window's symmetrised kernel once,
+    //   K(a, b) = (1 + (g_ab + g_ba) / 2) / |w|,  g = D Sigma^-1 D^T,
+    // kept in a rolling buffer of 2r+1 window rows; then every pixel gathers
+    // its CSR row from the (<= |w|) windows that contain it into a small dense
+    // accumulator, and writes it once, sequentially. Row i and row j sum the
+    // same values in the same window order, so W is exactly symmetric.
+    const auto run = [&](auto wsz_tag) {
+        constexpr int WSZ = decltype(wsz_tag)::value;  // pixels per window, or Eigen::Dynamic
+        constexpr int WS = WSZ == 9 ? 3 : 0;            // window side when fixed at compile time
+        const int wsl = WS ? WS : ws;                    // the same, constant-folded when fixed
+        const int swl = WS ? 2 * WS - 1 : 2 * span + 1;  // accumulator side (pair offsets)
+        using Block = Eigen::Matrix<double, WSZ, 3>;
+        using Kernel = Eigen::Matrix<double, WSZ, WSZ, Eigen::RowMajor>;
+        const double* I = image.data;
+        const int n_wx = W - 2 * r;  // windows per window row
+        const int sw = 2 * span + 1;
+#pragma omp parallel num_threads(nthreads)
+        {
+            Block D(wsz, 3), A(wsz, 3);
+            Kernel G(wsz, wsz);
+            // ring of ws window rows, each n_wx kernels of wsz*wsz values
+            std::vector<double> ring(static_cast<size_t>(ws) * n_wx * wsz * wsz);
+            std::vector<int> ring_row(ws, -1);
+            std::vector<double> acc(static_cast<size_t>(sw) * sw);
+            auto kernel_row = [&](int cy) -> const double* {
+                double* dst = ring.data() + static_cast<size_t>(cy % ws) * n_wx * wsz * wsz;
+                if (ring_row[cy % ws] == cy) return dst;
+                ring_row[cy % ws] = cy;
+                for (int cx = r; cx < W - r; ++cx) {
+                    int m = 0;
+                    for (int y = cy - r; y <= cy + r; ++y)
+                        for (int x = cx - r; x <= cx + r; ++x, ++m)
+                            D.row(m) = Eigen::Map<const Eigen::RowVector3d>(
+                                I + (static_cast<std::ptrdiff_t>(y) * W + x) * 3);
+                    const Eigen::RowVector3d mu = D.colwise().sum() * inv_wsz;
+                    Eigen::Matrix3d cov =
+                        D.transpose().lazyProduct(D) * inv_wsz - mu.transpose() * mu;
+                    cov.diagonal().array() += params.eps * inv_wsz;
+                    const Eigen::Matrix3d inv = cov.inverse();
+                    D.rowwise() -= mu;
+                    A.noalias() = D * inv;
+                    G.noalias() = A.lazyProduct(D.transpose());  // tiny: no GEMM kernel
+                    Eigen::Map<Kernel> K(dst + static_cast<size_t>(cx - r) * wsz * wsz, wsz, wsz);
+                    K = ((G + G.transpose()) * 0.5).array() * inv_wsz + inv_wsz;
+                }
+                return dst;
+            };
+#pragma omp for schedule(static)
+            for (int y = 0; y < H; ++y) {
+                const int cy0 = std::max(y - r, r), cy1 = std::min(y + r, H - 1 - r);
+                const double* rows[64];  // window rows cy0..cy1 (<= ws of them)
+                for (int cy = cy0; cy <= cy1; ++cy) rows[cy - cy0] = kernel_row(cy);
+                for (int x = 0; x < W; ++x) {
+                    std::fill(acc.begin(), acc.end(), 0.0);
+                    const int cx0 = std::max(x - r, r), cx1 = std::min(x + r, W - 1 - r);
+                    for (int cy = cy0; cy <= cy1; ++cy) {
+                        for (int cx = cx0; cx <= cx1; ++cx) {
+                            const int a = (y - cy + r) * ws + (x - cx + r);
+                            const double* k = rows[cy - cy0] +
+                                              (static_cast<size_t>(cx - r) * wsz + a) * wsz;
+                            // window pixel (my, mx) is at offset (cy-r+my-y, cx-r+mx-x)
+                            double* dst = acc.data() + (cy - r - y + span) * swl + (cx - r - x + span);
+                            for (int my = 0; my < wsl; ++my)
+                                for (int mx = 0; mx < wsl; ++mx) dst[my * swl + mx] += k[my * wsl + mx];
+                        }
+                    }
+                    const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * W + x;
+                    int kk = outer[i];
+                    for (int dy = lo_y[y]; dy <= hi_y[y]; ++dy)
+                        for (int dx = lo_x[x]; dx <= hi_x[x]; ++dx) {
+                            inner[kk] = static_cast<int>(i + static_cast<std::ptrdiff_t>(dy) * W + dx);
+                            val[kk++] = acc[(dy + span) * swl + (dx + span)];
+                        }
                 }
             }
         }
-    }
+    };
+    if (ws > 64) throw std::invalid_argument("matting_affinity: radius must be <= 31");
+    if (r == 1)
+        run(std::integral_constant<int, 9>{});
+    else
+        run(std::integral_constant<int, Eigen::Dynamic>{});
     return out;
 }
 

@@ -4,6 +4,7 @@ Splits a photograph into a few soft layers, one per meaningful region, with
 accurate soft transitions. Each pipeline stage of SPEC.md is a module usable
 on its own:
 
+- :mod:`sss.features` -- embedded feature network and feature preprocessing (stage 1)
 - :mod:`sss.superpixels` -- SLIC-0 superpixels and the superpixel graph (stage 2)
 - :mod:`sss.matting` -- matting affinity and Laplacians (stage 3)
 - :mod:`sss.affinity` -- semantic / colour affinities and the Laplacian (stages 4-6)
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .features import compute_features, preprocess_features
 from .matting import laplacian_from_affinity, matting_affinity
 from .superpixels import SuperpixelGraph, superpixel_graph, superpixels
 from .affinity import affinity_laplacian, color_affinity, semantic_affinity
@@ -29,7 +31,7 @@ from .pipeline import SoftSegments, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
 
-__all__ = ["matting_affinity", "laplacian_from_affinity", "__version__",
+__all__ = ["compute_features", "preprocess_features", "matting_affinity", "laplacian_from_affinity", "__version__",
            "superpixels", "superpixel_graph", "SuperpixelGraph",
            "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",

@@ -70,7 +70,9 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
     """Return `matrix` as a canonical float64 CSR matrix with int32 indices.
 
     Canonical means sorted column indices and no duplicates. The input is
-    copied whenever it has to change, so the caller's matrix is never modified.
+    copied whenever it has to change, so the caller's matrix is never modified;
+    a matrix that is already in that form is returned as it is (callers only
+    read it).
     """
     if not (sp.issparse(matrix) or isinstance(matrix, np.ndarray)):
         raise TypeError(f"{name} must be a scipy.sparse matrix or a numpy array, "
@@ -83,14 +85,19 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
         raise TypeError(f"{name} has unsupported dtype {matrix.dtype}; expected real numbers")
     if max(matrix.shape) >= 2**31 - 1:
         raise ValueError(f"{name} of shape {matrix.shape} is too large for 32-bit indices")
-    out = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
-    out.sum_duplicates()
-    out.sort_indices()
-    if out.nnz >= 2**31 - 1:
-        raise ValueError(f"{name} has {out.nnz} nonzeros, too many for 32-bit indices")
-    out.indices = out.indices.astype(np.int32, copy=False)
-    out.indptr = out.indptr.astype(np.int32, copy=False)
-    if not np.all(np.isfinite(out.data)):
+    if (sp.isspmatrix_csr(matrix) or isinstance(matrix, sp.csr_array)) \
+            and matrix.dtype == np.float64 and matrix.indices.dtype == np.int32 \
+            and matrix.indptr.dtype == np.int32 and matrix.has_canonical_format:
+        out = matrix  # already what the core reads; it is only read, never written
+    else:
+        out = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+        out.sum_duplicates()
+        out.sort_indices()
+        if out.nnz >= 2**31 - 1:
+            raise ValueError(f"{name} has {out.nnz} nonzeros, too many for 32-bit indices")
+        out.indices = out.indices.astype(np.int32, copy=False)
+        out.indptr = out.indptr.astype(np.int32, copy=False)
+    if not np.isfinite(out.data).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return out
 

@@ -3,6 +3,7 @@
 
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
+#include "sss/features.hpp"
 #include "sss/matting.hpp"
 #include "sss/superpixels.hpp"
 #include "sss/affinity.hpp"

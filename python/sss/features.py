@@ -1,0 +1,354 @@
+"""Stage 1: semantic features and their preprocessing.
+
+``compute_features(image)`` runs the embedded feature network (an ONNX model,
+executed with onnxruntime, fully offline) and returns raw D-dimensional
+per-pixel features. ``preprocess_features(features, image)`` turns raw
+features into the 3-D features the rest of the pipeline uses (SPEC.md step 1:
+clip, guided filter, PCA to 3, rescale to [0, 1]).
+
+Feature model contract
+----------------------
+Any ONNX file that follows this contract can be passed as ``model=`` (for
+example a stronger semantic segmentation network):
+
+- exactly one input, float32, shape ``(1, 3, H, W)`` (H and W may be fixed
+  or symbolic): an RGB image with values in [0, 1], H and W multiples of 32.
+  The model does its own normalisation.
+- at least one output; the first is used: float32, shape ``(1, D, H/s, W/s)``
+  for a whole stride s >= 1 (the same along both axes) and any D >= 1.
+
+``compute_features`` pads the image (mirror) to multiples of 32, runs the model,
+upsamples the output bilinearly by s and crops it to the input size.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import as_image, check_memory
+
+__all__ = ["compute_features", "preprocess_features", "default_model_path",
+           "MODEL_CONTRACT", "DEFAULT_MODEL"]
+
+DEFAULT_MODEL = "efficientnet_lite0_hypercolumn.onnx"
+MODEL_CONTRACT = ("feature model contract: one float32 input of shape (1, 3, H, W) holding an "
+                  "RGB image in [0, 1] with H and W multiples of 32, and a float32 first output "
+                  "of shape (1, D, H/s, W/s) for a whole stride s >= 1 (see sss.features)")
+_PAD = 32
+
+
+# ------------------------------------------------------------------------ model loading
+def default_model_path() -> Path:
+    """Path of the feature model shipped with the package.
+
+    Installed packages carry it as ``sss/models/<name>.onnx``; in a source
+    checkout (``PYTHONPATH=python``) it is ``models/<name>.onnx`` at the root.
+    """
+    here = Path(__file__).resolve().parent
+    for p in (here / "models" / DEFAULT_MODEL, here.parents[1] / "models" / DEFAULT_MODEL):
+        if p.is_file():
+            return p
+    raise FileNotFoundError(
+        f"the default feature model {DEFAULT_MODEL} is not installed (looked in "
+        f"{here / 'models'} and {here.parents[1] / 'models'}); reinstall sss or pass model=")
+
+
+class _Model:
+    """An onnxruntime session whose input/output match MODEL_CONTRACT."""
+
+    def __init__(self, path: Path, num_threads: int):
+        try:
+            import onnxruntime as ort
+        except ImportError as e:  # pragma: no cover - onnxruntime is a dependency
+            raise ImportError("sss.compute_features needs onnxruntime (pip install onnxruntime)") from e
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = num_threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        # do not keep idle threads spinning (the machine may be shared)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ValueError(f"{path} could not be loaded as an ONNX model ({type(e).__name__}: "
+                             f"{str(e).strip()[:300]}); expected a {MODEL_CONTRACT}") from None
+        inputs = self.session.get_inputs()
+        outputs = self.session.get_outputs()
+        if len(inputs) != 1:
+            raise ValueError(f"{path} has {len(inputs)} inputs "
+                             f"({', '.join(i.name for i in inputs)}); expected a {MODEL_CONTRACT}")
+        inp = inputs[0]
+        if inp.type != "tensor(float)":
+            raise ValueError(f"{path}: input '{inp.name}' has type {inp.type}, not float32; "
+                             f"expected a {MODEL_CONTRACT}")
+        shape = list(inp.shape)
+        if len(shape) != 4 or not _dim_ok(shape[0], 1) or not _dim_ok(shape[1], 3):
+            raise ValueError(f"{path}: input '{inp.name}' has shape {_fmt(shape)}, not (1, 3, H, W); "
+                             f"expected a {MODEL_CONTRACT}")
+        self.fixed_hw = tuple(d if isinstance(d, int) else None for d in shape[2:])
+        for d in self.fixed_hw:
+            if d is not None and d % _PAD:
+                raise ValueError(f"{path}: input '{inp.name}' has fixed shape {_fmt(shape)} whose "
+                                 f"H, W are not multiples of 32; expected a {MODEL_CONTRACT}")
+        if not outputs:
+            raise ValueError(f"{path} has no outputs; expected a {MODEL_CONTRACT}")
+        out = outputs[0]
+        if out.type != "tensor(float)":
+            raise ValueError(f"{path}: output '{out.name}' has type {out.type}, not float32; "
+                             f"expected a {MODEL_CONTRACT}")
+        oshape = list(out.shape) if out.shape is not None else None
+        if oshape is not None and (len(oshape) != 4 or not _dim_ok(oshape[0], 1)):
+            raise ValueError(f"{path}: output '{out.name}' has shape {_fmt(oshape)}, not "
+                             f"(1, D, H/s, W/s); expected a {MODEL_CONTRACT}")
+        self.input_name, self.output_name = inp.name, out.name
+        self.path = path
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        try:
+            (y,) = self.session.run([self.output_name], {self.input_name: x})
+        except Exception as e:
+            raise ValueError(f"{self.path} failed on an input of shape {x.shape} "
+                             f"({type(e).__name__}: {str(e).strip()[:300]}); expected a "
+                             f"{MODEL_CONTRACT}") from None
+        return y
+
+
+def _dim_ok(d, value: int) -> bool:
+    return not isinstance(d, int) or d == value
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(d) if d is not None else "?" for d in shape) + ")"
+
+
+_CACHE: dict = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _load(model, num_threads: int) -> _Model:
+    if model is None:
+        path = default_model_path()
+    elif isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.is_file():
+            raise FileNotFoundError(f"feature model file {path} does not exist")
+    else:
+        raise TypeError(f"model must be a path to an ONNX file or None, got {type(model).__name__}")
+    path = path.resolve()
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size, num_threads)
+    with _CACHE_LOCK:
+        m = _CACHE.get(key)
+        if m is None:
+            m = _Model(path, num_threads)
+            if len(_CACHE) >= 4:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = m
+    return m
+
+
+# ------------------------------------------------------------------------ resizing
+def _linear_weights(n_out: int, scale: int, n_in: int):
+    """Source indices and weights of half-pixel-centred linear upsampling by `scale`
+    (the same as torch/onnx 'bilinear', align_corners=False), edges clamped."""
+    x = (np.arange(n_out) + 0.5) / scale - 0.5
+    x = np.clip(x, 0.0, None)
+    i0 = np.minimum(np.floor(x).astype(np.intp), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    t = (x - i0).astype(np.float32)
+    return i0, i1, t
+
+
+def _upsample(y: np.ndarray, scale: int, h: int, w: int) -> np.ndarray:
+    """(D, h_in, w_in) -> (h, w, D) float32, bilinear upsampling by `scale`, cropped.
+
+    Columns are interpolated on the low-resolution rows, then rows with a sparse
+    (h x h_in) interpolation matrix, which writes the (h, w, D) result in one pass.
+    """
+    import scipy.sparse as sp
+
+    D, h_in, w_in = y.shape
+    y = np.ascontiguousarray(y.transpose(1, 2, 0))  # (h_in, w_in, D)
+    if scale == 1:
+        return np.ascontiguousarray(y[:h, :w])
+    c0, c1, tc = _linear_weights(w, scale, w_in)
+    tc = tc[None, :, None]
+    a = y[:, c0] * (1 - tc)
+    a += y[:, c1] * tc                                     # (h_in, w, D)
+    r0, r1, tr = _linear_weights(h, scale, h_in)
+    rows = np.arange(h)
+    R = sp.csr_matrix((np.concatenate([1 - tr, tr]), (np.concatenate([rows, rows]),
+                                                       np.concatenate([r0, r1]))),
+                      shape=(h, h_in), dtype=np.float32)  # duplicates (edges) are summed
+    out = R @ a.reshape(h_in, w * D)
+    return np.ascontiguousarray(out, dtype=np.float32).reshape(h, w, D)
+
+
+# ------------------------------------------------------------------------ public API
+def compute_features(image: np.ndarray, model: str | os.PathLike | None = None, *,
+                     num_threads: int | None = None) -> np.ndarray:
+    """Per-pixel semantic features from the embedded (or a given) ONNX network.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+        RGB image. uint8 / uint16 are scaled to [0, 1]; float images are taken
+        as they are (nominally in [0, 1]). Not modified.
+    model : path, optional
+        An ONNX file that follows the feature model contract in the module
+        docstring (``sss.features.MODEL_CONTRACT``). Default: the model shipped
+        with the package, EfficientNet-Lite0 ImageNet hypercolumns (D = 32,
+        stride 4; see models/README.md).
+    num_threads : int, optional
+        onnxruntime intra-op threads; default all cores.
+
+    Returns
+    -------
+    features : (H, W, D) float32 ndarray
+        Raw features, to be reduced by :func:`preprocess_features`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad image (see ``sss._validation.as_image``), a file that is not
+        an ONNX model, or a model that does not follow the contract.
+    FileNotFoundError
+        If `model` does not exist.
+
+    References
+    ----------
+    .. [1] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 3.4
+           (the authors' network is not available; see models/README.md).
+    .. [2] M. Tan, Q. Le, "EfficientNet: Rethinking Model Scaling for
+           Convolutional Neural Networks", ICML 2019 (Lite variants, 2020).
+    """
+    if num_threads is None:
+        nt = 0
+    else:
+        nt = int(num_threads)
+        if nt < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    img = as_image(image, name="image", channels=3)
+    m = _load(model, nt)
+    h, w = img.shape[:2]
+    H = -(-h // _PAD) * _PAD
+    W = -(-w // _PAD) * _PAD
+    fh, fw = m.fixed_hw
+    if (fh is not None and fh != H) or (fw is not None and fw != W):
+        raise ValueError(f"{m.path} takes only {fh} x {fw} inputs but the padded image is "
+                         f"{H} x {W}; expected a {MODEL_CONTRACT} with dynamic H, W")
+    check_memory(H * W * 3 * 4 * 8, "compute_features")
+    x = img.astype(np.float32).transpose(2, 0, 1)
+    if (H, W) != (h, w):
+        x = np.pad(x, ((0, 0), (0, H - h), (0, W - w)), mode="symmetric")
+    y = m.run(np.ascontiguousarray(x[None]))
+    if not isinstance(y, np.ndarray) or y.dtype != np.float32 or y.ndim != 4 or y.shape[0] != 1:
+        raise ValueError(f"{m.path} returned {getattr(y, 'dtype', type(y))} of shape "
+                         f"{getattr(y, 'shape', '?')}; expected a {MODEL_CONTRACT}")
+    _, D, oh, ow = y.shape
+    if D < 1 or oh < 1 or ow < 1 or H % oh or W % ow or H // oh != W // ow:
+        raise ValueError(f"{m.path} returned features of shape {y.shape} for an input of "
+                         f"shape (1, 3, {H}, {W}), which is not (1, D, H/s, W/s) for a whole "
+                         f"stride s; expected a {MODEL_CONTRACT}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{m.path} returned NaN or infinite features")
+    check_memory(h * w * D * 4 * 3, "compute_features (upsampling)")
+    return _upsample(y[0], H // oh, h, w)
+
+
+def preprocess_features(features: np.ndarray, image: np.ndarray, *,
+                        clip: float = 5.0, neighborhood_size: int = 10,
+                        degree_of_smoothing: float = 0.01, num_components: int = 3,
+                        prefilter_components: int | None = 16,
+                        num_threads: int | None = None) -> np.ndarray:
+    """Reduce raw D-dimensional features to the 3-D features of the pipeline.
+
+    SPEC.md step 1, as the reference's ``preprocessFeatures``: clip to
+    [-clip, clip]; guided-filter every channel with the RGB image as the guide
+    (MATLAB ``imguidedfilter(F, I, 'NeighborhoodSize', 10)`` with the default
+    DegreeOfSmoothing 0.01); PCA to `num_components` (top eigenvectors of the
+    feature covariance after mean removal); rescale each component to [0, 1]
+    by its min and max.
+
+    The guided filter is the colour-guide filter of He et al. built from O(N)
+    box means. As in MATLAB, an even neighbourhood size n spans offsets
+    -(n-1)//2 .. n//2 around a pixel (-4..+5 for n = 10: MATLAB's kernel centre
+    is floor((n+1)/2)), and the image is mirror-padded ('symmetric') at the border.
+
+    Because the filter is the same linear operator on every channel, it commutes
+    with a per-pixel linear map; so when D > `prefilter_components` the clipped
+    features are first projected on their top `prefilter_components` principal
+    directions and only those channels are filtered. The final 3-D result then
+    differs from filtering all D channels only by the filtered variance outside
+    that subspace (measured on docia: see tests/test_features.py).
+
+    Parameters
+    ----------
+    features : (H, W, D) ndarray, float32 or float64
+        Raw features, e.g. from :func:`compute_features`. Not modified.
+    image : (H, W, 3) ndarray
+        The RGB guide image in [0, 1] (uint8/uint16 are scaled).
+    clip : float, optional
+        Features are clipped to [-clip, clip] first (5 in the reference).
+    neighborhood_size : int, optional
+        Side of the guided filter's square window, in pixels (10).
+    degree_of_smoothing : float, optional
+        Guided filter regulariser epsilon, added to the guide's 3x3 window
+        covariance (0.01 = MATLAB's default for images in [0, 1]).
+    num_components : int, optional
+        Output dimension (3).
+    prefilter_components : int or None, optional
+        Project to this many principal components before filtering (None or
+        0: filter all D channels).
+    num_threads : int, optional
+        Threads; default all cores.
+
+    Returns
+    -------
+    features3 : (H, W, num_components) float64 ndarray
+        Each component scaled to [0, 1] (a constant component becomes 0).
+        Component signs are fixed so that the largest loading is positive.
+
+    References
+    ----------
+    .. [1] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 3.4.
+    .. [2] K. He, J. Sun, X. Tang, "Guided Image Filtering", IEEE TPAMI 35(6), 2013.
+    """
+    from . import _core
+
+    feats = as_image(features, name="features", channels=None)
+    img = as_image(image, name="image", channels=3)
+    if feats.shape[:2] != img.shape[:2]:
+        raise ValueError(f"features of shape {feats.shape} and image of shape {img.shape} "
+                         "must have the same height and width")
+    D = feats.shape[2]
+    k = int(num_components)
+    if k < 1 or k > D:
+        raise ValueError(f"num_components must be between 1 and the feature dimension {D}, got {k}")
+    clip = float(clip)
+    if not (clip > 0 and np.isfinite(clip)):
+        raise ValueError(f"clip must be finite and > 0, got {clip}")
+    n = int(neighborhood_size)
+    if n < 1:
+        raise ValueError(f"neighborhood_size must be >= 1, got {neighborhood_size}")
+    eps = float(degree_of_smoothing)
+    if not (eps > 0 and np.isfinite(eps)):
+        raise ValueError(f"degree_of_smoothing must be finite and > 0, got {degree_of_smoothing}")
+    pre = 0 if prefilter_components is None else int(prefilter_components)
+    if pre < 0 or (0 < pre < k):
+        raise ValueError(f"prefilter_components must be None, 0 or >= num_components ({k}), "
+                         f"got {prefilter_components}")
+    nt = 0 if num_threads is None else int(num_threads)
+    if num_threads is not None and nt < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    npx = img.shape[0] * img.shape[1]
+    kf = D if pre == 0 or pre >= D else pre
+    check_memory(npx * 8 * (kf * 3 + 30 + (D if kf < D else 0)), "preprocess_features")
+    return _core.preprocess_features(feats, img, clip, n, eps, k, pre, nt)
