@@ -13,5 +13,6 @@ void bind_affinity(pybind11::module_& m);
 void bind_eigensolver(pybind11::module_& m);
 void bind_constrained(pybind11::module_& m);
 void bind_relaxed(pybind11::module_& m);
+void bind_colors(pybind11::module_& m);
 
 }  // namespace sss::bindings

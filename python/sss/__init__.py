@@ -12,6 +12,8 @@ on its own:
 - :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline
+- :mod:`sss.colors` -- layer colours for editing and compositing
+- :mod:`sss.io` -- reading and writing photos
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
 from .pipeline import SoftSegments, segment
+from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+from .io import imread, imsave
 
-__all__ = ["compute_features", "preprocess_features",
-           "matting_affinity", "laplacian_from_affinity", "__version__",
+__all__ = ["compute_features", "preprocess_features", "matting_affinity", "laplacian_from_affinity", "__version__",
            "superpixels", "superpixel_graph", "SuperpixelGraph",
            "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
-           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment"]
+           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment",
+           "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
+           "imread", "imsave"]

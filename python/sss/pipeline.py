@@ -16,6 +16,7 @@ import numpy as np
 
 from ._progress import Progress
 from ._validation import as_csr, as_image
+from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
 from .relaxed import image_gradient, relaxed_sparsify
@@ -24,7 +25,7 @@ __all__ = ["SoftSegments", "segment"]
 
 
 @dataclass
-class SoftSegments:
+class SoftSegments(LayerEditing):
     """Result of :func:`segment`.
 
     Attributes
@@ -49,6 +50,12 @@ class SoftSegments:
     peak_memory : dict
         Peak resident memory of the process (MiB, high-water mark) at the end
         of each stage (Linux/macOS; empty elsewhere).
+    image : (H, W, 3) float64 ndarray or None
+        The photo that was segmented (needed by ``colors`` and ``save``).
+
+    Methods (from :class:`sss.export.LayerEditing`): ``colors`` (cached
+    (H, W, K, 3) layer colours, :func:`sss.estimate_layer_colors`),
+    ``composite(layers, background)`` and ``save(directory, formats)``.
     """
 
     alphas: np.ndarray
@@ -60,6 +67,7 @@ class SoftSegments:
     features: np.ndarray
     timings: dict = field(default_factory=dict)
     peak_memory: dict = field(default_factory=dict)
+    image: np.ndarray | None = field(default=None, repr=False)
 
 
 def _feature_stage(image, features):
@@ -267,4 +275,5 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                         grouped_alphas=grouped.astype(np.float32),
                         group_ids=np.asarray(ids), eigenvalues=np.asarray(values),
                         superpixels=labels, features=feat, timings=dict(prog.timings),
-                        peak_memory=dict(prog.peak_memory))
+                        peak_memory=dict(prog.peak_memory,
+                        image=img)

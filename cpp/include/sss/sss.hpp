@@ -11,3 +11,4 @@
 #include "sss/eigensolver.hpp"
 #include "sss/constrained.hpp"
 #include "sss/relaxed.hpp"
+#include "sss/colors.hpp"

@@ -1,0 +1,303 @@
+"""The ``sss`` command line (also ``python -m sss``).
+
+    sss segment PHOTO... -o OUTDIR [--layers K] [--max-side N] [--seed S]
+                [--features PATH]... [--format overview,png,ora,npz]
+                [--ora-space srgb|linear] [--quiet]
+
+For every photo it writes, into OUTDIR, ``NAME_overview.png`` (the photo
+beside its colour-coded layers), ``NAME_layer{i}.png`` (RGBA: the layer's
+colour, alpha = its soft segment; the layers add up to the photo),
+``NAME.ora`` (an OpenRaster layer stack for GIMP/Krita that shows the photo)
+and ``NAME_alphas.npz`` (the raw alphas). A batch goes on when one photo
+fails, reports it, and exits with status 1 at the end (2 for usage errors).
+Progress goes to stderr; ``--quiet`` silences it (errors are still reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from ._batchprogress import BatchProgress
+from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+from .export import FORMATS, _check_formats, save_layers
+from .io import imread, resize
+
+__all__ = ["main", "build_parser", "segment_file"]
+
+DEFAULT_MAX_SIDE = 640
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    try:
+        return _check_formats(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _non_negative(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sss",
+        description="Semantic soft segmentation (Aksoy et al., SIGGRAPH 2018): split photos "
+                    "into soft layers you can open, recolour and composite in an editor.")
+    parser.add_argument("--version", action="version", version=f"sss {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    seg = sub.add_parser(
+        "segment", help="segment photos into soft layers",
+        description="Segment each PHOTO into soft layers and write, per photo, "
+                    "NAME_overview.png, NAME_layer{i}.png (RGBA), NAME.ora (OpenRaster) "
+                    "and NAME_alphas.npz into OUTDIR.")
+    seg.add_argument("photos", nargs="+", metavar="PHOTO",
+                     help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A))")
+    seg.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                     help="output directory (created if missing)")
+    seg.add_argument("--layers", type=_positive, default=5, metavar="K",
+                     help="number of soft layers (default 5, the paper's)")
+    seg.add_argument("--max-side", type=_non_negative, default=DEFAULT_MAX_SIDE, metavar="N",
+                     help="segment a copy whose longer side is at most N pixels; the "
+                          f"layers are still written at the photo's size (default "
+                          f"{DEFAULT_MAX_SIDE}; 0 = never downsize)")
+    seg.add_argument("--seed", type=int, default=0, metavar="S",
+                     help="random seed (results are deterministic for a seed; default 0)")
+    seg.add_argument("--features", action="append", default=None, metavar="PATH",
+                     help="precomputed semantic features for a photo: an .npy array "
+                          "(H, W, D) or an image; give it once per photo, in order "
+                          "(default: computed by the built-in network)")
+    seg.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
+                     help=f"comma-separated outputs among {','.join(FORMATS)} (default all)")
+    seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
+                     help="blending space the .ora stack is exact for: srgb (Krita, "
+                          "MyPaint, the OpenRaster spec; default) or linear (GIMP's "
+                          "default Normal mode)")
+    seg.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress output (errors are still reported)")
+    return parser
+
+
+# ---------------------------------------------------------------- one photo
+def _load_features(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such features file")
+    if path.suffix.lower() == ".npy":
+        try:
+            f = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"{path}: not a readable .npy array ({e})") from None
+        if f.ndim == 2:
+            f = f[..., None]
+        if f.ndim != 3 or f.dtype.kind not in "fiu":
+            raise ValueError(f"{path}: features must be a real (H, W, D) array, got "
+                             f"shape {f.shape} and dtype {f.dtype}")
+        f = f.astype(np.float64)
+        if not np.all(np.isfinite(f)):
+            raise ValueError(f"{path}: features contain NaN or infinite values")
+        return f
+    return imread(path)
+
+
+def _segment(image, features, *, num_layers, seed, verbose):
+    import sss
+
+    if not hasattr(sss, "segment"):
+        raise RuntimeError("this build of sss has no segmentation pipeline (sss.segment)")
+    return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose)
+
+
+def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
+                 max_side: int = DEFAULT_MAX_SIDE, seed: int = 0, formats=FORMATS,
+                 features=None, progress: BatchProgress | None = None,
+                 ora_space: str = "srgb") -> dict:
+    """Segment one photo file and write its outputs; the command's per-file work.
+
+    Parameters
+    ----------
+    path : path of the photo
+    outdir : output directory
+    name : str, optional
+        Stem of the output files (default: the photo's file name stem).
+    num_layers, seed : as for :func:`sss.segment`
+    max_side : int
+        The photo is downsized (antialiased bicubic) so its longer side is at
+        most this many pixels before segmentation (0: never). The soft layers
+        are then upsampled (bilinear) to the photo's size and renormalised;
+        layer colours estimated at the working size are upsampled and
+        re-fitted exactly to the full-size photo.
+    formats : outputs to write (see :func:`sss.export.save_layers`)
+    features : path, optional
+        Precomputed features (.npy (H, W, D) or an image), resized to the
+        working size if needed.
+    progress : BatchProgress, optional
+    ora_space : {"srgb", "linear"}
+        Blending space the OpenRaster stack is made exact for.
+
+    Returns
+    -------
+    dict mapping each format to the files written.
+    """
+    stage = progress.stage if progress is not None else (lambda s: None)
+    path = Path(os.fspath(path))
+    name = name or path.stem
+    stage("reading")
+    photo = imread(path)
+    H, W = photo.shape[:2]
+    work = photo
+    if max_side and max(H, W) > max_side:
+        s = max_side / max(H, W)
+        h, w = max(1, round(H * s)), max(1, round(W * s))
+        stage(f"downsizing {W}x{H} -> {w}x{h}")
+        work = resize(photo, h, w, method="bicubic")
+    feats = None
+    if features is not None:
+        stage("reading features")
+        feats = _load_features(Path(os.fspath(features)))
+        if feats.shape[:2] != work.shape[:2]:
+            if feats.shape[:2] != photo.shape[:2]:
+                raise ValueError(f"features of {feats.shape[0]} x {feats.shape[1]} pixels do "
+                                 f"not match the photo ({H} x {W})")
+            feats = resize(feats, work.shape[0], work.shape[1], method="bicubic")
+    stage(f"segmenting {work.shape[1]}x{work.shape[0]} into {num_layers} layers")
+    verbose = progress is not None and progress.enabled
+    if verbose:  # the pipeline reports its own stages on stderr
+        with contextlib.redirect_stderr(progress.passthrough()):
+            seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True)
+    else:
+        seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False)
+    raw = np.asarray(seg.alphas)
+    need_colors = any(f in formats for f in ("overview", "png", "ora"))
+    colors = None
+    if need_colors:
+        stage("layer colours")
+        colors = estimate_layer_colors(work, raw)
+    if work is not photo:
+        stage(f"upsampling layers to {W}x{H}")
+        alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))
+        if colors is not None:
+            up = np.empty((H, W) + colors.shape[2:])
+            for k in range(colors.shape[2]):
+                up[:, :, k] = resize(colors[:, :, k], H, W, method="bilinear")
+            colors = project_layer_colors(photo, alphas, up)
+    else:
+        alphas = normalize_alphas(raw)
+    stage("writing " + ", ".join(formats))
+    extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H, W])}
+    for key in ("initial_alphas", "eigenvalues", "superpixels"):
+        extra[key] = getattr(seg, key, None)
+    return save_layers(outdir, name, photo, alphas, colors, formats=formats, raw_alphas=raw,
+                       extra=extra, ora_space=ora_space)
+
+
+def _unique_names(paths: list[Path]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for p in paths:
+        stem = p.stem or "photo"
+        n = seen.get(stem, 0) + 1
+        seen[stem] = n
+        names.append(stem if n == 1 else f"{stem}-{n}")
+    return names
+
+
+# ---------------------------------------------------------------- main
+def _run_segment(args) -> int:
+    photos = [Path(p) for p in args.photos]
+    feats = args.features
+    if feats is not None and len(feats) != len(photos):
+        sys.stderr.write(f"sss: error: --features was given {len(feats)} time(s) for "
+                         f"{len(photos)} photo(s); give it once per photo, in order\n")
+        return 2
+    outdir = Path(args.output)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
+        return 2
+    names = _unique_names(photos)
+    progress = BatchProgress(len(photos), enabled=not args.quiet)
+    failed = []
+    t0 = time.monotonic()
+    for i, (photo, name) in enumerate(zip(photos, names)):
+        progress.start_file(str(photo))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                segment_file(photo, outdir, name=name, num_layers=args.layers,
+                             max_side=args.max_side, seed=args.seed, formats=args.format,
+                             features=None if feats is None else feats[i], progress=progress,
+                             ora_space=args.ora_space)
+                ok, note = True, ""
+            except KeyboardInterrupt:
+                progress.close()
+                sys.stderr.write("sss: interrupted\n")
+                return 130
+            except Exception as e:  # one bad photo must not stop the batch
+                ok, note = False, ""
+                msg = str(e) or type(e).__name__
+                if str(photo) not in msg:
+                    msg = f"{photo}: {msg}"
+                failed.append((photo, msg))
+                # errors are reported even with --quiet
+                progress.close()
+                sys.stderr.write(f"sss: error: {msg}\n")
+                if os.environ.get("SSS_DEBUG"):
+                    traceback.print_exc()
+        for w in caught:
+            progress.message(f"sss: warning: {w.message}")
+        progress.end_file(ok, note)
+    progress.close()
+    took = time.monotonic() - t0
+    if failed:
+        sys.stderr.write(f"sss: {len(photos) - len(failed)} of {len(photos)} photo(s) done, "
+                         f"{len(failed)} failed ({took:.1f} s):\n")
+        for p, msg in failed:
+            sys.stderr.write(f"  {p}: {msg.removeprefix(str(p) + ': ')}\n")
+        return 1
+    if not args.quiet:
+        sys.stderr.write(f"sss: {len(photos)} photo(s) done in {took:.1f} s; "
+                         f"outputs in {outdir}\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``sss`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command == "segment":
+        return _run_segment(args)
+    parser.error(f"unknown command {args.command}")  # pragma: no cover
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

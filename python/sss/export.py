@@ -1,0 +1,480 @@
+"""Editor-ready files from soft layers: overview, RGBA PNGs, OpenRaster, npz.
+
+Two compositing rules appear here, both exact up to 8-bit rounding:
+
+Additive (the ``NAME_layer{i}.png`` files)
+    The soft segments are additive: ``photo = sum_i a_i * c_i`` with a_i the
+    PNG's alpha and c_i its colour. Alphas are quantised so that the K
+    8-bit alphas of a pixel sum to exactly 255, and colours are then
+    re-fitted to the quantised alphas (:func:`sss.project_layer_colors`)
+    before rounding, so recomposing the 8-bit files is off by at most half
+    a level (0.5/255) plus the photo's own rounding.
+
+'Over' (the ``NAME.ora`` OpenRaster stack)
+    Editors stack layers with ordinary 'normal' (Porter-Duff source-over)
+    blending. OpenRaster's additive operator ``svg:plus`` is not usable:
+    GIMP maps it to its legacy *Addition* mode and Krita to *Addition*,
+    which add colours, not premultiplied layers. So the alphas are
+    converted for 'over' blending. With layers ordered top (t = 0) to
+    bottom (t = K-1) and R_t = prod_{s<t} (1 - b_s) the coverage left by
+    the layers above, layer t gets alpha ``b_t = a_t / R_t`` (0 where
+    R_t = 0) and the bottom layer ``b = 1``. Then ordinary 'over'
+    compositing, ``out = b_t c_t + (1 - b_t) out`` from bottom to top,
+    gives ``sum_t a_t c_t``: the photo. Each b_t is quantised to 8 bits
+    before the next one is computed, and colours are re-fitted to the
+    effective alphas ``b_t R_t`` of the quantised values, so the stack
+    reproduces the photo to within half a level. The top layer's alpha is
+    exactly its soft segment; lower layers extend under the layers above
+    them (invisible while those are shown). The layer with the largest
+    area goes to the bottom, the others above it by decreasing area.
+    By default compositing is in the files' sRGB values, as Krita does and
+    as the OpenRaster specification defines. GIMP 2.10/3 composites
+    'Normal' layers in linear light by default: either set the layers'
+    composite space to "RGB (perceptual)" there, or write the stack with
+    ``space="linear"`` (``--ora-space linear``), which re-fits the colours
+    so that linear-light blending gives the photo.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+
+from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+
+__all__ = ["FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
+           "srgb_to_linear", "linear_to_srgb",
+           "composite_additive", "composite_over", "colour_coded", "overview",
+           "write_ora", "save_layers", "LayerEditing"]
+
+FORMATS = ("overview", "png", "ora", "npz")
+
+#: Colours of the layers in the colour-coded views (layer i gets PALETTE[i % 10]).
+PALETTE = np.array([
+    [0.90, 0.10, 0.10], [0.10, 0.45, 0.90], [0.95, 0.80, 0.10], [0.15, 0.70, 0.25],
+    [0.60, 0.25, 0.80], [0.95, 0.50, 0.10], [0.10, 0.80, 0.80], [0.90, 0.40, 0.70],
+    [0.55, 0.35, 0.15], [0.50, 0.50, 0.50]])
+
+
+def quantize_alphas(alphas: np.ndarray) -> np.ndarray:
+    """Normalised alphas as uint8 levels that sum to exactly 255 per pixel.
+
+    Largest-remainder rounding of ``255 * normalize_alphas(alphas)``: every
+    level is the floor or the ceiling of its exact value.
+
+    Returns
+    -------
+    (H, W, K) ndarray, uint8
+    """
+    a = normalize_alphas(alphas) * 255.0
+    q = np.floor(a)
+    short = (255 - q.sum(-1)).round().astype(np.int64)  # levels still to hand out
+    rem = a - q
+    order = np.argsort(-rem, axis=-1, kind="stable")
+    rank = np.argsort(order, axis=-1, kind="stable")  # position of each layer in `order`
+    q += rank < short[..., None]
+    return q.astype(np.uint8)
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] to linear light (IEC 61966-2-1)."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """Linear-light values in [0, 1] to sRGB encoding (IEC 61966-2-1)."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def _check_space(space: str) -> str:
+    if space not in ("srgb", "linear"):
+        raise ValueError(f"space must be 'srgb' or 'linear', got {space!r}")
+    return space
+
+
+def _round8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def layer_rgba(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """8-bit RGBA layers for additive recomposition (``sum_i a_i c_i = photo``).
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray, the photo in [0, 1]
+    alphas : (H, W, K) ndarray, the soft layers (normalised here)
+    colors : (H, W, K, 3) ndarray, layer colours for the normalised alphas
+
+    Returns
+    -------
+    (K, H, W, 4) ndarray, uint8
+        Per layer: colour re-fitted to the quantised alphas, then rounded;
+        alpha from :func:`quantize_alphas`.
+    """
+    q = quantize_alphas(alphas)
+    c = project_layer_colors(image, q.astype(np.float64) / 255.0, colors)
+    out = np.empty((q.shape[2],) + q.shape[:2] + (4,), np.uint8)
+    for k in range(q.shape[2]):
+        out[k, ..., :3] = _round8(c[..., k, :])
+        out[k, ..., 3] = q[..., k]
+    return out
+
+
+def _stack_order(alphas: np.ndarray) -> list[int]:
+    """Top-to-bottom order: the largest layer at the bottom, then by
+    decreasing area upwards (ties by index)."""
+    area = alphas.reshape(-1, alphas.shape[2]).sum(0)
+    bottom_up = sorted(range(alphas.shape[2]), key=lambda k: (-area[k], k))
+    return bottom_up[::-1]
+
+
+def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=None, *,
+               space: str = "srgb"):
+    """8-bit RGBA layers converted for ordinary 'over' blending.
+
+    Parameters
+    ----------
+    image, alphas, colors
+        As for :func:`layer_rgba`.
+    order : sequence of int, optional
+        Layer indices from top to bottom; default: largest area at the bottom.
+    space : {"srgb", "linear"}, optional
+        Where the editor blends: on the stored sRGB values (Krita, MyPaint,
+        the OpenRaster specification) or in linear light (GIMP's default
+        *Normal* mode). With "linear" the colours are re-fitted so that
+        blending the linearised colours gives the linearised photo.
+
+    Returns
+    -------
+    order : list of int
+        Top-to-bottom layer indices.
+    rgba : (K, H, W, 4) ndarray, uint8
+        ``rgba[t]`` is the layer at stack position t (0 = top); the last is opaque.
+    """
+    a = normalize_alphas(alphas)
+    k = a.shape[2]
+    order = list(_stack_order(a) if order is None else order)
+    if sorted(order) != list(range(k)):
+        raise ValueError(f"order must be a permutation of 0..{k - 1}, got {order}")
+    remaining = np.ones(a.shape[:2])
+    b8 = np.empty(a.shape[:2] + (k,), np.uint8)
+    eff = np.empty_like(a)
+    for t, layer in enumerate(order):
+        if t == k - 1:
+            b = np.ones(a.shape[:2])
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b = np.where(remaining > 0, a[..., layer] / remaining, 0.0)
+            b = np.clip(b, 0.0, 1.0)
+        b8[..., t] = np.round(b * 255.0).astype(np.uint8)
+        bq = b8[..., t] / 255.0
+        eff[..., t] = bq * remaining
+        remaining = remaining * (1.0 - bq)
+    c = np.ascontiguousarray(colors[..., order, :])
+    if _check_space(space) == "linear":
+        c = linear_to_srgb(project_layer_colors(srgb_to_linear(image), eff, srgb_to_linear(c)))
+    else:
+        c = project_layer_colors(image, eff, c)
+    out = np.empty((k,) + a.shape[:2] + (4,), np.uint8)
+    for t in range(k):
+        out[t, ..., :3] = _round8(c[..., t, :])
+        out[t, ..., 3] = b8[..., t]
+    return order, out
+
+
+def composite_additive(rgba: np.ndarray) -> np.ndarray:
+    """``sum_i (A_i / 255) (C_i / 255)`` of (K, H, W, 4) uint8 layers -> (H, W, 3) floats."""
+    f = rgba.astype(np.float64) / 255.0
+    return (f[..., :3] * f[..., 3:]).sum(0)
+
+
+def composite_over(rgba_top_to_bottom: np.ndarray, *, space: str = "srgb") -> np.ndarray:
+    """Porter-Duff 'over' of (K, H, W, 4) uint8 layers given top first, on
+    black: ``out = a c + (1 - a) out`` from the bottom layer up, on the sRGB
+    values or (``space="linear"``) on linearised colours, re-encoded at the end."""
+    f = rgba_top_to_bottom.astype(np.float64) / 255.0
+    col = f[..., :3] if _check_space(space) == "srgb" else srgb_to_linear(f[..., :3])
+    out = np.zeros(f.shape[1:3] + (3,))
+    for t in range(f.shape[0] - 1, -1, -1):
+        out = f[t, ..., 3:] * col[t] + (1.0 - f[t, ..., 3:]) * out
+    return out if space == "srgb" else linear_to_srgb(out)
+
+
+def colour_coded(alphas: np.ndarray) -> np.ndarray:
+    """Each layer painted in its PALETTE colour, mixed by the alphas: (H, W, 3)."""
+    a = normalize_alphas(alphas)
+    pal = PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
+    return a @ pal
+
+
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
+    from .io import resize
+
+    h, w = img.shape[:2]
+    s = min(1.0, max_side / max(h, w))
+    if s >= 1.0:
+        return img
+    return np.clip(resize(img, max(1, round(h * s)), max(1, round(w * s)), method="bilinear"),
+                   0, 1)
+
+
+def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = None, *,
+             max_side: int = 640) -> np.ndarray:
+    """The photo beside its colour-coded layers, with each layer below.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+    alphas : (H, W, K) ndarray
+    colors : (H, W, K, 3) ndarray, optional
+        Layer colours; the bottom row shows each layer (its colour over a
+        checkerboard, by its alpha). Without colours the bottom row shows
+        each alpha matte in grey.
+    max_side : int, optional
+        Longer side of each of the two top panels, in pixels (never enlarged).
+
+    Returns
+    -------
+    ndarray, uint8, (rows, cols, 3)
+    """
+    img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
+    a = normalize_alphas(alphas)
+    top_l = _fit(img, max_side)
+    top_r = _fit(colour_coded(a), max_side)
+    ph, pw = top_l.shape[:2]
+    gap = max(2, pw // 80)
+    width = 2 * pw + gap
+    k = a.shape[2]
+    tw = max(1, (width - (k - 1) * gap) // k)
+    th = max(1, round(tw * img.shape[0] / img.shape[1]))
+    tiles = []
+    yy, xx = np.mgrid[0:th, 0:tw]
+    cell = max(2, tw // 16)
+    checker = np.where(((yy // cell) + (xx // cell)) % 2 == 0, 0.8, 0.6)[..., None]
+    for i in range(k):
+        from .io import resize
+
+        al = np.clip(resize(a[..., i], th, tw, method="bilinear"), 0, 1)[..., None]
+        if colors is None:
+            tile = np.repeat(al, 3, axis=2)
+        else:
+            col = np.clip(resize(colors[..., i, :], th, tw, method="bilinear"), 0, 1)
+            tile = al * col + (1 - al) * checker
+        # a thin bar in the layer's colour-code colour above each tile
+        bar = np.broadcast_to(PALETTE[i % len(PALETTE)], (max(2, th // 20), tw, 3))
+        tiles.append(np.concatenate([bar, tile], 0))
+    bh = tiles[0].shape[0]
+    out = np.ones((ph + gap + bh, width, 3))
+    out[:ph, :pw] = top_l
+    out[:ph, pw + gap:pw + gap + pw] = top_r
+    for i, t in enumerate(tiles):
+        x0 = i * (tw + gap)
+        out[ph + gap:, x0:x0 + tw] = t
+    return _round8(out)
+
+
+def _png_bytes(arr: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *,
+              layer_names=None, space: str = "srgb") -> list[int]:
+    """Write an OpenRaster file whose layer stack shows the photo.
+
+    The zip holds ``mimetype`` (stored, uncompressed, first), ``stack.xml``,
+    one PNG per layer under ``data/``, ``mergedimage.png`` (the composite of
+    the stack) and ``Thumbnails/thumbnail.png`` (at most 256 px). Layers use
+    'over' blending (``svg:src-over``) with converted alphas: see the module
+    docstring. ``space="linear"`` makes the stack exact for editors that
+    blend in linear light (GIMP's default) instead: see :func:`ora_layers`.
+    Returns the top-to-bottom layer order.
+
+    References
+    ----------
+    .. [1] OpenRaster specification, https://www.openraster.org/ (stack.xml,
+           mimetype, mergedimage.png, Thumbnails/thumbnail.png).
+    """
+    from PIL import Image
+
+    order, rgba = ora_layers(image, alphas, colors, space=space)
+    h, w = rgba.shape[1:3]
+    if layer_names is None:
+        layer_names = [f"layer {i}" for i in range(rgba.shape[0])]
+    merged = _round8(composite_over(rgba, space=space))
+    thumb = Image.fromarray(merged)
+    thumb.thumbnail((256, 256), Image.Resampling.LANCZOS)
+    entries = []
+    xml = [f'<?xml version="1.0" encoding="UTF-8"?>\n'
+           f'<image version="0.0.3" w="{w}" h="{h}">\n <stack>\n']
+    for t, layer in enumerate(order):
+        src = f"data/layer{layer}.png"
+        xml.append(f'  <layer name={quoteattr(str(layer_names[layer]))} src="{src}" x="0" y="0" '
+                   'opacity="1.0" visibility="visible" composite-op="svg:src-over"/>\n')
+        entries.append((src, _png_bytes(rgba[t])))
+    xml.append(" </stack>\n</image>\n")
+    path = Path(os.fspath(path))
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), b"image/openraster",
+                   compress_type=zipfile.ZIP_STORED)
+        z.writestr("stack.xml", "".join(xml).encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
+        for name, data in entries:  # PNGs are compressed already
+            z.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+        z.writestr("mergedimage.png", _png_bytes(merged), compress_type=zipfile.ZIP_STORED)
+        buf = _io.BytesIO()
+        thumb.save(buf, format="PNG")
+        z.writestr("Thumbnails/thumbnail.png", buf.getvalue(), compress_type=zipfile.ZIP_STORED)
+    os.replace(tmp, path)
+    return order
+
+
+def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
+                colors: np.ndarray | None = None, *, formats=FORMATS,
+                raw_alphas: np.ndarray | None = None, extra: dict | None = None,
+                colors_kwargs: dict | None = None,
+                ora_space: str = "srgb") -> dict[str, list[Path]]:
+    """Write the chosen files for one photo into `outdir`.
+
+    Parameters
+    ----------
+    outdir : path
+        Created if missing.
+    name : str
+        File name stem (``NAME_overview.png``, ``NAME_layer{i}.png``,
+        ``NAME.ora``, ``NAME_alphas.npz``).
+    image : (H, W, 3) ndarray
+        The photo, in [0, 1].
+    alphas : (H, W, K) ndarray
+        Soft layers at the photo's size (normalised here for the images).
+    colors : (H, W, K, 3) ndarray, optional
+        Layer colours; estimated with :func:`sss.estimate_layer_colors` if
+        None and needed.
+    formats : iterable of {"overview", "png", "ora", "npz"}
+    raw_alphas : ndarray, optional
+        Alphas to store unchanged in the npz (default `alphas`).
+    extra : dict, optional
+        More arrays for the npz (e.g. eigenvalues).
+    colors_kwargs : dict, optional
+        Keyword arguments for the colour estimation.
+    ora_space : {"srgb", "linear"}, optional
+        Blending space the OpenRaster stack is made exact for (see :func:`ora_layers`).
+
+    Returns
+    -------
+    dict mapping each format to the files written.
+
+    The npz holds ``alphas`` (raw, float32, as given), ``layer_alphas`` (the
+    normalised alphas at the photo's size used for the images, float32),
+    ``palette`` and the `extra` arrays.
+    """
+    formats = _check_formats(formats)
+    _check_space(ora_space)
+    out = Path(os.fspath(outdir))
+    out.mkdir(parents=True, exist_ok=True)
+    img = np.asarray(image, dtype=np.float64)
+    a = normalize_alphas(alphas)
+    if img.shape[:2] != a.shape[:2]:
+        raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
+                         f"image of {img.shape[0]} x {img.shape[1]} pixels")
+    need_colors = any(f in formats for f in ("overview", "png", "ora"))
+    if colors is None and need_colors:
+        colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
+    written: dict[str, list[Path]] = {}
+    if "overview" in formats:
+        from PIL import Image
+
+        p = out / f"{name}_overview.png"
+        Image.fromarray(overview(img, a, colors)).save(p)
+        written["overview"] = [p]
+    if "png" in formats:
+        from PIL import Image
+
+        rgba = layer_rgba(img, a, colors)
+        paths = []
+        for k in range(rgba.shape[0]):
+            p = out / f"{name}_layer{k}.png"
+            Image.fromarray(rgba[k]).save(p)
+            paths.append(p)
+        written["png"] = paths
+    if "ora" in formats:
+        p = out / f"{name}.ora"
+        write_ora(p, img, a, colors, space=ora_space)
+        written["ora"] = [p]
+    if "npz" in formats:
+        p = out / f"{name}_alphas.npz"
+        arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
+                                       dtype=np.float32),
+                  "layer_alphas": a.astype(np.float32),
+                  "palette": PALETTE[np.arange(a.shape[2]) % len(PALETTE)]}
+        for key, val in (extra or {}).items():
+            if val is not None:
+                arrays[key] = np.asarray(val)
+        np.savez_compressed(p, **arrays)
+        written["npz"] = [p]
+    return written
+
+
+def _check_formats(formats) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ValueError(f"unknown format(s) {', '.join(map(repr, bad))}; "
+                         f"choose from {', '.join(FORMATS)}")
+    if not formats:
+        raise ValueError(f"no output format given; choose from {', '.join(FORMATS)}")
+    return formats
+
+
+class LayerEditing:
+    """Editing methods for a soft segmentation result (mixed into
+    :class:`sss.SoftSegments`). Needs ``self.image`` (H, W, 3) and
+    ``self.alphas`` (H, W, K); ``colors`` is computed once and cached."""
+
+    @property
+    def colors(self) -> np.ndarray:
+        """(H, W, K, 3) layer colours (:func:`sss.estimate_layer_colors`),
+        computed on first use and cached."""
+        cached = self.__dict__.get("_colors_cache")
+        if cached is None:
+            if getattr(self, "image", None) is None:
+                raise ValueError("layer colours need the photo: this result has no image")
+            cached = estimate_layer_colors(self.image, self.alphas)
+            cached.setflags(write=False)
+            self.__dict__["_colors_cache"] = cached
+        return cached
+
+    def composite(self, layers=None, background=None) -> np.ndarray:
+        """Selected layers over a background (see :func:`sss.colors.composite`):
+        e.g. ``composite([0, 2], background=new_photo)`` replaces the rest.
+        With every layer (the default) this is the photo."""
+        from .colors import composite as _composite
+
+        return _composite(self.alphas, self.colors, layers=layers, background=background)
+
+    def save(self, directory, formats=FORMATS, *, name: str = "segments",
+             ora_space: str = "srgb") -> dict[str, list[Path]]:
+        """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
+        ``name_alphas.npz`` (or the chosen `formats`) into `directory`; see
+        :func:`save_layers`. Returns the files written per format."""
+        if getattr(self, "image", None) is None:
+            raise ValueError("saving layers needs the photo: this result has no image")
+        formats = _check_formats(formats)
+        needs = any(f in formats for f in ("overview", "png", "ora"))
+        extra = {key: getattr(self, key, None)
+                 for key in ("initial_alphas", "eigenvalues", "superpixels")}
+        return save_layers(directory, name, self.image, self.alphas,
+                           self.colors if needs else None, formats=formats,
+                           raw_alphas=self.alphas, extra=extra, ora_space=ora_space)

@@ -1,0 +1,329 @@
+"""Reading and writing photos: :func:`imread`, :func:`imsave`, :func:`resize`.
+
+Photos are read with Pillow. Pillow reads 16-bit RGB(A) files as 8-bit, so
+16-bit TIFFs are read with tifffile and 16-bit PNGs with pypng, keeping
+their full precision. Every photo comes back as an (H, W, 3) float array in
+[0, 1]:
+
+- grayscale is replicated to three channels;
+- an alpha channel that is not fully opaque is composited on white, with a
+  warning (an opaque one is dropped silently);
+- palette, CMYK and other modes are converted to RGB;
+- the EXIF orientation tag is applied, so the array is upright as viewers
+  show it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import check_memory
+
+__all__ = ["imread", "imsave", "resize", "ImageReadError", "apply_orientation"]
+
+
+class ImageReadError(ValueError):
+    """A file that is not an image, or an image that cannot be decoded."""
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def apply_orientation(array: np.ndarray, orientation: int | None) -> np.ndarray:
+    """Transform an (H, W, ...) array as the EXIF orientation tag (1-8) asks,
+    so that it is displayed upright. Unknown values leave it unchanged."""
+    a = array
+    if orientation == 2:
+        return a[:, ::-1]
+    if orientation == 3:
+        return a[::-1, ::-1]
+    if orientation == 4:
+        return a[::-1]
+    if orientation == 5:
+        return np.swapaxes(a, 0, 1)
+    if orientation == 6:
+        return np.swapaxes(a, 0, 1)[:, ::-1]
+    if orientation == 7:
+        return np.swapaxes(a, 0, 1)[::-1, ::-1]
+    if orientation == 8:
+        return np.swapaxes(a, 0, 1)[::-1]
+    return a
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    return head[24]
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    import png  # pypng
+
+    w, h, rows, info = png.Reader(filename=str(path)).asDirect()
+    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
+    return arr.reshape(h, w, info["planes"])
+
+
+def _to_float(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float64)
+    if arr.dtype == np.uint8:
+        return arr / 255.0
+    if arr.dtype == np.uint16 or arr.dtype == np.int32:  # Pillow's "I" mode holds 16-bit data
+        return np.clip(arr.astype(np.float64) / 65535.0, 0.0, 1.0)
+    if arr.dtype.kind == "u":
+        return arr / float(np.iinfo(arr.dtype).max)
+    if arr.dtype.kind == "f":
+        return arr.astype(np.float64)
+    raise ImageReadError(f"unsupported pixel type {arr.dtype}")
+
+
+def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
+    """(H, W[, C]) floats in [0, 1] -> (H, W, 3), compositing alpha on white."""
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    c = arr.shape[2]
+    if alpha_channel or c in (2, 4):
+        colour, alpha = arr[..., :-1], arr[..., -1:]
+        if np.any(alpha < 1.0):
+            warnings.warn(f"{name}: has transparency; composited on a white background",
+                          UserWarning, stacklevel=3)
+            colour = colour * alpha + (1.0 - alpha)
+        arr = colour
+        c = arr.shape[2]
+    if c == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    elif c != 3:
+        raise ImageReadError(f"{name}: {c} colour channels; expected 1 (grey) or 3 (RGB)")
+    return arr
+
+
+def imread(path, *, dtype=np.float64) -> np.ndarray:
+    """Read a photo as an upright RGB array in [0, 1].
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        JPEG, PNG, TIFF (8 or 16 bits per channel) or any other format
+        Pillow reads.
+    dtype : float32 or float64, optional
+        Output type.
+
+    Returns
+    -------
+    (H, W, 3) ndarray of `dtype`
+        8-bit values divided by 255, 16-bit by 65535. Grey is replicated;
+        transparency is composited on white (with a ``UserWarning``); the
+        EXIF orientation is applied.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    ImageReadError (a ValueError)
+        If the file is not an image, is truncated or corrupt, or has an
+        unsupported layout.
+    MemoryError
+        If the decoded photo would not fit in memory.
+
+    References
+    ----------
+    .. [1] JEITA CP-3451 (Exif 2.3), tag 0x0112 Orientation.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(os.fspath(path))
+    name = str(p)
+    if not p.exists():
+        raise FileNotFoundError(f"{name}: no such file")
+    if p.is_dir():
+        raise ImageReadError(f"{name}: is a directory, not an image")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    try:
+        with Image.open(p) as im:
+            try:
+                orientation = im.getexif().get(0x0112)
+            except Exception:  # malformed EXIF: ignore it, not the photo
+                orientation = None
+            fmt = im.format
+            w, h = im.size
+            check_memory(w * h * 3 * 8 * 3, f"reading {name}")
+            bits16_tiff = fmt == "TIFF" and _tiff_bits(im) > 8
+            bits16_png = fmt == "PNG" and (_png_bit_depth(p) or 8) > 8
+            if bits16_tiff:
+                arr, alpha = _read_tiff16(p)
+            elif bits16_png:
+                arr = _read_png16(p)
+                alpha = arr.shape[2] in (2, 4)
+            else:
+                arr, alpha = _pillow_array(im)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{name}: not an image file, or a format that cannot be "
+                             "read (use JPEG, PNG or TIFF)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        if isinstance(e, (ImageReadError, FileNotFoundError)):
+            raise
+        raise ImageReadError(f"{name}: cannot decode the image ({e})") from e
+    except Image.DecompressionBombError as e:
+        raise ImageReadError(f"{name}: {e}") from e
+    out = _to_rgb(_to_float(arr), alpha, name)
+    out = apply_orientation(out, orientation)
+    return np.ascontiguousarray(out, dtype=dtype)
+
+
+def _tiff_bits(im) -> int:
+    try:
+        bps = im.tag_v2.get(258, 8)
+    except AttributeError:
+        return 8
+    if isinstance(bps, (tuple, list)):
+        return int(max(bps))
+    return int(bps)
+
+
+def _read_tiff16(p: Path):
+    import tifffile
+
+    with tifffile.TiffFile(p) as tf:
+        page = tf.pages[0]
+        arr = page.asarray()
+        extra = page.extrasamples or ()
+        photometric = page.photometric
+    if arr.ndim == 3 and arr.shape[0] in (1, 2, 3, 4) and arr.shape[2] not in (1, 2, 3, 4):
+        arr = np.moveaxis(arr, 0, -1)  # planar configuration
+    if int(photometric) not in (0, 1, 2):  # MINISWHITE, MINISBLACK, RGB
+        raise ImageReadError(f"{p}: 16-bit TIFF with photometric {photometric!s} is not "
+                             "supported (use RGB or greyscale)")
+    if int(photometric) == 0:
+        arr = np.iinfo(arr.dtype).max - arr if arr.dtype.kind == "u" else 1.0 - arr
+    alpha = len(extra) > 0 or (arr.ndim == 3 and arr.shape[2] in (2, 4))
+    if arr.ndim == 3 and arr.shape[2] > 4:
+        arr = arr[..., :4]
+    return arr, alpha
+
+
+def _pillow_array(im):
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16), False
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode == "RGBa":
+        im = im.convert("RGBA")
+    arr = np.asarray(im)
+    return arr, im.mode in ("RGBA", "LA")
+
+
+def imsave(path, image: np.ndarray, *, bits: int = 8) -> None:
+    """Write an image; the format follows the file extension.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    image : (H, W), (H, W, 3) or (H, W, 4) ndarray
+        Floats are taken as [0, 1] and clipped; uint8/uint16 written as they are.
+    bits : {8, 16}, optional
+        Bits per channel for float input. 16 bits needs .png or .tif/.tiff.
+
+    Raises
+    ------
+    ValueError
+        For a bad shape, NaN values, or 16 bits with another format.
+    """
+    from PIL import Image
+
+    p = Path(os.fspath(path))
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"image must be (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+    if image.size == 0:
+        raise ValueError(f"image is empty (shape {image.shape})")
+    if bits not in (8, 16):
+        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.dtype.kind == "f":
+        if not np.all(np.isfinite(image)):
+            raise ValueError("image contains NaN or infinite values")
+        scale = 255.0 if bits == 8 else 65535.0
+        arr = np.round(np.clip(image, 0.0, 1.0) * scale).astype(np.uint8 if bits == 8
+                                                                  else np.uint16)
+    elif image.dtype in (np.uint8, np.uint16):
+        arr = image
+    else:
+        raise TypeError(f"image has unsupported dtype {image.dtype}")
+    ext = p.suffix.lower()
+    if arr.dtype == np.uint16:
+        if ext in (".tif", ".tiff"):
+            import tifffile
+
+            tifffile.imwrite(p, arr, photometric="rgb" if arr.ndim == 3 else "minisblack")
+            return
+        if ext == ".png":
+            import png
+
+            h, w = arr.shape[:2]
+            planes = 1 if arr.ndim == 2 else arr.shape[2]
+            writer = png.Writer(w, h, greyscale=planes == 1, alpha=planes == 4, bitdepth=16)
+            with open(p, "wb") as f:
+                writer.write(f, arr.reshape(h, w * planes))
+            return
+        raise ValueError(f"16-bit output needs a .png or .tif file, got {p.name}")
+    Image.fromarray(arr).save(p)
+
+
+def resize(image: np.ndarray, height: int, width: int, *, method: str = "bicubic") -> np.ndarray:
+    """Resize an (H, W[, C]) float image channel by channel with Pillow.
+
+    Downsizing is antialiased (the filter widens with the scale, like
+    MATLAB's ``imresize``). Values are not clipped: bicubic may overshoot.
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) ndarray
+    height, width : int
+        Output size in pixels.
+    method : {"bicubic", "bilinear", "lanczos", "nearest"}
+
+    Returns
+    -------
+    (height, width[, C]) ndarray, float64
+    """
+    from PIL import Image
+
+    filters = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
+               "lanczos": Image.Resampling.LANCZOS, "nearest": Image.Resampling.NEAREST}
+    if method not in filters:
+        raise ValueError(f"method must be one of {sorted(filters)}, got {method!r}")
+    height, width = int(height), int(width)
+    if height < 1 or width < 1:
+        raise ValueError(f"output size must be at least 1 x 1, got {height} x {width}")
+    a = np.asarray(image, dtype=np.float32)
+    squeeze = a.ndim == 2
+    if squeeze:
+        a = a[..., None]
+    if a.shape[:2] == (height, width):
+        out = a.astype(np.float64)
+    else:
+        out = np.empty((height, width, a.shape[2]), dtype=np.float64)
+        for c in range(a.shape[2]):
+            ch = Image.fromarray(np.ascontiguousarray(a[..., c]))
+            out[..., c] = np.asarray(ch.resize((width, height), filters[method]))
+    return out[..., 0] if squeeze else out

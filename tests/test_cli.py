@@ -1,0 +1,332 @@
+"""The ``sss`` command line: arguments, batches with failures, output files,
+progress. The segmentation itself is replaced by a small stand-in here (the
+end-to-end run with the real pipeline is test_cli_end_to_end below)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import sss
+from sss import cli, export
+from sss._batchprogress import BatchProgress as Progress
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fake_segment(calls):
+    """Soft layers from colour distances to K fixed colours: depends on the image."""
+    def segment(image, features=None, *, num_layers=5, seed=0, progress=True, **kw):
+        calls.append({"shape": image.shape, "features": None if features is None
+                      else features.shape, "num_layers": num_layers, "seed": seed})
+        rng = np.random.default_rng(seed)
+        centres = rng.random((num_layers, 3))
+        d = ((image[..., None, :] - centres) ** 2).sum(-1)
+        a = np.exp(-d / 0.02)
+        a = a / a.sum(-1, keepdims=True) * 1.08 - 0.02  # raw alphas stray outside [0, 1]
+        return types.SimpleNamespace(alphas=a.astype(np.float32),
+                                     eigenvalues=np.linspace(0, 1e-3, 10))
+    return segment
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    calls = []
+    monkeypatch.setattr(sss, "segment", _fake_segment(calls), raising=False)
+    return calls
+
+
+@pytest.fixture
+def photo(tmp_path, rng):
+    h, w = 36, 50
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.stack([xx / w, yy / h, 0.5 + 0.4 * np.sin(xx / 4.0)], -1)
+    img = (img * 255).round().astype(np.uint8)
+    p = tmp_path / "in" / "photo.png"
+    p.parent.mkdir()
+    Image.fromarray(img).save(p)
+    return p, img / 255.0
+
+
+def _run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_outputs_recompose_the_photo(tmp_path, photo, fake, capsys):
+    p, img = photo
+    code, out, err = _run(["segment", str(p), "-o", str(tmp_path / "out"), "--layers", "4"],
+                          capsys)
+    assert code == 0, err
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == sorted(["photo_overview.png", "photo.ora", "photo_alphas.npz"]
+                           + [f"photo_layer{i}.png" for i in range(4)])
+    stack = np.stack([np.asarray(Image.open(tmp_path / "out" / f"photo_layer{i}.png"))
+                      for i in range(4)])
+    assert stack.shape == (4,) + img.shape[:2] + (4,)
+    assert np.abs(export.composite_additive(stack) - img).max() <= 3 / 255
+    assert fake[0]["num_layers"] == 4 and fake[0]["shape"] == img.shape
+    with np.load(tmp_path / "out" / "photo_alphas.npz") as z:
+        assert z["alphas"].shape == img.shape[:2] + (4,)
+        assert z["alphas"].min() < 0  # raw alphas are kept
+        assert "eigenvalues" in z
+    assert out == ""  # everything goes to stderr
+    assert "photo.png: done" in err
+
+
+def test_max_side_downsizes_and_layers_are_written_at_photo_size(tmp_path, photo, fake,
+                                                                 capsys):
+    p, img = photo
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--max-side", "20",
+                         "--format", "png,npz,ora"], capsys)
+    assert code == 0, err
+    assert fake[0]["shape"] == (14, 20, 3)  # 36x50 -> longer side 20
+    stack = np.stack([np.asarray(Image.open(tmp_path / "o" / f"photo_layer{i}.png"))
+                      for i in range(5)])
+    assert stack.shape[1:3] == img.shape[:2]
+    assert np.abs(export.composite_additive(stack) - img).max() <= 3 / 255
+    assert np.all(stack[..., 3].astype(int).sum(0) == 255)
+    with np.load(tmp_path / "o" / "photo_alphas.npz") as z:
+        assert z["alphas"].shape == (14, 20, 5)  # raw, at the working size
+        assert z["layer_alphas"].shape == img.shape[:2] + (5,)
+        np.testing.assert_array_equal(z["photo_size"], img.shape[:2])
+    assert not (tmp_path / "o" / "photo_overview.png").exists()
+
+
+def test_batch_goes_on_after_failures_and_exits_nonzero(tmp_path, photo, fake, capsys):
+    p, img = photo
+    bad = tmp_path / "in" / "notes.jpg"
+    bad.write_text("not a photo")
+    missing = tmp_path / "in" / "missing.png"
+    code, _, err = _run(["segment", str(bad), str(missing), str(p), "-o",
+                         str(tmp_path / "o"), "--format", "png"], capsys)
+    assert code == 1
+    assert (tmp_path / "o" / "photo_layer0.png").exists()  # the good one after the bad ones
+    assert f"sss: error: {bad}: not an image file" in err
+    assert f"{missing}: no such file" in err
+    assert "1 of 3 photo(s) done, 2 failed" in err
+
+
+def test_quiet_is_silent_on_success_but_reports_errors(tmp_path, photo, fake, capsys):
+    p, _ = photo
+    code, out, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--quiet",
+                           "--format", "npz"], capsys)
+    assert code == 0 and out == "" and err == ""
+    code, out, err = _run(["segment", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"),
+                           "-q"], capsys)
+    assert code == 1 and "no such file" in err
+
+
+def test_rgba_warning_is_reported(tmp_path, photo, fake, capsys):
+    _, img = photo
+    rgba = np.dstack([(img * 255).astype(np.uint8), np.full(img.shape[:2], 100, np.uint8)])
+    p = tmp_path / "t.png"
+    Image.fromarray(rgba).save(p)
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--format", "npz"],
+                        capsys)
+    assert code == 0
+    assert "warning" in err and "white background" in err
+
+
+def test_features_are_passed_resized(tmp_path, photo, fake, capsys):
+    p, img = photo
+    f = tmp_path / "f.npy"
+    np.save(f, np.random.default_rng(0).random(img.shape[:2] + (8,)))
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--features", str(f),
+                         "--max-side", "25", "--format", "npz"], capsys)
+    assert code == 0, err
+    assert fake[0]["features"] == (18, 25, 8)
+    # a features file of the wrong size is a per-file error
+    np.save(f, np.zeros((5, 5, 3)))
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--features", str(f),
+                         "--format", "npz"], capsys)
+    assert code == 1 and "do not match" in err
+    # one --features per photo
+    code, _, err = _run(["segment", str(p), str(p), "-o", str(tmp_path / "o"),
+                         "--features", str(f)], capsys)
+    assert code == 2 and "once per photo" in err
+
+
+def test_seed_and_duplicate_names(tmp_path, photo, fake, capsys):
+    p, _ = photo
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "photo.png").write_bytes(p.read_bytes())
+    code, _, err = _run(["segment", str(p), str(other / "photo.png"), "-o", str(tmp_path / "o"),
+                         "--seed", "7", "--format", "npz"], capsys)
+    assert code == 0, err
+    assert [c["seed"] for c in fake] == [7, 7]
+    assert sorted(os.listdir(tmp_path / "o")) == ["photo-2_alphas.npz", "photo_alphas.npz"]
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["segment", "x.png"], "required"),
+    (["segment", "x.png", "-o", "o", "--layers", "0"], "must be >= 1"),
+    (["segment", "x.png", "-o", "o", "--max-side", "-5"], "must be >= 0"),
+    (["segment", "x.png", "-o", "o", "--format", "png,gif"], "unknown format"),
+    (["segment", "-o", "o"], "PHOTO"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_usage_errors_exit_2(argv, match, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    assert "segment" in capsys.readouterr().err
+
+
+def test_version_and_python_dash_m():
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    r = subprocess.run([sys.executable, "-m", "sss", "--version"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == f"sss {sss.__version__}"
+    r = subprocess.run([sys.executable, "-m", "sss", "segment", "--help"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0 and "--max-side" in r.stdout
+
+
+def test_console_script_is_declared():
+    import tomllib
+
+    with open(REPO / "pyproject.toml", "rb") as f:
+        meta = tomllib.load(f)
+    assert meta["project"]["scripts"]["sss"] == "sss.cli:main"
+    deps = " ".join(meta["project"]["dependencies"])
+    assert "Pillow" in deps
+
+
+# ---------------------------------------------------------------- progress
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal():
+    s = _Tty()
+    pr = Progress(4, stream=s)
+    for i in range(4):
+        pr.start_file(f"f{i}.jpg")
+        pr.stage("segmenting")
+        pr.end_file(ok=i != 2)
+    pr.close()
+    text = s.getvalue()
+    assert "\r" in text and "[" + "#" * 24 + "] 4/4 100%" in text
+    assert "[" + "#" * 6 + "." * 18 + "] 1/4  25%" in text
+    assert "f1.jpg: segmenting" in text  # the current stage is on the status line
+    assert "f2.jpg: FAILED" in text and "left" in text
+
+
+def test_progress_plain_lines_when_not_a_terminal_and_quiet():
+    s = io.StringIO()
+    pr = Progress(2, stream=s)
+    pr.start_file("a.jpg")
+    pr.stage("reading")
+    pr.end_file(True)
+    assert "\r" not in s.getvalue()
+    assert "[1/2] a.jpg: reading ..." in s.getvalue() and "1/2" in s.getvalue()
+    q = io.StringIO()
+    pr = Progress(2, stream=q, enabled=False)
+    pr.start_file("a.jpg")
+    pr.stage("reading")
+    pr.message("hello")
+    pr.end_file(False)
+    pr.close()
+    assert q.getvalue() == ""
+
+
+def test_ora_space_linear(tmp_path, photo, fake, capsys):
+    import zipfile
+
+    p, img = photo
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o"), "--format", "ora",
+                         "--ora-space", "linear"], capsys)
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "o" / "photo.ora") as z:
+        import xml.etree.ElementTree as ET
+        layers = ET.fromstring(z.read("stack.xml")).find("stack").findall("layer")
+        stack = np.stack([np.asarray(Image.open(io.BytesIO(z.read(el.get("src")))))
+                          for el in layers])
+    assert np.abs(export.composite_over(stack, space="linear") - img).max() <= 3 / 255
+
+
+def test_pipeline_output_passes_through_the_status_line():
+    s = _Tty()
+    pr = Progress(2, stream=s)
+    pr.start_file("a.jpg")
+    pr.stage("segmenting")
+    out = pr.passthrough()
+    out.write("[sss] eigenvectors...")
+    out.write(" 1.20 s\n")
+    text = s.getvalue()
+    # the status line is cleared before the pipeline's line and redrawn after it
+    assert "\r\033[K[sss] eigenvectors... 1.20 s\n\r\033[K[" in text
+
+
+# ---------------------------------------------------------------- end to end
+def test_cli_end_to_end_with_the_real_pipeline(tmp_path, monkeypatch, capsys):
+    """`sss segment` with the real sss.segment on the authors' sample photo
+    and its features (downsized to 64x64, segmented at 32x32): every output
+    exists, the layers are written at the photo's size and recompose it
+    (additive PNGs and the OpenRaster stack), and the SoftSegments methods
+    work on the real result."""
+    import zipfile
+    import xml.etree.ElementTree as ET
+
+    from conftest import shared_path
+    from sss.io import resize
+
+    src = np.asarray(Image.open(shared_path("data", "docia_image_and_features.png")))
+    w = src.shape[1] // 2
+    photo = np.round(np.clip(resize(src[:, :w] / 255.0, 64, 64), 0, 1) * 255).astype(np.uint8)
+    feats = np.round(np.clip(resize(src[:, w:] / 255.0, 64, 64), 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "docia.png")
+    Image.fromarray(feats).save(tmp_path / "docia_features.png")
+    results = []
+    real = sss.segment
+
+    def spy(*args, **kwargs):
+        results.append(real(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(sss, "segment", spy)
+    code = cli.main(["segment", str(tmp_path / "docia.png"), "-o", str(tmp_path / "out"),
+                     "--features", str(tmp_path / "docia_features.png"), "--max-side", "32"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "[sss] eigenvectors" in err and "docia.png: done" in err
+    out = tmp_path / "out"
+    img = photo / 255.0
+    stack = np.stack([np.asarray(Image.open(out / f"docia_layer{i}.png")) for i in range(5)])
+    assert stack.shape == (5, 64, 64, 4)
+    assert np.abs(export.composite_additive(stack) - img).max() <= 3 / 255
+    with zipfile.ZipFile(out / "docia.ora") as z:
+        layers = ET.fromstring(z.read("stack.xml")).find("stack").findall("layer")
+        ora = np.stack([np.asarray(Image.open(io.BytesIO(z.read(el.get("src")))))
+                        for el in layers])
+    assert np.abs(export.composite_over(ora) - img).max() <= 3 / 255
+    seg = results[0]
+    with np.load(out / "docia_alphas.npz") as z:
+        np.testing.assert_array_equal(z["alphas"], seg.alphas)
+        np.testing.assert_array_equal(z["eigenvalues"], seg.eigenvalues)
+    assert Image.open(out / "docia_overview.png").size[0] > 2 * 32
+    # the layers are real segments: each covers something, together everything
+    a = sss.normalize_alphas(seg.alphas)
+    assert np.all(a.reshape(-1, 5).max(0) > 0.5)
+    # SoftSegments methods on the real result
+    np.testing.assert_allclose(seg.composite(background=0.0), seg.image, atol=1e-6)
+    assert seg.colors.shape == (32, 32, 5, 3)
+    written = seg.save(tmp_path / "api", "png")
+    assert len(written["png"]) == 5

@@ -1,0 +1,209 @@
+"""Export: 8-bit layer files that recompose the photo (additive PNGs and an
+'over' OpenRaster stack), overview picture, npz."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import sss
+from sss import export
+
+
+def _scene(rng, h=30, w=40, k=5):
+    yy, xx = np.mgrid[0:h, 0:w]
+    cent = rng.random((k, 2)) * [h, w]
+    d = np.stack([-((yy - c[0]) ** 2 + (xx - c[1]) ** 2) / 40.0 for c in cent], -1)
+    a = np.exp(d - d.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    raw = a * 1.1 - 0.02  # strays outside [0, 1] like the solver's output
+    img = np.clip(0.5 + 0.4 * np.sin(xx / 5.0)[..., None] * [1, -0.5, 0.3]
+                  + 0.1 * rng.random((h, w, 3)), 0, 1)
+    return img, raw
+
+
+@pytest.fixture
+def scene(rng):
+    img, raw = _scene(rng)
+    return img, raw, sss.estimate_layer_colors(img, raw)
+
+
+def test_quantize_alphas_sums_to_255_and_rounds_each_level(rng):
+    a = rng.random((20, 30, 6)) * 1.2 - 0.1
+    q = export.quantize_alphas(a)
+    assert q.dtype == np.uint8
+    assert np.all(q.astype(int).sum(-1) == 255)
+    exact = sss.normalize_alphas(a) * 255
+    assert np.all((q >= np.floor(exact) - 1e-9) & (q <= np.ceil(exact) + 1e-9))
+
+
+def test_png_layers_recompose_the_photo_additively(scene):
+    img, raw, colors = scene
+    rgba = export.layer_rgba(img, raw, colors)
+    assert rgba.shape == (5,) + img.shape[:2] + (4,) and rgba.dtype == np.uint8
+    err = np.abs(export.composite_additive(rgba) - img).max()
+    assert err <= 0.5 / 255 + 1e-9, err * 255  # well inside the 3/255 promise
+    # alphas are the (normalised) soft segments
+    np.testing.assert_allclose(rgba[..., 3].transpose(1, 2, 0) / 255.0,
+                               sss.normalize_alphas(raw), atol=1 / 255)
+
+
+def test_ora_layers_recompose_the_photo_with_over(scene):
+    img, raw, colors = scene
+    order, rgba = export.ora_layers(img, raw, colors)
+    assert sorted(order) == list(range(5))
+    assert np.all(rgba[-1, ..., 3] == 255)  # the bottom layer is opaque
+    err = np.abs(export.composite_over(rgba) - img).max()
+    assert err <= 0.5 / 255 + 1e-9, err * 255
+    # the top layer's alpha is its own soft segment
+    top = order[0]
+    np.testing.assert_allclose(rgba[0, ..., 3] / 255.0, sss.normalize_alphas(raw)[..., top],
+                               atol=0.5 / 255 + 1e-9)
+
+
+def test_ora_file_structure_and_stack(tmp_path, scene):
+    img, raw, colors = scene
+    path = tmp_path / "x.ora"
+    order = export.write_ora(path, img, raw, colors)
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        assert infos[0].filename == "mimetype"
+        assert infos[0].compress_type == zipfile.ZIP_STORED
+        assert z.read("mimetype") == b"image/openraster"
+        # the mimetype is readable at a fixed offset, as the spec requires
+        raw_bytes = path.read_bytes()
+        assert raw_bytes[30:38] == b"mimetype" and raw_bytes[38:54] == b"image/openraster"
+        names = set(z.namelist())
+        assert {"stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"} <= names
+        root = ET.fromstring(z.read("stack.xml"))
+        assert root.tag == "image"
+        assert (int(root.get("w")), int(root.get("h"))) == (img.shape[1], img.shape[0])
+        layers = root.find("stack").findall("layer")
+        assert len(layers) == 5
+        assert [el.get("name") for el in layers] == [f"layer {i}" for i in order]
+        stack = []
+        for el in layers:
+            assert el.get("composite-op") == "svg:src-over"
+            assert el.get("visibility") == "visible" and float(el.get("opacity")) == 1.0
+            im = Image.open(io.BytesIO(z.read(el.get("src"))))
+            assert im.mode == "RGBA" and im.size == (img.shape[1], img.shape[0])
+            stack.append(np.asarray(im))
+        merged = np.asarray(Image.open(io.BytesIO(z.read("mergedimage.png"))))
+        thumb = Image.open(io.BytesIO(z.read("Thumbnails/thumbnail.png")))
+    # composited with the documented rule from the written 8-bit PNGs: the photo
+    comp = export.composite_over(np.stack(stack))
+    err = np.abs(comp - img).max()
+    assert err <= 3 / 255, err * 255
+    assert err <= 0.5 / 255 + 1e-9, err * 255
+    np.testing.assert_array_equal(merged[..., :3], np.round(comp * 255).astype(np.uint8))
+    assert max(thumb.size) <= 256
+
+
+def test_thumbnail_is_at_most_256(tmp_path, rng):
+    img, raw = _scene(rng, h=300, w=520, k=2)
+    colors = sss.estimate_layer_colors(img, raw, max_iterations=5)
+    export.write_ora(tmp_path / "big.ora", img, raw, colors)
+    with zipfile.ZipFile(tmp_path / "big.ora") as z:
+        thumb = Image.open(io.BytesIO(z.read("Thumbnails/thumbnail.png")))
+    assert max(thumb.size) == 256
+
+
+def test_save_layers_writes_every_format(tmp_path, scene):
+    img, raw, colors = scene
+    written = export.save_layers(tmp_path / "out", "photo", img, raw, colors,
+                                 extra={"eigenvalues": np.arange(3.0)})
+    files = sorted(p.name for ps in written.values() for p in ps)
+    assert files == sorted(["photo_overview.png", "photo.ora", "photo_alphas.npz"]
+                           + [f"photo_layer{i}.png" for i in range(5)])
+    stack = np.stack([np.asarray(Image.open(tmp_path / "out" / f"photo_layer{i}.png"))
+                      for i in range(5)])
+    err = np.abs(export.composite_additive(stack) - img).max()
+    assert err <= 3 / 255, err * 255
+    with np.load(tmp_path / "out" / "photo_alphas.npz") as z:
+        np.testing.assert_array_equal(z["alphas"], raw.astype(np.float32))  # raw, unclipped
+        assert z["alphas"].min() < 0
+        np.testing.assert_allclose(z["layer_alphas"].sum(-1), 1, atol=1e-6)
+        np.testing.assert_array_equal(z["eigenvalues"], np.arange(3.0))
+    ov = np.asarray(Image.open(tmp_path / "out" / "photo_overview.png"))
+    assert ov.ndim == 3 and ov.shape[2] == 3 and ov.shape[1] > 2 * img.shape[1]
+
+
+def test_save_layers_subset_and_colour_estimation_on_demand(tmp_path, scene):
+    img, raw, _ = scene
+    written = export.save_layers(tmp_path, "p", img, raw, formats="npz,png")
+    assert set(written) == {"npz", "png"}
+    assert not (tmp_path / "p.ora").exists()
+
+
+def test_bad_formats_and_sizes(tmp_path, scene):
+    img, raw, colors = scene
+    with pytest.raises(ValueError, match="unknown format"):
+        export.save_layers(tmp_path, "p", img, raw, colors, formats="png,gif")
+    with pytest.raises(ValueError, match="no output format"):
+        export.save_layers(tmp_path, "p", img, raw, colors, formats="")
+    with pytest.raises(ValueError, match="do not match"):
+        export.save_layers(tmp_path, "p", img[:-1], raw, colors)
+    with pytest.raises(ValueError, match="permutation"):
+        export.ora_layers(img, raw, colors, order=[0, 0, 1, 2, 3])
+
+
+def test_overview_without_colours(scene):
+    img, raw, _ = scene
+    ov = export.overview(img, raw, max_side=20)
+    assert ov.dtype == np.uint8 and ov.shape[2] == 3
+    assert ov.shape[1] >= 40
+
+
+def test_linear_light_ora_for_gimp(tmp_path, scene):
+    """space='linear': exact when the editor blends linearised colours
+    (GIMP's default Normal mode), where the sRGB stack is visibly off."""
+    img, raw, colors = scene
+    _, lin = export.ora_layers(img, raw, colors, space="linear")
+    err = np.abs(export.composite_over(lin, space="linear") - img).max()
+    assert err <= 1 / 255, err * 255
+    _, srgb = export.ora_layers(img, raw, colors)
+    assert np.abs(export.composite_over(srgb, space="linear") - img).max() > 2 / 255
+    export.write_ora(tmp_path / "g.ora", img, raw, colors, space="linear")
+    with zipfile.ZipFile(tmp_path / "g.ora") as z:
+        merged = np.asarray(Image.open(io.BytesIO(z.read("mergedimage.png"))))
+    assert np.abs(merged[..., :3] / 255.0 - img).max() <= 1.5 / 255
+    with pytest.raises(ValueError, match="space"):
+        export.ora_layers(img, raw, colors, space="lab")
+
+
+def test_srgb_linear_roundtrip():
+    x = np.linspace(0, 1, 1001)
+    np.testing.assert_allclose(export.linear_to_srgb(export.srgb_to_linear(x)), x, atol=1e-12)
+
+
+def test_layer_editing_methods(tmp_path, scene):
+    """The methods SoftSegments gets: cached colours, composite, save."""
+    import dataclasses
+
+    img, raw, _ = scene
+
+    @dataclasses.dataclass
+    class Result(export.LayerEditing):
+        alphas: np.ndarray
+        image: np.ndarray | None = None
+        eigenvalues: np.ndarray | None = None
+
+    r = Result(raw.astype(np.float32), img, np.arange(4.0))
+    c = r.colors
+    assert r.colors is c and not c.flags.writeable  # cached, read-only
+    np.testing.assert_allclose(r.composite(background=0.0), img, atol=1e-6)
+    bg = np.zeros_like(img)
+    out = r.composite([1], background=bg)
+    an = sss.normalize_alphas(raw)
+    np.testing.assert_allclose(out, an[..., 1:2] * c[..., 1, :], atol=1e-12)
+    written = r.save(tmp_path, "png,npz", name="x")
+    assert [p.name for p in written["png"]] == [f"x_layer{i}.png" for i in range(5)]
+    with np.load(written["npz"][0]) as z:
+        np.testing.assert_array_equal(z["eigenvalues"], np.arange(4.0))
+    with pytest.raises(ValueError, match="no image"):
+        Result(raw).colors
