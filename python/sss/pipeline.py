@@ -275,5 +275,5 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                         grouped_alphas=grouped.astype(np.float32),
                         group_ids=np.asarray(ids), eigenvalues=np.asarray(values),
                         superpixels=labels, features=feat, timings=dict(prog.timings),
-                        peak_memory=dict(prog.peak_memory,
+                        peak_memory=dict(prog.peak_memory),
                         image=img)
