@@ -189,7 +189,8 @@ def test_no_command_prints_help(capsys):
 
 
 def test_version_and_python_dash_m():
-    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    # the subprocess must import the same sss as this test (installed or dev tree)
+    env = dict(os.environ, PYTHONPATH=str(Path(sss.__file__).resolve().parents[1]))
     r = subprocess.run([sys.executable, "-m", "sss", "--version"], capture_output=True,
                        text=True, env=env, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == f"sss {sss.__version__}"
