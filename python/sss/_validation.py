@@ -138,3 +138,13 @@ def from_core_csr(parts) -> sp.csr_matrix:
     m.has_sorted_indices = True
     m.has_canonical_format = True
     return m
+
+
+def as_threads(num_threads: int | None) -> int:
+    """Thread count for the core: 0 (all cores) for None, else an int >= 1."""
+    if num_threads is None:
+        return 0
+    num_threads = int(num_threads)
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    return num_threads

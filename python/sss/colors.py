@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_image, check_memory
+from ._validation import as_threads as _threads, as_image, check_memory
 
 __all__ = ["normalize_alphas", "estimate_layer_colors", "project_layer_colors", "composite"]
 
@@ -273,11 +273,3 @@ def composite(alphas: np.ndarray, colors: np.ndarray, layers=None, background=No
         raise ValueError("background contains NaN or infinite values")
     return premult + (1.0 - cover)[..., None] * bg
 
-
-def _threads(num_threads: int | None) -> int:
-    if num_threads is None:
-        return 0
-    num_threads = int(num_threads)
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-    return num_threads

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import as_csr, as_image, check_memory, from_core_csr
+from ._validation import as_threads as _threads, as_csr, as_image, check_memory, from_core_csr
 
 __all__ = ["matting_affinity", "laplacian_from_affinity"]
 
@@ -99,11 +99,3 @@ def laplacian_from_affinity(W) -> sp.csr_matrix:
     return from_core_csr(_core.laplacian_from_affinity(Wc.data, Wc.indices, Wc.indptr,
                                                        Wc.shape[0], Wc.shape[1]))
 
-
-def _threads(num_threads: int | None) -> int:
-    if num_threads is None:
-        return 0
-    num_threads = int(num_threads)
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-    return num_threads

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import _core
-from ._validation import as_csr, as_image, check_memory
+from ._validation import as_threads as _threads, as_csr, as_image, check_memory
 
 __all__ = ["relaxed_sparsify", "image_gradient"]
 
@@ -186,11 +186,3 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
         return out, log
     return out
 
-
-def _threads(num_threads: int | None) -> int:
-    if num_threads is None:
-        return 0
-    num_threads = int(num_threads)
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-    return num_threads

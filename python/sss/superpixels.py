@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
-from ._validation import as_image, check_memory
+from ._validation import as_threads as _threads, as_image, check_memory
 
 __all__ = ["superpixels", "superpixel_graph", "SuperpixelGraph", "rgb_to_lab", "as_labels"]
 
@@ -278,11 +278,3 @@ def _positive_int(value, name: str) -> int:
         raise ValueError(f"{name} is too large: {value}")
     return value
 
-
-def _threads(num_threads: int | None) -> int:
-    if num_threads is None:
-        return 0
-    num_threads = int(num_threads)
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-    return num_threads
