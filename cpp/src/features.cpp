@@ -146,8 +146,9 @@ void box_mean(const double* in, double* out, int height, int width, int lo, int 
     for (std::ptrdiff_t i = 0; i < H * W; ++i) out[i] *= scale;
 }
 
-void guided_filter_planes(const ImageView& guide, double* planes, int channels,
-                          int neighborhood_size, double eps, int num_threads) {
+// Arguments shared by both guided-filter variants.
+static void check_guided_filter_args(const ImageView& guide, int channels, int neighborhood_size,
+                              double eps) {
     check_image(guide, "guided_filter: guide", 3);
     if (neighborhood_size < 1)
         throw std::invalid_argument("guided_filter: neighborhood_size must be >= 1, got " +
@@ -155,6 +156,11 @@ void guided_filter_planes(const ImageView& guide, double* planes, int channels,
     if (!(eps > 0.0) || !std::isfinite(eps))
         throw std::invalid_argument("guided_filter: eps must be finite and > 0");
     if (channels < 0) throw std::invalid_argument("guided_filter: negative channel count");
+}
+
+void guided_filter_planes(const ImageView& guide, double* planes, int channels,
+                          int neighborhood_size, double eps, int num_threads) {
+    check_guided_filter_args(guide, channels, neighborhood_size, eps);
     const int H = guide.height, W = guide.width;
     const std::ptrdiff_t N = guide.num_pixels();
     const int lo = (neighborhood_size - 1) / 2, hi = neighborhood_size / 2;
@@ -253,13 +259,7 @@ void guided_filter_planes(const ImageView& guide, double* planes, int channels,
 
 void guided_filter_planes_reference(const ImageView& guide, double* planes, int channels,
                                     int neighborhood_size, double eps, int num_threads) {
-    check_image(guide, "guided_filter: guide", 3);
-    if (neighborhood_size < 1)
-        throw std::invalid_argument("guided_filter: neighborhood_size must be >= 1, got " +
-                                    std::to_string(neighborhood_size));
-    if (!(eps > 0.0) || !std::isfinite(eps))
-        throw std::invalid_argument("guided_filter: eps must be finite and > 0");
-    if (channels < 0) throw std::invalid_argument("guided_filter: negative channel count");
+    check_guided_filter_args(guide, channels, neighborhood_size, eps);
     const int H = guide.height, W = guide.width;
     const std::ptrdiff_t N = guide.num_pixels();
     const int lo = (neighborhood_size - 1) / 2, hi = neighborhood_size / 2;
