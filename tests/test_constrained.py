@@ -89,6 +89,28 @@ def test_replay_gives_plausible_components(replay):
     assert cost.min(axis=0).max() < 0.05, cost.min(axis=0)
 
 
+def test_replay_with_sampled_energy(replay):
+    """sample_stride=2 (the energy on every 4th pixel, 25,600 of them) meets
+    the same criteria as the full replay against the oracle, and its layers
+    are within 0.05 mean abs difference of the full replay's."""
+    ref = load_reference("eigs.npz")
+    st = load_reference("stages.npz")
+    L = oracle_csr(load_reference("laplacian.npz"), "L", 320, 320)
+    V = ref["eigenvectors"].astype(np.float64).reshape(320, 320, 100, order="F").reshape(-1, 100)
+    layers, info = sss.constrained_sparsify(V, ref["eigenvalues"], L, (320, 320),
+                                            labels=st["initial_kmeans_labels"] - 1,
+                                            sample_stride=2, return_info=True)
+    assert info["sample_count"] == 160 * 160 and info["sample_stride"] == 2
+    k = layers.shape[2]
+    assert 18 <= k <= 26, k
+    assert np.abs(layers.sum(axis=2) - 1).max() < 1e-8
+    for other in (st["initSoftSegments"], replay[0]):
+        A = layers.reshape(-1, k)
+        R = other.reshape(-1, other.shape[2])
+        cost = np.abs(A[:, :, None] - R[:, None, :]).mean(axis=0)
+        assert cost.min(axis=0).max() < 0.05, cost.min(axis=0)
+
+
 def test_grouping_with_oracle_ids_is_exact_sum():
     st = load_reference("stages.npz")
     feat = load_reference("inputs.npz")["features"]
@@ -170,13 +192,76 @@ def test_memory_error(rng, monkeypatch):
         sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img)
 
 
-@pytest.mark.parametrize("n, m", [(1, 1), (300, 100), (513, 13), (1000, 8)])
+@pytest.mark.parametrize("n, m", [(1, 1), (300, 100), (513, 13), (1000, 8), (2500, 100)])
 def test_weighted_gram_kernels_agree_with_numpy(rng, n, m):
     from sss import _core
     E = rng.standard_normal((n, m))
     w = rng.random(n) * 10.0 ** rng.uniform(-3, 8, n)
     ref = (E * w[:, None]).T @ E
-    for simd in (True, False):
-        G = _core.weighted_gram(E, w, simd)
+    assert "eigen" in _core.gram_kernels()
+    for kernel in ["auto"] + _core.gram_kernels():
+        G = _core.weighted_gram(E, w, kernel)
         np.testing.assert_allclose(G, ref, rtol=1e-11, atol=1e-11 * np.abs(ref).max())
         assert np.array_equal(G, G.T)
+
+
+def test_sampled_energy_gives_full_resolution_layers(rng):
+    """With sample_stride > 1 every layer is still c + E y at every pixel."""
+    h, w = 20, 18
+    img, L, vals, vecs = _small(rng, h, w)
+    layers, info = sss.constrained_sparsify(vecs, vals, L, (h, w), features=img, num_layers=6,
+                                            iterations=9, sample_stride=3, return_info=True)
+    assert info["sample_count"] == 7 * 6 and layers.shape[:2] == (h, w)
+    A = np.column_stack([np.ones(h * w), vecs])
+    X = layers.reshape(h * w, -1)
+    coef = np.linalg.lstsq(A, X, rcond=None)[0]
+    assert np.abs(X - A @ coef).max() < 1e-9
+    # the sampled run differs from the full one, which is the point
+    full = sss.constrained_sparsify(vecs, vals, L, (h, w), features=img, num_layers=6,
+                                    iterations=9)
+    assert full.shape != layers.shape or np.abs(full - layers).max() > 1e-6
+
+
+def test_sample_stride_auto_and_errors(rng):
+    from sss.constrained import auto_sample_stride
+    assert auto_sample_stride((320, 320)) == 1
+    assert auto_sample_stride((511, 511)) == 1
+    assert auto_sample_stride((480, 640)) == 2
+    assert auto_sample_stride((960, 1280)) == 4
+    assert auto_sample_stride((1, 1)) == 1
+    img, L, vals, vecs = _small(rng)
+    a = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, num_layers=6,
+                                 iterations=6, sample_stride="auto")
+    b = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, num_layers=6,
+                                 iterations=6)
+    assert np.array_equal(a, b)
+    for bad in (0, -1, 1.5, "fast", True):
+        with pytest.raises(ValueError, match="sample_stride"):
+            sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, sample_stride=bad)
+
+
+def test_gram_kernel_errors(rng):
+    from sss import _core
+    img, L, vals, vecs = _small(rng)
+    with pytest.raises(ValueError, match="gram_kernel"):
+        sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, gram_kernel="gpu")
+    with pytest.raises(ValueError, match="gram_kernel"):
+        _core.weighted_gram(np.ones((3, 2)), np.ones(3), "gpu")
+
+
+def test_gram_kernels_give_the_same_layers(rng):
+    """Every kernel runs the whole stage to the same result (to rounding)."""
+    from sss import _core
+    img, L, vals, vecs = _small(rng)
+    out = {}
+    for kernel in _core.gram_kernels():
+        layers, info = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img,
+                                                num_layers=6, iterations=8, gram_kernel=kernel,
+                                                return_info=True)
+        assert info["gram_kernel"] == kernel
+        assert info["seconds_gram"] >= 0 and info["seconds_solve"] >= 0
+        out[kernel] = layers
+    ref = out["eigen"]
+    for kernel, layers in out.items():
+        assert layers.shape == ref.shape, kernel
+        np.testing.assert_allclose(layers, ref, atol=1e-6, err_msg=kernel)

@@ -10,10 +10,12 @@
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "blas.hpp"
 #include "sss/parallel.hpp"
 
 namespace sss {
@@ -157,32 +159,99 @@ void weighted_gram_avx2(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& 
 }
 #endif
 
-void weighted_gram(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G) {
-#ifdef SSS_HAVE_AVX2_KERNEL
-    if (cpu_has_avx2_fma()) return weighted_gram_avx2(E, w, G);
+#ifdef SSS_HAVE_BLAS
+// BLAS dsyrk on chunks of scaled pixel rows: X (chunk x m, row-major, i.e.
+// column-major m x chunk) and G += X^T X ('L', 'N' on the m x chunk view).
+// Several times faster than the kernels above with an optimised BLAS
+// (OpenBLAS); the caller decides how many threads the BLAS uses.
+constexpr Eigen::Index kBlasChunk = 1024;
+
+void weighted_gram_blas(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G) {
+    const Eigen::Index n = E.rows(), m = E.cols();
+    G.setZero(m, m);
+    RowMatrixXd X(std::min(kBlasChunk, n), m);
+    const int mi = static_cast<int>(m);
+    const double one = 1.0;
+    for (Eigen::Index lo = 0; lo < n; lo += kBlasChunk) {
+        const Eigen::Index len = std::min(kBlasChunk, n - lo);
+        for (Eigen::Index i = 0; i < len; ++i) X.row(i) = std::sqrt(w[lo + i]) * E.row(lo + i);
+        const int li = static_cast<int>(len);
+        dsyrk_("L", "N", &mi, &li, &one, X.data(), &mi, &one, G.data(), &mi, 1, 1);
+    }
+    G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
+}
 #endif
-    weighted_gram_eigen(E, w, G);
+
+GramKernel resolve_kernel(GramKernel k) {
+    if (k == GramKernel::Auto) {
+#ifdef SSS_HAVE_BLAS
+        return GramKernel::Blas;
+#elif defined(SSS_HAVE_AVX2_KERNEL)
+        return cpu_has_avx2_fma() ? GramKernel::Avx2 : GramKernel::Eigen;
+#else
+        return GramKernel::Eigen;
+#endif
+    }
+    if (!gram_kernel_available(k))
+        throw std::invalid_argument(std::string("weighted_gram: kernel '") + gram_kernel_name(k) +
+                                    "' is not available in this build / on this CPU");
+    return k;
+}
+
+void weighted_gram(const RowMatrixXd& E, const double* w, Eigen::MatrixXd& G, GramKernel k) {
+    switch (k) {
+#ifdef SSS_HAVE_BLAS
+        case GramKernel::Blas: return weighted_gram_blas(E, w, G);
+#endif
+#ifdef SSS_HAVE_AVX2_KERNEL
+        case GramKernel::Avx2: return weighted_gram_avx2(E, w, G);
+#endif
+        default: return weighted_gram_eigen(E, w, G);
+    }
 }
 
 }  // namespace
 
+const char* gram_kernel_name(GramKernel k) {
+    switch (k) {
+        case GramKernel::Auto: return "auto";
+        case GramKernel::Blas: return "blas";
+        case GramKernel::Avx2: return "avx2";
+        case GramKernel::Eigen: return "eigen";
+    }
+    return "?";
+}
+
+bool gram_kernel_available(GramKernel k) {
+    switch (k) {
+        case GramKernel::Auto:
+        case GramKernel::Eigen: return true;
+        case GramKernel::Blas:
+#ifdef SSS_HAVE_BLAS
+            return true;
+#else
+            return false;
+#endif
+        case GramKernel::Avx2:
+#ifdef SSS_HAVE_AVX2_KERNEL
+            return cpu_has_avx2_fma();
+#else
+            return false;
+#endif
+    }
+    return false;
+}
+
 Eigen::MatrixXd weighted_gram(const Eigen::Ref<const RowMatrixXd>& E,
-                              const Eigen::Ref<const Eigen::VectorXd>& w, bool allow_simd) {
+                              const Eigen::Ref<const Eigen::VectorXd>& w, GramKernel kernel) {
     if (w.size() != E.rows())
         throw std::invalid_argument("weighted_gram: need one weight per row of E");
     if (!(w.array() >= 0.0).all())
         throw std::invalid_argument("weighted_gram: weights must be >= 0");
+    const GramKernel k = resolve_kernel(kernel);
     const RowMatrixXd Er = E;
     Eigen::MatrixXd G;
-#ifdef SSS_HAVE_AVX2_KERNEL
-    if (allow_simd && cpu_has_avx2_fma()) {
-        weighted_gram_avx2(Er, w.data(), G);
-        return G;
-    }
-#else
-    (void)allow_simd;
-#endif
-    weighted_gram_eigen(Er, w.data(), G);
+    weighted_gram(Er, w.data(), G, k);
     return G;
 }
 
@@ -210,56 +279,130 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     if (params.iterations < 0 || !(params.gamma > 0.0) || !(params.weight > 0.0) ||
         !(params.clamp > 0.0) || params.prune_every < 0)
         throw std::invalid_argument("constrained_sparsify: bad parameters");
+    if (params.sample_stride < 1)
+        throw std::invalid_argument("constrained_sparsify: sample_stride must be >= 1");
+    if (params.sample_stride > 1 &&
+        (params.image_width < 1 || n % params.image_width != 0))
+        throw std::invalid_argument("constrained_sparsify: sample_stride > 1 needs the image "
+                                    "width (a divisor of N)");
     const int nt = resolve_threads(params.num_threads);
 
-    const RowMatrixXd Er = E_in;     // pixel rows contiguous, for the Gram products
-    const Eigen::MatrixXd E = E_in;  // column-major, for the GEMMs
+    // The pixels whose terms enter the energy: all, or the centres of
+    // stride x stride blocks, each standing for q = N / |S| pixels.
+    const int stride = params.sample_stride;
+    std::vector<Eigen::Index> samples;
+    if (stride > 1) {
+        const Eigen::Index W = params.image_width, H = n / W, off = stride / 2;
+        for (Eigen::Index r = std::min<Eigen::Index>(off, H - 1); r < H; r += stride)
+            for (Eigen::Index c = std::min<Eigen::Index>(off, W - 1); c < W; c += stride)
+                samples.push_back(r * W + c);
+    }
+    const bool sampled = stride > 1;
+    const Eigen::Index ns = sampled ? static_cast<Eigen::Index>(samples.size()) : n;
+    const double q = static_cast<double>(n) / static_cast<double>(ns);
+    RowMatrixXd Er(ns, m);  // sampled pixel rows contiguous, for the Gram products
+    if (sampled) {
+        for (Eigen::Index i = 0; i < ns; ++i) Er.row(i) = E_in.row(samples[static_cast<size_t>(i)]);
+    } else {
+        Er = E_in;
+    }
+    const Eigen::MatrixXd E = Er;  // column-major, for the GEMMs
     const Eigen::VectorXd L1 = L * Eigen::VectorXd::Ones(n);
-    const Eigen::VectorXd EtL1 = E.transpose() * L1;
+    const Eigen::VectorXd EtL1 = E_in.transpose() * L1;
     const double wg = std::pow(params.weight, params.gamma);
     const double ex = params.gamma - 2.0;
 
     int K = num_layers;
     std::vector<int> kept(static_cast<size_t>(K));
     for (int k = 0; k < K; ++k) kept[static_cast<size_t>(k)] = k;
-    Eigen::MatrixXd alpha = Eigen::MatrixXd::Zero(n, K);  // column-major N x K
-    for (Eigen::Index p = 0; p < n; ++p) alpha(p, labels[p]) = 1.0;
+    Eigen::MatrixXd alpha = Eigen::MatrixXd::Zero(ns, K);  // column-major ns x K
+    for (Eigen::Index i = 0; i < ns; ++i)
+        alpha(i, labels[sampled ? samples[static_cast<size_t>(i)] : i]) = 1.0;
+    // Every layer after a solve is c_k + E y_k (column k of Y): this gives the
+    // layers at all pixels when the energy is sampled.
+    Eigen::VectorXd coef_c;
+    Eigen::MatrixXd coef_y;
+    bool solved = false;
 
     const int cycle = params.prune_every > 0 ? params.prune_every
                                              : (params.iterations + 3) / 4;
     int remove_iter = cycle;
     ConstrainedResult res;
-    Eigen::MatrixXd e0(n, K), e1(n, K);
+    res.sample_count = ns;
+    Eigen::MatrixXd e0(ns, K), e1(ns, K);
     auto reweight = [&]() {
-        e0.resize(n, K);
-        e1.resize(n, K);
+        e0.resize(ns, K);
+        e1.resize(ns, K);
 #pragma omp parallel for schedule(static) num_threads(nt)
-        for (Eigen::Index p = 0; p < n; ++p)
+        for (Eigen::Index p = 0; p < ns; ++p)
             for (int k = 0; k < K; ++k) {
                 const double a = alpha(p, k);
                 e1(p, k) = wg * std::pow(std::max(std::abs(a - 1.0), params.clamp), ex);
                 e0(p, k) = wg * std::pow(std::max(std::abs(a), params.clamp), ex);
             }
     };
+    const GramKernel kernel = resolve_kernel(params.gram_kernel);
+    res.gram_kernel = gram_kernel_name(kernel);
+    // Per-layer Grams run in parallel over layers, so the BLAS runs on one
+    // thread (each layer's result then does not depend on the thread count).
+    detail::BlasThreads blas_guard(1);
+    using Clock = std::chrono::steady_clock;
+    auto seconds_since = [](Clock::time_point t0) {
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    Eigen::MatrixXd unweighted;  // E^T E, computed when first needed
+    auto t0 = Clock::now();
     reweight();
+    res.seconds_weights += seconds_since(t0);
     for (int iter = 1; iter <= params.iterations; ++iter) {
         if (K >= 2) {
-            // Gram blocks of every layer, in parallel over layers.
+            // Gram blocks of every layer, in parallel over layers. A layer
+            // whose weights are all equal (every layer in the first
+            // iteration: one-hot alphas give e0 + e1 = w^gamma (1 +
+            // clamp^(gamma-2)) everywhere) gets c E^T E, computed once.
+            t0 = Clock::now();
             Eigen::MatrixXd W = e0 + e1;
+            if (sampled) W *= q;
+            std::vector<char> constant(static_cast<size_t>(K));
+            for (int k = 0; k < K; ++k)
+                constant[static_cast<size_t>(k)] = (W.col(k).array() == W(0, k)).all();
             std::vector<Eigen::MatrixXd> G(static_cast<size_t>(K));
+            if (std::find(constant.begin(), constant.end(), 1) != constant.end() &&
+                unweighted.size() == 0) {
+                const Eigen::VectorXd ones = Eigen::VectorXd::Ones(ns);
+                weighted_gram(Er, ones.data(), unweighted, kernel);
+            }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
             for (int k = 0; k < K; ++k) {
-                weighted_gram(Er, W.col(k).data(), G[static_cast<size_t>(k)]);
-                G[static_cast<size_t>(k)].diagonal() += eigenvalues;
+                Eigen::MatrixXd& Gk = G[static_cast<size_t>(k)];
+                if (constant[static_cast<size_t>(k)])
+                    Gk = W(0, k) * unweighted;
+                else
+                    weighted_gram(Er, W.col(k).data(), Gk, kernel);
+                Gk.diagonal() += eigenvalues;
             }
+            res.seconds_gram += seconds_since(t0);
+            t0 = Clock::now();
             Eigen::MatrixXd B(m, (K - 1) * m);
             for (int k = 0; k < K - 1; ++k) B.middleCols(k * m, m) = G[static_cast<size_t>(k)];
-            const Eigen::MatrixXd Et_e1 = E.transpose() * e1.leftCols(K - 1);
-            const Eigen::VectorXd shared = E.transpose() * e0.col(K - 1) + EtL1;
+            Eigen::MatrixXd Et_e1 = E.transpose() * e1.leftCols(K - 1);
+            Eigen::VectorXd shared = E.transpose() * e0.col(K - 1);
+            if (sampled) {
+                Et_e1 *= q;
+                shared *= q;
+            }
+            shared += EtL1;
             const Eigen::MatrixXd rhs = Et_e1.colwise() + shared;
             const Eigen::MatrixXd y = structured_block_solve(B, G[static_cast<size_t>(K - 1)], rhs);
             alpha.leftCols(K - 1).noalias() = E * y;
-            alpha.col(K - 1) = Eigen::VectorXd::Ones(n) - alpha.leftCols(K - 1).rowwise().sum();
+            alpha.col(K - 1) = Eigen::VectorXd::Ones(ns) - alpha.leftCols(K - 1).rowwise().sum();
+            coef_c = Eigen::VectorXd::Zero(K);
+            coef_c[K - 1] = 1.0;
+            coef_y.resize(m, K);
+            coef_y.leftCols(K - 1) = y;
+            coef_y.col(K - 1) = -y.rowwise().sum();
+            solved = true;
+            res.seconds_solve += seconds_since(t0);
         }
         if (iter > remove_iter) {
             std::vector<int> keep;
@@ -272,22 +415,45 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
             }
             if (keep.empty()) keep.push_back(best);
             if (static_cast<int>(keep.size()) != K) {
-                Eigen::MatrixXd a2(n, static_cast<Eigen::Index>(keep.size()));
+                const Eigen::Index K2 = static_cast<Eigen::Index>(keep.size());
+                Eigen::MatrixXd a2(ns, K2), y2(m, K2);
+                Eigen::VectorXd c2(K2);
                 std::vector<int> kept2;
-                for (size_t j = 0; j < keep.size(); ++j) {
-                    a2.col(static_cast<Eigen::Index>(j)) = alpha.col(keep[j]);
-                    kept2.push_back(kept[static_cast<size_t>(keep[j])]);
+                for (Eigen::Index j = 0; j < K2; ++j) {
+                    const int src = keep[static_cast<size_t>(j)];
+                    a2.col(j) = alpha.col(src);
+                    if (solved) {
+                        c2[j] = coef_c[src];
+                        y2.col(j) = coef_y.col(src);
+                    }
+                    kept2.push_back(kept[static_cast<size_t>(src)]);
                 }
                 alpha = std::move(a2);
+                if (solved) {
+                    coef_c = std::move(c2);
+                    coef_y = std::move(y2);
+                }
                 kept = std::move(kept2);
-                K = static_cast<int>(keep.size());
+                K = static_cast<int>(K2);
             }
             remove_iter += cycle;
         }
         res.layer_counts.push_back(K);
+        t0 = Clock::now();
         reweight();
+        res.seconds_weights += seconds_since(t0);
     }
-    res.alphas = alpha;
+    if (!sampled) {
+        res.alphas = alpha;
+    } else if (solved) {
+        // The layers at every pixel from their coefficients.
+        Eigen::MatrixXd full = E_in * coef_y;
+        full.rowwise() += coef_c.transpose();
+        res.alphas = full;
+    } else {  // no solve ran: the one-hot initial layers (K == num_layers)
+        res.alphas = RowMatrixXd::Zero(n, K);
+        for (Eigen::Index p = 0; p < n; ++p) res.alphas(p, labels[p]) = 1.0;
+    }
     res.kept = kept;
     return res;
 }

@@ -1,11 +1,12 @@
 // Stage 7 of SPEC.md: shift-and-invert Lanczos (Spectra) with a sparse LDL^T.
 #include "sss/eigensolver.hpp"
 
+#include "blas.hpp"
+
 #include <Eigen/SparseCholesky>
 #include <Spectra/SymEigsShiftSolver.h>
 #ifdef SSS_HAVE_CHOLMOD
 #include <Eigen/CholmodSupport>
-#include <dlfcn.h>
 #endif
 
 #include <algorithm>
@@ -93,33 +94,6 @@ void ShiftSolveOp::perform_op(const double* x_in, double* y_out) const {
 
 namespace {
 
-#ifdef SSS_HAVE_CHOLMOD
-// The supernodal triangular solves are BLAS-2 on small blocks: a threaded BLAS
-// (e.g. OpenBLAS) makes them ~2x slower. Run them with one BLAS thread when the
-// BLAS in use exposes openblas_set_num_threads; restore on exit.
-class SingleThreadedBlas {
-public:
-    SingleThreadedBlas() {
-        set_ = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-        auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-        if (set_ && get) {
-            saved_ = get();
-            set_(1);
-        } else {
-            set_ = nullptr;
-        }
-    }
-    ~SingleThreadedBlas() {
-        if (set_) set_(saved_);
-    }
-
-private:
-    void (*set_)(int) = nullptr;
-    int saved_ = 1;
-};
-#else
-struct SingleThreadedBlas {};
-#endif
 
 // Spectra's shift-solve solver calls set_shift() in its constructor; we have
 // already chosen and factorised the shift, so forward everything but that.
@@ -188,7 +162,11 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
     solver.init(v0.data());
     // In shift-invert mode the largest 1/(lambda - sigma) are the eigenvalues
     // nearest sigma; sort the result by the transformed value, then ascending.
-    SingleThreadedBlas blas_guard;
+#ifdef SSS_HAVE_CHOLMOD
+    // The supernodal triangular solves are BLAS-2 on small blocks: a threaded
+    // BLAS (e.g. OpenBLAS) makes them ~2x slower.
+    detail::BlasThreads blas_guard(1);
+#endif
     const Eigen::Index nconv =
         solver.compute(Spectra::SortRule::LargestMagn, params.max_restarts, params.tol,
                        Spectra::SortRule::SmallestAlge);

@@ -4,6 +4,7 @@
 
 #include <Eigen/Dense>
 
+#include <string>
 #include <vector>
 
 #include "sss/sparse.hpp"
@@ -28,11 +29,26 @@ using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen:
 Eigen::MatrixXd structured_block_solve(const Eigen::MatrixXd& B, const Eigen::MatrixXd& C,
                                        const Eigen::MatrixXd& b);
 
+/// Kernels for the weighted Gram matrices E^T diag(w) E.
+enum class GramKernel {
+    Auto,   ///< the fastest available: Blas, else Avx2 on CPUs with AVX2/FMA, else Eigen
+    Blas,   ///< BLAS dsyrk on chunks of scaled rows (needs a build with SSS_USE_BLAS)
+    Avx2,   ///< register-blocked AVX2/FMA kernel (x86-64, chosen at run time)
+    Eigen,  ///< Eigen's rank update (portable)
+};
+
+/// Name of a kernel ("auto", "blas", "avx2", "eigen").
+const char* gram_kernel_name(GramKernel kernel);
+
+/// Whether `kernel` can run in this build on this CPU.
+bool gram_kernel_available(GramKernel kernel);
+
 /// E^T diag(w) E for E of N x m and weights w >= 0 (length N): the Gram
-/// blocks of constrained sparsification. `allow_simd` lets it use the
-/// AVX2/FMA kernel when the CPU has it (chosen at run time).
+/// blocks of constrained sparsification. Throws std::invalid_argument for a
+/// kernel that is not available.
 Eigen::MatrixXd weighted_gram(const Eigen::Ref<const RowMatrixXd>& E,
-                              const Eigen::Ref<const Eigen::VectorXd>& w, bool allow_simd = true);
+                              const Eigen::Ref<const Eigen::VectorXd>& w,
+                              GramKernel kernel = GramKernel::Auto);
 
 struct ConstrainedParams {
     int iterations = 40;            ///< IRLS iterations
@@ -42,12 +58,24 @@ struct ConstrainedParams {
     double prune_threshold = 0.1;   ///< layers with max |alpha| below it are dropped
     int prune_every = 0;            ///< 0: ceil(iterations / 4)
     int num_threads = 0;
+    GramKernel gram_kernel = GramKernel::Auto;
+    /// 1: every pixel's term enters the energy (the reference). s > 1: only
+    /// the centre pixel of each s x s block, weighted by N / (number of
+    /// samples) -- a quadrature of the same energy, ~s^2 times cheaper; the
+    /// layers are still E y + c at every pixel. Needs image_width.
+    int sample_stride = 1;
+    Eigen::Index image_width = 0;   ///< W with pixel index row * W + col
 };
 
 struct ConstrainedResult {
     RowMatrixXd alphas;             ///< N x K_final, pixel-major; rows sum to 1
     std::vector<int> kept;          ///< original index (0-based) of each surviving layer
     std::vector<int> layer_counts;  ///< number of layers after each iteration
+    std::string gram_kernel;        ///< the Gram kernel used
+    double seconds_gram = 0.0;      ///< wall time in the weighted Gram matrices
+    double seconds_solve = 0.0;     ///< ... in the right-hand sides, block solves, E y
+    double seconds_weights = 0.0;   ///< ... in the IRLS weights
+    Eigen::Index sample_count = 0;  ///< pixels whose terms entered the energy
 };
 
 /// Constrained sparsification (SPEC.md step 8; reference softSegmentsFromEigs).
