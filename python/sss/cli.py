@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"comma-separated outputs among {','.join(FORMATS)} (default all)")
     seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
                      help="blending space the .ora stack is exact for: srgb (Krita, "
-                          "MyPaint, the OpenRaster spec; default) or linear (GIMP's "
-                          "default Normal mode)")
+                          "MyPaint, the OpenRaster spec; default) or linear (GIMP 2.10/3, "
+                          "whose .ora loader uses its linear-light Normal mode)")
     seg.add_argument("-q", "--quiet", action="store_true",
                      help="no progress output (errors are still reported)")
     return parser

@@ -12,12 +12,10 @@ Additive (the ``NAME_layer{i}.png`` files)
 
 'Over' (the ``NAME.ora`` OpenRaster stack)
     Editors stack layers with ordinary 'normal' (Porter-Duff source-over)
-    blending. OpenRaster's additive operator ``svg:plus`` is not usable:
-    GIMP maps it to its legacy *Addition* mode and Krita to *Addition*,
-    which add colours, not premultiplied layers. So the alphas are
-    converted for 'over' blending. With layers ordered top (t = 0) to
-    bottom (t = K-1) and R_t = prod_{s<t} (1 - b_s) the coverage left by
-    the layers above, layer t gets alpha ``b_t = a_t / R_t`` (0 where
+    blending, so the ``.ora`` uses ``svg:src-over`` for every layer and
+    converts the alphas. With layers ordered top (t = 0) to bottom
+    (t = K-1) and R_t = prod_{s<t} (1 - b_s) the coverage left by the
+    layers above, layer t gets alpha ``b_t = a_t / R_t`` (0 where
     R_t = 0) and the bottom layer ``b = 1``. Then ordinary 'over'
     compositing, ``out = b_t c_t + (1 - b_t) out`` from bottom to top,
     gives ``sum_t a_t c_t``: the photo. Each b_t is quantised to 8 bits
@@ -27,12 +25,27 @@ Additive (the ``NAME_layer{i}.png`` files)
     exactly its soft segment; lower layers extend under the layers above
     them (invisible while those are shown). The layer with the largest
     area goes to the bottom, the others above it by decreasing area.
-    By default compositing is in the files' sRGB values, as Krita does and
-    as the OpenRaster specification defines. GIMP 2.10/3 composites
-    'Normal' layers in linear light by default: either set the layers'
-    composite space to "RGB (perceptual)" there, or write the stack with
-    ``space="linear"`` (``--ora-space linear``), which re-fits the colours
-    so that linear-light blending gives the photo.
+
+    Blending space (checked in the editors by
+    ``tools/check_ora_in_editors.py``; numbers in docs/outputs.md). The
+    default ``space="srgb"`` fits the colours for blending on the stored
+    sRGB values, as the OpenRaster specification (W3C compositing), Krita
+    and MyPaint do: Krita 5.1.5 shows the photo within 2 levels. GIMP's
+    OpenRaster loader (2.10 and 3.0) gives ``svg:src-over`` layers its
+    *Normal* mode, which blends in linear light: GIMP 3.0.4 shows the
+    default stack off by up to 69 levels in soft transitions, unless the
+    layers' composite space is set to "RGB (perceptual)" (then exact).
+    ``space="linear"`` (``--ora-space linear``) re-fits the colours for
+    linear-light blending: exact in GIMP (max 1 level), off by as much in
+    Krita. No stack of 'normal' layers can be exact in both: at a pixel
+    where layers of different colours mix, sRGB and linear-light blending
+    of the same layers differ (the sRGB curve is strictly convex above
+    0.04, Jensen's inequality). GIMP's loader reads no per-layer attribute
+    that selects the composite space, and GIMP 3.0.4 maps every other
+    OpenRaster operator (``svg:plus``, ``svg:darken``, ...) to a
+    non-legacy mode, which also composites in linear light, so no choice
+    of operators avoids the split (docs/outputs.md). The additive PNGs
+    are unaffected.
 """
 
 from __future__ import annotations
@@ -147,9 +160,11 @@ def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=
         Layer indices from top to bottom; default: largest area at the bottom.
     space : {"srgb", "linear"}, optional
         Where the editor blends: on the stored sRGB values (Krita, MyPaint,
-        the OpenRaster specification) or in linear light (GIMP's default
-        *Normal* mode). With "linear" the colours are re-fitted so that
-        blending the linearised colours gives the linearised photo.
+        the OpenRaster specification; the default) or in linear light
+        (GIMP 2.10/3, whose OpenRaster loader gives the layers its *Normal*
+        mode). With "linear" the colours are re-fitted so that blending the
+        linearised colours gives the linearised photo. Measured in the
+        editors: see the module docstring.
 
     Returns
     -------
@@ -296,8 +311,10 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     one PNG per layer under ``data/``, ``mergedimage.png`` (the composite of
     the stack) and ``Thumbnails/thumbnail.png`` (at most 256 px). Layers use
     'over' blending (``svg:src-over``) with converted alphas: see the module
-    docstring. ``space="linear"`` makes the stack exact for editors that
-    blend in linear light (GIMP's default) instead: see :func:`ora_layers`.
+    docstring. ``space="srgb"`` (default) is exact in Krita, MyPaint and
+    the OpenRaster specification; ``space="linear"`` makes the stack exact
+    in GIMP instead (its loader's *Normal* mode blends in linear light):
+    see :func:`ora_layers`.
     Returns the top-to-bottom layer order.
 
     References
