@@ -26,13 +26,15 @@ def _grid_eigs(h, w):
 
 
 # ---------------------------------------------------------------- oracle
-def test_docia_eigenpairs_match_reference(docia_laplacian):
+@pytest.mark.parametrize("method", ["lanczos", "block"])
+def test_docia_eigenpairs_match_reference(docia_laplacian, method):
     """Eigenvalues within 1e-8 abs, subspace principal-angle cosines >= 1 - 1e-6,
     residuals |Lv - lambda v| <= 1e-8 (the oracle's eigenvectors are float32, so
-    the subspace comparison is limited by their rounding, ~1e-7)."""
+    the subspace comparison is limited by their rounding, ~1e-7); both methods."""
     ref = load_reference("eigs.npz")
     L = oracle_csr(docia_laplacian, "L", 320, 320)
-    vals, vecs, info = sss.smallest_eigenvectors(L, 100, return_info=True)
+    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, return_info=True)
+    assert info["method"] == method
     assert vals.shape == (100,) and vecs.shape == (102400, 100)
     assert np.all(np.diff(vals) >= 0)
     assert np.abs(vals - ref["eigenvalues"]).max() <= 1e-8
@@ -48,37 +50,69 @@ def test_docia_eigenpairs_match_reference(docia_laplacian):
 
 
 # ---------------------------------------------------------------- properties
-def test_grid_laplacian_known_spectrum():
-    L = _grid_laplacian(12, 9)
-    vals, vecs = sss.smallest_eigenvectors(L, 10)
-    np.testing.assert_allclose(vals, _grid_eigs(12, 9)[:10], atol=1e-10)
-    assert np.abs(L @ vecs - vecs * vals).max() < 1e-9
+METHODS = pytest.mark.parametrize("method", ["lanczos", "block"])
 
 
-def test_indefinite_matrix_shift_moves_below_spectrum():
+@METHODS
+def test_grid_laplacian_known_spectrum(method):
+    """Includes repeated eigenvalues (the 12 x 12 grid is symmetric)."""
+    for h, w in ((12, 9), (12, 12)):
+        L = _grid_laplacian(h, w)
+        vals, vecs = sss.smallest_eigenvectors(L, 10, method=method)
+        np.testing.assert_allclose(vals, _grid_eigs(h, w)[:10], atol=1e-10)
+        assert np.abs(L @ vecs - vecs * vals).max() < 1e-9
+        assert np.abs(vecs.T @ vecs - np.eye(10)).max() < 1e-10
+
+
+def test_block_method_options_and_restarts():
+    """Small bases force thick restarts; every block size gives the spectrum."""
+    L = _grid_laplacian(15, 14)
+    ref = _grid_eigs(15, 14)[:12]
+    for ncv, bs in ((16, 2), (20, 3), (40, 1), (60, 7)):
+        vals, vecs, info = sss.smallest_eigenvectors(L, 12, method="block", ncv=ncv,
+                                                     block_size=bs, return_info=True)
+        np.testing.assert_allclose(vals, ref, atol=1e-10)
+        assert info["residual"] <= 1e-10 * abs(L).sum(axis=1).max()
+        if ncv == 16:
+            assert info["restarts"] >= 1
+    with pytest.raises(ValueError, match="method"):
+        sss.smallest_eigenvectors(L, 3, method="arpack")
+    with pytest.raises(ValueError, match="block_size"):
+        sss.smallest_eigenvectors(L, 3, method="block", block_size=0)
+    with pytest.raises(ValueError, match="ncv"):
+        sss.smallest_eigenvectors(L, 12, method="block", ncv=13)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        sss.smallest_eigenvectors(L, 12, method="block", ncv=16, block_size=2,
+                                  max_restarts=1, tol=1e-15)
+
+
+@METHODS
+def test_indefinite_matrix_shift_moves_below_spectrum(method):
     """A Laplacian minus 0.05 I has eigenvalues down to -0.05: the automatic
     shift must move below them (more than one factorisation) and still return
     the algebraically smallest eigenpairs."""
     L = _grid_laplacian(10, 10) - 0.05 * sp.eye(100)
-    vals, vecs, info = sss.smallest_eigenvectors(L, 6, return_info=True)
+    vals, vecs, info = sss.smallest_eigenvectors(L, 6, method=method, return_info=True)
     np.testing.assert_allclose(vals, _grid_eigs(10, 10)[:6] - 0.05, atol=1e-10)
     assert info["shift"] < -0.05
     assert info["factorizations"] > 1
 
 
-def test_matches_dense_eigh_on_random_symmetric_matrix(rng):
+@METHODS
+def test_matches_dense_eigh_on_random_symmetric_matrix(rng, method):
     A = sp.random(60, 60, density=0.1, random_state=1)
     A = sp.csr_matrix(A + A.T + 5 * sp.eye(60))
-    vals, vecs = sss.smallest_eigenvectors(A, 5)
+    vals, vecs = sss.smallest_eigenvectors(A, 5, method=method)
     ref = np.linalg.eigvalsh(A.toarray())[:5]
     np.testing.assert_allclose(vals, ref, atol=1e-10)
 
 
-def test_deterministic_and_input_not_modified():
+@METHODS
+def test_deterministic_and_input_not_modified(method):
     L = _grid_laplacian(8, 11)
     before = L.copy()
-    v1, x1 = sss.smallest_eigenvectors(L, 5)
-    v2, x2 = sss.smallest_eigenvectors(L, 5)
+    v1, x1 = sss.smallest_eigenvectors(L, 5, method=method)
+    v2, x2 = sss.smallest_eigenvectors(L, 5, method=method)
     assert np.array_equal(v1, v2) and np.array_equal(x1, x2)
     assert (L != before).nnz == 0
 

@@ -4,7 +4,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <stdexcept>
 
 #ifdef SSS_HAVE_BLAS
 extern "C" {
@@ -14,8 +16,14 @@ extern "C" {
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* beta,
             double* c, const int* ldc, std::size_t uplo_len, std::size_t trans_len);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b,
+            const int* ldb, const double* beta, double* c, const int* ldc, std::size_t ta_len,
+            std::size_t tb_len);
 }
 #endif
+
+#include <Eigen/Dense>
 
 namespace sss::detail {
 
@@ -45,5 +53,37 @@ private:
     void (*set_)(int) = nullptr;
     int saved_ = 1;
 };
+
+/// C = alpha op(A) op(B) + beta C for column-major blocks (op = transpose
+/// when the flag is set): BLAS dgemm when the core was built with a BLAS,
+/// else Eigen's product (whose parallel GEMM is slow for the tall-skinny
+/// shapes of block orthogonalisation).
+inline void gemm(bool trans_a, bool trans_b, double alpha,
+                 const Eigen::Ref<const Eigen::MatrixXd>& A,
+                 const Eigen::Ref<const Eigen::MatrixXd>& B, double beta,
+                 Eigen::Ref<Eigen::MatrixXd> C) {
+    const Eigen::Index m = trans_a ? A.cols() : A.rows();
+    const Eigen::Index k = trans_a ? A.rows() : A.cols();
+    const Eigen::Index n = trans_b ? B.rows() : B.cols();
+    if (C.rows() != m || C.cols() != n || (trans_b ? B.cols() : B.rows()) != k)
+        throw std::invalid_argument("gemm: incompatible shapes");
+    if (m == 0 || n == 0) return;
+#ifdef SSS_HAVE_BLAS
+    const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
+    const int lda = static_cast<int>(std::max<Eigen::Index>(1, A.outerStride()));
+    const int ldb = static_cast<int>(std::max<Eigen::Index>(1, B.outerStride()));
+    const int ldc = static_cast<int>(std::max<Eigen::Index>(1, C.outerStride()));
+    dgemm_(trans_a ? "T" : "N", trans_b ? "T" : "N", &mi, &ni, &ki, &alpha, A.data(), &lda,
+           B.data(), &ldb, &beta, C.data(), &ldc, 1, 1);
+#else
+    Eigen::MatrixXd P;
+    if (trans_a && trans_b) P = A.transpose() * B.transpose();
+    else if (trans_a) P = A.transpose() * B;
+    else if (trans_b) P = A * B.transpose();
+    else P = A * B;
+    if (beta == 0.0) C = alpha * P;
+    else C = alpha * P + beta * C;
+#endif
+}
 
 }  // namespace sss::detail

@@ -17,7 +17,8 @@ __all__ = ["smallest_eigenvectors"]
 
 def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
                           ncv: int | None = None, tol: float = 1e-10,
-                          max_restarts: int = 1000, return_info: bool = False):
+                          max_restarts: int = 1000, method: str = "lanczos",
+                          block_size: int | None = None, return_info: bool = False):
     """The k eigenpairs of a symmetric sparse matrix with the smallest eigenvalues.
 
     Implicitly restarted Lanczos (Spectra) on (L - sigma I)^-1, whose largest
@@ -50,7 +51,17 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     tol : float, optional
         Relative convergence tolerance of the Ritz values.
     max_restarts : int, optional
-        Maximum number of Lanczos restarts.
+        Maximum number of restarts.
+    method : {"lanczos", "block"}, optional
+        "lanczos" (default): Spectra's implicitly restarted Lanczos, one
+        shift-solve per step. "block": Rayleigh-Ritz with L on a block
+        Krylov space of (L - sigma I)^-1 (thick-restarted), which solves for
+        `block_size` vectors at once and orthogonalises with matrix-matrix
+        products; the same eigenpairs (every residual ||L v - lambda v|| <=
+        tol * ||L||_inf, checked explicitly) several times faster on large
+        images. With "block", `ncv` defaults to max(3k, k + 4 * block_size).
+    block_size : int, optional
+        Vectors per solve for ``method="block"`` (default clamp(k / 5, 4, 32)).
     return_info : bool, optional
         Also return a dict with the shift used and iteration counts.
 
@@ -63,8 +74,9 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
         entry positive. Deterministic (fixed starting vector).
     info : dict
         Only with ``return_info=True``: ``shift``, ``factorizations``,
-        ``restarts``, ``operations`` (number of shift-solves) and ``backend``
-        (``'cholmod'`` or ``'eigen-ldlt'``).
+        ``restarts``, ``operations`` (number of vectors shift-solved), ``method``,
+        ``backend`` (``'cholmod'`` or ``'eigen-ldlt'``) and, for the block
+        method, ``residual`` (largest ||L v - lambda v||).
 
     Raises
     ------
@@ -88,6 +100,11 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     k = int(k)
     if not 1 <= k < n:
         raise ValueError(f"k must be in [1, N-1] = [1, {n - 1}], got {k}")
+    if method not in ("lanczos", "block"):
+        raise ValueError(f"method must be 'lanczos' or 'block', got {method!r}")
+    bs = 0 if block_size is None else int(block_size)
+    if block_size is not None and bs < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
     ncv_i = 0 if ncv is None else int(ncv)
     if ncv is not None and not k < ncv_i <= n:
         raise ValueError(f"ncv must satisfy k < ncv <= N, got ncv={ncv_i} with k={k}, N={n}")
@@ -103,11 +120,12 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
         shift_v = float(shift)
         if not np.isfinite(shift_v):
             raise ValueError(f"shift must be finite, got {shift}")
-    basis = max(ncv_i, 2 * k + 1, k + 20)
+    basis = max(ncv_i, 2 * k + 1, k + 20) if method == "lanczos" else \
+        2 * max(ncv_i, 3 * k, k + 4 * (bs or min(max(k // 5, 4), 32)))  # V and L V
     # Lanczos basis + Ritz vectors + output + factor (~ 20 nonzeros per row of L)
     check_memory(8.0 * n * (basis + 2 * k) + 12.0 * 20 * Lc.nnz, "smallest_eigenvectors")
     values, vectors, info = _core.smallest_eigenvectors(
-        Lc.data, Lc.indices, Lc.indptr, n, k, ncv_i, tol, max_restarts, shift_v)
+        Lc.data, Lc.indices, Lc.indptr, n, k, ncv_i, tol, max_restarts, shift_v, method, bs)
     if return_info:
         return values, vectors, dict(info)
     return values, vectors
