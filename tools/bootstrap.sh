@@ -5,7 +5,8 @@
 #   bash tools/bootstrap.sh test   # set up (with test extras), then run the test suite
 #
 # It installs the C++ libraries the core builds against (Debian's
-# libeigen3-dev, libspectra-dev, libsuitesparse-dev and libopenblas0-pthread,
+# libeigen3-dev, libspectra-dev, libsuitesparse-dev, libblas-dev and
+# libopenblas0-pthread,
 # plus a compiler if there is none), makes a
 # virtual environment in .venv (override with SSS_VENV=path), installs sss into
 # it from this checkout with pip, and runs the job. Safe to run again.
@@ -25,6 +26,10 @@ need=()
 [ -f /usr/include/suitesparse/cholmod.h ] || need+=(libsuitesparse-dev)
 [ -d /usr/lib/x86_64-linux-gnu/openblas-pthread ] || [ "$(uname -m)" != x86_64 ] ||
   need+=(libopenblas0-pthread)
+# A BLAS to link (dsyrk for constrained sparsification's Gram matrices, dgemm
+# for the block eigensolver); Debian's libblas.so then runs OpenBLAS.
+compgen -G "/usr/lib/*/libblas.so" >/dev/null || compgen -G "/usr/lib/libblas.so" >/dev/null ||
+  need+=(libblas-dev)
 command -v g++ >/dev/null || need+=(g++)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

@@ -31,7 +31,7 @@ Eigen::MatrixXd structured_block_solve(const Eigen::MatrixXd& B, const Eigen::Ma
 
 /// Kernels for the weighted Gram matrices E^T diag(w) E.
 enum class GramKernel {
-    Auto,   ///< the fastest available: Blas, else Avx2 on CPUs with AVX2/FMA, else Eigen
+    Auto,   ///< Avx2 on CPUs with AVX2/FMA, else Blas when built with it, else Eigen
     Blas,   ///< BLAS dsyrk on chunks of scaled rows (needs a build with SSS_USE_BLAS)
     Avx2,   ///< register-blocked AVX2/FMA kernel (x86-64, chosen at run time)
     Eigen,  ///< Eigen's rank update (portable)
