@@ -109,15 +109,16 @@ above (on the reference image at 320x320, the same sampling agrees with the
 authors' result on 99.97% of pixels, as the exact run does). Its remaining
 cost is the K weighted Gram matrices E^T diag(w_k) E per iteration (~1100 over
 the 40 iterations, N m^2 / 2 multiply-adds each) at ~22 GFLOP/s per thread; a
-BLAS dsyrk kernel (Debian's OpenBLAS 0.3.21) is no faster than the built-in
-AVX2 one here (table above). The eigensolver is now ~65% of the time: Spectra's
+BLAS dsyrk kernel (Debian's OpenBLAS 0.3.21) is slower than the built-in
+AVX2 one here (table above), which therefore stays the default. The eigensolver is now ~65% of the time: Spectra's
 Lanczos needs ~300 shift-solves at ~0.12 s each (CHOLMOD's supernodal solve with
 a 60M-nonzero factor, memory-bound), full reorthogonalisation passes over its
 201-vector basis (also memory-bound, ~40 s) and one analysis + factorisation
 (~11 s). The new block method (`method="block"`) does 10-column solves
 (0.033 s per vector) and BLAS-3 orthogonalisation, but needs about twice as
-many vectors with thick restarts, so it is only ~10% faster at 640x480 (75 s)
-and equal at 320x320. Next steps: a Lanczos with partial reorthogonalisation,
+many vectors with thick restarts: slower at 320x320 (table above) and only
+~10% faster at 640x480 (75 s against ~84 s, separate runs), so Lanczos stays
+the default. Next steps: a Lanczos with partial reorthogonalisation,
 or a multilevel eigensolver (the paper's own suggestion); with Eigen's
 SimplicialLDLT instead of CHOLMOD one factorisation of L took 30 s at 320x320
 (CHOLMOD supernodal with OpenBLAS: ~2 s), hence CHOLMOD when found (Debian
