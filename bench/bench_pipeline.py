@@ -116,9 +116,10 @@ a 60M-nonzero factor, memory-bound), full reorthogonalisation passes over its
 201-vector basis (also memory-bound, ~40 s) and one analysis + factorisation
 (~11 s). The new block method (`method="block"`) does 10-column solves
 (0.033 s per vector) and BLAS-3 orthogonalisation, but needs about twice as
-many vectors with thick restarts: slower at 320x320 (table above) and only
-~10% faster at 640x480 (75 s against ~84 s, separate runs), so Lanczos stays
-the default. Next steps: a Lanczos with partial reorthogonalisation,
+many vectors with thick restarts: slower at 320x320 (table above); at 640x480
+in separate runs on the same Laplacian it took 62 s with `block_size=6`, 71 s
+with 4, 75 s with 10 (the default for k = 100 is 20) against 77 s for Lanczos,
+not a steady enough gain to change the default yet. Next steps: a Lanczos with partial reorthogonalisation,
 or a multilevel eigensolver (the paper's own suggestion); with Eigen's
 SimplicialLDLT instead of CHOLMOD one factorisation of L took 30 s at 320x320
 (CHOLMOD supernodal with OpenBLAS: ~2 s), hence CHOLMOD when found (Debian
