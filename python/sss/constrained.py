@@ -189,13 +189,14 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         512 x 512 (so the reference's results are reproduced), 2 at
         640 x 480. On the reference's docia image at 320 x 320, s = 2 gives the
         same final layers as s = 1 (99.96% of pixels keep their strongest
-        layer, mean |difference| 1.5e-4), while s = 3 (11k samples) lost a
-        layer; see bench/README.md.
+        layer, mean |difference| 1.5e-4, in a run from the reference's
+        eigenvectors), while s = 3 (11k samples) lost a layer; bench/README.md
+        compares s = 2 with s = 1 at 640 x 480.
     gram_kernel : {"auto", "blas", "avx2", "eigen"}, optional
         Kernel for the weighted Gram matrices E^T diag(w) E, the bulk of the
         work: BLAS ``dsyrk`` (when the extension was built with a BLAS), a
         built-in AVX2/FMA kernel, or Eigen's portable rank update. "auto"
-        takes the AVX2 kernel on CPUs that have it (as fast as OpenBLAS
+        takes the AVX2 kernel on CPUs that have it (faster than OpenBLAS
         0.3.21's dsyrk on the benchmark machine), else BLAS, else Eigen
         (:func:`sss._core.gram_kernels` lists the available ones). They
         agree to rounding.
