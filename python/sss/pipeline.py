@@ -175,8 +175,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         :func:`sss.constrained_sparsify`). "auto" (default): 1, i.e. exactly
         the reference, below 512 x 512 pixels; 2 at 640 x 480, which makes
         the stage ~3x faster; on the reference image the final layers are
-        the same (see bench/README.md and :func:`sss.constrained_sparsify`). Pass 1 for the reference's computation
-        at every size.
+        the same (see bench/README.md and :func:`sss.constrained_sparsify`).
+        Pass 1 for the reference's computation at every size.
     kmeans_start_clusters, kmeans_replicates, kmeans_rerun_below : int, optional
         Splitting k-means initialisation: 5 clusters, 7 replicates, full
         re-runs below 13 clusters.
