@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -144,6 +145,10 @@ void choose_shift(const SparseRef& L, ShiftSolveOp& op, double shift, EigenResul
     res.shift = sigma;
 }
 
+// Seed of the starting vectors of both methods (fixed: deterministic results).
+constexpr std::uint64_t kStartSeed = 20180812u;
+
+// n x cols uniform(-0.5, 0.5) numbers, column by column.
 Eigen::MatrixXd seeded_random(Eigen::Index n, Eigen::Index cols, std::mt19937_64& gen) {
     std::uniform_real_distribution<double> uni(-0.5, 0.5);
     Eigen::MatrixXd X(n, cols);
@@ -177,10 +182,8 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
     PrefactorisedOp pop{&op};
     Spectra::SymEigsShiftSolver<PrefactorisedOp> solver(pop, k, ncv, res.shift);
     // Fixed starting vector: deterministic results.
-    Eigen::VectorXd v0(n);
-    std::mt19937_64 gen(20180812u);
-    std::uniform_real_distribution<double> uni(-0.5, 0.5);
-    for (Eigen::Index i = 0; i < n; ++i) v0[i] = uni(gen);
+    std::mt19937_64 gen(kStartSeed);
+    const Eigen::MatrixXd v0 = seeded_random(n, 1, gen);
     solver.init(v0.data());
     // In shift-invert mode the largest 1/(lambda - sigma) are the eigenvalues
     // nearest sigma; sort the result by the transformed value, then ascending.
@@ -214,7 +217,7 @@ void block_krylov(const SparseRef& L, ShiftSolveOp& op, const EigenParams& param
     Eigen::MatrixXd V(n, maxdim), W(n, maxdim);  // basis and L * basis
     Eigen::MatrixXd H(maxdim, maxdim);  // V^T W
     Eigen::Index dim = 0;
-    std::mt19937_64 gen(20180812u);
+    std::mt19937_64 gen(kStartSeed);
 
     // Orthonormalise X against V[:, :dim] and itself, append it, update H.
     auto append = [&](Eigen::MatrixXd X) {
@@ -261,9 +264,9 @@ void block_krylov(const SparseRef& L, ShiftSolveOp& op, const EigenParams& param
 
     append(seeded_random(n, b, gen));
     Eigen::MatrixXd last = V.leftCols(b), Y;
-    const long max_steps = static_cast<long>(params.max_restarts + 1) *
-                           static_cast<long>(std::max<Eigen::Index>(1, (maxdim - keep) / b) + 1);
-    for (long step = 0; step < max_steps; ++step) {
+    // Ends by returning a converged result or by the break when restarts run
+    // out: every full basis is either accepted or restarted to keep < maxdim - b.
+    for (;;) {
         op.perform_op_block(last, Y);
         res.operations += static_cast<int>(Y.cols());
         append(std::move(Y));
@@ -304,19 +307,15 @@ void block_krylov(const SparseRef& L, ShiftSolveOp& op, const EigenParams& param
             W.leftCols(keep) = Wk;
             H.topLeftCorner(keep, keep) = theta.head(keep).asDiagonal();
             dim = keep;
-            // continue from the unconverged Ritz vectors (then the next ones)
+            // continue from the unconverged Ritz vectors, then the next ones,
+            // then random vectors
             std::vector<Eigen::Index> pick(open.begin(), open.end());
             for (Eigen::Index i = k; static_cast<Eigen::Index>(pick.size()) < b && i < keep; ++i)
                 pick.push_back(i);
-            pick.resize(static_cast<size_t>(std::min<Eigen::Index>(b, static_cast<Eigen::Index>(pick.size()))));
-            last.resize(n, static_cast<Eigen::Index>(pick.size()));
-            for (size_t j = 0; j < pick.size(); ++j) last.col(static_cast<Eigen::Index>(j)) = V.col(pick[j]);
-            if (last.cols() < b) {  // pad with random vectors
-                Eigen::MatrixXd pad(n, b);
-                pad.leftCols(last.cols()) = last;
-                pad.rightCols(b - last.cols()) = seeded_random(n, b - last.cols(), gen);
-                last = std::move(pad);
-            }
+            const Eigen::Index np = std::min<Eigen::Index>(b, static_cast<Eigen::Index>(pick.size()));
+            last.resize(n, b);
+            for (Eigen::Index j = 0; j < np; ++j) last.col(j) = V.col(pick[static_cast<size_t>(j)]);
+            if (np < b) last.rightCols(b - np) = seeded_random(n, b - np, gen);
         }
     }
     throw std::runtime_error("smallest_eigenvectors: the block method did not converge after " +
