@@ -195,18 +195,18 @@ int run_pcg(const LayerColorOp& op, const double* image, double* x, int max_it, 
     std::vector<double> b(m), r(m), z(m), p(m), q(m);
     op.rhs(image, b.data());
     op.perform_op(x, q.data());
-    double part[kBlocks][6];
+    double part[kBlocks][9];
     auto sum_parts = [&](int first, double out[3]) {
         out[0] = out[1] = out[2] = 0.0;
         for (int blk = 0; blk < kBlocks; ++blk)
             for (int c = 0; c < 3; ++c) out[c] += part[blk][first + c];
     };
     double bn[3], rn[3], rz[3];
-    // r = b - A x, z = M^-1 r, p = z; partial <b,b>, <r,r>
+    // r = b - A x, z = M^-1 r, p = z; partial <b,b>, <r,r>, <r,z>
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int blk = 0; blk < kBlocks; ++blk) {
         const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-        double s[6] = {0, 0, 0, 0, 0, 0};
+        double s[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
         for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
             for (int c = 0; c < 3; ++c) {
                 const std::ptrdiff_t i = 3 * u + c;
@@ -216,20 +216,14 @@ int run_pcg(const LayerColorOp& op, const double* image, double* x, int max_it, 
             }
         op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
         std::copy(z.begin() + p0 * K3, z.begin() + p1 * K3, p.begin() + p0 * K3);
-        for (int c = 0; c < 6; ++c) part[blk][c] = s[c];
+        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
+            for (int c = 0; c < 3; ++c) s[6 + c] += r[3 * u + c] * z[3 * u + c];
+        for (int c = 0; c < 9; ++c) part[blk][c] = s[c];
     }
     sum_parts(0, bn);
     sum_parts(3, rn);
+    sum_parts(6, rz);
     for (int c = 0; c < 3; ++c) bn[c] = std::sqrt(bn[c]);
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int blk = 0; blk < kBlocks; ++blk) {
-        const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-        double s[3] = {0, 0, 0};
-        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-            for (int c = 0; c < 3; ++c) s[c] += r[3 * u + c] * z[3 * u + c];
-        for (int c = 0; c < 3; ++c) part[blk][c] = s[c];
-    }
-    sum_parts(0, rz);
     auto rel = [&](int c) { return bn[c] > 0 ? std::sqrt(rn[c]) / bn[c] : 0.0; };
     auto converged = [&]() {
         double worst = 0;
