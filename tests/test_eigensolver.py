@@ -8,6 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 import sss
+from sss import _core
+from sss.eigensolver import grid_nested_dissection
 from conftest import load_reference, oracle_csr
 
 
@@ -49,16 +51,179 @@ def test_docia_eigenpairs_match_reference(docia_laplacian, method):
     assert info["backend"] in ("cholmod", "eigen-ldlt")
 
 
+@pytest.mark.parametrize("method", ["lanczos", "block"])
+def test_docia_eigenpairs_with_image_shape_match_reference(docia_laplacian, method):
+    """The grid nested-dissection ordering (image_shape) changes only rounding:
+    the same tolerances as without it against the authors' eigs."""
+    ref = load_reference("eigs.npz")
+    L = oracle_csr(docia_laplacian, "L", 320, 320)
+    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, image_shape=(320, 320),
+                                                 return_info=True)
+    assert vals.shape == (100,) and vecs.shape == (102400, 100)
+    assert np.abs(vals - ref["eigenvalues"]).max() <= 1e-8
+    V = ref["eigenvectors"].astype(np.float64).reshape(320, 320, 100, order="F").reshape(-1, 100)
+    q1, _ = np.linalg.qr(vecs)
+    q2, _ = np.linalg.qr(V)
+    cosines = np.linalg.svd(q1.T @ q2, compute_uv=False)
+    assert cosines.min() >= 1 - 1e-6
+    assert np.abs(L @ vecs - vecs * vals).max() <= 1e-8
+    assert np.abs(vecs.T @ vecs - np.eye(100)).max() <= 1e-10
+    assert info["shift"] < ref["eigenvalues"].min()
+
+
+def test_docia_ordering_is_a_nested_dissection(docia_laplacian):
+    """On the authors' Laplacian (reach 2, ~2600 long-range centroid pixels):
+    a permutation whose top-level split (columns 0-158 | 159-160 | 161-319)
+    has no entry of L between its two halves, and whose separator is the band
+    plus far fewer centroid pixels than there are."""
+    L = oracle_csr(docia_laplacian, "L", 320, 320)
+    perm = grid_nested_dissection(L, (320, 320))
+    _check_permutation(perm, 320 * 320)
+    sep = _check_split(L, perm, 320, cut=159, reach=2, split_cols=True)
+    n_long = int(_long_pixels(L, 320, 2).sum())
+    assert n_long > 1000
+    assert 2 * 320 < sep < 2 * 320 + n_long / 2
+
+
+# ---------------------------------------------------------------- ordering
+def _stencil_laplacian(h, w, reach=2):
+    """Laplacian of the grid graph joining pixels within +-reach rows and
+    columns (the pattern of the matting Laplacian for reach 2)."""
+    r, c = np.divmod(np.arange(h * w), w)
+    rows, cols = [], []
+    for dr in range(-reach, reach + 1):
+        for dc in range(-reach, reach + 1):
+            if dr == dc == 0:
+                continue
+            ok = (r + dr >= 0) & (r + dr < h) & (c + dc >= 0) & (c + dc < w)
+            p = np.flatnonzero(ok)
+            rows.append(p)
+            cols.append(p + dr * w + dc)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    Wm = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(h * w, h * w))
+    return sp.csr_matrix(sp.diags(np.asarray(Wm.sum(axis=1)).ravel()) - Wm)
+
+
+def _add_edges(L, pairs, weight=0.5):
+    i, j = np.array(pairs).T
+    Wm = sp.csr_matrix((np.full(i.size, weight), (i, j)), shape=L.shape)
+    Wm = Wm + Wm.T
+    return sp.csr_matrix(L + sp.diags(np.asarray(Wm.sum(axis=1)).ravel()) - Wm)
+
+
+def _long_pixels(L, w, reach):
+    C = sp.coo_matrix(L)
+    d = np.maximum(abs(C.row // w - C.col // w), abs(C.row % w - C.col % w))
+    long = np.zeros(L.shape[0], bool)
+    long[C.row[d > reach]] = True
+    return long
+
+
+def _check_permutation(perm, n):
+    assert perm.dtype == np.int32 and perm.shape == (n,)
+    assert np.array_equal(np.sort(perm), np.arange(n))
+
+
+def _check_split(L, perm, w, cut, reach, split_cols, offset=0):
+    """The segment perm[offset:] orders a rectangle split at line `cut`
+    (columns if split_cols, else rows): local pixels before the band, then
+    after it, then the band; no entry of L joins the two halves. Returns the
+    separator size."""
+    seg = perm[offset:]
+    line = seg % w if split_cols else seg // w
+    local = ~_long_pixels(L, w, reach)[seg]
+    first, band, second = line < cut, (line >= cut) & (line < cut + reach), line >= cut + reach
+    pos = np.arange(seg.size)
+    m1 = pos[local & second].min()
+    m2 = pos[local & band].min()
+    assert pos[local & first].max() < m1 and pos[local & second].max() < m2
+    half1, half2 = seg[:m1], seg[m1:m2]
+    assert sp.csr_matrix(L)[half1][:, half2].nnz == 0
+    return seg.size - m2
+
+
+def test_grid_nested_dissection_separators():
+    """A 20 x 31 reach-2 grid with long-range edges: a permutation; the top
+    split (columns 0-13 | 14-15 | 16-30) and the first half's split (rows 0-8 |
+    9-10 | 11-19) have no edge between their halves; the long-range edges
+    across the top split are covered by 2 pixels (a minimum vertex cover)."""
+    h, w = 20, 31
+    L = _stencil_laplacian(h, w)
+    a1, a2, b1, b2, b3 = 5 * w + 3, 15 * w + 6, 4 * w + 25, 12 * w + 28, 17 * w + 20
+    c1, c2 = 2 * w + 1, 18 * w + 11  # both in the first half: split at its rows 9-10
+    L = _add_edges(L, [(a1, b1), (a1, b2), (a1, b3), (a2, b1), (c1, c2)])
+    perm = grid_nested_dissection(L, (h, w))
+    _check_permutation(perm, h * w)
+    assert _check_split(L, perm, w, cut=14, reach=2, split_cols=True) == 2 * h + 2
+    # the first half is the prefix up to the first local pixel of the second
+    assert _check_split(L, perm[:np.flatnonzero(perm % w >= 16)[0]], w, cut=9, reach=2,
+                        split_cols=False) == 2 * 14 + 1
+    # without long-range edges every separator is exactly a band
+    L0 = _stencil_laplacian(h, w)
+    perm0 = grid_nested_dissection(L0, (h, w))
+    _check_permutation(perm0, h * w)
+    assert _check_split(L0, perm0, w, cut=14, reach=2, split_cols=True) == 2 * h
+    # reach 1 (4- or 8-neighbour grids): one-line bands; leaves of any size
+    L1 = _grid_laplacian(13, 8)
+    for leaf in (1, 16, 200):
+        perm1 = grid_nested_dissection(L1, (13, 8, 3), leaf_size=leaf)
+        _check_permutation(perm1, 13 * 8)
+    assert np.array_equal(perm1, np.arange(13 * 8))  # one leaf: row by row
+    perm1 = grid_nested_dissection(L1, (13, 8), leaf_size=1)
+    assert _check_split(L1, perm1, 8, cut=6, reach=1, split_cols=False) == 8
+    assert np.array_equal(grid_nested_dissection(L, (h, w)), perm)  # deterministic
+
+
+def test_grid_nested_dissection_bad_input():
+    L = _grid_laplacian(5, 6)
+    with pytest.raises(ValueError, match="30 pixels but L is 30 x 30|has 36 pixels"):
+        grid_nested_dissection(L, (6, 6))
+    with pytest.raises(ValueError, match="square"):
+        grid_nested_dissection(sp.csr_matrix((6, 5)), (2, 3))
+    with pytest.raises(ValueError, match="leaf_size"):
+        grid_nested_dissection(L, (5, 6), leaf_size=0)
+    with pytest.raises(ValueError, match="image_shape"):
+        grid_nested_dissection(L, (30,))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_shift_solve_op_block_solves(threads):
+    """Block solves split over threads (groups of >= 2 columns, odd counts
+    included) agree with one multi-column solve to rounding, with and
+    without the grid ordering; repeated solves are bitwise equal."""
+    h, w = 30, 41
+    L = _add_edges(_stencil_laplacian(h, w), [(3 * w + 2, 25 * w + 37), (10 * w + 5, 12 * w + 30)])
+    L.sort_indices()
+    X = np.asfortranarray(np.random.default_rng(7).standard_normal((h * w, 9)))
+    for shape in ((0, 0), (h, w)):
+        op = _core.ShiftSolveOp(L.data, L.indices.astype(np.int32), L.indptr.astype(np.int32),
+                                h * w, *shape)
+        assert (op.stats["ordering"] == "grid-nd") == (shape[0] > 0 and
+                                                       op.stats["backend"] == "cholmod")
+        assert op.try_set_shift(-0.01)
+        op.set_solve_threads(1)
+        ref = op.solve(X)
+        np.testing.assert_allclose(L @ ref + 0.01 * ref, X, atol=1e-10)
+        op.set_solve_threads(threads)
+        for cols in (1, 2, 3, 7, 9):
+            Y = op.solve(X[:, :cols])
+            assert np.abs(Y - ref[:, :cols]).max() <= 1e-12 * np.abs(ref).max()
+            assert np.array_equal(Y, op.solve(X[:, :cols]))
+
+
 # ---------------------------------------------------------------- properties
 METHODS = pytest.mark.parametrize("method", ["lanczos", "block"])
 
 
 @METHODS
-def test_grid_laplacian_known_spectrum(method):
-    """Includes repeated eigenvalues (the 12 x 12 grid is symmetric)."""
+@pytest.mark.parametrize("with_shape", [False, True])
+def test_grid_laplacian_known_spectrum(method, with_shape):
+    """Includes repeated eigenvalues (the 12 x 12 grid is symmetric); with and
+    without the grid ordering."""
     for h, w in ((12, 9), (12, 12)):
         L = _grid_laplacian(h, w)
-        vals, vecs = sss.smallest_eigenvectors(L, 10, method=method)
+        vals, vecs = sss.smallest_eigenvectors(L, 10, method=method,
+                                               image_shape=(h, w) if with_shape else None)
         np.testing.assert_allclose(vals, _grid_eigs(h, w)[:10], atol=1e-10)
         assert np.abs(L @ vecs - vecs * vals).max() < 1e-9
         assert np.abs(vecs.T @ vecs - np.eye(10)).max() < 1e-10
@@ -145,6 +310,18 @@ def test_bad_input():
         sss.smallest_eigenvectors(bad, 3)
     with pytest.raises(TypeError, match="scipy.sparse"):
         sss.smallest_eigenvectors([[1.0, 0.0], [0.0, 1.0]], 1)
+
+
+def test_bad_image_shape():
+    L = _grid_laplacian(5, 6)
+    for bad in ((6, 6), (5, 5), (30, 2), (-5, -6), (0, 30), (30,), (5, 6, 3, 1)):
+        with pytest.raises(ValueError, match="image_shape"):
+            sss.smallest_eigenvectors(L, 3, image_shape=bad)
+    for bad in ((5.0, 6), ("5", "6"), 30, (True, 30)):
+        with pytest.raises(TypeError, match="image_shape"):
+            sss.smallest_eigenvectors(L, 3, image_shape=bad)
+    vals, _ = sss.smallest_eigenvectors(L, 3, image_shape=np.array([5, 6, 3]))  # (H, W, C)
+    np.testing.assert_allclose(vals, _grid_eigs(5, 6)[:3], atol=1e-10)
 
 
 def test_singular_explicit_shift_raises_runtime_error():

@@ -4,8 +4,11 @@
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "sss/eigensolver.hpp"
+#include "sss/ordering.hpp"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace sss::bindings {
 
@@ -14,7 +17,7 @@ void bind_eigensolver(py::module_& m) {
         "smallest_eigenvectors",
         [](const py::array& data, const py::array& indices, const py::array& indptr,
            py::ssize_t n, int k, int ncv, double tol, int max_restarts, double shift,
-           const std::string& method, int block_size) {
+           const std::string& method, int block_size, int grid_height, int grid_width) {
             const auto L = csr_view(data, indices, indptr, n, n, "L");
             EigenParams params;
             params.num_vectors = k;
@@ -29,6 +32,8 @@ void bind_eigensolver(py::module_& m) {
             else
                 throw py::value_error("method must be 'lanczos' or 'block', got '" + method + "'");
             params.block_size = block_size;
+            params.grid_height = grid_height;
+            params.grid_width = grid_width;
             EigenResult res;
             {
                 py::gil_scoped_release release;
@@ -46,9 +51,73 @@ void bind_eigensolver(py::module_& m) {
         },
         py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"), py::arg("k"),
         py::arg("ncv"), py::arg("tol"), py::arg("max_restarts"), py::arg("shift"),
-        py::arg("method") = "lanczos", py::arg("block_size") = 0,
+        py::arg("method") = "lanczos", py::arg("block_size") = 0, py::arg("grid_height") = 0,
+        py::arg("grid_width") = 0,
         "k smallest eigenpairs of a symmetric CSR matrix (shift-invert Lanczos): "
         "(values, vectors, info).");
+
+    m.def(
+        "grid_nested_dissection",
+        [](const py::array& data, const py::array& indices, const py::array& indptr,
+           py::ssize_t n, int height, int width, int leaf_size) {
+            const auto A = csr_view(data, indices, indptr, n, n, "A");
+            std::vector<int> perm;
+            {
+                py::gil_scoped_release release;
+                perm = grid_nested_dissection(A, height, width, leaf_size);
+            }
+            py::array_t<int> out(static_cast<py::ssize_t>(perm.size()));
+            std::copy(perm.begin(), perm.end(), out.mutable_data());
+            return out;
+        },
+        py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"), py::arg("height"),
+        py::arg("width"), py::arg("leaf_size") = 16,
+        "Geometric nested-dissection permutation of a pixel-grid matrix (int32).");
+
+    // The shift-solve op on its own, for benchmarks and tests of the
+    // factorisation (ordering, multi-threaded block solves).
+    py::class_<ShiftSolveOp>(m, "ShiftSolveOp")
+        .def(py::init([](const py::array& data, const py::array& indices, const py::array& indptr,
+                         py::ssize_t n, int grid_height, int grid_width) {
+                 const auto L = csr_view(data, indices, indptr, n, n, "L");
+                 py::gil_scoped_release release;
+                 return new ShiftSolveOp(L, grid_height, grid_width);
+             }),
+             py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"),
+             py::arg("grid_height") = 0, py::arg("grid_width") = 0)
+        .def("try_set_shift", &ShiftSolveOp::try_set_shift, py::arg("sigma"),
+             py::arg("require_definite") = true, py::call_guard<py::gil_scoped_release>())
+        .def("set_solve_threads", &ShiftSolveOp::set_solve_threads, py::arg("threads"))
+        .def(
+            "solve",
+            [](const ShiftSolveOp& op, const Eigen::MatrixXd& X) {
+                if (X.rows() != op.rows())
+                    throw py::value_error("solve: X must have " + std::to_string(op.rows()) +
+                                          " rows, got " + std::to_string(X.rows()));
+                Eigen::MatrixXd Y;
+                {
+                    py::gil_scoped_release release;
+                    if (X.cols() == 1) {
+                        Y.resize(X.rows(), 1);
+                        op.perform_op(X.data(), Y.data());
+                    } else {
+                        op.perform_op_block(X, Y);
+                    }
+                }
+                return Y;
+            },
+            py::arg("X"), "(L - sigma I)^-1 X; one column: perform_op, else perform_op_block.")
+        .def_property_readonly("stats", [](const ShiftSolveOp& op) {
+            const auto& s = op.stats();
+            py::dict d;
+            d["analyze_seconds"] = s.analyze_seconds;
+            d["factor_seconds"] = s.factor_seconds;
+            d["lnz"] = s.lnz;
+            d["flops"] = s.flops;
+            d["ordering"] = s.ordering;
+            d["backend"] = ShiftSolveOp::backend();
+            return d;
+        });
 }
 
 }  // namespace sss::bindings

@@ -2,17 +2,22 @@
 #include "sss/eigensolver.hpp"
 
 #include "blas.hpp"
+#include "sss/ordering.hpp"
 #include "sss/parallel.hpp"
 
 #include <Eigen/SparseCholesky>
 #include <Spectra/SymEigsShiftSolver.h>
 #ifdef SSS_HAVE_CHOLMOD
-#include <Eigen/CholmodSupport>
+#include <cholmod.h>
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <exception>
+#include <memory>
+#include <new>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -21,11 +26,106 @@
 
 namespace sss {
 
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+#ifdef SSS_HAVE_CHOLMOD
+// A cholmod_dense header viewing caller-owned column-major storage.
+cholmod_dense dense_view(const double* data, Eigen::Index rows, Eigen::Index cols) {
+    cholmod_dense d{};
+    d.nrow = static_cast<size_t>(rows);
+    d.ncol = static_cast<size_t>(cols);
+    d.nzmax = d.nrow * d.ncol;
+    d.d = d.nrow;
+    d.x = const_cast<double*>(data);
+    d.z = nullptr;
+    d.xtype = CHOLMOD_REAL;
+    d.dtype = CHOLMOD_DOUBLE;
+    return d;
+}
+
+// Throws for CHOLMOD errors (status < 0); warnings (e.g. not positive
+// definite) are left to the caller.
+void check_cholmod(const cholmod_common& c, const char* what) {
+    if (c.status == CHOLMOD_OUT_OF_MEMORY) throw std::bad_alloc();
+    if (c.status < 0)
+        throw std::runtime_error(std::string("smallest_eigenvectors: CHOLMOD ") + what +
+                                 " failed (status " + std::to_string(c.status) + ")");
+}
+
+// One thread's solve state: its own cholmod_common and reusable workspace
+// (X: result, Y and E: cholmod_solve2's workspace); the factor is shared.
+struct SolveSlot {
+    cholmod_common common;
+    cholmod_dense* X = nullptr;
+    cholmod_dense* Y = nullptr;
+    cholmod_dense* E = nullptr;
+    SolveSlot() {
+        cholmod_start(&common);
+        common.print = 0;
+    }
+    ~SolveSlot() {
+        cholmod_free_dense(&X, &common);
+        cholmod_free_dense(&Y, &common);
+        cholmod_free_dense(&E, &common);
+        cholmod_finish(&common);
+    }
+    SolveSlot(const SolveSlot&) = delete;
+    SolveSlot& operator=(const SolveSlot&) = delete;
+    // out (n x cols, leading dimension ld) = A^-1 in (n x cols, contiguous).
+    void solve(cholmod_factor* F, const double* in, Eigen::Index n, Eigen::Index cols,
+               double* out, Eigen::Index ld) {
+        cholmod_dense B = dense_view(in, n, cols);
+        const int done = cholmod_solve2(CHOLMOD_A, F, &B, nullptr, &X, nullptr, &Y, &E, &common);
+        check_cholmod(common, "solve");
+        if (!done || !X) throw std::runtime_error("smallest_eigenvectors: CHOLMOD solve failed");
+        const double* x = static_cast<const double*>(X->x);
+        const Eigen::Index ldx = static_cast<Eigen::Index>(X->d);
+        for (Eigen::Index j = 0; j < cols; ++j)
+            std::copy(x + j * ldx, x + j * ldx + n, out + j * ld);
+    }
+};
+#endif
+
+}  // namespace
+
 struct ShiftSolveOp::Impl {
     using ColMatrix = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
     ColMatrix lower;  // lower triangle of L, column-major
+    Stats stats;
 #ifdef SSS_HAVE_CHOLMOD
-    Eigen::CholmodSupernodalLLT<ColMatrix, Eigen::Lower> chol;
+    cholmod_common common;  // analysis and factorisation
+    cholmod_factor* factor = nullptr;
+    // slots[0] serves perform_op; slots[0..t) serve perform_op_block's t groups
+    mutable std::vector<std::unique_ptr<SolveSlot>> slots;
+    Impl() { cholmod_start(&common); }
+    ~Impl() {
+        slots.clear();
+        cholmod_free_factor(&factor, &common);
+        cholmod_finish(&common);
+    }
+    cholmod_sparse view() {
+        cholmod_sparse A{};
+        A.nrow = A.ncol = static_cast<size_t>(lower.rows());
+        A.nzmax = static_cast<size_t>(lower.nonZeros());
+        A.p = lower.outerIndexPtr();
+        A.i = lower.innerIndexPtr();
+        A.x = lower.valuePtr();
+        A.stype = -1;  // symmetric, lower triangle stored
+        A.itype = CHOLMOD_INT;
+        A.xtype = CHOLMOD_REAL;
+        A.dtype = CHOLMOD_DOUBLE;
+        A.sorted = 1;
+        A.packed = 1;
+        return A;
+    }
+    SolveSlot& slot(size_t i) const {
+        while (slots.size() <= i) slots.emplace_back(new SolveSlot);
+        return *slots[i];
+    }
 #else
     Eigen::SimplicialLDLT<ColMatrix, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt;
 #endif
@@ -40,34 +140,74 @@ const char* ShiftSolveOp::backend() {
 #endif
 }
 
-ShiftSolveOp::ShiftSolveOp(const SparseRef& L) : n_(L.rows()), impl_(new Impl) {
-    if (L.rows() != L.cols()) {
-        delete impl_;
+ShiftSolveOp::ShiftSolveOp(const SparseRef& L, int grid_height, int grid_width)
+    : n_(L.rows()), impl_(nullptr) {
+    if (L.rows() != L.cols())
         throw std::invalid_argument("smallest_eigenvectors: matrix must be square, got " +
                                     std::to_string(L.rows()) + " x " + std::to_string(L.cols()));
-    }
+    const bool grid = grid_height != 0 || grid_width != 0;
+    if (grid && (grid_height < 1 || grid_width < 1 ||
+                 static_cast<std::int64_t>(grid_height) * grid_width != L.rows()))
+        throw std::invalid_argument("smallest_eigenvectors: grid shape " +
+                                    std::to_string(grid_height) + " x " +
+                                    std::to_string(grid_width) + " does not have the " +
+                                    std::to_string(L.rows()) + " pixels of L");
+    std::unique_ptr<Impl> impl(new Impl);
+    Impl& m = *impl;
     // Row-major upper triangle transposed = column-major lower triangle of
     // L^T, which is L's lower triangle by symmetry.
     const SparseMatrix upper = L.triangularView<Eigen::Upper>();
-    impl_->lower = Impl::ColMatrix(upper.transpose());
-    impl_->lower.makeCompressed();
+    m.lower = Impl::ColMatrix(upper.transpose());
+    m.lower.makeCompressed();
+    const auto t0 = std::chrono::steady_clock::now();
 #ifdef SSS_HAVE_CHOLMOD
-    impl_->chol.cholmod().print = 0;  // no warnings on stderr: failures are expected
-    impl_->chol.analyzePattern(impl_->lower);
+    m.common.print = 0;  // no warnings on stderr: failures are expected
+    m.common.supernodal = CHOLMOD_SUPERNODAL;
+    m.common.final_asis = 1;  // keep the supernodal LL^T
+    std::vector<int> perm;
+    if (grid) {
+        perm = grid_nested_dissection(L, grid_height, grid_width);
+        m.common.nmethods = 1;
+        m.common.method[0].ordering = CHOLMOD_GIVEN;
+        m.common.postorder = 1;
+    }
+    cholmod_sparse A = m.view();
+    m.factor = cholmod_analyze_p(&A, grid ? perm.data() : nullptr, nullptr, 0, &m.common);
+    check_cholmod(m.common, "analysis");
+    if (!m.factor) throw std::runtime_error("smallest_eigenvectors: CHOLMOD analysis failed");
+    m.stats.lnz = m.common.lnz;
+    m.stats.flops = m.common.fl;
+    switch (m.common.method[m.common.selected].ordering) {
+        case CHOLMOD_GIVEN: m.stats.ordering = "grid-nd"; break;
+        case CHOLMOD_AMD: m.stats.ordering = "amd"; break;
+        case CHOLMOD_METIS: m.stats.ordering = "metis"; break;
+        case CHOLMOD_NESDIS: m.stats.ordering = "nesdis"; break;
+        case CHOLMOD_NATURAL: m.stats.ordering = "natural"; break;
+        default: m.stats.ordering = "other"; break;
+    }
 #else
-    impl_->ldlt.analyzePattern(impl_->lower);
+    m.ldlt.analyzePattern(m.lower);
+    m.stats.ordering = "eigen-amd";
 #endif
+    m.stats.analyze_seconds = seconds_since(t0);
+    impl_ = impl.release();
 }
 
 ShiftSolveOp::~ShiftSolveOp() { delete impl_; }
 
+const ShiftSolveOp::Stats& ShiftSolveOp::stats() const { return impl_->stats; }
+
 bool ShiftSolveOp::try_set_shift(double sigma, bool require_definite) {
     Impl& m = *impl_;
+    const auto t0 = std::chrono::steady_clock::now();
 #ifdef SSS_HAVE_CHOLMOD
     (void)require_definite;  // Cholesky succeeds only for a definite matrix
-    m.chol.setShift(-sigma);
-    m.chol.factorize(m.lower);
-    m.ok = m.chol.info() == Eigen::Success;
+    cholmod_sparse A = m.view();
+    double beta[2] = {-sigma, 0.0};
+    cholmod_factorize_p(&A, beta, nullptr, 0, m.factor, &m.common);
+    check_cholmod(m.common, "factorisation");
+    // On success minor == n; otherwise the column where it failed.
+    m.ok = m.factor->minor == m.factor->n;
 #else
     m.ldlt.setShift(-sigma, 1.0);
     m.ldlt.factorize(m.lower);
@@ -75,6 +215,7 @@ bool ShiftSolveOp::try_set_shift(double sigma, bool require_definite) {
            (m.ldlt.vectorD().array() != 0.0).all();
     if (m.ok && require_definite) m.ok = (m.ldlt.vectorD().array() > 0.0).all();
 #endif
+    m.stats.factor_seconds = seconds_since(t0);
     return m.ok;
 }
 
@@ -85,18 +226,47 @@ void ShiftSolveOp::set_shift(double sigma) {
 }
 
 void ShiftSolveOp::perform_op(const double* x_in, double* y_out) const {
+    if (!impl_->ok) throw std::logic_error("ShiftSolveOp: no successful factorisation");
+#ifdef SSS_HAVE_CHOLMOD
+    impl_->slot(0).solve(impl_->factor, x_in, n_, 1, y_out, n_);
+#else
     Eigen::Map<const Eigen::VectorXd> x(x_in, n_);
     Eigen::Map<Eigen::VectorXd> y(y_out, n_);
-#ifdef SSS_HAVE_CHOLMOD
-    y = impl_->chol.solve(x);
-#else
     y = impl_->ldlt.solve(x);
 #endif
 }
 
 void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const {
+    if (!impl_->ok) throw std::logic_error("ShiftSolveOp: no successful factorisation");
+    if (X.rows() != n_) throw std::invalid_argument("ShiftSolveOp: block has the wrong number of rows");
 #ifdef SSS_HAVE_CHOLMOD
-    Y = impl_->chol.solve(X);
+    const Eigen::Index cols = X.cols();
+    Y.resize(n_, cols);
+    if (cols == 0) return;
+    // Groups of >= 2 columns: CHOLMOD solves one column with BLAS-2 kernels
+    // and several with BLAS-3, so a lone column would round differently.
+    const int groups = static_cast<int>(
+        std::max<Eigen::Index>(1, std::min<Eigen::Index>(resolve_threads(solve_threads_), cols / 2)));
+    if (groups == 1) {
+        impl_->slot(0).solve(impl_->factor, X.data(), n_, cols, Y.data(), n_);
+        return;
+    }
+    impl_->slot(static_cast<size_t>(groups - 1));  // create the slots before the threads
+    // Each group calls the BLAS from its own thread: keep the BLAS serial.
+    detail::BlasThreads blas_guard(1);
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(groups));
+#pragma omp parallel for num_threads(groups) schedule(static, 1)
+    for (int g = 0; g < groups; ++g) {
+        const Eigen::Index c0 = cols * g / groups, c1 = cols * (g + 1) / groups;
+        try {
+            impl_->slots[static_cast<size_t>(g)]->solve(impl_->factor, X.data() + c0 * n_, n_,
+                                                        c1 - c0, Y.data() + c0 * n_, n_);
+        } catch (...) {
+            errors[static_cast<size_t>(g)] = std::current_exception();
+        }
+    }
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
 #else
     Y = impl_->ldlt.solve(X);
 #endif
@@ -355,7 +525,7 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
             throw std::invalid_argument("smallest_eigenvectors: ncv must exceed k");
     }
 
-    ShiftSolveOp op(L);
+    ShiftSolveOp op(L, params.grid_height, params.grid_width);
     EigenResult res;
     choose_shift(L, op, params.shift, res);
 #ifdef SSS_HAVE_CHOLMOD

@@ -248,7 +248,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
 
     with prog.stage("eigenvectors"):
         if eigensolver is None:
-            values, vectors = smallest_eigenvectors(L, num_eigenvectors)
+            values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(h, w))
         else:
             values, vectors = eigensolver(L, num_eigenvectors)
 

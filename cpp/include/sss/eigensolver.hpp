@@ -10,20 +10,42 @@ namespace sss {
 
 /// Spectra-style shift-solve operation y = (L - sigma I)^-1 x for a sparse
 /// symmetric L by a sparse factorisation of L - sigma I. Backend: CHOLMOD's
-/// supernodal Cholesky (SuiteSparse, METIS/AMD ordering) when the library was
-/// built with it (SSS_HAVE_CHOLMOD), else Eigen's SimplicialLDLT (AMD ordering).
+/// supernodal Cholesky (SuiteSparse) when the library was built with it
+/// (SSS_HAVE_CHOLMOD), else Eigen's SimplicialLDLT (AMD ordering).
 /// Any class with the same members (rows, set_shift, perform_op) can replace
 /// it in a Spectra solver.
+///
+/// Fill-reducing ordering (CHOLMOD): with a grid shape (L's rows are the
+/// pixels of a grid_height x grid_width image, p = row * width + col), the
+/// geometric nested dissection of sss/ordering.hpp, given to CHOLMOD as its
+/// only ordering (CHOLMOD_GIVEN, postordered); without one, CHOLMOD's default
+/// choice (METIS and AMD tried, the better kept). The Eigen fallback always
+/// uses AMD. The ordering changes speed and rounding only.
 ///
 /// `try_set_shift` also tells whether sigma lies below the spectrum: Cholesky
 /// succeeds exactly when L - sigma I is positive definite, and for LDL^T the
 /// number of negative pivots equals the number of eigenvalues below sigma
 /// (Sylvester's law of inertia).
+///
+/// Not thread-safe: the solves reuse workspace held by the object, so one
+/// object must not be used by several threads at once.
 class ShiftSolveOp {
 public:
     using Scalar = double;
+    /// Cost of the factorisation (CHOLMOD backend; zeros otherwise).
+    struct Stats {
+        double analyze_seconds = 0.0;  ///< symbolic analysis incl. ordering
+        double factor_seconds = 0.0;   ///< last numeric factorisation
+        double lnz = 0.0;              ///< nonzeros in the factor
+        double flops = 0.0;            ///< flops of one factorisation
+        const char* ordering = "";     ///< "grid-nd", "metis", "amd", ... or "eigen-amd"
+    };
     /// L must be symmetric; only its upper triangle is read (copied once).
-    explicit ShiftSolveOp(const SparseRef& L);
+    /// grid_height, grid_width: L's grid shape for the nested-dissection
+    /// ordering; both 0 (default): unknown. Throws std::invalid_argument for a
+    /// non-square L or a shape that is not 0 x 0 and does not have L.rows()
+    /// pixels.
+    explicit ShiftSolveOp(const SparseRef& L, int grid_height = 0, int grid_width = 0);
     ~ShiftSolveOp();
     ShiftSolveOp(const ShiftSolveOp&) = delete;
     ShiftSolveOp& operator=(const ShiftSolveOp&) = delete;
@@ -36,15 +58,22 @@ public:
     /// std::runtime_error.
     void set_shift(double sigma);
     void perform_op(const double* x_in, double* y_out) const;
-    /// Y = (L - sigma I)^-1 X for a block of vectors (one multi-column
-    /// solve: several times cheaper per vector than column by column).
+    /// Y = (L - sigma I)^-1 X for a block of vectors (multi-column solves:
+    /// several times cheaper per vector than column by column). CHOLMOD: the
+    /// columns are split into up to `solve_threads` groups of at least 2
+    /// solved concurrently on the shared factor; the result is bitwise the
+    /// same as one multi-column solve.
     void perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const;
+    /// Threads for perform_op_block; <= 0 (default): all available (OpenMP).
+    void set_solve_threads(int threads) { solve_threads_ = threads; }
+    const Stats& stats() const;
     /// "cholmod" or "eigen-ldlt".
     static const char* backend();
 
 private:
     struct Impl;
     Eigen::Index n_;
+    int solve_threads_ = 0;
     Impl* impl_;
 };
 
@@ -68,6 +97,11 @@ struct EigenParams {
     /// Shift sigma. NaN (default): automatic, just below the spectrum (see
     /// smallest_eigenvectors).
     double shift = std::numeric_limits<double>::quiet_NaN();
+    /// Image shape of L's grid (p = row * grid_width + col) for the
+    /// nested-dissection ordering of the factorisation (see ShiftSolveOp);
+    /// both 0 (default): unknown, CHOLMOD's own ordering.
+    int grid_height = 0;
+    int grid_width = 0;
 };
 
 struct EigenResult {
