@@ -17,19 +17,20 @@ struct Rect {
     int r0, r1, c0, c1;
 };
 
-// Minimum vertex cover of the bipartite graph between `left` and `right`
-// whose edges are the couplings adj between them (side[p] tells p's part:
-// left_side or the other). Hopcroft-Karp maximum matching, then Koenig's
-// construction: cover = (left not reached) + (right reached) by alternating
-// paths from the unmatched left vertices. Appends the cover to `cover`, the
-// rest of each part to `rest_left` / `rest_right`.
+// Minimum vertex cover of the bipartite graph between the pixels `left` and
+// `right` whose edges are their couplings in adj (a neighbour q of a left
+// pixel is in `right` iff side[q] == right_side). Hopcroft-Karp maximum
+// matching, then Koenig's construction: cover = (left not reached) + (right
+// reached) by alternating paths from the unmatched left vertices. Appends the
+// cover to `cover`, the rest of each part to `rest_left` / `rest_right`.
+// `local` is per-pixel scratch.
 void min_vertex_cover(const std::vector<int>& left, const std::vector<int>& right,
                       const std::vector<int>& adj_ptr, const std::vector<int>& adj,
                       const std::vector<char>& side, char right_side, std::vector<int>& local,
                       std::vector<int>& cover, std::vector<int>& rest_left,
                       std::vector<int>& rest_right) {
     const int nl = static_cast<int>(left.size()), nr = static_cast<int>(right.size());
-    // local[p]: p's index within its part (scratch, reset on exit)
+    // local[p]: p's index within its part
     for (int i = 0; i < nl; ++i) local[static_cast<size_t>(left[static_cast<size_t>(i)])] = i;
     for (int j = 0; j < nr; ++j) local[static_cast<size_t>(right[static_cast<size_t>(j)])] = j;
     std::vector<int> gptr(static_cast<size_t>(nl) + 1, 0), g;  // left -> right edges
@@ -155,10 +156,6 @@ struct Dissector {
             }
     }
 
-    // Orders the pixels of `r`: both halves first, then the separator.
-    // `longs`: the long-range pixels still to order that lie in r; each of
-    // them is coupled only to pixels in r and to pixels already ordered in an
-    // enclosing separator (invariant).
     // One split of a rectangle: the halves' long pixels and the separator's.
     struct Split {
         Rect first, band, second;
@@ -307,6 +304,18 @@ std::vector<int> grid_nested_dissection(const SparseRef& A, int height, int widt
                 adj[static_cast<size_t>(fill[static_cast<size_t>(j)]++)] = i;
             }
         }
+        // a symmetric pattern lists every pair twice: sort and deduplicate
+        int kept = 0;
+        for (int i = 0; i < n; ++i) {
+            const auto b = adj.begin() + adj_ptr[static_cast<size_t>(i)];
+            const auto e = adj.begin() + adj_ptr[static_cast<size_t>(i) + 1];
+            std::sort(b, e);
+            const auto u = std::unique(b, e);
+            adj_ptr[static_cast<size_t>(i)] = kept;
+            for (auto q = b; q != u; ++q) adj[static_cast<size_t>(kept++)] = *q;  // kept <= q
+        }
+        adj_ptr[static_cast<size_t>(n)] = kept;
+        adj.resize(static_cast<size_t>(kept));
     }
 
     std::vector<int> perm;
