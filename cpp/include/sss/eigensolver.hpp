@@ -60,9 +60,12 @@ public:
     void perform_op(const double* x_in, double* y_out) const;
     /// Y = (L - sigma I)^-1 X for a block of vectors (multi-column solves:
     /// several times cheaper per vector than column by column). CHOLMOD: the
-    /// columns are split into up to `solve_threads` groups of at least 2
-    /// solved concurrently on the shared factor; the result is bitwise the
-    /// same as one multi-column solve.
+    /// columns are split into up to `solve_threads` groups of at least 4,
+    /// solved concurrently on the shared factor, each group by one thread with
+    /// its own workspace. The result agrees with one multi-column solve to
+    /// rounding (the BLAS kernels round differently for different column
+    /// counts, as they do for different BLAS thread counts); for a fixed
+    /// thread count it is deterministic.
     void perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const;
     /// Threads for perform_op_block; <= 0 (default): all available (OpenMP).
     void set_solve_threads(int threads) { solve_threads_ = threads; }
