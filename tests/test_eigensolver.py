@@ -188,7 +188,7 @@ def test_grid_nested_dissection_bad_input():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_shift_solve_op_block_solves(threads):
-    """Block solves split over threads (groups of >= 4 columns, odd counts
+    """Block solves split over threads (groups of >= 8 columns, odd counts
     included) agree with one multi-column solve to rounding, with and
     without the grid ordering; repeated solves are bitwise equal."""
     h, w = 30, 41
@@ -205,7 +205,7 @@ def test_shift_solve_op_block_solves(threads):
         ref = op.solve(X)
         np.testing.assert_allclose(L @ ref + 0.01 * ref, X, atol=1e-10)
         op.set_solve_threads(threads)
-        for cols in (1, 2, 3, 7, 8, 9, 17):
+        for cols in (1, 2, 7, 9, 16, 17):
             Y = op.solve(X[:, :cols])
             assert np.abs(Y - ref[:, :cols]).max() <= 1e-12 * np.abs(ref).max()
             assert np.array_equal(Y, op.solve(X[:, :cols]))

@@ -243,11 +243,11 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
     const Eigen::Index cols = X.cols();
     Y.resize(n_, cols);
     if (cols == 0) return;
-    // Groups of >= 4 columns: the solve streams the whole factor from memory
-    // once per group, which pays only when each group does enough BLAS-3
-    // work per pass (measured at 640x480 with a free second core: 4 columns
-    // as 2 + 2 no faster, 8 as 4 + 4 1.3x, 16 as 8 + 8 1.6x).
-    constexpr Eigen::Index kMinGroupCols = 4;
+    // Groups of >= 8 columns: every group streams the whole factor from
+    // memory, which pays only when each does enough BLAS-3 work per pass
+    // (bench_eigensolver.py, 2 cores: 8 columns as 4 + 4 0.8x at 320x320 and
+    // 1.2x at 640x480; 16 as 8 + 8 1.1x and 2.0x; 4 as 2 + 2 never faster).
+    constexpr Eigen::Index kMinGroupCols = 8;
     const int groups = static_cast<int>(std::max<Eigen::Index>(
         1, std::min<Eigen::Index>(resolve_threads(solve_threads_), cols / kMinGroupCols)));
     if (groups == 1) {

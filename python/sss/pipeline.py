@@ -147,6 +147,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         labels) -> L`` replacing ``sss.affinity_laplacian``.
     eigensolver : callable, optional
         ``(L, k) -> (values, vectors)`` replacing :func:`smallest_eigenvectors`.
+        The default is called with ``image_shape=(H, W)``, which lets its
+        factorisation use the grid nested-dissection ordering.
     n_segments, compactness : optional
         SLIC superpixels (2500, 1e-20), used when `superpixels` is None.
     matting_radius, matting_eps : optional

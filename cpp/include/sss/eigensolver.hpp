@@ -60,7 +60,7 @@ public:
     void perform_op(const double* x_in, double* y_out) const;
     /// Y = (L - sigma I)^-1 X for a block of vectors (multi-column solves:
     /// several times cheaper per vector than column by column). CHOLMOD: the
-    /// columns are split into up to `solve_threads` groups of at least 4,
+    /// columns are split into up to `solve_threads` groups of at least 8,
     /// solved concurrently on the shared factor, each group by one thread with
     /// its own workspace. The result agrees with one multi-column solve to
     /// rounding (the BLAS kernels round differently for different column
