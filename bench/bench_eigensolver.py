@@ -13,8 +13,10 @@ features, resized with PIL bicubic to W x H), as in bench_pipeline.py.
    geometric nested dissection of ``sss.eigensolver.grid_nested_dissection``
    (``image_shape=``): analysis (ordering + symbolic) and factorisation time,
    factor nonzeros, flops, and the solve time for 1 and 8 right-hand sides.
-2. Threads: multi-column solves split over both cores (``perform_op_block``)
-   against one multi-column solve on one core, 8 and 16 columns.
+2. Threads: multi-column solves split over both cores (``perform_op_block``,
+   groups of >= 8 columns) against one multi-column solve on one core, 8
+   (not split: the same call), 16 and 20 columns (the block method's default
+   block size for k = 100).
 3. With ``--end-to-end``: ``sss.smallest_eigenvectors(L, 100)`` with and
    without ``image_shape`` (slow: tens of seconds per run at 640x480).
 
@@ -65,7 +67,7 @@ def make_op(L, shape):
 def bench_size(L, h, w, repeat, end_to_end):
     n = L.shape[0]
     sigma = -1e-4 * np.abs(L.diagonal()).mean()
-    X = np.asfortranarray(np.random.default_rng(0).standard_normal((n, 16)))
+    X = np.asfortranarray(np.random.default_rng(0).standard_normal((n, 20)))
     ops, rows = {}, []
     for name, shape in (("CHOLMOD default (baseline)", (0, 0)), ("grid nested dissection", (h, w))):
         op = make_op(L, shape)
@@ -99,10 +101,10 @@ def bench_size(L, h, w, repeat, end_to_end):
     # threads on the grid-ordered factor
     op = ops["grid nested dissection"]
     del ops["CHOLMOD default (baseline)"]
-    tbest = {(t, c): np.inf for t in (1, 2) for c in (8, 16)}
+    tbest = {(t, c): np.inf for t in (1, 2) for c in (8, 16, 20)}
     diff = {}
     for _ in range(repeat):
-        for c in (8, 16):
+        for c in (8, 16, 20):
             for t in (1, 2):
                 op.set_solve_threads(t)
                 dt, Y = timed(lambda: op.solve(X[:, :c]))
@@ -113,7 +115,7 @@ def bench_size(L, h, w, repeat, end_to_end):
                     diff[c] = np.abs(Y - ref).max() / np.abs(ref).max()
     lines += ["", "| block solve (grid ordering) | 1 thread s | 2 threads s | speed-up | "
               "max rel. difference |", "| --- | ---: | ---: | ---: | ---: |"]
-    for c in (8, 16):
+    for c in (8, 16, 20):
         lines.append(f"| {c} columns | {tbest[1, c]:.3f} | {tbest[2, c]:.3f} | "
                      f"{tbest[1, c] / tbest[2, c]:.2f}x | {diff[c]:.1e} |")
     del op, ops

@@ -2,7 +2,10 @@
 
 ``smallest_eigenvectors(L, k)`` returns the k smallest eigenpairs of a sparse
 symmetric matrix by shift-and-invert Lanczos (Spectra) around a shift just
-below the spectrum, with a sparse LDL^T factorisation (Eigen, AMD ordering).
+below the spectrum, with a sparse Cholesky factorisation (CHOLMOD; Eigen's
+LDL^T without it). ``grid_nested_dissection(L, image_shape)`` is the
+fill-reducing ordering used for pixel-grid matrices when ``image_shape`` is
+given.
 """
 
 from __future__ import annotations
