@@ -124,12 +124,11 @@ def _check_permutation(perm, n):
     assert np.array_equal(np.sort(perm), np.arange(n))
 
 
-def _check_split(L, perm, w, cut, reach, split_cols, offset=0):
-    """The segment perm[offset:] orders a rectangle split at line `cut`
-    (columns if split_cols, else rows): local pixels before the band, then
-    after it, then the band; no entry of L joins the two halves. Returns the
-    separator size."""
-    seg = perm[offset:]
+def _check_split(L, seg, w, cut, reach, split_cols):
+    """`seg` (a segment of a permutation) orders a rectangle split at line
+    `cut` (columns if split_cols, else rows): local pixels before the band,
+    then after it, then the band; no entry of L joins the two halves. Returns
+    the separator size."""
     line = seg % w if split_cols else seg // w
     local = ~_long_pixels(L, w, reach)[seg]
     first, band, second = line < cut, (line >= cut) & (line < cut + reach), line >= cut + reach
