@@ -11,6 +11,9 @@
 #endif
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -200,127 +203,154 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
     finish(solver.eigenvalues(), solver.eigenvectors(), k, res);
 }
 
-void block_krylov(const SparseRef& L, ShiftSolveOp& op, const EigenParams& params,
-                  Eigen::Index maxdim, Eigen::Index b, EigenResult& res) {
+// In-place thin QR of X (n x b): X <- Q with orthonormal columns, returns R
+// (b x b, upper triangular) with X_in = Q R. Cholesky QR (one Gram, one
+// triangular scaling: two passes over X) when X is well conditioned, else
+// Householder, whose Q is orthonormal even when X is rank deficient (R then
+// has a zero on its diagonal).
+Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X) {
+    const Eigen::Index n = X.rows(), b = X.cols();
+    Eigen::MatrixXd G(b, b);
+    detail::gemm(true, false, 1.0, X, X, 0.0, G);
+    Eigen::LLT<Eigen::MatrixXd> llt(G);
+    if (llt.info() == Eigen::Success) {
+        Eigen::MatrixXd R = llt.matrixU();
+        const Eigen::VectorXd d = R.diagonal().cwiseAbs();
+        // orthogonality of the result degrades like cond(X)^2 eps: accept
+        // cond(X) <~ 1e4 (a second Gram-Schmidt pass follows every use)
+        if (d.minCoeff() > 1e-4 * d.maxCoeff()) {
+            const Eigen::MatrixXd Rinv = R.triangularView<Eigen::Upper>().solve(
+                Eigen::MatrixXd::Identity(b, b));
+            Eigen::MatrixXd Q(n, b);
+            detail::gemm(false, false, 1.0, X, Rinv, 0.0, Q);
+            X = Q;
+            return R;
+        }
+    }
+    Eigen::HouseholderQR<Eigen::MatrixXd> qr(X);
+    Eigen::MatrixXd R = qr.matrixQR().topRows(b).triangularView<Eigen::Upper>();
+    X = qr.householderQ() * Eigen::MatrixXd::Identity(n, b);
+    return R;
+}
+
+// Block Krylov-Schur (thick-restart block Lanczos) for A = (L - sigma I)^-1:
+// keeps A V = V H + Q B^T with an orthonormal basis V (dim columns), the next
+// block Q and the projected matrix H, so every Ritz pair's residual norm
+// ||A u - mu u|| = ||B^T s|| is known without forming u.
+void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams& params,
+                        Eigen::Index maxdim, Eigen::Index b, EigenResult& res) {
     const Eigen::Index n = L.rows();
     const int k = params.num_vectors;
-    // ||L||_inf bounds ||L||_2: the residual tolerance is relative to it.
-    double norm_inf = 0.0;
-    for (Eigen::Index i = 0; i < n; ++i) {
-        double row = 0.0;
-        for (SparseRef::InnerIterator it(L, i); it; ++it) row += std::abs(it.value());
-        norm_inf = std::max(norm_inf, row);
-    }
-    const double tol_abs = params.tol * std::max(norm_inf, std::numeric_limits<double>::min());
-    const Eigen::Index keep = std::min<Eigen::Index>(k + b, maxdim - b);
-
-    Eigen::MatrixXd V(n, maxdim), W(n, maxdim);  // basis and L * basis
-    Eigen::MatrixXd H(maxdim, maxdim);  // V^T W
+    // V[:, :dim] is the basis, V[:, dim:dim + b] the next block; H holds
+    // A V[:, :dim] = V[:, :dim + b] H[:dim + b, :dim].
+    Eigen::MatrixXd V(n, maxdim + b);
+    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(maxdim + b, maxdim);
     Eigen::Index dim = 0;
     std::mt19937_64 gen(kStartSeed);
+    V.leftCols(b) = seeded_random(n, b, gen);
+    thin_qr(V.leftCols(b));
 
-    // Orthonormalise X against V[:, :dim] and itself, append it, update H.
-    auto append = [&](Eigen::MatrixXd X) {
-        const Eigen::Index nb = X.cols();
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            for (int pass = 0; pass < 2; ++pass) {
-                if (dim > 0) {
-                    Eigen::MatrixXd C(dim, nb);
-                    detail::gemm(true, false, 1.0, V.leftCols(dim), X, 0.0, C);
-                    detail::gemm(false, false, -1.0, V.leftCols(dim), C, 1.0, X);
-                }
-                // modified Gram-Schmidt within the block
-                for (Eigen::Index j = 0; j < nb; ++j) {
-                    for (Eigen::Index i = 0; i < j; ++i) X.col(j) -= X.col(i).dot(X.col(j)) * X.col(i);
-                    const double nrm = X.col(j).norm();
-                    if (pass == 1 && !(nrm > 1e-8)) {
-                        X.col(j).setZero();  // deficient: replaced below
-                        continue;
-                    }
-                    if (nrm > 0.0) X.col(j) /= nrm;
-                }
-            }
-            bool deficient = false;
-            for (Eigen::Index j = 0; j < nb; ++j)
-                if (X.col(j).squaredNorm() < 0.5) {
-                    X.col(j) = seeded_random(n, 1, gen);
-                    deficient = true;
-                }
-            if (!deficient) break;
-            if (attempt == 2)
-                throw std::runtime_error("smallest_eigenvectors: could not extend the basis");
-        }
-        V.middleCols(dim, nb) = X;
-        W.middleCols(dim, nb).noalias() = L * X;
-        const Eigen::Index d2 = dim + nb;
-        detail::gemm(true, false, 1.0, V.leftCols(d2), W.middleCols(dim, nb), 0.0,
-                     H.block(0, dim, d2, nb));
-        // symmetric: mirror the new columns into the new rows
-        H.block(dim, 0, nb, dim) = H.block(0, dim, dim, nb).transpose();
-        H.block(dim, dim, nb, nb) = (0.5 * (H.block(dim, dim, nb, nb) +
-                                            H.block(dim, dim, nb, nb).transpose())).eval();
-        dim = d2;
-    };
-
-    append(seeded_random(n, b, gen));
-    Eigen::MatrixXd last = V.leftCols(b), Y;
-    // Ends by returning a converged result or by the break when restarts run
-    // out: every full basis is either accepted or restarted to keep < maxdim - b.
+    Eigen::MatrixXd Y, C1, C2;
+    const int check_every = static_cast<int>(std::max<Eigen::Index>(1, 32 / b));
+    int since_check = check_every - 1;  // first look as soon as dim >= k
+    double dbg_solve = 0, dbg_orth = 0, dbg_check = 0;
+    std::chrono::steady_clock::time_point last_t2; bool have_t2 = false;
     for (;;) {
-        op.perform_op_block(last, Y);
-        res.operations += static_cast<int>(Y.cols());
-        append(std::move(Y));
-        last = V.middleCols(dim - b, b);
-        if (dim + b <= maxdim) continue;  // expand until the basis is full
-        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H.topLeftCorner(dim, dim));
+        // Expand: Y = A Q, orthogonalised against [V, Q] by block classical
+        // Gram-Schmidt applied twice, each pass followed by a thin QR:
+        // Y = V (C1 + C2 R1) + Q' R2 R1.
+        const Eigen::Index m = dim + b;
+        auto t0 = std::chrono::steady_clock::now();
+        if (have_t2) dbg_check += std::chrono::duration<double>(t0 - last_t2).count();
+        op.perform_op_block(V.middleCols(dim, b), Y);
+        auto t1 = std::chrono::steady_clock::now();
+        dbg_solve += std::chrono::duration<double>(t1 - t0).count();
+        res.operations += static_cast<int>(b);
+        C1.resize(m, b);
+        C2.resize(m, b);
+        detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, C1);
+        detail::gemm(false, false, -1.0, V.leftCols(m), C1, 1.0, Y);
+        const Eigen::MatrixXd R1 = thin_qr(Y);
+        detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, C2);
+        detail::gemm(false, false, -1.0, V.leftCols(m), C2, 1.0, Y);
+        const Eigen::MatrixXd R2 = thin_qr(Y);
+        H.block(0, dim, m, b) = C1 + C2 * R1.triangularView<Eigen::Upper>();
+        H.block(m, dim, b, b) = R2.triangularView<Eigen::Upper>() * R1;
+        V.middleCols(m, b) = Y;
+        dim = m;
+        auto t2 = std::chrono::steady_clock::now();
+        dbg_orth += std::chrono::duration<double>(t2 - t1).count();
+        last_t2 = t2; have_t2 = true;
+        if (dim < k) continue;
+        const bool full = dim + b > maxdim;
+        // The projected eigenproblem costs O(dim^3): look every ~32 vectors
+        // (and whenever the basis is full).
+        if (!full && ++since_check < check_every) continue;
+        since_check = 0;
+
+        // Ritz pairs of A: H_sym s = mu s; wanted are the k largest |mu|
+        // (eigenvalues of L nearest sigma).
+        const Eigen::MatrixXd Hs = 0.5 * (H.topLeftCorner(dim, dim) +
+                                          H.topLeftCorner(dim, dim).transpose());
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Hs);
         if (es.info() != Eigen::Success)
             throw std::runtime_error("smallest_eigenvectors: projected eigenproblem failed");
-        const Eigen::VectorXd theta = es.eigenvalues();  // ascending
-        const Eigen::MatrixXd& S = es.eigenvectors();
-        // Explicit residuals L u - theta u = W s - theta V s of the k wanted
-        // Ritz pairs (s^T W^T W s - theta^2 cancels catastrophically).
-        Eigen::MatrixXd U(n, k), R(n, k);
-        detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
-        detail::gemm(false, false, 1.0, W.leftCols(dim), S.leftCols(k), 0.0, R);
-        R -= U * theta.head(k).asDiagonal();
-        std::vector<Eigen::Index> open;
-        double worst = 0.0;
-        for (int i = 0; i < k; ++i) {
-            const double r = R.col(i).norm();
-            worst = std::max(worst, r);
-            if (!(r <= tol_abs)) open.push_back(i);
+        const Eigen::VectorXd& mu = es.eigenvalues();
+        std::vector<Eigen::Index> order(static_cast<size_t>(dim));
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index c) {
+            return std::abs(mu[a]) > std::abs(mu[c]);
+        });
+        Eigen::MatrixXd S(dim, dim);
+        Eigen::VectorXd mus(dim);
+        for (Eigen::Index j = 0; j < dim; ++j) {
+            S.col(j) = es.eigenvectors().col(order[static_cast<size_t>(j)]);
+            mus[j] = mu[order[static_cast<size_t>(j)]];
         }
-        res.residual = worst;
-        if (open.empty()) {
-            finish(theta.head(k), U, k, res);
+        // residual norms ||A u - mu u|| = ||H[dim:dim+b, :dim] s||
+        const Eigen::MatrixXd B = H.block(dim, 0, b, dim) * S.leftCols(k);
+        const double mu_floor = std::pow(std::numeric_limits<double>::epsilon(), 2.0 / 3.0);
+        Eigen::Index nconv = 0;
+        for (int i = 0; i < k; ++i)
+            if (B.col(i).norm() <= params.tol * std::max(mu_floor, std::abs(mus[i]))) ++nconv;
+        if (nconv == k) {
+            Eigen::MatrixXd U(n, k);
+            detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
+            // Rayleigh quotients with L and explicit residuals
+            Eigen::MatrixXd LU(n, k);
+            LU.noalias() = L * U;
+            Eigen::VectorXd theta(k);
+            double worst = 0.0;
+            for (int i = 0; i < k; ++i) {
+                const double nu = U.col(i).squaredNorm();
+                theta[i] = U.col(i).dot(LU.col(i)) / nu;
+                worst = std::max(worst, (LU.col(i) - theta[i] * U.col(i)).norm() / std::sqrt(nu));
+            }
+            res.residual = worst;
+            finish(theta, U, k, res);
+            if (std::getenv("SSS_EIG_DEBUG")) std::fprintf(stderr, "solve %.2f orth %.2f check %.2f\n", dbg_solve, dbg_orth, dbg_check);
             return;
         }
-        if (dim + b > maxdim) {  // thick restart with the keep best Ritz vectors
-            if (res.restarts >= params.max_restarts)
-                break;
-            ++res.restarts;
-            const Eigen::MatrixXd Sk = S.leftCols(keep);
-            Eigen::MatrixXd Vk(n, keep), Wk(n, keep);
-            detail::gemm(false, false, 1.0, V.leftCols(dim), Sk, 0.0, Vk);
-            detail::gemm(false, false, 1.0, W.leftCols(dim), Sk, 0.0, Wk);
-            V.leftCols(keep) = Vk;
-            W.leftCols(keep) = Wk;
-            H.topLeftCorner(keep, keep) = theta.head(keep).asDiagonal();
-            dim = keep;
-            // continue from the unconverged Ritz vectors, then the next ones,
-            // then random vectors
-            std::vector<Eigen::Index> pick(open.begin(), open.end());
-            for (Eigen::Index i = k; static_cast<Eigen::Index>(pick.size()) < b && i < keep; ++i)
-                pick.push_back(i);
-            const Eigen::Index np = std::min<Eigen::Index>(b, static_cast<Eigen::Index>(pick.size()));
-            last.resize(n, b);
-            for (Eigen::Index j = 0; j < np; ++j) last.col(j) = V.col(pick[static_cast<size_t>(j)]);
-            if (np < b) last.rightCols(b - np) = seeded_random(n, b - np, gen);
-        }
+        if (!full) continue;
+        // Thick restart: keep the `keep` best Ritz vectors and the next block.
+        if (res.restarts >= params.max_restarts) break;
+        ++res.restarts;
+        const Eigen::Index keep = std::min<Eigen::Index>(
+            k + std::min<Eigen::Index>(nconv, (maxdim - k) / 2), maxdim - b);
+        Eigen::MatrixXd Vk(n, keep);
+        detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(keep), 0.0, Vk);
+        const Eigen::MatrixXd Q = V.middleCols(dim, b);
+        const Eigen::MatrixXd Bk = H.block(dim, 0, b, dim) * S.leftCols(keep);
+        V.leftCols(keep) = Vk;
+        V.middleCols(keep, b) = Q;
+        H.setZero();
+        H.topLeftCorner(keep, keep).diagonal() = mus.head(keep);
+        H.block(keep, 0, b, keep) = Bk;
+        dim = keep;
     }
     throw std::runtime_error("smallest_eigenvectors: the block method did not converge after " +
-                             std::to_string(res.restarts) + " restarts (residual " +
-                             std::to_string(res.residual) + "); try a larger ncv or max_restarts");
+                             std::to_string(res.restarts) + " restarts; try a larger ncv or "
+                             "max_restarts");
 }
 
 }  // namespace
@@ -355,9 +385,13 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
             throw std::invalid_argument("smallest_eigenvectors: ncv must exceed k");
     }
 
+    auto t0 = std::chrono::steady_clock::now();
     ShiftSolveOp op(L);
+    auto t1 = std::chrono::steady_clock::now();
     EigenResult res;
     choose_shift(L, op, params.shift, res);
+    auto t2 = std::chrono::steady_clock::now();
+    if (std::getenv("SSS_EIG_DEBUG")) std::fprintf(stderr, "analyze %.2f factor %.2f (%d)\n", std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count(), res.factorizations);
 #ifdef SSS_HAVE_CHOLMOD
     // Lanczos: the supernodal triangular solves are BLAS-2 on small blocks,
     // which a threaded BLAS (e.g. OpenBLAS) makes ~2x slower. The block
@@ -365,7 +399,7 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
     detail::BlasThreads blas_guard(block ? resolve_threads(0) : 1);
 #endif
     if (block)
-        block_krylov(L, op, params, ncv, b, res);
+        block_krylov_schur(L, op, params, ncv, b, res);
     else
         lanczos(op, params, ncv, res);
     return res;
