@@ -1,4 +1,5 @@
-// Stage 7 of SPEC.md: shift-and-invert Lanczos (Spectra) with a sparse LDL^T.
+// Stage 7 of SPEC.md: shift-and-invert block Krylov-Schur or Lanczos (Spectra)
+// with a sparse Cholesky / LDL^T.
 #include "sss/eigensolver.hpp"
 
 #include "blas.hpp"
@@ -12,8 +13,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -107,14 +106,31 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
 
 namespace {
 
+// Seconds between calls of lap() (the first from construction).
+struct Stopwatch {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point t = Clock::now();
+    double lap() {
+        const Clock::time_point now = Clock::now();
+        const double s = std::chrono::duration<double>(now - t).count();
+        t = now;
+        return s;
+    }
+};
+
 // Spectra's shift-solve solver calls set_shift() in its constructor; we have
 // already chosen and factorised the shift, so forward everything but that.
 struct PrefactorisedOp {
     using Scalar = double;
     ShiftSolveOp* op;
+    double* seconds;  // accumulates the time spent in solves
     Eigen::Index rows() const { return op->rows(); }
     void set_shift(double) {}
-    void perform_op(const double* x, double* y) const { op->perform_op(x, y); }
+    void perform_op(const double* x, double* y) const {
+        Stopwatch sw;
+        op->perform_op(x, y);
+        *seconds += sw.lap();
+    }
 };
 
 // Picks (automatic) or applies (explicit) the shift; factorises L - sigma I.
@@ -182,7 +198,8 @@ void finish(const Eigen::VectorXd& vals, const Eigen::MatrixXd& vecs, int k, Eig
 void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, EigenResult& res) {
     const Eigen::Index n = op.rows();
     const int k = params.num_vectors;
-    PrefactorisedOp pop{&op};
+    Stopwatch sw;
+    PrefactorisedOp pop{&op, &res.seconds_solve};
     Spectra::SymEigsShiftSolver<PrefactorisedOp> solver(pop, k, ncv, res.shift);
     // Fixed starting vector: deterministic results.
     std::mt19937_64 gen(kStartSeed);
@@ -193,6 +210,7 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
     const Eigen::Index nconv =
         solver.compute(Spectra::SortRule::LargestMagn, params.max_restarts, params.tol,
                        Spectra::SortRule::SmallestAlge);
+    res.seconds_orthogonalize = sw.lap() - res.seconds_solve;  // Spectra's own work
     res.restarts = static_cast<int>(solver.num_iterations());
     res.operations = static_cast<int>(solver.num_operations());
     if (solver.info() != Spectra::CompInfo::Successful || nconv < k)
@@ -208,7 +226,7 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
 // triangular scaling: two passes over X) when X is well conditioned, else
 // Householder, whose Q is orthonormal even when X is rank deficient (R then
 // has a zero on its diagonal).
-Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X) {
+Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work) {
     const Eigen::Index n = X.rows(), b = X.cols();
     Eigen::MatrixXd G(b, b);
     detail::gemm(true, false, 1.0, X, X, 0.0, G);
@@ -221,9 +239,9 @@ Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X) {
         if (d.minCoeff() > 1e-4 * d.maxCoeff()) {
             const Eigen::MatrixXd Rinv = R.triangularView<Eigen::Upper>().solve(
                 Eigen::MatrixXd::Identity(b, b));
-            Eigen::MatrixXd Q(n, b);
-            detail::gemm(false, false, 1.0, X, Rinv, 0.0, Q);
-            X = Q;
+            work.resize(n, b);
+            detail::gemm(false, false, 1.0, X, Rinv, 0.0, work);
+            X = work;
             return R;
         }
     }
@@ -248,39 +266,118 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
     Eigen::Index dim = 0;
     std::mt19937_64 gen(kStartSeed);
     V.leftCols(b) = seeded_random(n, b, gen);
-    thin_qr(V.leftCols(b));
+    Eigen::MatrixXd work(n, b);  // n x b scratch, reused (no page faults per step)
+    thin_qr(V.leftCols(b), work);
 
-    Eigen::MatrixXd Y, C1, C2;
+    Eigen::MatrixXd Y;
+    Eigen::VectorXd znorm;
+    bool breakdown = false;
+    // Orthonormalises the new block W = V[:, dim+b : dim+2b] (already
+    // projected once against the basis), W = P' R. Columns that vanished
+    // against their norm before projection (the Krylov space became
+    // invariant: a breakdown) are replaced by seeded random vectors, as
+    // Spectra does, so the search goes on into the rest of the space; their
+    // columns of R are zero (their content was rounding noise).
+    auto next_block = [&](Eigen::Index m) {
+        auto W = V.middleCols(m, b);
+        std::vector<Eigen::Index> vanished;
+        for (Eigen::Index j = 0; j < b; ++j)
+            if (!(W.col(j).norm() > 1e-12 * znorm[j])) {
+                W.col(j) = seeded_random(n, 1, gen);
+                vanished.push_back(j);
+            }
+        Eigen::MatrixXd R = thin_qr(W, work);
+        for (Eigen::Index j : vanished) R.col(j).setZero();
+        breakdown = !vanished.empty();
+        return R;
+    };
     const int check_every = static_cast<int>(std::max<Eigen::Index>(1, 32 / b));
     int since_check = check_every - 1;  // first look as soon as dim >= k
-    double dbg_solve = 0, dbg_orth = 0, dbg_check = 0;
-    std::chrono::steady_clock::time_point last_t2; bool have_t2 = false;
+    Stopwatch sw;
+    // The next block P = V[:, dim:dim+b] is orthogonalised against V by one
+    // Gram-Schmidt pass only; its second pass is delayed and fused with the
+    // first pass of the following block (two sweeps over V per step instead
+    // of four). Invariant: A V = V H[:dim, :dim] + P H[dim:dim+b, :dim].
     for (;;) {
-        // Expand: Y = A Q, orthogonalised against [V, Q] by block classical
-        // Gram-Schmidt applied twice, each pass followed by a thin QR:
-        // Y = V (C1 + C2 R1) + Q' R2 R1.
-        const Eigen::Index m = dim + b;
-        auto t0 = std::chrono::steady_clock::now();
-        if (have_t2) dbg_check += std::chrono::duration<double>(t0 - last_t2).count();
-        op.perform_op_block(V.middleCols(dim, b), Y);
-        auto t1 = std::chrono::steady_clock::now();
-        dbg_solve += std::chrono::duration<double>(t1 - t0).count();
+        res.seconds_ritz += sw.lap();
+        op.perform_op_block(V.middleCols(dim, b), Y);  // Z = A P
+        res.seconds_solve += sw.lap();
         res.operations += static_cast<int>(b);
-        C1.resize(m, b);
-        C2.resize(m, b);
-        detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, C1);
-        detail::gemm(false, false, -1.0, V.leftCols(m), C1, 1.0, Y);
-        const Eigen::MatrixXd R1 = thin_qr(Y);
-        detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, C2);
-        detail::gemm(false, false, -1.0, V.leftCols(m), C2, 1.0, Y);
-        const Eigen::MatrixXd R2 = thin_qr(Y);
-        H.block(0, dim, m, b) = C1 + C2 * R1.triangularView<Eigen::Upper>();
-        H.block(m, dim, b, b) = R2.triangularView<Eigen::Upper>() * R1;
+        const Eigen::Index m = dim + b;
+        znorm = Y.colwise().norm();
         V.middleCols(m, b) = Y;
+        // One sweep: [V, P]^T [P, Z] = [C2 VZ; PP PZ]
+        Eigen::MatrixXd G(m, 2 * b);
+        detail::gemm(true, false, 1.0, V.leftCols(m), V.middleCols(dim, 2 * b), 0.0, G);
+        const Eigen::MatrixXd C2 = G.topLeftCorner(dim, b), VZ = G.topRightCorner(dim, b);
+        const Eigen::MatrixXd PP = G.bottomLeftCorner(b, b), PZ = G.bottomRightCorner(b, b);
+        // P = V C2 + Q R2 with R2^T R2 = P^T P - C2^T C2 (P is nearly
+        // orthonormal and nearly orthogonal to V, so this does not cancel).
+        Eigen::LLT<Eigen::MatrixXd> llt(0.5 * (PP - C2.transpose() * C2 +
+                                               (PP - C2.transpose() * C2).transpose()));
+        Eigen::MatrixXd R2;
+        bool fast = llt.info() == Eigen::Success;
+        if (fast) {
+            R2 = llt.matrixU();
+            const Eigen::VectorXd d = R2.diagonal();
+            fast = d.minCoeff() > 0.5 && d.maxCoeff() < 2.0;
+        }
+        Eigen::MatrixXd Hcol_V, Hcol_Q, Rw;  // A Q = V Hcol_V + Q Hcol_Q + P' Rw
+        if (fast) {
+            // Second sweep: [P, Z] -= V [C2, VZ]: Q R2 = P - V C2 and
+            // Z - V VZ, from which Z's component along Q is removed below.
+            Eigen::MatrixXd CV(dim, 2 * b);
+            CV << C2, VZ;
+            detail::gemm(false, false, -1.0, V.leftCols(dim), CV, 1.0, V.middleCols(dim, 2 * b));
+            const Eigen::MatrixXd R2inv =
+                R2.triangularView<Eigen::Upper>().solve(Eigen::MatrixXd::Identity(b, b));
+            detail::gemm(false, false, 1.0, V.middleCols(dim, b), R2inv, 0.0, work);
+            V.middleCols(dim, b) = work;
+            // Q^T Z = R2^-T (P^T Z - C2^T V^T Z)
+            const Eigen::MatrixXd QZ = R2inv.transpose() * (PZ - C2.transpose() * VZ);
+            detail::gemm(false, false, -1.0, V.middleCols(dim, b), QZ, 1.0, V.middleCols(m, b));
+            // relation with Q in place of P: A V = V (H + C2 Hl) + Q (R2 Hl)
+            H.topLeftCorner(dim, dim) += C2 * H.block(dim, 0, b, dim);
+            H.block(dim, 0, b, dim) = (R2 * H.block(dim, 0, b, dim)).eval();
+            // A Q R2 = Z - A V C2 = Z - V (H C2) - Q (Hl C2)
+            Hcol_V = (VZ - H.topLeftCorner(dim, dim) * C2) * R2inv;
+            Hcol_Q = (QZ - H.block(dim, 0, b, dim) * C2) * R2inv;
+            // (A Q - V Hcol_V - Q Hcol_Q) R2 = Z - V VZ - Q QZ = W: W = P' Rw
+            Rw = next_block(m) * R2inv;
+        } else {
+            // P was not nearly orthonormal / orthogonal to V (a near
+            // breakdown): finish it explicitly and expand from Q with a new
+            // solve and a plain two-sweep Gram-Schmidt pass.
+            Eigen::MatrixXd Pt = V.middleCols(dim, b), C(dim, b);
+            Eigen::MatrixXd Ctot = Eigen::MatrixXd::Zero(dim, b);
+            for (int pass = 0; pass < 2; ++pass) {
+                detail::gemm(true, false, 1.0, V.leftCols(dim), Pt, 0.0, C);
+                detail::gemm(false, false, -1.0, V.leftCols(dim), C, 1.0, Pt);
+                Ctot += C;
+            }
+            Eigen::HouseholderQR<Eigen::MatrixXd> qr(Pt);
+            R2 = qr.matrixQR().topRows(b).triangularView<Eigen::Upper>();
+            V.middleCols(dim, b) = qr.householderQ() * Eigen::MatrixXd::Identity(n, b);
+            H.topLeftCorner(dim, dim) += Ctot * H.block(dim, 0, b, dim);
+            H.block(dim, 0, b, dim) = (R2 * H.block(dim, 0, b, dim)).eval();
+            res.seconds_orthogonalize += sw.lap();
+            op.perform_op_block(V.middleCols(dim, b), Y);
+            res.seconds_solve += sw.lap();
+            res.operations += static_cast<int>(b);
+            znorm = Y.colwise().norm();
+            Hcol_V.resize(m, b);
+            detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, Hcol_V);
+            detail::gemm(false, false, -1.0, V.leftCols(m), Hcol_V, 1.0, Y);
+            Hcol_Q = Hcol_V.bottomRows(b);
+            Hcol_V = Hcol_V.topRows(dim).eval();
+            V.middleCols(m, b) = Y;
+            Rw = next_block(m);
+        }
+        H.block(0, dim, dim, b) = Hcol_V;
+        H.block(dim, dim, b, b) = Hcol_Q;
+        H.block(m, dim, b, b) = Rw;
         dim = m;
-        auto t2 = std::chrono::steady_clock::now();
-        dbg_orth += std::chrono::duration<double>(t2 - t1).count();
-        last_t2 = t2; have_t2 = true;
+        res.seconds_orthogonalize += sw.lap();
         if (dim < k) continue;
         const bool full = dim + b > maxdim;
         // The projected eigenproblem costs O(dim^3): look every ~32 vectors
@@ -313,7 +410,10 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         Eigen::Index nconv = 0;
         for (int i = 0; i < k; ++i)
             if (B.col(i).norm() <= params.tol * std::max(mu_floor, std::abs(mus[i]))) ++nconv;
-        if (nconv == k) {
+        // Right after a breakdown the space is being extended with random
+        // directions (a multiple eigenvalue may have more vectors than the
+        // Krylov space held): accept only once the basis is full.
+        if (nconv == k && (!breakdown || full)) {
             Eigen::MatrixXd U(n, k);
             detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
             // Rayleigh quotients with L and explicit residuals
@@ -328,7 +428,7 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
             }
             res.residual = worst;
             finish(theta, U, k, res);
-            if (std::getenv("SSS_EIG_DEBUG")) std::fprintf(stderr, "solve %.2f orth %.2f check %.2f\n", dbg_solve, dbg_orth, dbg_check);
+            res.seconds_ritz += sw.lap();
             return;
         }
         if (!full) continue;
@@ -371,7 +471,7 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
     const bool block = params.method == EigenMethod::Block;
     Eigen::Index b = 0, ncv = 0;
     if (block) {
-        b = params.block_size > 0 ? params.block_size : std::clamp(k / 5, 4, 32);
+        b = params.block_size > 0 ? params.block_size : default_block_size(k);
         ncv = params.ncv > 0 ? params.ncv : std::max<Eigen::Index>(3 * k, k + 4 * b);
         ncv = std::min<Eigen::Index>(ncv, n);
         b = std::min<Eigen::Index>(b, std::max<Eigen::Index>(1, (ncv - k) / 2));
@@ -385,13 +485,12 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
             throw std::invalid_argument("smallest_eigenvectors: ncv must exceed k");
     }
 
-    auto t0 = std::chrono::steady_clock::now();
+    Stopwatch sw;
     ShiftSolveOp op(L);
-    auto t1 = std::chrono::steady_clock::now();
     EigenResult res;
+    res.seconds_analyze = sw.lap();
     choose_shift(L, op, params.shift, res);
-    auto t2 = std::chrono::steady_clock::now();
-    if (std::getenv("SSS_EIG_DEBUG")) std::fprintf(stderr, "analyze %.2f factor %.2f (%d)\n", std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count(), res.factorizations);
+    res.seconds_factorize = sw.lap();
 #ifdef SSS_HAVE_CHOLMOD
     // Lanczos: the supernodal triangular solves are BLAS-2 on small blocks,
     // which a threaded BLAS (e.g. OpenBLAS) makes ~2x slower. The block
