@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -19,6 +20,11 @@ using Index = Eigen::Index;
 // Points per chunk of the centre sums. Fixed (not derived from the thread
 // count) so that the order of every floating-point addition is fixed.
 constexpr Index kChunk = 4096;
+// Interleaved accumulator sets per chunk (see lloyd_impl).
+constexpr int kCopies = 4;
+// Fewer points than this run on one thread: the many small 2-means of the
+// splitting k-means would pay more for waking threads than they gain.
+constexpr Index kParallelMin = 4 * kChunk;
 
 // sum_t (x_t - c_t)^2 in index order; D > 0 fixes the dimension at compile time.
 template <int D>
@@ -46,6 +52,67 @@ inline int nearest(const double* x, const double* C, int k, int d, double& best)
     }
     best = bd;
     return b;
+}
+
+// Nearest centres of the points lo..hi-1 (rows of x with stride ldx): labels
+// to lab[i], squared distances to dist[i] (either may be null). Same
+// arithmetic, order of operations and tie rule as nearest(); with GCC/Clang
+// and a compile-time dimension, P pairs of points at a time in SSE2-sized
+// vectors (compare-and-select instead of branches; P independent chains hide
+// the latency of the running minimum). Every lane does exactly the scalar
+// IEEE operations, so the results are identical to the scalar code.
+#if defined(__GNUC__)
+typedef double v2d __attribute__((vector_size(16)));
+typedef std::int64_t v2i __attribute__((vector_size(16)));
+
+template <int D, int P>
+inline void nearest_pairs(const double* x, Index ldx, Index i, const double* C, int k, int* lab,
+                          double* dist) {
+    v2d p[P][D], best[P];
+    v2i bl[P];
+    for (int q = 0; q < P; ++q) {
+        const double* a = x + (i + 2 * q) * ldx;
+        const double* b = a + ldx;
+        for (int t = 0; t < D; ++t) p[q][t] = v2d{a[t], b[t]};
+        best[q] = (p[q][0] - C[0]) * (p[q][0] - C[0]);
+        for (int t = 1; t < D; ++t) best[q] += (p[q][t] - C[t]) * (p[q][t] - C[t]);
+        bl[q] = v2i{0, 0};
+    }
+    for (int j = 1; j < k; ++j) {
+        const double* c = C + static_cast<Index>(j) * D;
+        for (int q = 0; q < P; ++q) {
+            v2d s = (p[q][0] - c[0]) * (p[q][0] - c[0]);
+            for (int t = 1; t < D; ++t) s += (p[q][t] - c[t]) * (p[q][t] - c[t]);
+            const v2i m = s < best[q];  // all ones where strictly closer
+            best[q] = (v2d)(((v2i)s & m) | ((v2i)best[q] & ~m));
+            bl[q] = (bl[q] & ~m) | (static_cast<std::int64_t>(j) & m);
+        }
+    }
+    for (int q = 0; q < P; ++q)
+        for (int l = 0; l < 2; ++l) {
+            if (lab) lab[i + 2 * q + l] = static_cast<int>(bl[q][l]);
+            if (dist) dist[i + 2 * q + l] = best[q][l];
+        }
+}
+#endif
+
+template <int D>
+void nearest_range(const double* x, Index ldx, Index lo, Index hi, const double* C, int k, int d,
+                   int* lab, double* dist) {
+    Index i = lo;
+#if defined(__GNUC__)
+    if constexpr (D > 0) {
+        constexpr int P = 4;
+        for (; i + 2 * P <= hi; i += 2 * P) nearest_pairs<D, P>(x, ldx, i, C, k, lab, dist);
+        for (; i + 2 <= hi; i += 2) nearest_pairs<D, 1>(x, ldx, i, C, k, lab, dist);
+    }
+#endif
+    for (; i < hi; ++i) {
+        double bd;
+        const int b = nearest<D>(x + i * ldx, C, k, d, bd);
+        if (lab) lab[i] = b;
+        if (dist) dist[i] = bd;
+    }
 }
 
 // Calls f(std::integral_constant<int, D>) with D = d for small d, else D = 0.
@@ -88,7 +155,7 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
     const double* x = X.data();
     const Index nchunks = (n + kChunk - 1) / kChunk;
     const Index kd = static_cast<Index>(k) * d;
-    const bool par = nthreads > 1 && nchunks > 1;
+    const bool par = nthreads > 1 && n >= kParallelMin;
     (void)par;
 
     LloydResult res;
@@ -96,17 +163,20 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
     C = C0;
     std::vector<int> lab(n), prev(n, -1);
     std::vector<double> dist(n);
-    std::vector<double> psum(static_cast<size_t>(nchunks * kd));
+    // per chunk: kCopies interleaved sets of k x d member sums (point r of the
+    // chunk adds to set r % kCopies, which breaks the dependency chain of
+    // consecutive points in one cluster), and k member counts
+    std::vector<double> psum(static_cast<size_t>(nchunks * kCopies * kd));
     std::vector<Index> pcount(static_cast<size_t>(nchunks * k));
     std::vector<Index> counts(k);
 
-    // Per-chunk member sums and counts of the current labels; returns the
-    // number of points whose label differs from prev.
+    // Member sums and counts of chunk ch for the current labels; returns the
+    // number of its points whose label differs from prev.
     auto sum_chunk = [&](Index ch) -> Index {
         const Index lo = ch * kChunk, hi = std::min(n, lo + kChunk);
-        double* s = psum.data() + ch * kd;
+        double* s = psum.data() + ch * kCopies * kd;
         Index* cnt = pcount.data() + ch * k;
-        std::fill(s, s + kd, 0.0);
+        std::fill(s, s + kCopies * kd, 0.0);
         std::fill(cnt, cnt + k, Index(0));
         Index changed = 0;
         for (Index i = lo; i < hi; ++i) {
@@ -114,28 +184,22 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
             const double* xi = x + i * ldx;
             changed += (b != prev[i]);
             ++cnt[b];
-            double* sb = s + static_cast<Index>(b) * d;
+            double* sb = s + ((i - lo) % kCopies) * kd + static_cast<Index>(b) * d;
             for (int t = 0; t < (D > 0 ? D : d); ++t) sb[t] += xi[t];
         }
         return changed;
-    };
-    // Assignment of a chunk to the nearest centres, then its sums.
-    auto assign_chunk = [&](Index ch) -> Index {
-        const Index lo = ch * kChunk, hi = std::min(n, lo + kChunk);
-        const double* c = C.data();
-        for (Index i = lo; i < hi; ++i) {
-            double bd;
-            lab[i] = nearest<D>(x + i * ldx, c, k, d, bd);
-            dist[i] = bd;
-        }
-        return sum_chunk(ch);
     };
 
     for (int it = 0; it < max_iter; ++it) {
         res.iterations = it + 1;
         Index changed = 0;
+        const double* c = C.data();
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par) reduction(+ : changed)
-        for (Index ch = 0; ch < nchunks; ++ch) changed += assign_chunk(ch);
+        for (Index ch = 0; ch < nchunks; ++ch) {
+            const Index lo = ch * kChunk, hi = std::min(n, lo + kChunk);
+            nearest_range<D>(x, ldx, lo, hi, c, k, d, lab.data(), dist.data());
+            changed += sum_chunk(ch);
+        }
         std::fill(counts.begin(), counts.end(), Index(0));
         for (Index ch = 0; ch < nchunks; ++ch)
             for (int j = 0; j < k; ++j) counts[j] += pcount[ch * k + j];
@@ -152,7 +216,7 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
                     // it would empty its cluster: take the first point of the
                     // first cluster with more than one member instead (MATLAB)
                     from = static_cast<int>(
-                        std::find_if(counts.begin(), counts.end(), [](Index c) { return c > 1; }) -
+                        std::find_if(counts.begin(), counts.end(), [](Index m) { return m > 1; }) -
                         counts.begin());
                     far = std::find(lab.begin(), lab.end(), from) - lab.begin();
                 }
@@ -171,12 +235,19 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
             break;
         }
         std::copy(lab.begin(), lab.end(), prev.begin());
+        // centres: member sums added in a fixed order (sets, then chunks)
         for (int j = 0; j < k; ++j) {
-            const double inv = static_cast<double>(std::max<Index>(counts[j], 1));
+            const double m = static_cast<double>(std::max<Index>(counts[j], 1));
             for (int t = 0; t < d; ++t) {
-                double s = 0.0;
-                for (Index ch = 0; ch < nchunks; ++ch) s += psum[ch * kd + static_cast<Index>(j) * d + t];
-                C(j, t) = s / inv;
+                const Index off = static_cast<Index>(j) * d + t;
+                double total = 0.0;
+                for (Index ch = 0; ch < nchunks; ++ch) {
+                    const double* s = psum.data() + ch * kCopies * kd + off;
+                    double part = s[0];
+                    for (int r = 1; r < kCopies; ++r) part += s[r * kd];
+                    total += part;
+                }
+                C(j, t) = total / m;
             }
         }
     }
@@ -185,16 +256,14 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
     res.min_sqdist.resize(n);
     {
         const double* c = C.data();
+        double* own = res.sqdist.data();
+        double* near = res.min_sqdist.data();
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par)
         for (Index ch = 0; ch < nchunks; ++ch) {
             const Index lo = ch * kChunk, hi = std::min(n, lo + kChunk);
-            for (Index i = lo; i < hi; ++i) {
-                const double* xi = x + i * ldx;
-                res.sqdist[i] = sqdist<D>(xi, c + static_cast<Index>(lab[i]) * d, d);
-                double bd;
-                nearest<D>(xi, c, k, d, bd);
-                res.min_sqdist[i] = bd;
-            }
+            nearest_range<D>(x, ldx, lo, hi, c, k, d, nullptr, near);
+            for (Index i = lo; i < hi; ++i)
+                own[i] = sqdist<D>(x + i * ldx, c + static_cast<Index>(lab[i]) * d, d);
         }
     }
     res.labels.swap(lab);
@@ -228,19 +297,18 @@ Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
     const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
     const Index ldx = X.outerStride();
     const int nthreads = resolve_threads(num_threads);
-    const bool par = nthreads > 1 && n > kChunk;
+    const bool par = nthreads > 1 && n >= kParallelMin;
     (void)par;
     Eigen::VectorXd out(n);
     if (labels) labels->resize(n);
+    int* lab = labels ? labels->data() : nullptr;
+    const Index nchunks = (n + kChunk - 1) / kChunk;
     dispatch_dim(d, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par)
-        for (Index i = 0; i < n; ++i) {
-            double bd;
-            const int b = nearest<D>(X.data() + i * ldx, C.data(), k, d, bd);
-            out[i] = bd;
-            if (labels) (*labels)[i] = b;
-        }
+        for (Index ch = 0; ch < nchunks; ++ch)
+            nearest_range<D>(X.data(), ldx, ch * kChunk, std::min(n, (ch + 1) * kChunk), C.data(),
+                             k, d, lab, out.data());
         return 0;
     });
     return out;
@@ -254,7 +322,7 @@ RowMatrixXd pairwise_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
     const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
     const Index ldx = X.outerStride();
     const int nthreads = resolve_threads(num_threads);
-    const bool par = nthreads > 1 && n > kChunk;
+    const bool par = nthreads > 1 && n >= kParallelMin;
     (void)par;
     RowMatrixXd out(n, k);
     dispatch_dim(d, [&](auto dim) {
