@@ -22,9 +22,19 @@ using Index = Eigen::Index;
 constexpr Index kChunk = 4096;
 // Interleaved accumulator sets per chunk (see lloyd_impl).
 constexpr int kCopies = 4;
-// Fewer points than this run on one thread: the many small 2-means of the
-// splitting k-means would pay more for waking threads than they gain.
-constexpr Index kParallelMin = 4 * kChunk;
+// Automatic thread count (num_threads = 0): all cores only when one pass
+// over the points costs at least about a millisecond, n (k + 4) >= 2^21
+// "distance units"; else one thread. The splitting k-means runs thousands of
+// short passes (many 2-means on parts of the points); waking threads for each
+// costs more than it gains, and on an oversubscribed machine libgomp's
+// waiting makes such passes several times slower. An explicit count is obeyed
+// (for at least 2 chunks of points). Results never depend on it.
+constexpr Index kParallelWork = Index(1) << 21;
+
+int auto_threads(int requested, Index n, Index k) {
+    if (requested > 0) return resolve_threads(requested);
+    return n * (k + 4) >= kParallelWork ? resolve_threads(0) : 1;
+}
 
 // sum_t (x_t - c_t)^2 in index order; D > 0 fixes the dimension at compile time.
 template <int D>
@@ -155,7 +165,7 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
     const double* x = X.data();
     const Index nchunks = (n + kChunk - 1) / kChunk;
     const Index kd = static_cast<Index>(k) * d;
-    const bool par = nthreads > 1 && n >= kParallelMin;
+    const bool par = nthreads > 1 && nchunks > 1;
     (void)par;
 
     LloydResult res;
@@ -282,7 +292,7 @@ LloydResult lloyd_kmeans(const Eigen::Ref<const RowMatrixXd>& X,
         throw std::invalid_argument("lloyd_kmeans: max_iter must be >= 1, got " +
                                     std::to_string(params.max_iter));
     const RowMatrixXd C0 = centers;  // contiguous copy
-    const int nthreads = resolve_threads(params.num_threads);
+    const int nthreads = auto_threads(params.num_threads, X.rows(), centers.rows());
     return dispatch_dim(static_cast<int>(X.cols()), [&](auto dim) {
         return lloyd_impl<decltype(dim)::value>(X, C0, params.max_iter, nthreads);
     });
@@ -296,8 +306,8 @@ Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
     const Index n = X.rows();
     const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
     const Index ldx = X.outerStride();
-    const int nthreads = resolve_threads(num_threads);
-    const bool par = nthreads > 1 && n >= kParallelMin;
+    const int nthreads = auto_threads(num_threads, n, k);
+    const bool par = nthreads > 1 && n > kChunk;
     (void)par;
     Eigen::VectorXd out(n);
     if (labels) labels->resize(n);
@@ -321,8 +331,8 @@ RowMatrixXd pairwise_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
     const Index n = X.rows();
     const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
     const Index ldx = X.outerStride();
-    const int nthreads = resolve_threads(num_threads);
-    const bool par = nthreads > 1 && n >= kParallelMin;
+    const int nthreads = auto_threads(num_threads, n, k);
+    const bool par = nthreads > 1 && n > kChunk;
     (void)par;
     RowMatrixXd out(n, k);
     dispatch_dim(d, [&](auto dim) {

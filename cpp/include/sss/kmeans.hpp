@@ -12,7 +12,10 @@ using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen:
 
 struct LloydParams {
     int max_iter = 100;   ///< maximum number of batch iterations (MATLAB's default)
-    int num_threads = 0;  ///< 0: all available (OpenMP); 1: serial. Results do not depend on it.
+    /// 0: automatic -- all available cores (OpenMP) when a pass over the points
+    /// is long enough to pay for waking threads (n (k + 4) >= 2^21), else 1;
+    /// > 0: that many. Results do not depend on it.
+    int num_threads = 0;
 };
 
 struct LloydResult {
@@ -52,13 +55,13 @@ LloydResult lloyd_kmeans(const Eigen::Ref<const RowMatrixXd>& X,
 /// `centers` (ties go to the lowest index), computed directly as
 /// sum_j (x_j - c_j)^2 without forming the n x k matrix. With one centre this
 /// is the distance to that centre. If `labels` is not null it receives the
-/// nearest centre's index of each point.
+/// nearest centre's index of each point. num_threads as in LloydParams.
 Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                                const Eigen::Ref<const RowMatrixXd>& centers,
                                std::vector<int>* labels = nullptr, int num_threads = 0);
 
 /// The n x k matrix of squared distances sum_j (x_j - c_j)^2 of every point to
-/// every centre.
+/// every centre. num_threads as in LloydParams.
 RowMatrixXd pairwise_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                             const Eigen::Ref<const RowMatrixXd>& centers, int num_threads = 0);
 
