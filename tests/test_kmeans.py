@@ -153,6 +153,27 @@ def test_lloyd_does_not_depend_on_the_thread_count(rng):
     assert np.array_equal(_core.pairwise_sqdist(X, C0, 1), _core.pairwise_sqdist(X, C0, 2))
 
 
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_kernels_give_identical_results(rng, d):
+    """The vector kernels (SSE2-sized, AVX) do the scalar operations lane by
+    lane: bitwise the same results, including the group tails (n = 16 q + 7)."""
+    kernels = _core.kmeans_kernels()
+    assert "scalar" in kernels
+    X = rng.random((16 * 300 + 7, d)) ** 3
+    C0 = X[rng.choice(len(X), 11, replace=False)]
+    runs = {kern: _core.lloyd_kmeans(X, C0, 100, 1, kern) for kern in kernels}
+    near = {kern: _core.nearest_sqdist(X, C0, 1, kern) for kern in kernels}
+    for kern in kernels:
+        np.testing.assert_array_equal(runs[kern][0], runs["scalar"][0])
+        for a, b in zip(runs[kern][1:4], runs["scalar"][1:4]):
+            assert np.array_equal(a, b), kern
+        assert runs[kern][4] == runs["scalar"][4]
+        assert np.array_equal(near[kern][0], near["scalar"][0])
+        assert np.array_equal(near[kern][1], near["scalar"][1])
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        _core.lloyd_kmeans(X, C0, 100, 1, "avx512")
+
+
 def test_distances_are_direct_sums_of_squares(rng):
     X = rng.random((1003, 3)) + 1e3  # the expansion |x|^2 - 2x.c + |c|^2 would lose digits
     C = X[:4] + 1e-6
@@ -243,6 +264,8 @@ def test_bad_parameters_raise(rng, monkeypatch):
         kmeans(X, 3, start="random")
     with pytest.raises(ValueError, match="max_iter"):
         kmeans(X, 3, max_iter=0)
+    with pytest.raises(ValueError, match="replicates"):
+        kmeans(X, 3, replicates=0)
     with pytest.raises(ValueError, match="replicates"):
         splitting_kmeans(X, 3, replicates=0)
     with pytest.raises(ValueError, match="start_clusters"):

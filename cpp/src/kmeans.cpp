@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -22,18 +23,21 @@ using Index = Eigen::Index;
 constexpr Index kChunk = 4096;
 // Interleaved accumulator sets per chunk (see lloyd_impl).
 constexpr int kCopies = 4;
-// Automatic thread count (num_threads = 0): all cores only when one pass
-// over the points costs at least about a millisecond, n (k + 4) >= 2^21
-// "distance units"; else one thread. The splitting k-means runs thousands of
-// short passes (many 2-means on parts of the points); waking threads for each
-// costs more than it gains, and on an oversubscribed machine libgomp's
-// waiting makes such passes several times slower. An explicit count is obeyed
-// (for at least 2 chunks of points). Results never depend on it.
-constexpr Index kParallelWork = Index(1) << 21;
+// Automatic thread count (num_threads = 0): one thread per 2^22 "distance
+// units" n (k + 4) of a pass over the points (about 5 ms of work), at most
+// all cores. A pass needs one fork/join; on an oversubscribed machine a
+// thread often waits a scheduler time slice (several ms) for its core, so
+// shorter passes run on one thread. The splitting k-means at 640x480 makes
+// about 3000 passes of at most 307200 x 16 units: measured on the shared 2-core
+// machine under load, 2 threads per pass made it 2.5x slower than 1.
+// An explicit count is obeyed (for at least 2 chunks of points). Results
+// never depend on it.
+constexpr Index kThreadWork = Index(1) << 22;
 
 int auto_threads(int requested, Index n, Index k) {
     if (requested > 0) return resolve_threads(requested);
-    return n * (k + 4) >= kParallelWork ? resolve_threads(0) : 1;
+    const Index t = std::min<Index>(resolve_threads(0), n * (k + 4) / kThreadWork);
+    return static_cast<int>(std::max<Index>(t, 1));
 }
 
 // sum_t (x_t - c_t)^2 in index order; D > 0 fixes the dimension at compile time.
@@ -67,62 +71,108 @@ inline int nearest(const double* x, const double* C, int k, int d, double& best)
 // Nearest centres of the points lo..hi-1 (rows of x with stride ldx): labels
 // to lab[i], squared distances to dist[i] (either may be null). Same
 // arithmetic, order of operations and tie rule as nearest(); with GCC/Clang
-// and a compile-time dimension, P pairs of points at a time in SSE2-sized
-// vectors (compare-and-select instead of branches; P independent chains hide
-// the latency of the running minimum). Every lane does exactly the scalar
-// IEEE operations, so the results are identical to the scalar code.
-#if defined(__GNUC__)
+// and a compile-time dimension, P groups of L points at a time in vectors of
+// L doubles (compare-and-select instead of branches; P independent chains
+// hide the latency of the running minimum): L = 2 (SSE2) everywhere, L = 4
+// on x86-64 CPUs with AVX (chosen at run time). Every lane does exactly the
+// scalar IEEE operations (sub, mul, add, compare; never fused), so all paths
+// give identical results.
+#if defined(__GNUC__) || defined(__clang__)
+#define SSS_KMEANS_VECTOR 1
 typedef double v2d __attribute__((vector_size(16)));
 typedef std::int64_t v2i __attribute__((vector_size(16)));
 
-template <int D, int P>
-inline void nearest_pairs(const double* x, Index ldx, Index i, const double* C, int k, int* lab,
-                          double* dist) {
-    v2d p[P][D], best[P];
-    v2i bl[P];
+template <int D, int P, typename V, typename VI>
+__attribute__((always_inline)) inline void nearest_group(const double* x, Index ldx, Index i,
+                                                         const double* C, int k, int* lab,
+                                                         double* dist) {
+    constexpr int L = sizeof(V) / sizeof(double);
+    V p[P][D], best[P];
+    VI bl[P];
     for (int q = 0; q < P; ++q) {
-        const double* a = x + (i + 2 * q) * ldx;
-        const double* b = a + ldx;
-        for (int t = 0; t < D; ++t) p[q][t] = v2d{a[t], b[t]};
+        for (int t = 0; t < D; ++t) {
+            double lanes[L];
+            for (int l = 0; l < L; ++l) lanes[l] = x[(i + L * q + l) * ldx + t];
+            std::memcpy(&p[q][t], lanes, sizeof(V));
+        }
         best[q] = (p[q][0] - C[0]) * (p[q][0] - C[0]);
         for (int t = 1; t < D; ++t) best[q] += (p[q][t] - C[t]) * (p[q][t] - C[t]);
-        bl[q] = v2i{0, 0};
+        bl[q] = VI{};
     }
     for (int j = 1; j < k; ++j) {
         const double* c = C + static_cast<Index>(j) * D;
         for (int q = 0; q < P; ++q) {
-            v2d s = (p[q][0] - c[0]) * (p[q][0] - c[0]);
+            V s = (p[q][0] - c[0]) * (p[q][0] - c[0]);
             for (int t = 1; t < D; ++t) s += (p[q][t] - c[t]) * (p[q][t] - c[t]);
-            const v2i m = s < best[q];  // all ones where strictly closer
-            best[q] = (v2d)(((v2i)s & m) | ((v2i)best[q] & ~m));
+            const VI m = s < best[q];  // all ones where strictly closer
+            best[q] = (V)(((VI)s & m) | ((VI)best[q] & ~m));
             bl[q] = (bl[q] & ~m) | (static_cast<std::int64_t>(j) & m);
         }
     }
     for (int q = 0; q < P; ++q)
-        for (int l = 0; l < 2; ++l) {
-            if (lab) lab[i + 2 * q + l] = static_cast<int>(bl[q][l]);
-            if (dist) dist[i + 2 * q + l] = best[q][l];
+        for (int l = 0; l < L; ++l) {
+            if (lab) lab[i + L * q + l] = static_cast<int>(bl[q][l]);
+            if (dist) dist[i + L * q + l] = best[q][l];
         }
 }
+
+// Points lo.. in groups of 8 then 2 (SSE2); returns the first point not done.
+template <int D>
+Index nearest_sse2(const double* x, Index ldx, Index lo, Index hi, const double* C, int k,
+                   int* lab, double* dist) {
+    Index i = lo;
+    for (; i + 8 <= hi; i += 8) nearest_group<D, 4, v2d, v2i>(x, ldx, i, C, k, lab, dist);
+    for (; i + 2 <= hi; i += 2) nearest_group<D, 1, v2d, v2i>(x, ldx, i, C, k, lab, dist);
+    return i;
+}
+
+#if defined(__x86_64__)
+#define SSS_KMEANS_AVX 1
+typedef double v4d __attribute__((vector_size(32)));
+typedef std::int64_t v4i __attribute__((vector_size(32)));
+
+
+// As nearest_sse2 with 4 lanes, in groups of 16 then 4.
+template <int D>
+__attribute__((target("avx"))) Index nearest_avx(const double* x, Index ldx, Index lo, Index hi,
+                                                 const double* C, int k, int* lab, double* dist) {
+    Index i = lo;
+    for (; i + 16 <= hi; i += 16) nearest_group<D, 4, v4d, v4i>(x, ldx, i, C, k, lab, dist);
+    for (; i + 4 <= hi; i += 4) nearest_group<D, 1, v4d, v4i>(x, ldx, i, C, k, lab, dist);
+    return i;
+}
+#endif
 #endif
 
 template <int D>
 void nearest_range(const double* x, Index ldx, Index lo, Index hi, const double* C, int k, int d,
-                   int* lab, double* dist) {
+                   int* lab, double* dist, KmeansKernel kernel) {
     Index i = lo;
-#if defined(__GNUC__)
+#ifdef SSS_KMEANS_VECTOR
     if constexpr (D > 0) {
-        constexpr int P = 4;
-        for (; i + 2 * P <= hi; i += 2 * P) nearest_pairs<D, P>(x, ldx, i, C, k, lab, dist);
-        for (; i + 2 <= hi; i += 2) nearest_pairs<D, 1>(x, ldx, i, C, k, lab, dist);
+#ifdef SSS_KMEANS_AVX
+        if (kernel == KmeansKernel::Avx) i = nearest_avx<D>(x, ldx, i, hi, C, k, lab, dist);
+#endif
+        if (kernel != KmeansKernel::Scalar) i = nearest_sse2<D>(x, ldx, i, hi, C, k, lab, dist);
     }
 #endif
+    (void)kernel;
     for (; i < hi; ++i) {
         double bd;
         const int b = nearest<D>(x + i * ldx, C, k, d, bd);
         if (lab) lab[i] = b;
         if (dist) dist[i] = bd;
     }
+}
+
+KmeansKernel resolve_kernel(KmeansKernel kernel) {
+    if (!kmeans_kernel_available(kernel))
+        throw std::invalid_argument(std::string("k-means kernel '") + kmeans_kernel_name(kernel) +
+                                    "' is not available in this build on this CPU");
+    if (kernel != KmeansKernel::Auto) return kernel;
+    if (kmeans_kernel_available(KmeansKernel::Avx)) return KmeansKernel::Avx;
+    if (kmeans_kernel_available(KmeansKernel::Sse2)) return KmeansKernel::Sse2;
+    return KmeansKernel::Scalar;
 }
 
 // Calls f(std::integral_constant<int, D>) with D = d for small d, else D = 0.
@@ -157,7 +207,7 @@ void check_points(const char* what, const Eigen::Ref<const RowMatrixXd>& X,
 
 template <int D>
 LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd& C0,
-                       int max_iter, int nthreads) {
+                       int max_iter, int nthreads, KmeansKernel kernel) {
     const Index n = X.rows();
     const int d = static_cast<int>(X.cols());
     const int k = static_cast<int>(C0.rows());
@@ -207,7 +257,7 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par) reduction(+ : changed)
         for (Index ch = 0; ch < nchunks; ++ch) {
             const Index lo = ch * kChunk, hi = std::min(n, lo + kChunk);
-            nearest_range<D>(x, ldx, lo, hi, c, k, d, lab.data(), dist.data());
+            nearest_range<D>(x, ldx, lo, hi, c, k, d, lab.data(), dist.data(), kernel);
             changed += sum_chunk(ch);
         }
         std::fill(counts.begin(), counts.end(), Index(0));
@@ -271,7 +321,7 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par)
         for (Index ch = 0; ch < nchunks; ++ch) {
             const Index lo = ch * kChunk, hi = std::min(n, lo + kChunk);
-            nearest_range<D>(x, ldx, lo, hi, c, k, d, nullptr, near);
+            nearest_range<D>(x, ldx, lo, hi, c, k, d, nullptr, near, kernel);
             for (Index i = lo; i < hi; ++i)
                 own[i] = sqdist<D>(x + i * ldx, c + static_cast<Index>(lab[i]) * d, d);
         }
@@ -282,6 +332,39 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
 
 }  // namespace
 
+const char* kmeans_kernel_name(KmeansKernel kernel) {
+    switch (kernel) {
+        case KmeansKernel::Auto: return "auto";
+        case KmeansKernel::Scalar: return "scalar";
+        case KmeansKernel::Sse2: return "sse2";
+        case KmeansKernel::Avx: return "avx";
+    }
+    return "?";
+}
+
+bool kmeans_kernel_available(KmeansKernel kernel) {
+    switch (kernel) {
+        case KmeansKernel::Auto:
+        case KmeansKernel::Scalar: return true;
+        case KmeansKernel::Sse2:
+#ifdef SSS_KMEANS_VECTOR
+            return true;
+#else
+            return false;
+#endif
+        case KmeansKernel::Avx:
+#ifdef SSS_KMEANS_AVX
+        {
+            static const bool ok = __builtin_cpu_supports("avx");
+            return ok;
+        }
+#else
+            return false;
+#endif
+    }
+    return false;
+}
+
 LloydResult lloyd_kmeans(const Eigen::Ref<const RowMatrixXd>& X,
                          const Eigen::Ref<const RowMatrixXd>& centers, const LloydParams& params) {
     check_points("lloyd_kmeans", X, centers);
@@ -291,17 +374,20 @@ LloydResult lloyd_kmeans(const Eigen::Ref<const RowMatrixXd>& X,
     if (params.max_iter < 1)
         throw std::invalid_argument("lloyd_kmeans: max_iter must be >= 1, got " +
                                     std::to_string(params.max_iter));
+    const KmeansKernel kernel = resolve_kernel(params.kernel);
     const RowMatrixXd C0 = centers;  // contiguous copy
     const int nthreads = auto_threads(params.num_threads, X.rows(), centers.rows());
     return dispatch_dim(static_cast<int>(X.cols()), [&](auto dim) {
-        return lloyd_impl<decltype(dim)::value>(X, C0, params.max_iter, nthreads);
+        return lloyd_impl<decltype(dim)::value>(X, C0, params.max_iter, nthreads, kernel);
     });
 }
 
 Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                                const Eigen::Ref<const RowMatrixXd>& centers,
-                               std::vector<int>* labels, int num_threads) {
+                               std::vector<int>* labels, int num_threads,
+                               KmeansKernel kernel) {
     check_points("nearest_sqdist", X, centers);
+    const KmeansKernel kern = resolve_kernel(kernel);
     const RowMatrixXd C = centers;
     const Index n = X.rows();
     const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
@@ -318,7 +404,7 @@ Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par)
         for (Index ch = 0; ch < nchunks; ++ch)
             nearest_range<D>(X.data(), ldx, ch * kChunk, std::min(n, (ch + 1) * kChunk), C.data(),
-                             k, d, lab, out.data());
+                             k, d, lab, out.data(), kern);
         return 0;
     });
     return out;

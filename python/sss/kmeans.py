@@ -117,7 +117,7 @@ def _kmeans(X, k, start, replicates, max_iter, rng, backend=_CORE):
     """k-means on validated X: labels, centres, own and nearest squared distances."""
     n = X.shape[0]
     best = None
-    for _ in range(max(1, int(replicates))):
+    for _ in range(replicates):
         if isinstance(start, np.ndarray):
             C0 = start
         elif start == "plus":
@@ -194,6 +194,7 @@ def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter
     n = X.shape[0]
     k = _check_k(k, n)
     max_iter = _check_positive(max_iter, "max_iter")
+    replicates = _check_positive(replicates, "replicates")
     if isinstance(start, np.ndarray):
         start = as_points(start, name="start centres")
         if start.shape != (k, X.shape[1]):

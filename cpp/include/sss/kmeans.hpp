@@ -10,12 +10,28 @@ namespace sss {
 
 using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// Kernels of the nearest-centre search. All give identical results (the
+/// vector kernels do the scalar IEEE operations lane by lane, never fused).
+enum class KmeansKernel {
+    Auto,    ///< Avx where the CPU has it, else Sse2, else Scalar
+    Scalar,  ///< one point at a time (portable)
+    Sse2,    ///< two points per vector (GCC/Clang vector extensions)
+    Avx,     ///< four points per vector (x86-64 with AVX, chosen at run time)
+};
+
+/// Name of a kernel ("auto", "scalar", "sse2", "avx").
+const char* kmeans_kernel_name(KmeansKernel kernel);
+
+/// Whether `kernel` can run in this build on this CPU.
+bool kmeans_kernel_available(KmeansKernel kernel);
+
 struct LloydParams {
     int max_iter = 100;   ///< maximum number of batch iterations (MATLAB's default)
-    /// 0: automatic -- all available cores (OpenMP) when a pass over the points
-    /// is long enough to pay for waking threads (n (k + 4) >= 2^21), else 1;
-    /// > 0: that many. Results do not depend on it.
+    /// 0: automatic -- one thread (OpenMP) per 2^22 units n (k + 4) of work in
+    /// a pass over the points, at most all cores (short passes do not pay
+    /// for waking threads); > 0: that many. Results do not depend on it.
     int num_threads = 0;
+    KmeansKernel kernel = KmeansKernel::Auto;  ///< throws std::invalid_argument if unavailable
 };
 
 struct LloydResult {
@@ -58,7 +74,8 @@ LloydResult lloyd_kmeans(const Eigen::Ref<const RowMatrixXd>& X,
 /// nearest centre's index of each point. num_threads as in LloydParams.
 Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                                const Eigen::Ref<const RowMatrixXd>& centers,
-                               std::vector<int>* labels = nullptr, int num_threads = 0);
+                               std::vector<int>* labels = nullptr, int num_threads = 0,
+                               KmeansKernel kernel = KmeansKernel::Auto);
 
 /// The n x k matrix of squared distances sum_j (x_j - c_j)^2 of every point to
 /// every centre. num_threads as in LloydParams.
