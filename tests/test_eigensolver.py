@@ -236,7 +236,10 @@ def test_block_method_options_and_restarts():
         vals, vecs, info = sss.smallest_eigenvectors(L, 12, method="block", ncv=ncv,
                                                      block_size=bs, return_info=True)
         np.testing.assert_allclose(vals, ref, atol=1e-10)
-        assert info["residual"] <= 1e-10 * abs(L).sum(axis=1).max()
+        # guarantee: ||L v - lambda v|| <= tol ||L - sigma I|| (<= tol (||L||_inf + |sigma|))
+        assert info["residual"] <= 1e-10 * (abs(L).sum(axis=1).max() + abs(info["shift"]))
+        assert info["residual"] == pytest.approx(
+            np.linalg.norm(L @ vecs - vecs * vals, axis=0).max(), rel=1e-3, abs=1e-14)
         if ncv == 16:
             assert info["restarts"] >= 1
     with pytest.raises(ValueError, match="method"):
@@ -248,6 +251,18 @@ def test_block_method_options_and_restarts():
     with pytest.raises(RuntimeError, match="did not converge"):
         sss.smallest_eigenvectors(L, 12, method="block", ncv=16, block_size=2,
                                   max_restarts=1, tol=1e-15)
+
+
+@pytest.mark.parametrize("bs, ncv", [(4, 20), (8, 40), (3, 30), (2, 20)])
+def test_block_method_breakdown_with_multiple_eigenvalues(bs, ncv):
+    """Three distinct eigenvalues: the block Krylov space becomes invariant after
+    three steps (a breakdown) while holding fewer than the 5 eigenvectors of the
+    smallest eigenvalue; random directions must extend it to find all of them."""
+    L = sp.diags(np.r_[np.ones(5), 2 * np.ones(20), 3 * np.ones(35)]).tocsr()
+    vals, vecs = sss.smallest_eigenvectors(L, 8, method="block", block_size=bs, ncv=ncv)
+    np.testing.assert_allclose(vals, [1, 1, 1, 1, 1, 2, 2, 2], atol=1e-12)
+    assert np.abs(L @ vecs - vecs * vals).max() < 1e-12
+    assert np.abs(vecs.T @ vecs - np.eye(8)).max() < 1e-12
 
 
 @METHODS

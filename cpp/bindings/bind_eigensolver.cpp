@@ -47,14 +47,21 @@ void bind_eigensolver(py::module_& m) {
             info["method"] = method;
             if (params.method == EigenMethod::Block) info["residual"] = res.residual;
             info["backend"] = ShiftSolveOp::backend();
+            info["seconds_analyze"] = res.seconds_analyze;
+            info["seconds_factorize"] = res.seconds_factorize;
+            info["seconds_solve"] = res.seconds_solve;
+            info["seconds_orthogonalize"] = res.seconds_orthogonalize;
+            if (params.method == EigenMethod::Block) info["seconds_ritz"] = res.seconds_ritz;
             return py::make_tuple(std::move(res.values), std::move(res.vectors), info);
         },
         py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"), py::arg("k"),
         py::arg("ncv"), py::arg("tol"), py::arg("max_restarts"), py::arg("shift"),
-        py::arg("method") = "lanczos", py::arg("block_size") = 0, py::arg("grid_height") = 0,
+        py::arg("method") = "block", py::arg("block_size") = 0, py::arg("grid_height") = 0,
         py::arg("grid_width") = 0,
-        "k smallest eigenpairs of a symmetric CSR matrix (shift-invert Lanczos): "
-        "(values, vectors, info).");
+        "k smallest eigenpairs of a symmetric CSR matrix (shift-invert block "
+        "Krylov-Schur or Lanczos): (values, vectors, info).");
+    m.def("eigen_default_block_size", &default_block_size, py::arg("k"),
+          "The block eigensolver's default block size for k eigenpairs.");
 
     m.def(
         "grid_nested_dissection",

@@ -12,6 +12,7 @@ void bind_superpixels(pybind11::module_& m);
 void bind_affinity(pybind11::module_& m);
 void bind_eigensolver(pybind11::module_& m);
 void bind_constrained(pybind11::module_& m);
+void bind_kmeans(pybind11::module_& m);
 void bind_relaxed(pybind11::module_& m);
 void bind_colors(pybind11::module_& m);
 

@@ -26,6 +26,7 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_affinity(m);
     sss::bindings::bind_eigensolver(m);
     sss::bindings::bind_constrained(m);
+    sss::bindings::bind_kmeans(m);
     sss::bindings::bind_relaxed(m);
     sss::bindings::bind_colors(m);
 }

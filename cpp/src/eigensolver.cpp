@@ -1,4 +1,5 @@
-// Stage 7 of SPEC.md: shift-and-invert Lanczos (Spectra) with a sparse LDL^T.
+// Stage 7 of SPEC.md: shift-and-invert block Krylov-Schur or Lanczos (Spectra)
+// with a sparse Cholesky / LDL^T.
 #include "sss/eigensolver.hpp"
 
 #include "blas.hpp"
@@ -277,14 +278,31 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
 
 namespace {
 
+// Seconds between calls of lap() (the first from construction).
+struct Stopwatch {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point t = Clock::now();
+    double lap() {
+        const Clock::time_point now = Clock::now();
+        const double s = std::chrono::duration<double>(now - t).count();
+        t = now;
+        return s;
+    }
+};
+
 // Spectra's shift-solve solver calls set_shift() in its constructor; we have
 // already chosen and factorised the shift, so forward everything but that.
 struct PrefactorisedOp {
     using Scalar = double;
     ShiftSolveOp* op;
+    double* seconds;  // accumulates the time spent in solves
     Eigen::Index rows() const { return op->rows(); }
     void set_shift(double) {}
-    void perform_op(const double* x, double* y) const { op->perform_op(x, y); }
+    void perform_op(const double* x, double* y) const {
+        Stopwatch sw;
+        op->perform_op(x, y);
+        *seconds += sw.lap();
+    }
 };
 
 // Picks (automatic) or applies (explicit) the shift; factorises L - sigma I.
@@ -352,7 +370,8 @@ void finish(const Eigen::VectorXd& vals, const Eigen::MatrixXd& vecs, int k, Eig
 void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, EigenResult& res) {
     const Eigen::Index n = op.rows();
     const int k = params.num_vectors;
-    PrefactorisedOp pop{&op};
+    Stopwatch sw;
+    PrefactorisedOp pop{&op, &res.seconds_solve};
     Spectra::SymEigsShiftSolver<PrefactorisedOp> solver(pop, k, ncv, res.shift);
     // Fixed starting vector: deterministic results.
     std::mt19937_64 gen(kStartSeed);
@@ -363,6 +382,7 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
     const Eigen::Index nconv =
         solver.compute(Spectra::SortRule::LargestMagn, params.max_restarts, params.tol,
                        Spectra::SortRule::SmallestAlge);
+    res.seconds_orthogonalize = sw.lap() - res.seconds_solve;  // Spectra's own work
     res.restarts = static_cast<int>(solver.num_iterations());
     res.operations = static_cast<int>(solver.num_operations());
     if (solver.info() != Spectra::CompInfo::Successful || nconv < k)
@@ -373,127 +393,236 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
     finish(solver.eigenvalues(), solver.eigenvectors(), k, res);
 }
 
-void block_krylov(const SparseRef& L, ShiftSolveOp& op, const EigenParams& params,
-                  Eigen::Index maxdim, Eigen::Index b, EigenResult& res) {
+// In-place thin QR of X (n x b): X <- Q with orthonormal columns, returns R
+// (b x b, upper triangular) with X_in = Q R. Cholesky QR (one Gram, one
+// triangular scaling: two passes over X) when X is well conditioned, else
+// Householder, whose Q is orthonormal even when X is rank deficient (R then
+// has a zero on its diagonal).
+Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work) {
+    const Eigen::Index n = X.rows(), b = X.cols();
+    Eigen::MatrixXd G(b, b);
+    detail::gemm(true, false, 1.0, X, X, 0.0, G);
+    Eigen::LLT<Eigen::MatrixXd> llt(G);
+    if (llt.info() == Eigen::Success) {
+        Eigen::MatrixXd R = llt.matrixU();
+        const Eigen::VectorXd d = R.diagonal().cwiseAbs();
+        // orthogonality of the result degrades like cond(X)^2 eps: accept
+        // cond(X) <~ 1e4 (a second Gram-Schmidt pass follows every use)
+        if (d.minCoeff() > 1e-4 * d.maxCoeff()) {
+            const Eigen::MatrixXd Rinv = R.triangularView<Eigen::Upper>().solve(
+                Eigen::MatrixXd::Identity(b, b));
+            work.resize(n, b);
+            detail::gemm(false, false, 1.0, X, Rinv, 0.0, work);
+            X = work;
+            return R;
+        }
+    }
+    Eigen::HouseholderQR<Eigen::MatrixXd> qr(X);
+    Eigen::MatrixXd R = qr.matrixQR().topRows(b).triangularView<Eigen::Upper>();
+    X = qr.householderQ() * Eigen::MatrixXd::Identity(n, b);
+    return R;
+}
+
+// Block Krylov-Schur (thick-restart block Lanczos) for A = (L - sigma I)^-1:
+// keeps A V = V H + Q B^T with an orthonormal basis V (dim columns), the next
+// block Q and the projected matrix H, so every Ritz pair's residual norm
+// ||A u - mu u|| = ||B^T s|| is known without forming u.
+void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams& params,
+                        Eigen::Index maxdim, Eigen::Index b, EigenResult& res) {
     const Eigen::Index n = L.rows();
     const int k = params.num_vectors;
-    // ||L||_inf bounds ||L||_2: the residual tolerance is relative to it.
-    double norm_inf = 0.0;
-    for (Eigen::Index i = 0; i < n; ++i) {
-        double row = 0.0;
-        for (SparseRef::InnerIterator it(L, i); it; ++it) row += std::abs(it.value());
-        norm_inf = std::max(norm_inf, row);
-    }
-    const double tol_abs = params.tol * std::max(norm_inf, std::numeric_limits<double>::min());
-    const Eigen::Index keep = std::min<Eigen::Index>(k + b, maxdim - b);
-
-    Eigen::MatrixXd V(n, maxdim), W(n, maxdim);  // basis and L * basis
-    Eigen::MatrixXd H(maxdim, maxdim);  // V^T W
+    // V[:, :dim] is the basis, V[:, dim:dim + b] the next block; H holds
+    // A V[:, :dim] = V[:, :dim + b] H[:dim + b, :dim].
+    Eigen::MatrixXd V(n, maxdim + b);
+    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(maxdim + b, maxdim);
     Eigen::Index dim = 0;
     std::mt19937_64 gen(kStartSeed);
+    V.leftCols(b) = seeded_random(n, b, gen);
+    Eigen::MatrixXd work(n, b);  // n x b scratch, reused (no page faults per step)
+    thin_qr(V.leftCols(b), work);
 
-    // Orthonormalise X against V[:, :dim] and itself, append it, update H.
-    auto append = [&](Eigen::MatrixXd X) {
-        const Eigen::Index nb = X.cols();
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            for (int pass = 0; pass < 2; ++pass) {
-                if (dim > 0) {
-                    Eigen::MatrixXd C(dim, nb);
-                    detail::gemm(true, false, 1.0, V.leftCols(dim), X, 0.0, C);
-                    detail::gemm(false, false, -1.0, V.leftCols(dim), C, 1.0, X);
-                }
-                // modified Gram-Schmidt within the block
-                for (Eigen::Index j = 0; j < nb; ++j) {
-                    for (Eigen::Index i = 0; i < j; ++i) X.col(j) -= X.col(i).dot(X.col(j)) * X.col(i);
-                    const double nrm = X.col(j).norm();
-                    if (pass == 1 && !(nrm > 1e-8)) {
-                        X.col(j).setZero();  // deficient: replaced below
-                        continue;
-                    }
-                    if (nrm > 0.0) X.col(j) /= nrm;
-                }
+    Eigen::MatrixXd Y;
+    Eigen::VectorXd znorm;
+    bool breakdown = false;
+    // Orthonormalises the new block W = V[:, dim+b : dim+2b] (already
+    // projected once against the basis), W = P' R. Columns that vanished
+    // against their norm before projection (the Krylov space became
+    // invariant: a breakdown) are replaced by seeded random vectors, as
+    // Spectra does, so the search goes on into the rest of the space; their
+    // columns of R are zero (their content was rounding noise).
+    auto next_block = [&](Eigen::Index m) {
+        auto W = V.middleCols(m, b);
+        std::vector<Eigen::Index> vanished;
+        for (Eigen::Index j = 0; j < b; ++j)
+            if (!(W.col(j).norm() > 1e-12 * znorm[j])) {
+                W.col(j) = seeded_random(n, 1, gen);
+                vanished.push_back(j);
             }
-            bool deficient = false;
-            for (Eigen::Index j = 0; j < nb; ++j)
-                if (X.col(j).squaredNorm() < 0.5) {
-                    X.col(j) = seeded_random(n, 1, gen);
-                    deficient = true;
-                }
-            if (!deficient) break;
-            if (attempt == 2)
-                throw std::runtime_error("smallest_eigenvectors: could not extend the basis");
-        }
-        V.middleCols(dim, nb) = X;
-        W.middleCols(dim, nb).noalias() = L * X;
-        const Eigen::Index d2 = dim + nb;
-        detail::gemm(true, false, 1.0, V.leftCols(d2), W.middleCols(dim, nb), 0.0,
-                     H.block(0, dim, d2, nb));
-        // symmetric: mirror the new columns into the new rows
-        H.block(dim, 0, nb, dim) = H.block(0, dim, dim, nb).transpose();
-        H.block(dim, dim, nb, nb) = (0.5 * (H.block(dim, dim, nb, nb) +
-                                            H.block(dim, dim, nb, nb).transpose())).eval();
-        dim = d2;
+        Eigen::MatrixXd R = thin_qr(W, work);
+        for (Eigen::Index j : vanished) R.col(j).setZero();
+        breakdown = !vanished.empty();
+        return R;
     };
-
-    append(seeded_random(n, b, gen));
-    Eigen::MatrixXd last = V.leftCols(b), Y;
-    // Ends by returning a converged result or by the break when restarts run
-    // out: every full basis is either accepted or restarted to keep < maxdim - b.
+    const int check_every = static_cast<int>(std::max<Eigen::Index>(1, 32 / b));
+    int since_check = check_every - 1;  // first look as soon as dim >= k
+    Stopwatch sw;
+    // The next block P = V[:, dim:dim+b] is orthogonalised against V by one
+    // Gram-Schmidt pass only; its second pass is delayed and fused with the
+    // first pass of the following block (two sweeps over V per step instead
+    // of four). Invariant: A V = V H[:dim, :dim] + P H[dim:dim+b, :dim].
     for (;;) {
-        op.perform_op_block(last, Y);
-        res.operations += static_cast<int>(Y.cols());
-        append(std::move(Y));
-        last = V.middleCols(dim - b, b);
-        if (dim + b <= maxdim) continue;  // expand until the basis is full
-        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H.topLeftCorner(dim, dim));
+        res.seconds_ritz += sw.lap();
+        op.perform_op_block(V.middleCols(dim, b), Y);  // Z = A P
+        res.seconds_solve += sw.lap();
+        res.operations += static_cast<int>(b);
+        const Eigen::Index m = dim + b;
+        znorm = Y.colwise().norm();
+        V.middleCols(m, b) = Y;
+        // One sweep: [V, P]^T [P, Z] = [C2 VZ; PP PZ]
+        Eigen::MatrixXd G(m, 2 * b);
+        detail::gemm(true, false, 1.0, V.leftCols(m), V.middleCols(dim, 2 * b), 0.0, G);
+        const Eigen::MatrixXd C2 = G.topLeftCorner(dim, b), VZ = G.topRightCorner(dim, b);
+        const Eigen::MatrixXd PP = G.bottomLeftCorner(b, b), PZ = G.bottomRightCorner(b, b);
+        // P = V C2 + Q R2 with R2^T R2 = P^T P - C2^T C2 (P is nearly
+        // orthonormal and nearly orthogonal to V, so this does not cancel).
+        Eigen::LLT<Eigen::MatrixXd> llt(0.5 * (PP - C2.transpose() * C2 +
+                                               (PP - C2.transpose() * C2).transpose()));
+        Eigen::MatrixXd R2;
+        bool fast = llt.info() == Eigen::Success;
+        if (fast) {
+            R2 = llt.matrixU();
+            const Eigen::VectorXd d = R2.diagonal();
+            fast = d.minCoeff() > 0.5 && d.maxCoeff() < 2.0;
+        }
+        Eigen::MatrixXd Hcol_V, Hcol_Q, Rw;  // A Q = V Hcol_V + Q Hcol_Q + P' Rw
+        if (fast) {
+            // Second sweep: [P, Z] -= V [C2, VZ]: Q R2 = P - V C2 and
+            // Z - V VZ, from which Z's component along Q is removed below.
+            Eigen::MatrixXd CV(dim, 2 * b);
+            CV << C2, VZ;
+            detail::gemm(false, false, -1.0, V.leftCols(dim), CV, 1.0, V.middleCols(dim, 2 * b));
+            const Eigen::MatrixXd R2inv =
+                R2.triangularView<Eigen::Upper>().solve(Eigen::MatrixXd::Identity(b, b));
+            detail::gemm(false, false, 1.0, V.middleCols(dim, b), R2inv, 0.0, work);
+            V.middleCols(dim, b) = work;
+            // Q^T Z = R2^-T (P^T Z - C2^T V^T Z)
+            const Eigen::MatrixXd QZ = R2inv.transpose() * (PZ - C2.transpose() * VZ);
+            detail::gemm(false, false, -1.0, V.middleCols(dim, b), QZ, 1.0, V.middleCols(m, b));
+            // relation with Q in place of P: A V = V (H + C2 Hl) + Q (R2 Hl)
+            H.topLeftCorner(dim, dim) += C2 * H.block(dim, 0, b, dim);
+            H.block(dim, 0, b, dim) = (R2 * H.block(dim, 0, b, dim)).eval();
+            // A Q R2 = Z - A V C2 = Z - V (H C2) - Q (Hl C2)
+            Hcol_V = (VZ - H.topLeftCorner(dim, dim) * C2) * R2inv;
+            Hcol_Q = (QZ - H.block(dim, 0, b, dim) * C2) * R2inv;
+            // (A Q - V Hcol_V - Q Hcol_Q) R2 = Z - V VZ - Q QZ = W: W = P' Rw
+            Rw = next_block(m) * R2inv;
+        } else {
+            // P was not nearly orthonormal / orthogonal to V (a near
+            // breakdown): finish it explicitly and expand from Q with a new
+            // solve and a plain two-sweep Gram-Schmidt pass.
+            Eigen::MatrixXd Pt = V.middleCols(dim, b), C(dim, b);
+            Eigen::MatrixXd Ctot = Eigen::MatrixXd::Zero(dim, b);
+            for (int pass = 0; pass < 2; ++pass) {
+                detail::gemm(true, false, 1.0, V.leftCols(dim), Pt, 0.0, C);
+                detail::gemm(false, false, -1.0, V.leftCols(dim), C, 1.0, Pt);
+                Ctot += C;
+            }
+            Eigen::HouseholderQR<Eigen::MatrixXd> qr(Pt);
+            R2 = qr.matrixQR().topRows(b).triangularView<Eigen::Upper>();
+            V.middleCols(dim, b) = qr.householderQ() * Eigen::MatrixXd::Identity(n, b);
+            H.topLeftCorner(dim, dim) += Ctot * H.block(dim, 0, b, dim);
+            H.block(dim, 0, b, dim) = (R2 * H.block(dim, 0, b, dim)).eval();
+            res.seconds_orthogonalize += sw.lap();
+            op.perform_op_block(V.middleCols(dim, b), Y);
+            res.seconds_solve += sw.lap();
+            res.operations += static_cast<int>(b);
+            znorm = Y.colwise().norm();
+            Hcol_V.resize(m, b);
+            detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, Hcol_V);
+            detail::gemm(false, false, -1.0, V.leftCols(m), Hcol_V, 1.0, Y);
+            Hcol_Q = Hcol_V.bottomRows(b);
+            Hcol_V = Hcol_V.topRows(dim).eval();
+            V.middleCols(m, b) = Y;
+            Rw = next_block(m);
+        }
+        H.block(0, dim, dim, b) = Hcol_V;
+        H.block(dim, dim, b, b) = Hcol_Q;
+        H.block(m, dim, b, b) = Rw;
+        dim = m;
+        res.seconds_orthogonalize += sw.lap();
+        if (dim < k) continue;
+        const bool full = dim + b > maxdim;
+        // The projected eigenproblem costs O(dim^3): look every ~32 vectors
+        // (and whenever the basis is full).
+        if (!full && ++since_check < check_every) continue;
+        since_check = 0;
+
+        // Ritz pairs of A: H_sym s = mu s; wanted are the k largest |mu|
+        // (eigenvalues of L nearest sigma).
+        const Eigen::MatrixXd Hs = 0.5 * (H.topLeftCorner(dim, dim) +
+                                          H.topLeftCorner(dim, dim).transpose());
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Hs);
         if (es.info() != Eigen::Success)
             throw std::runtime_error("smallest_eigenvectors: projected eigenproblem failed");
-        const Eigen::VectorXd theta = es.eigenvalues();  // ascending
-        const Eigen::MatrixXd& S = es.eigenvectors();
-        // Explicit residuals L u - theta u = W s - theta V s of the k wanted
-        // Ritz pairs (s^T W^T W s - theta^2 cancels catastrophically).
-        Eigen::MatrixXd U(n, k), R(n, k);
-        detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
-        detail::gemm(false, false, 1.0, W.leftCols(dim), S.leftCols(k), 0.0, R);
-        R -= U * theta.head(k).asDiagonal();
-        std::vector<Eigen::Index> open;
-        double worst = 0.0;
-        for (int i = 0; i < k; ++i) {
-            const double r = R.col(i).norm();
-            worst = std::max(worst, r);
-            if (!(r <= tol_abs)) open.push_back(i);
+        const Eigen::VectorXd& mu = es.eigenvalues();
+        std::vector<Eigen::Index> order(static_cast<size_t>(dim));
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index c) {
+            return std::abs(mu[a]) > std::abs(mu[c]);
+        });
+        Eigen::MatrixXd S(dim, dim);
+        Eigen::VectorXd mus(dim);
+        for (Eigen::Index j = 0; j < dim; ++j) {
+            S.col(j) = es.eigenvectors().col(order[static_cast<size_t>(j)]);
+            mus[j] = mu[order[static_cast<size_t>(j)]];
         }
-        res.residual = worst;
-        if (open.empty()) {
-            finish(theta.head(k), U, k, res);
+        // residual norms ||A u - mu u|| = ||H[dim:dim+b, :dim] s||
+        const Eigen::MatrixXd B = H.block(dim, 0, b, dim) * S.leftCols(k);
+        const double mu_floor = std::pow(std::numeric_limits<double>::epsilon(), 2.0 / 3.0);
+        Eigen::Index nconv = 0;
+        for (int i = 0; i < k; ++i)
+            if (B.col(i).norm() <= params.tol * std::max(mu_floor, std::abs(mus[i]))) ++nconv;
+        // Right after a breakdown the space is being extended with random
+        // directions (a multiple eigenvalue may have more vectors than the
+        // Krylov space held): accept only once the basis is full.
+        if (nconv == k && (!breakdown || full)) {
+            Eigen::MatrixXd U(n, k);
+            detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
+            // Rayleigh quotients with L and explicit residuals
+            Eigen::MatrixXd LU(n, k);
+            LU.noalias() = L * U;
+            Eigen::VectorXd theta(k);
+            double worst = 0.0;
+            for (int i = 0; i < k; ++i) {
+                const double nu = U.col(i).squaredNorm();
+                theta[i] = U.col(i).dot(LU.col(i)) / nu;
+                worst = std::max(worst, (LU.col(i) - theta[i] * U.col(i)).norm() / std::sqrt(nu));
+            }
+            res.residual = worst;
+            finish(theta, U, k, res);
+            res.seconds_ritz += sw.lap();
             return;
         }
-        if (dim + b > maxdim) {  // thick restart with the keep best Ritz vectors
-            if (res.restarts >= params.max_restarts)
-                break;
-            ++res.restarts;
-            const Eigen::MatrixXd Sk = S.leftCols(keep);
-            Eigen::MatrixXd Vk(n, keep), Wk(n, keep);
-            detail::gemm(false, false, 1.0, V.leftCols(dim), Sk, 0.0, Vk);
-            detail::gemm(false, false, 1.0, W.leftCols(dim), Sk, 0.0, Wk);
-            V.leftCols(keep) = Vk;
-            W.leftCols(keep) = Wk;
-            H.topLeftCorner(keep, keep) = theta.head(keep).asDiagonal();
-            dim = keep;
-            // continue from the unconverged Ritz vectors, then the next ones,
-            // then random vectors
-            std::vector<Eigen::Index> pick(open.begin(), open.end());
-            for (Eigen::Index i = k; static_cast<Eigen::Index>(pick.size()) < b && i < keep; ++i)
-                pick.push_back(i);
-            const Eigen::Index np = std::min<Eigen::Index>(b, static_cast<Eigen::Index>(pick.size()));
-            last.resize(n, b);
-            for (Eigen::Index j = 0; j < np; ++j) last.col(j) = V.col(pick[static_cast<size_t>(j)]);
-            if (np < b) last.rightCols(b - np) = seeded_random(n, b - np, gen);
-        }
+        if (!full) continue;
+        // Thick restart: keep the `keep` best Ritz vectors and the next block.
+        if (res.restarts >= params.max_restarts) break;
+        ++res.restarts;
+        const Eigen::Index keep = std::min<Eigen::Index>(
+            k + std::min<Eigen::Index>(nconv, (maxdim - k) / 2), maxdim - b);
+        Eigen::MatrixXd Vk(n, keep);
+        detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(keep), 0.0, Vk);
+        const Eigen::MatrixXd Q = V.middleCols(dim, b);
+        const Eigen::MatrixXd Bk = H.block(dim, 0, b, dim) * S.leftCols(keep);
+        V.leftCols(keep) = Vk;
+        V.middleCols(keep, b) = Q;
+        H.setZero();
+        H.topLeftCorner(keep, keep).diagonal() = mus.head(keep);
+        H.block(keep, 0, b, keep) = Bk;
+        dim = keep;
     }
     throw std::runtime_error("smallest_eigenvectors: the block method did not converge after " +
-                             std::to_string(res.restarts) + " restarts (residual " +
-                             std::to_string(res.residual) + "); try a larger ncv or max_restarts");
+                             std::to_string(res.restarts) + " restarts; try a larger ncv or "
+                             "max_restarts");
 }
 
 }  // namespace
@@ -514,7 +643,7 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
     const bool block = params.method == EigenMethod::Block;
     Eigen::Index b = 0, ncv = 0;
     if (block) {
-        b = params.block_size > 0 ? params.block_size : std::clamp(k / 5, 4, 32);
+        b = params.block_size > 0 ? params.block_size : default_block_size(k);
         ncv = params.ncv > 0 ? params.ncv : std::max<Eigen::Index>(3 * k, k + 4 * b);
         ncv = std::min<Eigen::Index>(ncv, n);
         b = std::min<Eigen::Index>(b, std::max<Eigen::Index>(1, (ncv - k) / 2));
@@ -528,9 +657,12 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
             throw std::invalid_argument("smallest_eigenvectors: ncv must exceed k");
     }
 
+    Stopwatch sw;
     ShiftSolveOp op(L, params.grid_height, params.grid_width);
     EigenResult res;
+    res.seconds_analyze = sw.lap();
     choose_shift(L, op, params.shift, res);
+    res.seconds_factorize = sw.lap();
 #ifdef SSS_HAVE_CHOLMOD
     // Lanczos: the supernodal triangular solves are BLAS-2 on small blocks,
     // which a threaded BLAS (e.g. OpenBLAS) makes ~2x slower. The block
@@ -538,7 +670,7 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
     detail::BlasThreads blas_guard(block ? resolve_threads(0) : 1);
 #endif
     if (block)
-        block_krylov(L, op, params, ncv, b, res);
+        block_krylov_schur(L, op, params, ncv, b, res);
     else
         lanczos(op, params, ncv, res);
     return res;

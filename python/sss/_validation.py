@@ -12,7 +12,7 @@ import os
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["as_image", "as_csr", "check_memory", "available_memory"]
+__all__ = ["as_image", "as_csr", "as_points", "check_memory", "available_memory"]
 
 _UINT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -100,6 +100,28 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
     if not np.isfinite(out.data).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return out
+
+
+def as_points(points, *, name: str = "X") -> np.ndarray:
+    """Return `points` as a C-contiguous float64 (n, d) array with n, d >= 1.
+
+    Accepts any real array-like (a copy is made when a conversion is needed;
+    the result is only read). Raises TypeError for non-real data, ValueError
+    for a wrong number of dimensions, an empty array or NaN/infinite values.
+    """
+    arr = np.asarray(points)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} has unsupported dtype {arr.dtype}; expected real numbers")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f"{name} contains NaN or infinite values "
+                         f"({int(bad.sum())} of them, the first at index {_first_bad(bad)})")
+    return arr
 
 
 def available_memory() -> int:

@@ -5,16 +5,46 @@ Euclidean distance, batch updates until no point moves, singleton empty
 action, 'plus' / 'sample' / 'cluster' starts, replicates); ``splitting_kmeans``
 is the cluster-splitting initialisation of constrained sparsification.
 Deterministic for a given ``numpy.random.Generator`` state.
+
+The Lloyd iterations and point-to-centre distances run in the C++ core
+(``sss._core.lloyd_kmeans``, ``nearest_sqdist``, ``pairwise_sqdist``:
+distances computed directly as sum_j (x_j - c_j)^2, no n x k matrix, results
+independent of the thread count). ``_lloyd_numpy`` keeps the previous pure
+numpy iterations as the benchmark baseline.
 """
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import numpy as np
+
+from . import _core
+from ._validation import as_points, check_memory
 
 __all__ = ["kmeans", "splitting_kmeans"]
 
 
+# ---------------------------------------------------------------- kernels
+def _lloyd(X, C, max_iter, num_threads=None):
+    """Batch k-means from centres C in the core (X validated, C-contiguous float64).
+
+    Returns labels (int32), centres, the squared distance of every point to
+    the final centre of its cluster and to the nearest final centre.
+    """
+    threads = 0 if num_threads is None else int(num_threads)
+    labels, C, own, near, _, _ = _core.lloyd_kmeans(
+        X, np.ascontiguousarray(C, dtype=np.float64), int(max_iter), threads)
+    return labels, C, own, near
+
+
+def _nearest_sqdist(X, C):
+    """Squared distance of every point to the nearest row of C (core)."""
+    return _core.nearest_sqdist(X, np.ascontiguousarray(C, dtype=np.float64), 0)[1]
+
+
 def _sqdist(X, C, x2=None):
+    """n x k squared distances by the |x|^2 - 2 x.c + |c|^2 expansion (numpy baseline)."""
     if x2 is None:
         x2 = np.einsum("ij,ij->i", X, X)
     d = x2[:, None] - 2.0 * (X @ C.T) + np.einsum("ij,ij->i", C, C)[None, :]
@@ -22,8 +52,11 @@ def _sqdist(X, C, x2=None):
     return d
 
 
-def _lloyd(X, C, max_iter, x2=None):
-    """Batch k-means from centres C. Returns labels, centres, distance matrix."""
+def _lloyd_numpy(X, C, max_iter, x2=None):
+    """The previous pure numpy batch k-means from centres C (benchmark baseline).
+
+    Returns labels, centres, distance matrix.
+    """
     n, k = X.shape[0], C.shape[0]
     C = C.copy()
     labels = None
@@ -50,17 +83,75 @@ def _lloyd(X, C, max_iter, x2=None):
     return labels, C, D
 
 
-def _plus_start(X, k, rng, x2=None):
+class _Backend(NamedTuple):
+    # lloyd(X, C, max_iter) -> labels, centres, own sqdist, nearest sqdist
+    lloyd: Callable
+    # nearest(X, C) -> squared distance of every point to its nearest row of C
+    nearest: Callable
+
+
+def _numpy_lloyd(X, C, max_iter):
+    labels, C, D = _lloyd_numpy(X, C, max_iter, np.einsum("ij,ij->i", X, X))
+    return labels, C, D[np.arange(X.shape[0]), labels], D.min(axis=1)
+
+
+_CORE = _Backend(_lloyd, _nearest_sqdist)
+_NUMPY = _Backend(_numpy_lloyd, lambda X, C: _sqdist(X, C).min(axis=1))
+
+
+# ---------------------------------------------------------------- k-means
+def _plus_start(X, k, rng, nearest):
     n = X.shape[0]
     C = np.empty((k, X.shape[1]))
     C[0] = X[rng.integers(n)]
-    dmin = _sqdist(X, C[:1], x2)[:, 0]
+    dmin = nearest(X, C[:1])
     for j in range(1, k):
         s = dmin.sum()
         idx = int(rng.choice(n, p=dmin / s)) if s > 0 else int(rng.integers(n))
         C[j] = X[idx]
-        dmin = np.minimum(dmin, _sqdist(X, C[j:j + 1], x2)[:, 0])
+        dmin = np.minimum(dmin, nearest(X, C[j:j + 1]))
     return C
+
+
+def _kmeans(X, k, start, replicates, max_iter, rng, backend=_CORE):
+    """k-means on validated X: labels, centres, own and nearest squared distances."""
+    n = X.shape[0]
+    best = None
+    for _ in range(replicates):
+        if isinstance(start, np.ndarray):
+            C0 = start
+        elif start == "plus":
+            C0 = _plus_start(X, k, rng, backend.nearest)
+        elif start == "sample":
+            C0 = X[rng.choice(n, k, replace=False)]
+        elif start == "cluster":
+            m = int(np.floor(0.1 * n))
+            if m < k:
+                C0 = X[rng.choice(n, k, replace=False)]
+            else:
+                sub = X[rng.choice(n, m, replace=False)]
+                C0 = backend.lloyd(sub, sub[rng.choice(m, k, replace=False)], max_iter)[1]
+        else:
+            raise ValueError(f"unknown start {start!r}")
+        labels, C, own, near = backend.lloyd(X, C0, max_iter)
+        total = own.sum()
+        if best is None or total < best[0]:
+            best = (total, labels, C, own, near)
+    return best[1:]
+
+
+def _check_k(k, n):
+    k = int(k)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, n] = [1, {n}], got {k}")
+    return k
+
+
+def _check_positive(value, name):
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
 
 
 def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter: int = 100,
@@ -99,41 +190,22 @@ def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter
     .. [2] D. Arthur, S. Vassilvitskii, "k-means++: the advantages of careful
            seeding", SODA 2007.
     """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a non-empty (n, d) array, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values")
+    X = as_points(X, name="X")
     n = X.shape[0]
-    k = int(k)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in [1, n] = [1, {n}], got {k}")
+    k = _check_k(k, n)
+    max_iter = _check_positive(max_iter, "max_iter")
+    replicates = _check_positive(replicates, "replicates")
+    if isinstance(start, np.ndarray):
+        start = as_points(start, name="start centres")
+        if start.shape != (k, X.shape[1]):
+            raise ValueError(f"start centres must have shape {(k, X.shape[1])}, "
+                             f"got {start.shape}")
+    elif not isinstance(start, str) or start not in ("plus", "sample", "cluster"):
+        raise ValueError(f"unknown start {start!r}")
+    check_memory(8.0 * n * k, "kmeans distances")
     rng = np.random.default_rng(rng)
-    x2 = np.einsum("ij,ij->i", X, X)
-    best = None
-    for _ in range(max(1, int(replicates))):
-        if isinstance(start, np.ndarray):
-            C0 = np.asarray(start, dtype=np.float64)
-            if C0.shape != (k, X.shape[1]):
-                raise ValueError(f"start centres must have shape {(k, X.shape[1])}")
-        elif start == "plus":
-            C0 = _plus_start(X, k, rng, x2)
-        elif start == "sample":
-            C0 = X[rng.choice(n, k, replace=False)]
-        elif start == "cluster":
-            m = int(np.floor(0.1 * n))
-            if m < k:
-                C0 = X[rng.choice(n, k, replace=False)]
-            else:
-                sub = X[rng.choice(n, m, replace=False)]
-                _, C0, _ = _lloyd(sub, sub[rng.choice(m, k, replace=False)], max_iter)
-        else:
-            raise ValueError(f"unknown start {start!r}")
-        labels, C, D = _lloyd(X, C0, max_iter, x2)
-        total = D[np.arange(n), labels].sum()
-        if best is None or total < best[0]:
-            best = (total, labels, C, D)
-    return best[1], best[2], best[3]
+    labels, C, _, _ = _kmeans(X, k, start, replicates, max_iter, rng)
+    return labels.astype(np.intp), C, _core.pairwise_sqdist(X, C, 0)
 
 
 def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = 5, replicates: int = 7,
@@ -170,24 +242,32 @@ def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = 5, replicat
            IEEE TPAMI 30(10), 2008 (the splitting initialisation).
     .. [2] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 3.4.
     """
-    X = np.asarray(X, dtype=np.float64)
-    rng = np.random.default_rng(rng)
-    n, d = X.shape
-    k = int(k)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in [1, n] = [1, {n}], got {k}")
+    X = as_points(X, name="X")
+    k = _check_k(k, X.shape[0])
+    start_clusters = _check_positive(start_clusters, "start_clusters")
+    replicates = _check_positive(replicates, "replicates")
+    max_iter = _check_positive(max_iter, "max_iter")
+    return _splitting_kmeans(X, k, start_clusters, replicates, int(rerun_below), max_iter,
+                             np.random.default_rng(rng))
+
+
+def _splitting_kmeans(X, k, start_clusters, replicates, rerun_below, max_iter, rng,
+                      backend=_CORE):
+    """splitting_kmeans on validated arguments, with the given Lloyd backend."""
+    d = X.shape[1]
     k0 = min(k, start_clusters)
-    idx, C, D = kmeans(X, k0, start="cluster", replicates=replicates, max_iter=max_iter, rng=rng)
-    dmin = D.min(axis=1)  # distances of the last full run
-    cache = {}  # cluster -> (score, sub labels, sub centres)
+    idx, C, _, dmin = _kmeans(X, k0, "cluster", replicates, max_iter, rng, backend)
+    # dmin: distances of the last full run
+    cache = {}  # cluster -> (score, members, sub labels, sub centres)
     for cnt in range(k0 + 1, k + 1):
         best = None
         for cl in range(cnt - 1):
             if cl not in cache:
                 members = np.flatnonzero(idx == cl)
                 if members.size > 2 * d:
-                    sl, sc, sD = kmeans(X[members], 2, start="cluster", max_iter=max_iter, rng=rng)
-                    score = dmin[members].sum() - sD.min(axis=1).sum()
+                    sl, sc, _, snear = _kmeans(X[members], 2, "cluster", 1, max_iter, rng,
+                                               backend)
+                    score = dmin[members].sum() - snear.sum()
                     cache[cl] = (score, members, sl, sc)
                 else:
                     cache[cl] = (-2.0, members, None, None)
@@ -203,7 +283,6 @@ def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = 5, replicat
         idx = idx.copy()
         idx[members[sl == 1]] = cnt - 1
         if cnt < rerun_below:
-            idx, C, D = kmeans(X, cnt, start=C, max_iter=max_iter, rng=rng)
-            dmin = D.min(axis=1)
+            idx, C, _, dmin = _kmeans(X, cnt, C, 1, max_iter, rng, backend)
             cache.clear()
     return idx.astype(np.int32)

@@ -10,5 +10,6 @@
 #include "sss/solvers.hpp"
 #include "sss/eigensolver.hpp"
 #include "sss/constrained.hpp"
+#include "sss/kmeans.hpp"
 #include "sss/relaxed.hpp"
 #include "sss/colors.hpp"
