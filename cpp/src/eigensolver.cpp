@@ -609,12 +609,20 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         ++res.restarts;
         const Eigen::Index keep = std::min<Eigen::Index>(
             k + std::min<Eigen::Index>(nconv, (maxdim - k) / 2), maxdim - b);
-        Eigen::MatrixXd Vk(n, keep);
-        detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(keep), 0.0, Vk);
-        const Eigen::MatrixXd Q = V.middleCols(dim, b);
+        // V[:, :keep] = V[:, :dim] S[:, :keep] in place, by blocks of rows
+        // (each row block depends on itself only): no n x keep temporary.
+        {
+            constexpr Eigen::Index kRows = 4096;
+            Eigen::MatrixXd T(kRows, keep);
+            for (Eigen::Index r = 0; r < n; r += kRows) {
+                const Eigen::Index nr = std::min(kRows, n - r);
+                auto Tr = T.topRows(nr);
+                detail::gemm(false, false, 1.0, V.block(r, 0, nr, dim), S.leftCols(keep), 0.0, Tr);
+                V.block(r, 0, nr, keep) = Tr;
+            }
+        }
         const Eigen::MatrixXd Bk = H.block(dim, 0, b, dim) * S.leftCols(keep);
-        V.leftCols(keep) = Vk;
-        V.middleCols(keep, b) = Q;
+        V.middleCols(keep, b) = V.middleCols(dim, b).eval();
         H.setZero();
         H.topLeftCorner(keep, keep).diagonal() = mus.head(keep);
         H.block(keep, 0, b, keep) = Bk;

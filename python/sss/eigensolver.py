@@ -102,8 +102,8 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
         above). "lanczos": Spectra's implicitly restarted Lanczos, one
         shift-solve per step. Same eigenpairs to the tolerance.
     block_size : int, optional
-        Vectors per solve for ``method="block"`` (default clamp(k / 12, 4, 16):
-        8 for k = 100).
+        Vectors per solve for ``method="block"`` (default clamp(k / 6, 4, 16):
+        16 for k = 100).
     image_shape : tuple of int, optional
         (H, W) (or (H, W, C)) of the image whose pixels are L's rows, pixel
         p = row * W + col, as for the Laplacians of :mod:`sss.affinity`. Used

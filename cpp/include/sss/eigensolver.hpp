@@ -86,8 +86,8 @@ enum class EigenMethod {
     Block,    ///< block Krylov-Schur with multi-column shift-solves (see below)
 };
 
-/// The block method's default block size for k eigenpairs: clamp(k / 12, 4, 16).
-inline int default_block_size(int k) { return k / 12 < 4 ? 4 : (k / 12 > 16 ? 16 : k / 12); }
+/// The block method's default block size for k eigenpairs: clamp(k / 6, 4, 16).
+inline int default_block_size(int k) { return k / 6 < 4 ? 4 : (k / 6 > 16 ? 16 : k / 6); }
 
 struct EigenParams {
     int num_vectors = 100;     ///< k: how many eigenpairs
