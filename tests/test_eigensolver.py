@@ -28,14 +28,18 @@ def _grid_eigs(h, w):
 
 
 # ---------------------------------------------------------------- oracle
+@pytest.mark.parametrize("image_shape", [None, (320, 320)])
 @pytest.mark.parametrize("method", ["lanczos", "block"])
-def test_docia_eigenpairs_match_reference(docia_laplacian, method):
+def test_docia_eigenpairs_match_reference(docia_laplacian, method, image_shape):
     """Eigenvalues within 1e-8 abs, subspace principal-angle cosines >= 1 - 1e-6,
     residuals |Lv - lambda v| <= 1e-8 (the oracle's eigenvectors are float32, so
-    the subspace comparison is limited by their rounding, ~1e-7); both methods."""
+    the subspace comparison is limited by their rounding, ~1e-7); both methods,
+    with CHOLMOD's default ordering and with the grid nested dissection
+    (image_shape), which changes only rounding."""
     ref = load_reference("eigs.npz")
     L = oracle_csr(docia_laplacian, "L", 320, 320)
-    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, return_info=True)
+    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, image_shape=image_shape,
+                                                 return_info=True)
     assert info["method"] == method
     assert vals.shape == (100,) and vecs.shape == (102400, 100)
     assert np.all(np.diff(vals) >= 0)
@@ -49,26 +53,6 @@ def test_docia_eigenpairs_match_reference(docia_laplacian, method):
     assert np.abs(vecs.T @ vecs - np.eye(100)).max() <= 1e-10
     assert info["shift"] < ref["eigenvalues"].min()
     assert info["backend"] in ("cholmod", "eigen-ldlt")
-
-
-@pytest.mark.parametrize("method", ["lanczos", "block"])
-def test_docia_eigenpairs_with_image_shape_match_reference(docia_laplacian, method):
-    """The grid nested-dissection ordering (image_shape) changes only rounding:
-    the same tolerances as without it against the authors' eigs."""
-    ref = load_reference("eigs.npz")
-    L = oracle_csr(docia_laplacian, "L", 320, 320)
-    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, image_shape=(320, 320),
-                                                 return_info=True)
-    assert vals.shape == (100,) and vecs.shape == (102400, 100)
-    assert np.abs(vals - ref["eigenvalues"]).max() <= 1e-8
-    V = ref["eigenvectors"].astype(np.float64).reshape(320, 320, 100, order="F").reshape(-1, 100)
-    q1, _ = np.linalg.qr(vecs)
-    q2, _ = np.linalg.qr(V)
-    cosines = np.linalg.svd(q1.T @ q2, compute_uv=False)
-    assert cosines.min() >= 1 - 1e-6
-    assert np.abs(L @ vecs - vecs * vals).max() <= 1e-8
-    assert np.abs(vecs.T @ vecs - np.eye(100)).max() <= 1e-10
-    assert info["shift"] < ref["eigenvalues"].min()
 
 
 def test_docia_ordering_is_a_nested_dissection(docia_laplacian):
