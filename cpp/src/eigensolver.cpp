@@ -29,9 +29,17 @@ namespace sss {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// Seconds between calls of lap() (the first from construction).
+struct Stopwatch {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point t = Clock::now();
+    double lap() {
+        const Clock::time_point now = Clock::now();
+        const double s = std::chrono::duration<double>(now - t).count();
+        t = now;
+        return s;
+    }
+};
 
 #ifdef SSS_HAVE_CHOLMOD
 // A cholmod_dense header viewing caller-owned column-major storage.
@@ -160,7 +168,7 @@ ShiftSolveOp::ShiftSolveOp(const SparseRef& L, int grid_height, int grid_width)
     const SparseMatrix upper = L.triangularView<Eigen::Upper>();
     m.lower = Impl::ColMatrix(upper.transpose());
     m.lower.makeCompressed();
-    const auto t0 = std::chrono::steady_clock::now();
+    Stopwatch sw;
 #ifdef SSS_HAVE_CHOLMOD
     m.common.print = 0;  // no warnings on stderr: failures are expected
     m.common.supernodal = CHOLMOD_SUPERNODAL;
@@ -190,7 +198,7 @@ ShiftSolveOp::ShiftSolveOp(const SparseRef& L, int grid_height, int grid_width)
     m.ldlt.analyzePattern(m.lower);
     m.stats.ordering = "eigen-amd";
 #endif
-    m.stats.analyze_seconds = seconds_since(t0);
+    m.stats.analyze_seconds = sw.lap();
     impl_ = impl.release();
 }
 
@@ -200,7 +208,7 @@ const ShiftSolveOp::Stats& ShiftSolveOp::stats() const { return impl_->stats; }
 
 bool ShiftSolveOp::try_set_shift(double sigma, bool require_definite) {
     Impl& m = *impl_;
-    const auto t0 = std::chrono::steady_clock::now();
+    Stopwatch sw;
 #ifdef SSS_HAVE_CHOLMOD
     (void)require_definite;  // Cholesky succeeds only for a definite matrix
     cholmod_sparse A = m.view();
@@ -216,7 +224,7 @@ bool ShiftSolveOp::try_set_shift(double sigma, bool require_definite) {
            (m.ldlt.vectorD().array() != 0.0).all();
     if (m.ok && require_definite) m.ok = (m.ldlt.vectorD().array() > 0.0).all();
 #endif
-    m.stats.factor_seconds = seconds_since(t0);
+    m.stats.factor_seconds = sw.lap();
     return m.ok;
 }
 
@@ -277,18 +285,6 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
 }
 
 namespace {
-
-// Seconds between calls of lap() (the first from construction).
-struct Stopwatch {
-    using Clock = std::chrono::steady_clock;
-    Clock::time_point t = Clock::now();
-    double lap() {
-        const Clock::time_point now = Clock::now();
-        const double s = std::chrono::duration<double>(now - t).count();
-        t = now;
-        return s;
-    }
-};
 
 // Spectra's shift-solve solver calls set_shift() in its constructor; we have
 // already chosen and factorised the shift, so forward everything but that.
