@@ -389,16 +389,38 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
             t0 = Clock::now();
             Eigen::MatrixXd B(m, (K - 1) * m);
             for (int k = 0; k < K - 1; ++k) B.middleCols(k * m, m) = G[static_cast<size_t>(k)];
-            Eigen::MatrixXd Et_e1 = E.transpose() * e1.leftCols(K - 1);
-            Eigen::VectorXd shared = E.transpose() * e0.col(K - 1);
-            if (sampled) {
-                Et_e1 *= q;
-                shared *= q;
+            // The two ns x m x K products, E^T [e1_1 .. e1_{K-1}, e0_K] and
+            // E y: BLAS dgemm when built with one (Eigen's GEMM in a build
+            // without -march flags is SSE2 and several times slower), as
+            // one-threaded calls on fixed row chunks in parallel (a threaded
+            // BLAS's spinning workers would steal the cores from the Gram
+            // threads). The chunk sums run in chunk order, so the result
+            // does not depend on the number of threads.
+            constexpr Eigen::Index kRows = 4096;
+            const Eigen::Index nchunks = (ns + kRows - 1) / kRows;
+            std::vector<Eigen::MatrixXd> part(static_cast<size_t>(nchunks));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+            for (Eigen::Index c = 0; c < nchunks; ++c) {
+                const Eigen::Index r = c * kRows, nr = std::min(kRows, ns - r);
+                Eigen::MatrixXd& P = part[static_cast<size_t>(c)];
+                P.resize(m, K);
+                detail::gemm(true, false, 1.0, E.middleRows(r, nr),
+                             e1.block(r, 0, nr, K - 1), 0.0, P.leftCols(K - 1));
+                detail::gemm(true, false, 1.0, E.middleRows(r, nr), e0.block(r, K - 1, nr, 1),
+                             0.0, P.rightCols(1));
             }
-            shared += EtL1;
-            const Eigen::MatrixXd rhs = Et_e1.colwise() + shared;
+            Eigen::MatrixXd Et = part[0];
+            for (Eigen::Index c = 1; c < nchunks; ++c) Et += part[static_cast<size_t>(c)];
+            if (sampled) Et *= q;
+            const Eigen::VectorXd shared = Et.col(K - 1) + EtL1;
+            const Eigen::MatrixXd rhs = Et.leftCols(K - 1).colwise() + shared;
             const Eigen::MatrixXd y = structured_block_solve(B, G[static_cast<size_t>(K - 1)], rhs);
-            alpha.leftCols(K - 1).noalias() = E * y;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+            for (Eigen::Index c = 0; c < nchunks; ++c) {
+                const Eigen::Index r = c * kRows, nr = std::min(kRows, ns - r);
+                detail::gemm(false, false, 1.0, E.middleRows(r, nr), y, 0.0,
+                             alpha.block(r, 0, nr, K - 1));
+            }
             alpha.col(K - 1) = Eigen::VectorXd::Ones(ns) - alpha.leftCols(K - 1).rowwise().sum();
             coef_c = Eigen::VectorXd::Zero(K);
             coef_c[K - 1] = 1.0;
