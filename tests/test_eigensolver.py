@@ -169,11 +169,14 @@ def test_grid_nested_dissection_bad_input():
         grid_nested_dissection(L, (30,))
 
 
+@pytest.mark.parametrize("block_solve", ["split-tree", "column-groups"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_shift_solve_op_block_solves(threads):
-    """Block solves split over threads (groups of >= 8 columns, odd counts
-    included) agree with one multi-column solve to rounding, with and
-    without the grid ordering; repeated solves are bitwise equal."""
+def test_shift_solve_op_block_solves(threads, block_solve):
+    """Block solves shared between threads (split tree: the elimination
+    tree's halves; column groups: groups of >= 8 columns, odd counts
+    included) agree with one multi-column CHOLMOD solve to rounding and
+    solve the system, with and without the grid ordering; repeated solves are
+    bitwise equal."""
     h, w = 30, 41
     L = _add_edges(_stencil_laplacian(h, w), [(3 * w + 2, 25 * w + 37), (10 * w + 5, 12 * w + 30)])
     L.sort_indices()
@@ -184,14 +187,44 @@ def test_shift_solve_op_block_solves(threads):
         assert (op.stats["ordering"] == "grid-nd") == (shape[0] > 0 and
                                                        op.stats["backend"] == "cholmod")
         assert op.try_set_shift(-0.01)
+        op.block_solve = "column-groups"
         op.set_solve_threads(1)
-        ref = op.solve(X)
+        ref = op.solve(X)  # one CHOLMOD solve
         np.testing.assert_allclose(L @ ref + 0.01 * ref, X, atol=1e-10)
+        op.block_solve = block_solve
+        assert op.block_solve == block_solve
         op.set_solve_threads(threads)
-        for cols in (1, 2, 7, 9, 16, 17):
+        for cols in (1, 2, 4, 7, 9, 16, 17):
             Y = op.solve(X[:, :cols])
             assert np.abs(Y - ref[:, :cols]).max() <= 1e-12 * np.abs(ref).max()
+            np.testing.assert_allclose(L @ Y + 0.01 * Y, X[:, :cols], atol=1e-10)
             assert np.array_equal(Y, op.solve(X[:, :cols]))
+        # a new shift refactorises: the solves follow it
+        assert op.try_set_shift(-0.02)
+        Y = op.solve(X[:, :9])
+        np.testing.assert_allclose(L @ Y + 0.02 * Y, X[:, :9], atol=1e-10)
+    with pytest.raises(ValueError, match="block_solve must be"):
+        op.block_solve = "fast"
+
+
+def test_split_tree_solve_does_not_depend_on_threads():
+    """The split-tree solve does the same arithmetic on 1 and 2 threads, and
+    its sequential top (the first separator) is a small part of the factor."""
+    h, w = 48, 40
+    L = _stencil_laplacian(h, w)
+    L.sort_indices()
+    op = _core.ShiftSolveOp(L.data, L.indices.astype(np.int32), L.indptr.astype(np.int32),
+                            h * w, h, w)
+    if op.stats["backend"] != "cholmod":
+        pytest.skip("the split-tree solve needs the CHOLMOD backend")
+    assert op.stats["split_tree_top"] == -1.0  # not factorised yet
+    assert op.try_set_shift(-0.01)
+    assert 0.0 < op.stats["split_tree_top"] < 0.5
+    X = np.asfortranarray(np.random.default_rng(3).standard_normal((h * w, 16)))
+    op.set_solve_threads(1)
+    Y1 = op.solve(X)
+    op.set_solve_threads(2)
+    assert np.array_equal(Y1, op.solve(X))
 
 
 # ---------------------------------------------------------------- properties

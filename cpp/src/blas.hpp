@@ -20,6 +20,11 @@ void dgemm_(const char* transa, const char* transb, const int* m, const int* n, 
             const double* alpha, const double* a, const int* lda, const double* b,
             const int* ldb, const double* beta, double* c, const int* ldc, std::size_t ta_len,
             std::size_t tb_len);
+// B = alpha B op(A)^-1 (side 'R') for triangular A; column-major.
+void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag,
+            const int* m, const int* n, const double* alpha, const double* a, const int* lda,
+            double* b, const int* ldb, std::size_t side_len, std::size_t uplo_len,
+            std::size_t ta_len, std::size_t diag_len);
 }
 #endif
 
@@ -83,6 +88,27 @@ inline void gemm(bool trans_a, bool trans_b, double alpha,
     else P = A * B;
     if (beta == 0.0) C = alpha * P;
     else C = alpha * P + beta * C;
+#endif
+}
+
+/// B = B op(Lt)^-1 for an n x n lower triangular Lt with a non-unit
+/// diagonal (leading dimension ldl) and B of m x n (leading dimension ldb),
+/// column-major; op = transpose when `trans` is set. BLAS dtrsm when the core
+/// was built with a BLAS, else Eigen's triangular solve.
+inline void trsm_right_lower(bool trans, int m, int n, const double* Lt, int ldl, double* B,
+                             int ldb) {
+    if (m == 0 || n == 0) return;
+#ifdef SSS_HAVE_BLAS
+    const double one = 1.0;
+    dtrsm_("R", "L", trans ? "T" : "N", "N", &m, &n, &one, Lt, &ldl, B, &ldb, 1, 1, 1, 1);
+#else
+    using Stride = Eigen::OuterStride<>;
+    Eigen::Map<const Eigen::MatrixXd, 0, Stride> T(Lt, n, n, Stride(ldl));
+    Eigen::Map<Eigen::MatrixXd, 0, Stride> X(B, m, n, Stride(ldb));
+    if (trans)
+        T.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(X);
+    else
+        T.triangularView<Eigen::Lower>().solveInPlace<Eigen::OnTheRight>(X);
 #endif
 }
 

@@ -39,6 +39,9 @@ public:
         double lnz = 0.0;              ///< nonzeros in the factor
         double flops = 0.0;            ///< flops of one factorisation
         const char* ordering = "";     ///< "grid-nd", "metis", "amd", ... or "eigen-amd"
+        /// Share of the factor's entries in the split-tree solve's sequential
+        /// top (see BlockSolve); -1 when there is no split-tree solve.
+        double split_tree_top = -1.0;
     };
     /// L must be symmetric; only its upper triangle is read (copied once).
     /// grid_height, grid_width: L's grid shape for the nested-dissection
@@ -58,17 +61,30 @@ public:
     /// std::runtime_error.
     void set_shift(double sigma);
     void perform_op(const double* x_in, double* y_out) const;
+    /// How perform_op_block shares a multi-column solve between threads
+    /// (CHOLMOD backend).
+    enum class BlockSolve {
+        /// Default. Blocks of >= 4 columns: the factor's elimination tree is
+        /// cut below its top into two halves of about equal work, each
+        /// solved by one thread for all columns at once (split_tree_solve.hpp;
+        /// every thread streams half the factor). Results do not depend on
+        /// the thread count. Uses at most 2 threads. Fewer columns: one
+        /// CHOLMOD solve.
+        SplitTree,
+        /// The columns split into up to `solve_threads` groups of >= 8, each
+        /// a CHOLMOD solve by one thread on the shared factor (every thread
+        /// streams the whole factor). Deterministic for a fixed thread
+        /// count; agrees with one multi-column solve to rounding.
+        ColumnGroups,
+    };
     /// Y = (L - sigma I)^-1 X for a block of vectors (multi-column solves:
-    /// several times cheaper per vector than column by column). CHOLMOD: the
-    /// columns are split into up to `solve_threads` groups of at least 8,
-    /// solved concurrently on the shared factor, each group by one thread with
-    /// its own workspace. The result agrees with one multi-column solve to
-    /// rounding (the BLAS kernels round differently for different column
-    /// counts, as they do for different BLAS thread counts); for a fixed
-    /// thread count it is deterministic.
+    /// several times cheaper per vector than column by column), shared between
+    /// threads as set_block_solve() says.
     void perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const;
     /// Threads for perform_op_block; <= 0 (default): all available (OpenMP).
     void set_solve_threads(int threads) { solve_threads_ = threads; }
+    void set_block_solve(BlockSolve method) { block_solve_ = method; }
+    BlockSolve block_solve() const { return block_solve_; }
     const Stats& stats() const;
     /// "cholmod" or "eigen-ldlt".
     static const char* backend();
@@ -77,6 +93,7 @@ private:
     struct Impl;
     Eigen::Index n_;
     int solve_threads_ = 0;
+    BlockSolve block_solve_ = BlockSolve::SplitTree;
     Impl* impl_;
 };
 
