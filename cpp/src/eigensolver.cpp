@@ -459,6 +459,50 @@ Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work) {
 // keeps A V = V H + Q B^T with an orthonormal basis V (dim columns), the next
 // block Q and the projected matrix H, so every Ritz pair's residual norm
 // ||A u - mu u|| = ||B^T s|| is known without forming u.
+// Y = L U for CSR L and column-major U (n x k). By panels of 16 columns of
+// U, rows of L in parallel: the panel's entries that a row's neighbours
+// touch stay in cache from one row to the next (Eigen's product walks one
+// column of U at a time, reading L k times).
+void sparse_times_dense(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::MatrixXd& Y) {
+    const Eigen::Index n = L.rows(), k = U.cols();
+    constexpr Eigen::Index kPanel = 16;
+    Y.resize(n, k);
+    const int* outer = L.outerIndexPtr();
+    const int* inner = L.innerIndexPtr();
+    const double* val = L.valuePtr();
+    for (Eigen::Index c0 = 0; c0 < k; c0 += kPanel) {
+        const Eigen::Index p = std::min(kPanel, k - c0);
+        const double* Up = U.data() + c0 * n;
+        double* Yp = Y.data() + c0 * n;
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(0))
+        for (Eigen::Index i = 0; i < n; ++i) {
+            double acc[kPanel] = {};
+            for (int e = outer[i]; e < outer[i + 1]; ++e) {
+                const double v = val[e];
+                const double* u = Up + inner[e];
+                for (Eigen::Index c = 0; c < p; ++c) acc[c] += v * u[c * n];
+            }
+            for (Eigen::Index c = 0; c < p; ++c) Yp[c * n + i] = acc[c];
+        }
+    }
+}
+
+// Rayleigh quotients theta_i = u_i^T L u_i / u_i^T u_i of the columns of U
+// and the largest explicit residual ||L u_i - theta_i u_i|| / ||u_i||.
+double rayleigh_residuals(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::VectorXd& theta) {
+    Eigen::MatrixXd LU;
+    sparse_times_dense(L, U, LU);
+    const Eigen::Index k = U.cols();
+    theta.resize(k);
+    double worst = 0.0;
+    for (Eigen::Index i = 0; i < k; ++i) {
+        const double nu = U.col(i).squaredNorm();
+        theta[i] = U.col(i).dot(LU.col(i)) / nu;
+        worst = std::max(worst, (LU.col(i) - theta[i] * U.col(i)).norm() / std::sqrt(nu));
+    }
+    return worst;
+}
+
 void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams& params,
                         Eigen::Index maxdim, Eigen::Index b, EigenResult& res) {
     const Eigen::Index n = L.rows();
@@ -620,17 +664,8 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         if (nconv == k && (!breakdown || full)) {
             Eigen::MatrixXd U(n, k);
             detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
-            // Rayleigh quotients with L and explicit residuals
-            Eigen::MatrixXd LU(n, k);
-            LU.noalias() = L * U;
-            Eigen::VectorXd theta(k);
-            double worst = 0.0;
-            for (int i = 0; i < k; ++i) {
-                const double nu = U.col(i).squaredNorm();
-                theta[i] = U.col(i).dot(LU.col(i)) / nu;
-                worst = std::max(worst, (LU.col(i) - theta[i] * U.col(i)).norm() / std::sqrt(nu));
-            }
-            res.residual = worst;
+            Eigen::VectorXd theta;
+            res.residual = rayleigh_residuals(L, U, theta);
             finish(theta, U, k, res);
             res.seconds_ritz += sw.lap();
             return;
