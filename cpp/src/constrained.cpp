@@ -137,25 +137,65 @@ __attribute__((target("avx2,fma"))) void gram_tile_avx2(const double* P, int np,
     }
 }
 
-void weighted_gram_avx2(const Eigen::Ref<const RowMatrixXd>& E, const double* w, Eigen::MatrixXd& G) {
+// Q (panels of 4 columns, as gram_tile_avx2 reads them; columns m..mp-1
+// zero) = the len x m row-major chunk e0 of E (row stride lde).
+__attribute__((target("avx2,fma"))) void pack_panels_avx2(const double* e0, std::ptrdiff_t lde,
+                                                            int len, int m, int mp, double* Q) {
+    const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(len) * 4;
+    for (int c = 0; c < mp / 4; ++c) {
+        double* dst = Q + c * panel;
+        if (4 * c + 4 <= m) {
+            for (int i = 0; i < len; ++i)
+                _mm256_storeu_pd(dst + 4 * i, _mm256_loadu_pd(e0 + i * lde + 4 * c));
+        } else {
+            for (int i = 0; i < len; ++i)
+                for (int r = 0; r < 4; ++r)
+                    dst[4 * i + r] = 4 * c + r < m ? e0[i * lde + 4 * c + r] : 0.0;
+        }
+    }
+}
+
+// P = Q with row i (of every panel) scaled by s[i].
+__attribute__((target("avx2,fma"))) void scale_panels_avx2(const double* Q, const double* s,
+                                                             int len, int mp, double* P) {
+    const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(len) * 4;
+    for (int c = 0; c < mp / 4; ++c) {
+        const double* src = Q + c * panel;
+        double* dst = P + c * panel;
+        for (int i = 0; i < len; ++i)
+            _mm256_storeu_pd(dst + 4 * i,
+                             _mm256_mul_pd(_mm256_broadcast_sd(s + i), _mm256_loadu_pd(src + 4 * i)));
+    }
+}
+
+// Several layers in one pass over E's rows: each chunk of E is packed into
+// panels once, then scaled by sqrt(w) and multiplied for every layer while it
+// is in cache. Each layer's sums are the same as alone.
+void weighted_grams_avx2(const Eigen::Ref<const RowMatrixXd>& E, const double* const* w,
+                         int count, Eigen::MatrixXd* G) {
     const Eigen::Index n = E.rows(), m = E.cols();
     const int mp = static_cast<int>((m + 7) / 8 * 8);
-    std::vector<double> P(static_cast<size_t>(kGramChunk) * mp, 0.0);
-    std::vector<double> Gr(static_cast<size_t>(mp) * mp, 0.0);
+    std::vector<double> Q(static_cast<size_t>(kGramChunk) * mp), P(Q.size()),
+        s(static_cast<size_t>(kGramChunk));
+    std::vector<std::vector<double>> Gr(static_cast<size_t>(count),
+                                        std::vector<double>(static_cast<size_t>(mp) * mp, 0.0));
     for (Eigen::Index lo = 0; lo < n; lo += kGramChunk) {
         const int len = static_cast<int>(std::min(kGramChunk, n - lo));
-        const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(len) * 4;
-        for (int i = 0; i < len; ++i) {
-            const double s = std::sqrt(w[lo + i]);
-            const double* e = E.data() + (lo + i) * E.outerStride();
-            for (Eigen::Index j = 0; j < mp; ++j)
-                P[static_cast<size_t>((j / 4) * panel + 4 * i + (j % 4))] = j < m ? s * e[j] : 0.0;
+        pack_panels_avx2(E.data() + lo * E.outerStride(), E.outerStride(), len,
+                         static_cast<int>(m), mp, Q.data());
+        for (int l = 0; l < count; ++l) {
+            for (int i = 0; i < len; ++i) s[static_cast<size_t>(i)] = std::sqrt(w[l][lo + i]);
+            scale_panels_avx2(Q.data(), s.data(), len, mp, P.data());
+            gram_tile_avx2(P.data(), len, mp, Gr[static_cast<size_t>(l)].data());
         }
-        gram_tile_avx2(P.data(), len, mp, Gr.data());
     }
-    G.resize(m, m);
-    for (Eigen::Index i = 0; i < m; ++i)
-        for (Eigen::Index j = 0; j <= i; ++j) G(i, j) = G(j, i) = Gr[i * mp + j];
+    for (int l = 0; l < count; ++l) {
+        const std::vector<double>& g = Gr[static_cast<size_t>(l)];
+        G[l].resize(m, m);
+        for (Eigen::Index i = 0; i < m; ++i)
+            for (Eigen::Index j = 0; j <= i; ++j)
+                G[l](i, j) = G[l](j, i) = g[static_cast<size_t>(i * mp + j)];
+    }
 }
 #endif
 
@@ -202,16 +242,26 @@ GramKernel resolve_kernel(GramKernel k) {
     return k;
 }
 
-void weighted_gram(const Eigen::Ref<const RowMatrixXd>& E, const double* w, Eigen::MatrixXd& G, GramKernel k) {
-    switch (k) {
-#ifdef SSS_HAVE_BLAS
-        case GramKernel::Blas: return weighted_gram_blas(E, w, G);
-#endif
+// G[l] = E^T diag(w[l]) E for `count` layers (each the same whichever
+// layers share the call).
+void weighted_grams(const Eigen::Ref<const RowMatrixXd>& E, const double* const* w, int count,
+                    Eigen::MatrixXd* G, GramKernel k) {
 #ifdef SSS_HAVE_AVX2_KERNEL
-        case GramKernel::Avx2: return weighted_gram_avx2(E, w, G);
+    if (k == GramKernel::Avx2) return weighted_grams_avx2(E, w, count, G);
 #endif
-        default: return weighted_gram_eigen(E, w, G);
+    for (int l = 0; l < count; ++l) {
+        switch (k) {
+#ifdef SSS_HAVE_BLAS
+            case GramKernel::Blas: weighted_gram_blas(E, w[l], G[l]); break;
+#endif
+            default: weighted_gram_eigen(E, w[l], G[l]); break;
+        }
     }
+}
+
+void weighted_gram(const Eigen::Ref<const RowMatrixXd>& E, const double* w, Eigen::MatrixXd& G,
+                   GramKernel k) {
+    weighted_grams(E, &w, 1, &G, k);
 }
 
 }  // namespace
@@ -376,15 +426,29 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
                 const Eigen::VectorXd ones = Eigen::VectorXd::Ones(ns);
                 weighted_gram(Er, ones.data(), unweighted, kernel);
             }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-            for (int k = 0; k < K; ++k) {
-                Eigen::MatrixXd& Gk = G[static_cast<size_t>(k)];
+            // The weighted layers in nt contiguous groups, one per thread,
+            // each group in one pass over E (a layer's Gram does not depend
+            // on its group, so neither on the thread count).
+            std::vector<int> weighted;
+            for (int k = 0; k < K; ++k)
                 if (constant[static_cast<size_t>(k)])
-                    Gk = W(0, k) * unweighted;
+                    G[static_cast<size_t>(k)] = W(0, k) * unweighted;
                 else
-                    weighted_gram(Er, W.col(k).data(), Gk, kernel);
-                Gk.diagonal() += eigenvalues;
+                    weighted.push_back(k);
+            const int nw = static_cast<int>(weighted.size());
+            const int groups = std::min(nt, std::max(nw, 1));
+#pragma omp parallel for schedule(static, 1) num_threads(groups)
+            for (int g = 0; g < groups; ++g) {
+                const int l0 = nw * g / groups, l1 = nw * (g + 1) / groups;
+                std::vector<const double*> w;
+                std::vector<Eigen::MatrixXd> Gg(static_cast<size_t>(l1 - l0));
+                for (int l = l0; l < l1; ++l) w.push_back(W.col(weighted[static_cast<size_t>(l)]).data());
+                if (l1 > l0) weighted_grams(Er, w.data(), l1 - l0, Gg.data(), kernel);
+                for (int l = l0; l < l1; ++l)
+                    G[static_cast<size_t>(weighted[static_cast<size_t>(l)])] =
+                        std::move(Gg[static_cast<size_t>(l - l0)]);
             }
+            for (int k = 0; k < K; ++k) G[static_cast<size_t>(k)].diagonal() += eigenvalues;
             res.seconds_gram += seconds_since(t0);
             t0 = Clock::now();
             Eigen::MatrixXd B(m, (K - 1) * m);
