@@ -4,10 +4,27 @@
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "sss/relaxed.hpp"
+#include "sss/vector_pow.hpp"
 
 namespace sss::bindings {
 
 void bind_relaxed(py::module_& m) {
+    m.def(
+        "pow_array",
+        [](const Eigen::VectorXd& x, const Eigen::VectorXd& e, bool simd) {
+            if (x.size() != e.size()) throw py::value_error("pow_array: x and e differ in length");
+            if (!(x.array() > 0.0).all() || !x.allFinite())
+                throw py::value_error("pow_array: x must be finite and > 0");
+            Eigen::VectorXd y(x.size());
+            if (simd)
+                pow_array(x.data(), e.data(), y.data(), x.size());
+            else
+                pow_array_scalar(x.data(), e.data(), y.data(), x.size());
+            return y;
+        },
+        py::arg("x"), py::arg("e"), py::arg("simd") = true,
+        "x ** e elementwise as the IRLS weights compute it (simd=False: the one-at-a-time "
+        "path).");
     m.def(
         "relaxed_sparsify",
         [](const py::array& layers, const py::array& data, const py::array& indices,

