@@ -139,19 +139,30 @@ __attribute__((target("avx2,fma"))) void gram_tile_avx2(const double* P, int np,
 }
 
 // Q (panels of 4 columns, as gram_tile_avx2 reads them; columns m..mp-1
-// zero) = the len x m row-major chunk e0 of E (row stride lde).
+// zero) = the len x m row-major chunk e0 of E (row stride lde), row i scaled
+// by s[i] when s is given.
 __attribute__((target("avx2,fma"))) void pack_panels_avx2(const double* e0, std::ptrdiff_t lde,
-                                                            int len, int m, int mp, double* Q) {
+                                                            const double* s, int len, int m,
+                                                            int mp, double* Q) {
     const std::ptrdiff_t panel = static_cast<std::ptrdiff_t>(len) * 4;
     for (int c = 0; c < mp / 4; ++c) {
         double* dst = Q + c * panel;
         if (4 * c + 4 <= m) {
-            for (int i = 0; i < len; ++i)
-                _mm256_storeu_pd(dst + 4 * i, _mm256_loadu_pd(e0 + i * lde + 4 * c));
+            if (s) {
+                for (int i = 0; i < len; ++i)
+                    _mm256_storeu_pd(dst + 4 * i,
+                                     _mm256_mul_pd(_mm256_broadcast_sd(s + i),
+                                                   _mm256_loadu_pd(e0 + i * lde + 4 * c)));
+            } else {
+                for (int i = 0; i < len; ++i)
+                    _mm256_storeu_pd(dst + 4 * i, _mm256_loadu_pd(e0 + i * lde + 4 * c));
+            }
         } else {
             for (int i = 0; i < len; ++i)
                 for (int r = 0; r < 4; ++r)
-                    dst[4 * i + r] = 4 * c + r < m ? e0[i * lde + 4 * c + r] : 0.0;
+                    dst[4 * i + r] =
+                        4 * c + r < m ? (s ? s[i] * e0[i * lde + 4 * c + r] : e0[i * lde + 4 * c + r])
+                                      : 0.0;
         }
     }
 }
@@ -176,17 +187,21 @@ void weighted_grams_avx2(const Eigen::Ref<const RowMatrixXd>& E, const double* c
                          int count, Eigen::MatrixXd* G) {
     const Eigen::Index n = E.rows(), m = E.cols();
     const int mp = static_cast<int>((m + 7) / 8 * 8);
-    std::vector<double> Q(static_cast<size_t>(kGramChunk) * mp), P(Q.size()),
+    std::vector<double> Q(count > 1 ? static_cast<size_t>(kGramChunk) * mp : 0),
+        P(static_cast<size_t>(kGramChunk) * mp),
         s(static_cast<size_t>(kGramChunk));
     std::vector<std::vector<double>> Gr(static_cast<size_t>(count),
                                         std::vector<double>(static_cast<size_t>(mp) * mp, 0.0));
     for (Eigen::Index lo = 0; lo < n; lo += kGramChunk) {
         const int len = static_cast<int>(std::min(kGramChunk, n - lo));
-        pack_panels_avx2(E.data() + lo * E.outerStride(), E.outerStride(), len,
-                         static_cast<int>(m), mp, Q.data());
+        const double* e0 = E.data() + lo * E.outerStride();
+        if (count > 1) pack_panels_avx2(e0, E.outerStride(), nullptr, len, static_cast<int>(m), mp, Q.data());
         for (int l = 0; l < count; ++l) {
             for (int i = 0; i < len; ++i) s[static_cast<size_t>(i)] = std::sqrt(w[l][lo + i]);
-            scale_panels_avx2(Q.data(), s.data(), len, mp, P.data());
+            if (count > 1)
+                scale_panels_avx2(Q.data(), s.data(), len, mp, P.data());
+            else  // one layer: scale while packing
+                pack_panels_avx2(e0, E.outerStride(), s.data(), len, static_cast<int>(m), mp, P.data());
             gram_tile_avx2(P.data(), len, mp, Gr[static_cast<size_t>(l)].data());
         }
     }
