@@ -122,30 +122,36 @@ def baselines(img, feat):
 
 
 ANALYSIS = """\
-The target of the solver issue, 640x480 in <= 60 s, is **at its edge, not
-reliably met**: by default it now takes 60-66 s (60.5 s in this table's run,
-66.0 s in an identical run ten minutes earlier; was 119 s at the previous stop,
-203 s before that), and about 145 s with the exact constrained stage. What changed since
-the last table: (1) the eigensolver's default is now a block Krylov-Schur
-method (thick-restarted block Lanczos on (L - sigma I)^-1, 16-column solves
-split over both cores, the second Gram-Schmidt pass delayed and fused with the
-next block's first, Ritz residuals read off the projected matrix), about 2x
-faster than Spectra's Lanczos at both sizes (rows above); (2) the Cholesky
-factor uses a geometric nested-dissection ordering of the pixel grid
-(`grid_nested_dissection`; `segment` passes the image shape): analysis
-0.2 s instead of METIS's 3.8 s, 22% fewer factorisation flops (stage 7 table
-below); (3) the splitting k-means that initialises constrained sparsification
-runs in the core (11.6 s -> ~1.1 s at 640x480, same labels; k-means table
-below). Where the time goes now at 640x480: the eigensolver (~35 s: ~670
-vectors shift-solved at ~0.02 s each, ~9 s of block Gram-Schmidt, which is
-compute-bound dgemm at 8 N m flops per vector for a basis of m <= 300, ~6 s of
-restarts and Rayleigh-Ritz, ~3 s factorisation) and the K weighted Gram
-matrices E^T diag(w_k) E of constrained sparsification (~1100 over its 40
-iterations, on 76,800 sampled pixels, at ~22 GFLOP/s per thread). Next steps:
-a mixed-precision first Gram-Schmidt sweep (single precision for the
-projection coefficients that the delayed pass corrects anyway), a
-multi-threaded triangular solve over the two halves of the nested-dissection
-tree, and a faster Gram kernel. The authors report ~210 s for 640x480 in
+The target of the solver issue, 640x480 in <= 60 s, is **met**: 42.9 s by
+default in this table's run and 52.6 s in an identical run ten minutes
+earlier (stage by stage there: eigenvectors 28.1 s, constrained
+sparsification 20.3 s, relaxed 3.6 s), down from 60-66 s at the previous stop
+(119 s and 203 s before that); 101-111 s
+with the exact constrained stage. What changed since the last table:
+(1) block solves with the supernodal factor split at its first
+nested-dissection separator, one half per core, every column at once
+(`ShiftSolveOp.block_solve = "split-tree"`, the default; stage 7 table
+below: 16 columns 1.3x (640x480) and 1.4x (320x320) faster than splitting
+them 8 + 8 over the cores, 2.5x faster than one solve on one core, because
+each core streams half the factor instead of all of it);
+the eigensolver's solves went from ~15 s to ~10 s at 640x480; (2) the final
+Rayleigh quotients and residuals multiply L by 16 columns at a time in
+parallel (Eigen's product walked the 100 columns one by one: ~1.7 s ->
+~1 s); (3) constrained sparsification: the right-hand sides and E y by BLAS
+on row chunks in parallel (Eigen's SSE2 GEMM before: 3.7 s -> 1.4 s), each
+thread's weighted Gram matrices in one pass over the eigenvectors (the
+chunk packed once, scaled per layer: ~17 s -> ~15.5 s), and the IRLS weights
+x^(gamma - 2) by a vectorised exp(e log x) (`sss/vector_pow.hpp`, bitwise the
+same on the AVX2 and scalar paths: 1.9 s -> 0.6 s); (4) the relaxed stage's
+system product with the layer count fixed at compile time and the same
+vectorised weights (5.4 s -> 3.6 s). Where the time goes now at 640x480: the
+eigensolver (~25-28 s: ~10 s of shift-solves for 672 vectors, ~8.5 s of
+block Gram-Schmidt, compute-bound dgemm at 8 N m flops per vector for a
+basis of m <= 300, ~3.5 s of restarts and Rayleigh-Ritz, ~3 s factorisation)
+and the ~1100 weighted Gram matrices E^T diag(w_k) E of constrained
+sparsification (~15.5 s on 76,800 sampled pixels, ~27 GFLOP/s per thread,
+about 75% of this machine's dgemm peak). The machine is shared and noisy:
+identical runs differ by up to 20%. The authors report ~210 s for 640x480 in
 MATLAB.
 """
 

@@ -280,7 +280,7 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
     Y.resize(n_, cols);
     if (cols == 0) return;
     // One thread per half of the elimination tree, every column at once
-    // (bench_eigensolver.py: 16 columns at 640x480 1.4x faster than 8 + 8
+    // (bench_eigensolver.py: 16 columns at 640x480 1.3x faster than 8 + 8
     // column groups; fewer than 4 columns are faster as one CHOLMOD solve).
     constexpr Eigen::Index kMinTreeCols = 4;
     if (block_solve_ == BlockSolve::SplitTree && impl_->tree && cols >= kMinTreeCols) {

@@ -58,7 +58,9 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
 
     The default method is block Krylov-Schur (thick-restarted block Lanczos)
     on A: every step solves for `block_size` vectors at once, which costs
-    about a third of as many single solves, and orthogonalises them against
+    about a third of as many single solves (with CHOLMOD, the factor's
+    elimination tree is split at its first separator and the two halves are
+    solved on two cores, every vector at once), and orthogonalises them against
     the basis with matrix-matrix products (classical Gram-Schmidt twice, the
     second pass delayed and fused with the next block's first). The Arnoldi
     relation is kept through restarts, so the Ritz residuals come from the
