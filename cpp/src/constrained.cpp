@@ -10,7 +10,6 @@
 #endif
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -18,6 +17,7 @@
 #include "blas.hpp"
 #include "sss/parallel.hpp"
 #include "sss/vector_pow.hpp"
+#include "stopwatch.hpp"
 
 namespace sss {
 
@@ -434,21 +434,17 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     // Per-layer Grams run in parallel over layers, so the BLAS runs on one
     // thread (each layer's result then does not depend on the thread count).
     detail::BlasThreads blas_guard(1);
-    using Clock = std::chrono::steady_clock;
-    auto seconds_since = [](Clock::time_point t0) {
-        return std::chrono::duration<double>(Clock::now() - t0).count();
-    };
+    detail::Stopwatch sw;
     Eigen::MatrixXd unweighted;  // E^T E, computed when first needed
-    auto t0 = Clock::now();
     reweight();
-    res.seconds_weights += seconds_since(t0);
+    res.seconds_weights += sw.lap();
     for (int iter = 1; iter <= params.iterations; ++iter) {
         if (K >= 2) {
-            // Gram blocks of every layer, in parallel over layers. A layer
+            // Gram blocks of every layer, in parallel over groups of layers. A layer
             // whose weights are all equal (every layer in the first
             // iteration: one-hot alphas give e0 + e1 = w^gamma (1 +
             // clamp^(gamma-2)) everywhere) gets c E^T E, computed once.
-            t0 = Clock::now();
+            sw.reset();
             Eigen::MatrixXd W = e0 + e1;
             if (sampled) W *= q;
             std::vector<char> constant(static_cast<size_t>(K));
@@ -483,8 +479,7 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
                         std::move(Gg[static_cast<size_t>(l - l0)]);
             }
             for (int k = 0; k < K; ++k) G[static_cast<size_t>(k)].diagonal() += eigenvalues;
-            res.seconds_gram += seconds_since(t0);
-            t0 = Clock::now();
+            res.seconds_gram += sw.lap();
             Eigen::MatrixXd B(m, (K - 1) * m);
             for (int k = 0; k < K - 1; ++k) B.middleCols(k * m, m) = G[static_cast<size_t>(k)];
             // The two ns x m x K products, E^T [e1_1 .. e1_{K-1}, e0_K] and
@@ -526,7 +521,7 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
             coef_y.leftCols(K - 1) = y;
             coef_y.col(K - 1) = -y.rowwise().sum();
             solved = true;
-            res.seconds_solve += seconds_since(t0);
+            res.seconds_solve += sw.lap();
         }
         if (iter > remove_iter) {
             std::vector<int> keep;
@@ -563,9 +558,9 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
             remove_iter += cycle;
         }
         res.layer_counts.push_back(K);
-        t0 = Clock::now();
+        sw.reset();
         reweight();
-        res.seconds_weights += seconds_since(t0);
+        res.seconds_weights += sw.lap();
     }
     if (!sampled) {
         res.alphas = alpha;

@@ -6,6 +6,7 @@
 #include "sss/ordering.hpp"
 #include "sss/parallel.hpp"
 #include "split_tree_solve.hpp"
+#include "stopwatch.hpp"
 
 #include <Eigen/SparseCholesky>
 #include <Spectra/SymEigsShiftSolver.h>
@@ -14,7 +15,6 @@
 #endif
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -30,17 +30,7 @@ namespace sss {
 
 namespace {
 
-// Seconds between calls of lap() (the first from construction).
-struct Stopwatch {
-    using Clock = std::chrono::steady_clock;
-    Clock::time_point t = Clock::now();
-    double lap() {
-        const Clock::time_point now = Clock::now();
-        const double s = std::chrono::duration<double>(now - t).count();
-        t = now;
-        return s;
-    }
-};
+using detail::Stopwatch;
 
 #ifdef SSS_HAVE_CHOLMOD
 // A cholmod_dense header viewing caller-owned column-major storage.
