@@ -125,7 +125,9 @@ ANALYSIS = """\
 The target of the solver issue, 640x480 in <= 60 s, is **met**: 42.9 s by
 default in this table's run and 52.6 s in an identical run ten minutes
 earlier (stage by stage there: eigenvectors 28.1 s, constrained
-sparsification 20.3 s, relaxed 3.6 s), down from 60-66 s at the previous stop
+sparsification 20.3 s, relaxed 3.6 s); two later 640x480-only runs
+(`--sizes 640x480 --no-baselines --no-exact`) took 55.4 s and 47.9 s, the
+second without OMP_WAIT_POLICY=passive. Down from 60-66 s at the previous stop
 (119 s and 203 s before that); 101-111 s
 with the exact constrained stage. What changed since the last table:
 (1) block solves with the supernodal factor split at its first
