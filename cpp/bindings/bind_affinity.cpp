@@ -19,13 +19,7 @@ void bind_affinity(py::module_& m) {
             params.steepness = steepness;
             params.center = center;
             params.connectivity = connectivity;
-            SparseMatrix W;
-            {
-                py::gil_scoped_release release;
-                SparseMatrix result = semantic_affinity(lv, fv, params);
-                W.swap(result);  // no copy (see csr_to_python)
-            }
-            return csr_to_python(std::move(W));
+            return csr_result([&] { return semantic_affinity(lv, fv, params); });
         },
         py::arg("labels"), py::arg("features"), py::arg("steepness") = 20.0,
         py::arg("center") = 0.85, py::arg("connectivity") = 8,
@@ -41,13 +35,7 @@ void bind_affinity(py::module_& m) {
             params.center = center;
             params.radius = radius;
             params.num_threads = num_threads;
-            SparseMatrix W;
-            {
-                py::gil_scoped_release release;
-                SparseMatrix result = color_affinity(lv, iv, params);
-                W.swap(result);  // no copy (see csr_to_python)
-            }
-            return csr_to_python(std::move(W));
+            return csr_result([&] { return color_affinity(lv, iv, params); });
         },
         py::arg("labels"), py::arg("image"), py::arg("steepness") = 50.0, py::arg("center") = 0.95,
         py::arg("radius") = 0.2, py::arg("num_threads") = 0,
@@ -86,14 +74,9 @@ void bind_affinity(py::module_& m) {
         std::vector<SparseRef> refs;
         refs.reserve(maps.size());
         for (const auto& mp : maps) refs.emplace_back(mp);
-        SparseMatrix S;
-        {
-            py::gil_scoped_release release;
-            SparseMatrix result = laplacian ? weighted_laplacian(refs, weights)
-                                            : weighted_sum(refs, weights);
-            S.swap(result);  // no copy (see csr_to_python)
-        }
-        return csr_to_python(std::move(S));
+        return csr_result([&] {
+            return laplacian ? weighted_laplacian(refs, weights) : weighted_sum(refs, weights);
+        });
     };
     m.def(
         "weighted_sum",

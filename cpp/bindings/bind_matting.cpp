@@ -14,13 +14,7 @@ void bind_matting(py::module_& m) {
             params.radius = radius;
             params.eps = eps;
             params.num_threads = num_threads;
-            SparseMatrix W;
-            {
-                py::gil_scoped_release release;
-                SparseMatrix result = matting_affinity(view, params);
-                W.swap(result);  // no copy (see csr_to_python)
-            }
-            return csr_to_python(std::move(W));
+            return csr_result([&] { return matting_affinity(view, params); });
         },
         py::arg("image"), py::arg("radius") = 1, py::arg("eps") = 1e-7, py::arg("num_threads") = 0,
         "Matting affinity of an (H, W, 3) float64 C-contiguous image as CSR parts "
@@ -30,13 +24,7 @@ void bind_matting(py::module_& m) {
         [](const py::array& data, const py::array& indices, const py::array& indptr,
            py::ssize_t rows, py::ssize_t cols) {
             const auto W = csr_view(data, indices, indptr, rows, cols, "W");
-            SparseMatrix L;
-            {
-                py::gil_scoped_release release;
-                SparseMatrix result = laplacian_from_affinity(W);
-                L.swap(result);
-            }
-            return csr_to_python(std::move(L));
+            return csr_result([&] { return laplacian_from_affinity(W); });
         },
         py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("rows"), py::arg("cols"),
         "L = D - W for a canonical CSR affinity given as its arrays.");

@@ -66,6 +66,19 @@ inline py::tuple csr_to_python(SparseMatrix&& m) {
     return py::make_tuple(data, indices, indptr, py::make_tuple(rows, owner->cols()));
 }
 
+/// Run `compute` (returning a SparseMatrix) without the GIL and return its
+/// result as csr_to_python's arrays, without a copy.
+template <class Compute>
+py::tuple csr_result(Compute&& compute) {
+    SparseMatrix M;
+    {
+        py::gil_scoped_release release;
+        SparseMatrix result = compute();
+        M.swap(result);  // no copy (see csr_to_python)
+    }
+    return csr_to_python(std::move(M));
+}
+
 /// Zero-copy read-only view of CSR arrays (float64 data, int32 indices and
 /// indptr, canonical: sorted indices, no duplicates). The arrays must outlive it.
 inline Eigen::Map<const SparseMatrix> csr_view(const py::array& data, const py::array& indices,
