@@ -67,3 +67,12 @@ def write_section(key: str, markdown: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     README.write_text(text)
+
+
+def publish(key: str, title: str, lines: list[str], update_readme: bool, notes: str = "") -> None:
+    """Print a table (its markdown lines) and, when asked, write it with its
+    title (and notes below it) as the section `key` of bench/README.md."""
+    table = "\n".join(lines)
+    print(table)
+    if update_readme:
+        write_section(key, f"## {title}\n\n{table}" + (f"\n\n{notes}" if notes else ""))

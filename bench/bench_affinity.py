@@ -33,7 +33,7 @@ from scipy.special import erf
 import sss
 from sss import _core
 from sss._validation import from_core_csr
-from _common import machine, photo, today, write_section
+from _common import machine, photo, publish, today
 
 sss_affinity = importlib.import_module("sss.affinity")  # the module, not sss.superpixels etc.
 
@@ -136,11 +136,8 @@ def main():
             lines.append(f"| {name} | {t:.3f} | | | |")
         else:
             lines.append(f"| {name} | {t:.3f} | {tb:.3f} | {tb / t:.1f}x | {bname} |")
-    table = "\n".join(lines)
-    print(table)
-    if args.update_readme:
-        write_section("affinity", "## Stages 2, 4-6: superpixels, semantic / colour affinities, "
-                      "Laplacian\n\n" + table)
+    publish("affinity", "Stages 2, 4-6: superpixels, semantic / colour affinities, Laplacian",
+            lines, args.update_readme)
 
 
 if __name__ == "__main__":

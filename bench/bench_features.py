@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 import sss
-from _common import best_time, machine, photo, today, write_section
+from _common import best_time, machine, photo, publish, today
 
 
 def numpy_preprocess(F: np.ndarray, I: np.ndarray, guide: str = "reference", n: int = 10,
@@ -138,10 +138,7 @@ def main() -> None:
               f"| {base['color'] / tcol_all:.1f}x | {agree('color'):.1e} |",
               f"| guide=\"color\", top 16 principal components | {tcol:.3f} | | "
               f"{base['color'] / tcol:.1f}x | |"]
-    table = "\n".join(lines)
-    print(table)
-    if args.update_readme:
-        write_section("features", "## Stage 1: feature network and preprocessing\n\n" + table)
+    publish("features", "Stage 1: feature network and preprocessing", lines, args.update_readme)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import numpy as np
 from sss import _core
 from sss import kmeans as km
 
-from _common import machine, today, write_section
+from _common import machine, publish, today
 from bench_pipeline import load
 
 
@@ -105,11 +105,8 @@ def main() -> None:
     for size, n, t_core, t_all, t_np, differ in rows:
         lines.append(f"| {size} | {n} | {t_core:.3f} | {t_all:.3f} | {t_np:.2f} | "
                      f"{t_np / t_core:.1f}x | {differ} |")
-    table = "\n".join(lines)
-    print(table)
-    if args.update_readme:
-        write_section("kmeans", "## Stage 8: splitting k-means (`bench_kmeans.py`)\n\n" + table +
-                      "\n\n" + NOTES)
+    publish("kmeans", "Stage 8: splitting k-means (`bench_kmeans.py`)", lines, args.update_readme,
+            NOTES)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 import sss
-from _common import best_time, machine, photo, today, write_section
+from _common import best_time, machine, photo, publish, today
 
 
 def main() -> None:
@@ -49,10 +49,7 @@ def main() -> None:
              "| what | time (s) | speed-up vs pymatting |", "| --- | ---: | ---: |"]
     for name, t in rows:
         lines.append(f"| {name} | {t:.3f} | {base / t:.2f}x |")
-    table = "\n".join(lines)
-    print(table)
-    if args.update_readme:
-        write_section("matting", "## Stage 3: matting affinity\n\n" + table)
+    publish("matting", "Stage 3: matting affinity", lines, args.update_readme)
 
 
 if __name__ == "__main__":
