@@ -382,29 +382,48 @@ LloydResult lloyd_kmeans(const Eigen::Ref<const RowMatrixXd>& X,
     });
 }
 
+namespace {
+
+// What both distance queries start with: checked inputs, the centres
+// row-major, the sizes and the threads.
+struct DistanceQuery {
+    RowMatrixXd C;
+    Index n, ldx;
+    int d, k, nthreads;
+    bool par;
+    DistanceQuery(const char* what, const Eigen::Ref<const RowMatrixXd>& X,
+                  const Eigen::Ref<const RowMatrixXd>& centers, int num_threads) {
+        check_points(what, X, centers);
+        C = centers;
+        n = X.rows();
+        ldx = X.outerStride();
+        d = static_cast<int>(X.cols());
+        k = static_cast<int>(C.rows());
+        nthreads = auto_threads(num_threads, n, k);
+        par = nthreads > 1 && n > kChunk;
+    }
+};
+
+}  // namespace
+
 Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                                const Eigen::Ref<const RowMatrixXd>& centers,
                                std::vector<int>* labels, int num_threads,
                                KmeansKernel kernel) {
-    check_points("nearest_sqdist", X, centers);
+    const DistanceQuery q("nearest_sqdist", X, centers, num_threads);
     const KmeansKernel kern = resolve_kernel(kernel);
-    const RowMatrixXd C = centers;
-    const Index n = X.rows();
-    const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
-    const Index ldx = X.outerStride();
-    const int nthreads = auto_threads(num_threads, n, k);
-    const bool par = nthreads > 1 && n > kChunk;
-    (void)par;
+    const Index n = q.n;
+    const int d = q.d, k = q.k;
     Eigen::VectorXd out(n);
     if (labels) labels->resize(n);
     int* lab = labels ? labels->data() : nullptr;
     const Index nchunks = (n + kChunk - 1) / kChunk;
     dispatch_dim(d, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (par)
+#pragma omp parallel for schedule(static) num_threads(q.nthreads) if (q.par)
         for (Index ch = 0; ch < nchunks; ++ch)
-            nearest_range<D>(X.data(), ldx, ch * kChunk, std::min(n, (ch + 1) * kChunk), C.data(),
-                             k, d, lab, out.data(), kern);
+            nearest_range<D>(X.data(), q.ldx, ch * kChunk, std::min(n, (ch + 1) * kChunk),
+                             q.C.data(), k, d, lab, out.data(), kern);
         return 0;
     });
     return out;
@@ -412,21 +431,17 @@ Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
 
 RowMatrixXd pairwise_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                             const Eigen::Ref<const RowMatrixXd>& centers, int num_threads) {
-    check_points("pairwise_sqdist", X, centers);
-    const RowMatrixXd C = centers;
-    const Index n = X.rows();
-    const int d = static_cast<int>(X.cols()), k = static_cast<int>(C.rows());
-    const Index ldx = X.outerStride();
-    const int nthreads = auto_threads(num_threads, n, k);
-    const bool par = nthreads > 1 && n > kChunk;
-    (void)par;
+    const DistanceQuery q("pairwise_sqdist", X, centers, num_threads);
+    const Index n = q.n;
+    const int d = q.d, k = q.k;
     RowMatrixXd out(n, k);
     dispatch_dim(d, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (par)
+#pragma omp parallel for schedule(static) num_threads(q.nthreads) if (q.par)
         for (Index i = 0; i < n; ++i)
             for (int j = 0; j < k; ++j)
-                out(i, j) = sqdist<D>(X.data() + i * ldx, C.data() + static_cast<Index>(j) * d, d);
+                out(i, j) = sqdist<D>(X.data() + i * q.ldx,
+                                      q.C.data() + static_cast<Index>(j) * d, d);
         return 0;
     });
     return out;
