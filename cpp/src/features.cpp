@@ -46,6 +46,22 @@ inline std::ptrdiff_t block_begin(std::ptrdiff_t n, int parts, int i) {
     return n * i / parts;
 }
 
+// Calls f(t, begin, end) from each thread t of a team of `nthreads` on its
+// block [begin, end) of the n rows (threads with an empty block skip it).
+template <class F>
+void for_row_blocks(std::ptrdiff_t n, int nthreads, F&& f) {
+#pragma omp parallel num_threads(nthreads)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        const std::ptrdiff_t b = block_begin(n, nt, t), e = block_begin(n, nt, t + 1);
+        if (e > b) f(t, b, e);
+    }
+}
+
 // Centre the columns of X in place and return their covariance (1/N
 // normalisation). Threads work on row blocks; Eigen's own GEMM threading is
 // not used (inside a parallel region it runs serially), so `nthreads` is the
@@ -55,20 +71,11 @@ Eigen::MatrixXd center_and_covariance(Eigen::MatrixXd& X, int nthreads) {
     const Eigen::Index d = X.cols();
     const Eigen::RowVectorXd mean = X.colwise().mean();
     std::vector<Eigen::MatrixXd> parts(static_cast<size_t>(nthreads), Eigen::MatrixXd::Zero(d, d));
-#pragma omp parallel num_threads(nthreads)
-    {
-        int t = 0, nt = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        const std::ptrdiff_t b = block_begin(n, nt, t), e = block_begin(n, nt, t + 1);
-        if (e > b) {
-            auto rows = X.middleRows(b, e - b);
-            rows.rowwise() -= mean;
-            parts[static_cast<size_t>(t)].selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
-        }
-    }
+    for_row_blocks(n, nthreads, [&](int t, std::ptrdiff_t b, std::ptrdiff_t e) {
+        auto rows = X.middleRows(b, e - b);
+        rows.rowwise() -= mean;
+        parts[static_cast<size_t>(t)].selfadjointView<Eigen::Lower>().rankUpdate(rows.transpose());
+    });
     Eigen::MatrixXd C = Eigen::MatrixXd::Zero(d, d);
     for (const auto& P : parts) C += P;
     C /= static_cast<double>(n);
@@ -79,16 +86,9 @@ Eigen::MatrixXd center_and_covariance(Eigen::MatrixXd& X, int nthreads) {
 Eigen::MatrixXd project(const Eigen::MatrixXd& X, const Eigen::MatrixXd& V, int nthreads) {
     const std::ptrdiff_t n = X.rows();
     Eigen::MatrixXd Y(n, V.cols());
-#pragma omp parallel num_threads(nthreads)
-    {
-        int t = 0, nt = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        const std::ptrdiff_t b = block_begin(n, nt, t), e = block_begin(n, nt, t + 1);
-        if (e > b) Y.middleRows(b, e - b).noalias() = X.middleRows(b, e - b) * V;
-    }
+    for_row_blocks(n, nthreads, [&](int, std::ptrdiff_t b, std::ptrdiff_t e) {
+        Y.middleRows(b, e - b).noalias() = X.middleRows(b, e - b) * V;
+    });
     return Y;
 }
 
