@@ -227,6 +227,27 @@ def test_split_tree_solve_does_not_depend_on_threads():
     assert np.array_equal(Y1, op.solve(X))
 
 
+@pytest.mark.parametrize("case", ["forest", "tiny", "diagonal"])
+def test_block_solves_on_unusual_elimination_trees(case):
+    """Block solves are right whatever the factor's elimination tree looks
+    like: several trees (a block-diagonal matrix), a matrix smaller than a
+    supernode, a diagonal matrix (every column its own root)."""
+    def chain(n):
+        return sp.diags([-np.ones(n - 1), 2 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1])
+    L = {"forest": sp.block_diag([chain(50), chain(70), chain(3)]), "tiny": chain(3),
+         "diagonal": 2.0 * sp.identity(10)}[case]
+    L = sp.csr_matrix(L)
+    L.sort_indices()
+    n = L.shape[0]
+    X = np.asfortranarray(np.random.default_rng(1).standard_normal((n, 5)))
+    op = _core.ShiftSolveOp(L.data, L.indices.astype(np.int32), L.indptr.astype(np.int32), n)
+    assert op.try_set_shift(-0.01)
+    for threads in (1, 2):
+        op.set_solve_threads(threads)
+        Y = op.solve(X)
+        np.testing.assert_allclose(L @ Y + 0.01 * Y, X, atol=1e-12)
+
+
 # ---------------------------------------------------------------- properties
 METHODS = pytest.mark.parametrize("method", ["lanczos", "block"])
 
