@@ -13,6 +13,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "blas.hpp"
 #include "sss/parallel.hpp"
@@ -415,16 +416,14 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
                 const Eigen::Index p0 = blk * kBlock, len = std::min(kBlock, ns - p0);
                 for (int k = 0; k < K; ++k) {
                     const double* a = alpha.col(k).data() + p0;
-                    for (Eigen::Index i = 0; i < len; ++i)
-                        base[i] = std::max(std::abs(a[i] - 1.0), params.clamp);
-                    double* w1 = e1.col(k).data() + p0;
-                    pow_array(base, ex, w1, len);
-                    for (Eigen::Index i = 0; i < len; ++i) w1[i] *= wg;
-                    for (Eigen::Index i = 0; i < len; ++i)
-                        base[i] = std::max(std::abs(a[i]), params.clamp);
-                    double* w0 = e0.col(k).data() + p0;
-                    pow_array(base, ex, w0, len);
-                    for (Eigen::Index i = 0; i < len; ++i) w0[i] *= wg;
+                    // e1 from |alpha - 1|, e0 from |alpha - 0|
+                    for (auto [target, e] : {std::pair(1.0, &e1), std::pair(0.0, &e0)}) {
+                        for (Eigen::Index i = 0; i < len; ++i)
+                            base[i] = std::max(std::abs(a[i] - target), params.clamp);
+                        double* w = e->col(k).data() + p0;
+                        pow_array(base, ex, w, len);
+                        for (Eigen::Index i = 0; i < len; ++i) w[i] *= wg;
+                    }
                 }
             }
         }
