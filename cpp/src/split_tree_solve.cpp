@@ -38,9 +38,10 @@ SplitTreeSolve::SplitTreeSolve(const SupernodalFactor& factor) : f_(factor) {
     std::vector<double> work(static_cast<size_t>(ns)), subtree(static_cast<size_t>(ns));
     double total = 0.0;
     for (int j = 0; j < ns; ++j) {
-        const int ncol = f_.super[j + 1] - f_.super[j], nrow = f_.pi[j + 1] - f_.pi[j];
-        if (nrow > ncol)
-            parent[static_cast<size_t>(j)] = col_super[static_cast<size_t>(f_.s[f_.pi[j] + ncol])];
+        const Supernode sn = supernode(j);
+        const int ncol = sn.ncol, nrow = sn.nrow;
+        if (sn.nbelow > 0)
+            parent[static_cast<size_t>(j)] = col_super[static_cast<size_t>(sn.rows[ncol])];
         work[static_cast<size_t>(j)] = static_cast<double>(ncol) * nrow;
         total += work[static_cast<size_t>(j)];
         max_rows_ = std::max<Eigen::Index>(max_rows_, nrow);
@@ -116,10 +117,7 @@ SplitTreeSolve::SplitTreeSolve(const SupernodalFactor& factor) : f_(factor) {
 // X_j, then the rows below: X_i -= L_ij X_j (into top_buffer for the top's
 // rows when one is given).
 void SplitTreeSolve::forward(int j, double* X, int r, double* tmp, double* top_buffer) const {
-    const int k1 = f_.super[j], ncol = f_.super[j + 1] - k1, nrow = f_.pi[j + 1] - f_.pi[j];
-    const int nbelow = nrow - ncol;
-    const double* Lj = f_.x + f_.px[j];
-    const int* rows = f_.s + f_.pi[j];
+    const auto [k1, ncol, nrow, nbelow, Lj, rows] = supernode(j);
     double* Xj = X + static_cast<std::ptrdiff_t>(k1) * r;  // r x ncol, column-major
     // X_j^T = X_j^T L_jj^-T
     trsm_right_lower(true, r, ncol, Lj, nrow, Xj, r);
@@ -142,10 +140,7 @@ void SplitTreeSolve::forward(int j, double* X, int r, double* tmp, double* top_b
 
 // Backward step: X_j = L_jj^-T (X_j - L_bj^T X_b), X_b the rows below.
 void SplitTreeSolve::backward(int j, double* X, int r, double* tmp) const {
-    const int k1 = f_.super[j], ncol = f_.super[j + 1] - k1, nrow = f_.pi[j + 1] - f_.pi[j];
-    const int nbelow = nrow - ncol;
-    const double* Lj = f_.x + f_.px[j];
-    const int* rows = f_.s + f_.pi[j];
+    const auto [k1, ncol, nrow, nbelow, Lj, rows] = supernode(j);
     double* Xj = X + static_cast<std::ptrdiff_t>(k1) * r;
     if (nbelow > 0) {
         for (int i = 0; i < nbelow; ++i) {

@@ -68,6 +68,16 @@ private:
     };
     mutable Workspace work_;  // reused by solve(): not thread-safe
 
+    // Supernode j's columns, rows and values (see SupernodalFactor).
+    struct Supernode {
+        int first_col, ncol, nrow, nbelow;  // nbelow = nrow - ncol
+        const double* values;               // nrow x ncol, column-major
+        const int* rows;                    // nrow row indices
+    };
+    Supernode supernode(int j) const {
+        const int ncol = f_.super[j + 1] - f_.super[j], nrow = f_.pi[j + 1] - f_.pi[j];
+        return {f_.super[j], ncol, nrow, nrow - ncol, f_.x + f_.px[j], f_.s + f_.pi[j]};
+    }
     void forward(int j, double* X, int r, double* tmp, double* top_buffer) const;
     void backward(int j, double* X, int r, double* tmp) const;
 };
