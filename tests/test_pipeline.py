@@ -33,7 +33,7 @@ def docia_result():
     inp = load_reference("inputs.npz")
     st = load_reference("stages.npz")
     res = sss.segment(inp["image"], inp["features"], superpixels=inp["superpixel_labels"] - 1,
-                      progress=False)
+                      progress=False, method="reference")
     return res, st
 
 
@@ -107,7 +107,8 @@ def test_stages_are_swappable(rng):
         vals, vecs = np.linalg.eigh(L.toarray())
         return vals[:k], vecs[:, :k]
 
-    res = sss.segment(img, feat, laplacian=L, eigensolver=dense_eigs, progress=False, **SMALL)
+    res = sss.segment(img, feat, laplacian=L, eigensolver=dense_eigs, progress=False,
+                      method="reference", **SMALL)
     assert calls == [16]
     assert res.superpixels is None
     assert abs(res.alphas.sum(axis=2).mean() - 1) < 1e-3
