@@ -378,9 +378,12 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                   num_threads=num_threads)
     del L
     if method == "multilevel":
-        with prog.stage("upsampling"):
-            alphas = guided_upsample(alphas, np.clip(work, 0, 1), img, radius=upsample_radius,
-                                     eps=upsample_eps)
+        if (wh, ww) != (h, w):
+            with prog.stage("upsampling"):
+                alphas = guided_upsample(alphas, np.clip(work, 0, 1), img,
+                                         radius=upsample_radius, eps=upsample_eps)
+        else:
+            alphas = _clip_to_simplex(alphas)
     if progress:
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
     return SoftSegments(alphas=np.asarray(alphas, dtype=np.float32),
@@ -390,6 +393,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                         superpixels=labels, features=feat, timings=dict(prog.timings),
                         peak_memory=dict(prog.peak_memory),
                         image=img, method=method, working_shape=(wh, ww))
+
+
+def _clip_to_simplex(alphas):
+    """Layers clipped to [0, 1] and renormalised to sum to one (float32)."""
+    a = np.clip(np.asarray(alphas, dtype=np.float32), 0.0, 1.0)
+    s = a.sum(axis=2, keepdims=True)
+    np.maximum(s, 1e-12, out=s)
+    return a / s
 
 
 def _limit_side(img, features, max_side):
