@@ -32,6 +32,7 @@ from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .export import FORMATS, _check_formats, save_layers
 from .io import imread, resize
+from .multilevel import layer_colors
 
 __all__ = ["main", "build_parser", "segment_file"]
 
@@ -213,7 +214,10 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     colors = None
     if need_colors:
         stage("layer colours")
-        colors = estimate_layer_colors(work, raw)
+        if method == "multilevel":
+            colors = layer_colors(work, raw)
+        else:
+            colors = estimate_layer_colors(work, raw)
     if work is not photo:
         stage(f"upsampling layers to {W}x{H}")
         alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))

@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-__all__ = ["working_shape", "guided_upsample", "box_mean"]
+__all__ = ["working_shape", "guided_upsample", "box_mean", "layer_colors"]
 
 
 def working_shape(shape, max_pixels: int) -> tuple[int, int]:
@@ -221,3 +221,51 @@ def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray
             q /= s
         out[sl] = q
     return out
+
+
+def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 19200,
+                 **kwargs) -> np.ndarray:
+    """Layer colours at full resolution, estimated at a working resolution.
+
+    :func:`sss.estimate_layer_colors` solves a sparse system per layer over
+    every pixel; on a large photo that dominates the whole run. Here it runs
+    on a copy of at most `max_pixels` pixels (photo and layers resized); the
+    colours are upsampled bilinearly and then projected
+    (:func:`sss.project_layer_colors`) so that, at every full-resolution
+    pixel, the layers recompose the photo exactly.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+        The photo, values in [0, 1] (uint8/uint16 are scaled).
+    alphas : (H, W, K) ndarray
+        Soft layers (non-negative, summing to one).
+    max_pixels : int, optional
+        Pixel budget of the estimation (19200, the multilevel working level).
+    **kwargs
+        Passed to :func:`sss.estimate_layer_colors`.
+
+    Returns
+    -------
+    (H, W, K, 3) float64 ndarray
+    """
+    from ._validation import as_image
+    from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+    from .io import resize
+
+    img = as_image(image, name="image", channels=3)
+    a = normalize_alphas(alphas)
+    H, W = img.shape[:2]
+    if a.shape[:2] != (H, W):
+        raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
+                         f"image's {H} x {W}")
+    h, w = working_shape((H, W), max_pixels)
+    if (h, w) == (H, W):
+        return estimate_layer_colors(img, a, **kwargs)
+    small = estimate_layer_colors(np.clip(resize(img, h, w), 0, 1),
+                                  normalize_alphas(resize(a, h, w, method="bilinear")), **kwargs)
+    K = a.shape[2]
+    up = np.empty((H, W, K, 3))
+    for k in range(K):
+        up[:, :, k] = np.clip(resize(small[:, :, k], H, W, method="bilinear"), 0, 1)
+    return project_layer_colors(img, a, up)
