@@ -61,6 +61,60 @@ def test_box_mean_matches_clipped_window_mean(rng):
 
 
 # ---------------------------------------------------------------- guided upsampling
+def _numpy_guided_upsample(layers, lo, hi, radius, eps, clip):
+    """Independent numpy implementation of the colour guided filter (He et
+    al., Alg. 2) at the low resolution, with bilinear coefficients at the
+    full-resolution pixel centres (fast guided filter): the oracle."""
+    def box(x):
+        out = np.empty_like(x)
+        h, w = x.shape[:2]
+        for i in range(h):
+            for j in range(w):
+                out[i, j] = x[max(0, i - radius):i + radius + 1,
+                              max(0, j - radius):j + radius + 1].mean(axis=(0, 1))
+        return out
+    h, w, K = layers.shape
+    mI = box(lo)
+    cov = box(lo[..., :, None] * lo[..., None, :]) - mI[..., :, None] * mI[..., None, :]
+    cov += eps * np.eye(3)
+    mp = box(layers)
+    cIp = box(lo[..., :, None] * layers[..., None, :]) - mI[..., :, None] * mp[..., None, :]
+    a = np.linalg.solve(cov, cIp)                       # (h, w, 3, K)
+    b = mp - np.einsum("hwc,hwck->hwk", mI, a)
+    a, b = box(a), box(b)
+    H, W = hi.shape[:2]
+    ys = np.clip((np.arange(H) + 0.5) * h / H - 0.5, 0, h - 1)
+    xs = np.clip((np.arange(W) + 0.5) * w / W - 0.5, 0, w - 1)
+    y0 = np.minimum(ys.astype(int), h - 2)
+    x0 = np.minimum(xs.astype(int), w - 2)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+
+    def interp(c):
+        c = c.reshape(h, w, -1)
+        top = c[y0][:, x0] * (1 - fx) + c[y0][:, x0 + 1] * fx
+        bot = c[y0 + 1][:, x0] * (1 - fx) + c[y0 + 1][:, x0 + 1] * fx
+        return top * (1 - fy) + bot * fy
+    q = np.einsum("hwck,hwc->hwk", interp(a).reshape(H, W, 3, K), hi) + interp(b)
+    if clip:
+        q = np.clip(q, 0, 1)
+        q /= q.sum(axis=2, keepdims=True)
+    return q
+
+
+@pytest.mark.parametrize("clip", [False, True])
+def test_guided_upsample_matches_a_numpy_implementation(rng, clip):
+    from sss.io import resize
+    hi = _photo(45, 61, rng)
+    lo = np.clip(resize(hi, 13, 17), 0, 1)
+    layers = rng.random((13, 17, 3))
+    layers /= layers.sum(axis=2, keepdims=True)
+    got = guided_upsample(layers, lo, hi, radius=2, eps=1e-3, clip=clip)
+    want = _numpy_guided_upsample(layers, lo, hi, 2, 1e-3, clip)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+    one = guided_upsample(layers, lo, hi, radius=2, eps=1e-3, clip=clip, num_threads=1)
+    np.testing.assert_array_equal(got, one)
+
+
 def _photo(h, w, rng):
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     img = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), xx * yy], -1)
@@ -112,6 +166,10 @@ def test_guided_upsample_rejects_bad_input(rng):
         guided_upsample(rng.random((8, 8, 2)), lo, rng.random((16, 16)))
     with pytest.raises(ValueError, match="eps"):
         guided_upsample(rng.random((8, 8, 2)), lo, rng.random((16, 16, 3)), eps=0)
+    with pytest.raises(TypeError, match="radius"):
+        guided_upsample(rng.random((8, 8, 2)), lo, rng.random((16, 16, 3)), radius=1.5)
+    with pytest.raises(ValueError, match="NaN"):
+        guided_upsample(np.full((8, 8, 2), np.nan), lo, rng.random((16, 16, 3)))
 
 
 # ---------------------------------------------------------------- the pipeline

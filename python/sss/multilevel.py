@@ -49,6 +49,8 @@ import math
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["working_shape", "guided_upsample", "box_mean", "layer_colors"]
 
 
@@ -89,59 +91,33 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
 
     Parameters
     ----------
-    x : (H, W, ...) ndarray
+    x : (H, W) or (H, W, C) ndarray
     radius : int
-        Window radius r in pixels.
+        Window radius r in pixels, >= 0.
 
     Returns
     -------
-    (H, W, ...) float64 ndarray
+    float64 ndarray of the shape of `x`
     """
-    x = np.asarray(x, dtype=np.float64)
-    r = int(radius)
-    out = x
-    for axis in (0, 1):
-        n = out.shape[axis]
-        c = np.cumsum(out, axis=axis)
-        zero = np.zeros_like(np.take(c, [0], axis=axis))
-        c = np.concatenate([zero, c], axis=axis)
-        idx = np.arange(n)
-        hi = np.minimum(idx + r + 1, n)
-        lo = np.maximum(idx - r, 0)
-        s = np.take(c, hi, axis=axis) - np.take(c, lo, axis=axis)
-        shape = [1] * out.ndim
-        shape[axis] = n
-        out = s / (hi - lo).reshape(shape)
-    return out
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim not in (2, 3) or a.size == 0:
+        raise ValueError(f"x must be a non-empty (H, W) or (H, W, C) array, got shape {a.shape}")
+    radius = _int_param(radius, "radius", 0)
+    out = _core.box_mean(np.ascontiguousarray(a.reshape(a.shape[0], a.shape[1], -1)), radius)
+    return out.reshape(a.shape)
 
 
-def _affine_coefficients(layers, guide, radius, eps):
-    """Coefficients (a, b) of the colour guided filter, averaged over windows.
-
-    For every window w_k: a_k = (Sigma_k + eps I)^-1 cov_k(I, p),
-    b_k = mean_k(p) - a_k^T mean_k(I); then each pixel's (a, b) is the mean
-    over the windows that contain it.
-    """
-    h, w, K = layers.shape
-    mI = box_mean(guide, radius)                                   # (h, w, 3)
-    II = guide[..., :, None] * guide[..., None, :]                 # (h, w, 3, 3)
-    cov = box_mean(II.reshape(h, w, 9), radius).reshape(h, w, 3, 3)
-    cov -= mI[..., :, None] * mI[..., None, :]
-    cov += eps * np.eye(3)
-    mp = box_mean(layers, radius)                                  # (h, w, K)
-    Ip = guide[..., :, None] * layers[..., None, :]                # (h, w, 3, K)
-    cIp = box_mean(Ip.reshape(h, w, 3 * K), radius).reshape(h, w, 3, K)
-    cIp -= mI[..., :, None] * mp[..., None, :]
-    a = np.linalg.solve(cov, cIp)                                  # (h, w, 3, K)
-    b = mp - np.einsum("hwc,hwck->hwk", mI, a)
-    a = box_mean(a.reshape(h, w, 3 * K), radius).reshape(h, w, 3, K)
-    b = box_mean(b, radius)
-    return a, b
+def _int_param(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
 
 
 def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray, *,
                     radius: int = 2, eps: float = 1e-3, clip: bool = True,
-                    rows_per_block: int = 256) -> np.ndarray:
+                    num_threads: int | None = None) -> np.ndarray:
     """Soft layers at the resolution of `guide`, following its edges.
 
     The colour guided filter of each layer is computed at the low resolution
@@ -167,8 +143,8 @@ def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray
         larger values give smoother, less colour-driven transitions.
     clip : bool, optional
         Clip to [0, 1] and renormalise so that layers sum to one (True).
-    rows_per_block : int, optional
-        Full-resolution rows processed at a time (bounds the memory).
+    num_threads : int, optional
+        Threads (default all cores); the result does not depend on it.
 
     Returns
     -------
@@ -179,48 +155,18 @@ def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray
     .. [1] K. He, J. Sun, X. Tang, "Guided Image Filtering", IEEE TPAMI 35(6), 2013.
     .. [2] K. He, J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
     """
-    layers = np.asarray(layers, dtype=np.float64)
-    guide_low = np.asarray(guide_low, dtype=np.float64)
-    if layers.ndim != 3 or guide_low.shape[:2] != layers.shape[:2] or guide_low.shape[2:] != (3,):
-        raise ValueError(f"layers {layers.shape} and guide_low {guide_low.shape} must be "
-                         "(h, w, K) and (h, w, 3)")
-    guide = np.asarray(guide)
-    if guide.ndim != 3 or guide.shape[2] != 3:
-        raise ValueError(f"guide must be (H, W, 3), got {guide.shape}")
-    if radius < 0 or not eps > 0:
-        raise ValueError(f"radius must be >= 0 and eps > 0, got {radius}, {eps}")
-    h, w, K = layers.shape
-    H, W = guide.shape[:2]
-    a, b = _affine_coefficients(layers, guide_low, radius, eps)
-    coef = np.concatenate([a.reshape(h, w, 3 * K), b], axis=2).astype(np.float32)
-    # bilinear interpolation at the full-resolution pixel centres
-    ys = np.clip((np.arange(H) + 0.5) * (h / H) - 0.5, 0, h - 1)
-    xs = np.clip((np.arange(W) + 0.5) * (w / W) - 0.5, 0, w - 1)
-    y0 = np.minimum(ys.astype(np.int64), max(h - 2, 0))
-    x0 = np.minimum(xs.astype(np.int64), max(w - 2, 0))
-    y1 = np.minimum(y0 + 1, h - 1)
-    x1 = np.minimum(x0 + 1, w - 1)
-    fy = (ys - y0).astype(np.float32)[:, None, None]
-    fx = (xs - x0).astype(np.float32)[None, :, None]
-    out = np.empty((H, W, K), dtype=np.float32)
-    for r0 in range(0, H, rows_per_block):
-        r1 = min(H, r0 + rows_per_block)
-        sl = slice(r0, r1)
-        top = coef[y0[sl]][:, x0] * (1 - fx) + coef[y0[sl]][:, x1] * fx
-        bot = coef[y1[sl]][:, x0] * (1 - fx) + coef[y1[sl]][:, x1] * fx
-        c = top * (1 - fy[sl]) + bot * fy[sl]                      # (rows, W, 4K)
-        g = guide[sl].astype(np.float32)
-        q = c[..., 3 * K:].copy()
-        ca = c[..., :3 * K].reshape(r1 - r0, W, 3, K)
-        for ch in range(3):
-            q += ca[:, :, ch, :] * g[..., ch:ch + 1]
-        if clip:
-            np.clip(q, 0.0, 1.0, out=q)
-            s = q.sum(axis=2, keepdims=True)
-            np.maximum(s, 1e-12, out=s)
-            q /= s
-        out[sl] = q
-    return out
+    from ._validation import as_image, as_threads
+    lay = as_image(layers, name="layers", channels=None)
+    low = as_image(guide_low, name="guide_low", channels=3)
+    if low.shape[:2] != lay.shape[:2]:
+        raise ValueError(f"layers {lay.shape} and guide_low {low.shape} must be (h, w, K) "
+                         "and (h, w, 3)")
+    full = as_image(guide, name="guide", channels=3)
+    radius = _int_param(radius, "radius", 0)
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be positive and finite, got {eps}")
+    return _core.guided_upsample(lay, low, full, radius, float(eps), bool(clip),
+                                 as_threads(num_threads))
 
 
 def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 19200,
