@@ -463,7 +463,6 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
     pkg = sys.modules[__package__]
     h, w = img.shape[:2]
     wh, ww = work_shape
-    work = img if (wh, ww) == (h, w) else resize(img, wh, ww, method="bicubic")
     if features is None:
         fn = getattr(pkg, "compute_features", None)
         if fn is None:
@@ -472,10 +471,13 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
                                "precomputed (H, W, D) features instead")
         fh, fw = working_shape((h, w), feature_pixels)
         src = img if (fh, fw) == (h, w) else np.clip(resize(img, fh, fw, method="bicubic"), 0, 1)
+        # the working image from the (smaller) network copy: one pass over a large photo
+        work = src if (wh, ww) == src.shape[:2] else resize(src, wh, ww, method="bicubic")
         raw = fn(src, num_threads=num_threads)
         if raw.shape[:2] != (wh, ww):
             raw = resize(raw, wh, ww, method="bilinear").astype(np.float32)
         return work, pkg.preprocess_features(raw, np.clip(work, 0, 1))
+    work = img if (wh, ww) == (h, w) else resize(img, wh, ww, method="bicubic")
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != (h, w):
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
