@@ -442,8 +442,10 @@ def _check_input_size(image, features, method, max_side, num_layers):
     except (TypeError, ValueError):
         return
     if method == "multilevel":
-        # float64 photo, float32 output layers, upsampling blocks (bounded), working level
-        need = n * (24 + 4 * k) + 256 * pw * (4 * 4 * k + 16) * 3 + 2e8 + extra
+        # measured peaks: ~70 bytes a pixel (the float64 photo and its copies, float32
+        # resizing buffers) + 4 per layer (the float32 output) + ~300 MB (network,
+        # working level)
+        need = n * (72 + 4 * k) + 3e8 + extra
     else:
         # Laplacian (~38 nonzeros a row), the eigensolver's factor (~180 a row at
         # 640 x 480, growing with the pixel count) and its basis of 300 vectors
