@@ -65,12 +65,17 @@ def available() -> list[str]:
     return names
 
 
-def photo(name: str, size: tuple[int, int]) -> np.ndarray:
-    """Photo `name` centre-cropped to the aspect of `size` = (H, W) and resized, uint8 RGB."""
+def photo(name: str, size: tuple[int, int], crop: tuple[int, int] | None = None) -> np.ndarray:
+    """Photo `name` centre-cropped to the aspect of `crop` = (H, W) (default:
+    of `size`) and resized to `size` = (H, W), uint8 RGB.
+
+    ``photo(n, (1632, 2448), crop=(480, 640))`` shows the same part of the
+    scene as ``photo(n, (480, 640))``, stretched to 3:2.
+    """
     from PIL import Image
     a = _full(name)
     h, w = a.shape[:2]
-    th, tw = size
+    th, tw = size if crop is None else crop
     if w * th > h * tw:       # too wide: crop the width
         cw = int(round(h * tw / th))
         x0 = (w - cw) // 2
@@ -79,4 +84,5 @@ def photo(name: str, size: tuple[int, int]) -> np.ndarray:
         ch = int(round(w * th / tw))
         y0 = (h - ch) // 2
         a = a[y0:y0 + ch]
-    return np.asarray(Image.fromarray(np.ascontiguousarray(a)).resize((tw, th), Image.BICUBIC))
+    return np.asarray(Image.fromarray(np.ascontiguousarray(a)).resize((size[1], size[0]),
+                                                                       Image.BICUBIC))
