@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._progress import Progress
+from ._progress import Cancelled, Progress
 from ._validation import as_csr, as_image, check_memory
 from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
@@ -29,7 +29,7 @@ from .io import resize
 from .multilevel import guided_upsample, working_shape
 from .relaxed import image_gradient, relaxed_sparsify
 
-__all__ = ["SoftSegments", "segment", "METHODS"]
+__all__ = ["SoftSegments", "segment", "METHODS", "Cancelled"]
 
 #: the methods of :func:`segment`
 METHODS = ("multilevel", "reference")
@@ -174,8 +174,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Number of output layers (5).
     seed : int, optional
         Seed of the two k-means steps; the result is deterministic for it.
-    progress : bool, optional
-        Report each stage and its time on stderr (``[sss] stage... 1.23 s``).
+    progress : bool or callable, optional
+        True (default): report each stage and its time on stderr (``[sss]
+        stage... 1.23 s``), with the fraction done while the eigensolver and
+        the two sparsification stages run. False: silent. A callable
+        ``(stage, fraction_done)``: called at the start (0.0) and end (1.0)
+        of each stage and about four times a second within the long ones;
+        returning False cancels the computation, which raises
+        :class:`sss.Cancelled`.
     method : {"multilevel", "reference"}, optional
         "multilevel" (default): stages 2-10 run on a copy of the photo
         resized to at most `working_pixels` pixels, with a smaller spectral
@@ -343,14 +349,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                 L = fn(work, feat, superpixels)
                 labels = None if superpixels is None else np.asarray(superpixels)
 
-    with prog.stage("eigenvectors"):
+    with prog.stage("eigenvectors", fractions=True):
         if eigensolver is None:
             values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(wh, ww),
                                                     tol=eigensolver_tol)
         else:
             values, vectors = eigensolver(L, num_eigenvectors)
 
-    with prog.stage("constrained sparsification"):
+    with prog.stage("constrained sparsification", fractions=True):
         init = constrained_sparsify(vectors, values, L, (wh, ww), features=feat,
                                     num_layers=initial_layers,
                                     iterations=constrained_iterations, gamma=sparsity_exponent,
@@ -366,7 +372,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     with prog.stage("grouping"):
         grouped, ids = group_layers(init, feat, num_layers, seed=rng, return_ids=True)
 
-    with prog.stage("relaxed sparsification"):
+    with prog.stage("relaxed sparsification", fractions=True):
         alphas = relaxed_sparsify(grouped, L, gradient=image_gradient(work),
                                   iterations=relaxed_iterations, cg_iterations=cg_iterations,
                                   final_cg_iterations=final_cg_iterations, cg_tol=cg_tol,
@@ -384,7 +390,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                          radius=upsample_radius, eps=upsample_eps)
         else:
             alphas = _clip_to_simplex(alphas)
-    if progress:
+    if prog.enabled:
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
     return SoftSegments(alphas=np.asarray(alphas, dtype=np.float32),
                         initial_alphas=init.astype(np.float32),

@@ -14,3 +14,4 @@
 #include "sss/relaxed.hpp"
 #include "sss/colors.hpp"
 #include "sss/multilevel.hpp"
+#include "sss/progress.hpp"
