@@ -263,7 +263,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         CG preconditioner of the relaxed stage ('none' is the reference's
         plain CG, ~3x slower).
     num_threads : int, optional
-        Threads (default all cores).
+        Threads. Default: all cores, except for the multilevel working
+        level (stages 2-10), which runs on one thread unless `num_threads`
+        is given.
 
     Returns
     -------
@@ -307,6 +309,10 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     rng = np.random.default_rng(seed)
     prog = Progress(progress)
 
+    # The multilevel working level is a small problem of fixed size: one thread
+    # unless asked otherwise (on a busy 2-core machine its stages ran 2-6x
+    # slower on two threads than on one; see docs/multilevel.md).
+    work_threads = num_threads if (num_threads is not None or method == "reference") else 1
     if method == "multilevel":
         if superpixels is not None or (laplacian is not None and not callable(laplacian)):
             raise ValueError("superpixels= and a ready laplacian= are pixel arrays of the full "
@@ -342,7 +348,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                               color_radius=color_radius, matting_radius=matting_radius,
                               matting_eps=matting_eps, n_segments=n_segments,
                               compactness=compactness, normalized=normalized_laplacian,
-                              num_threads=num_threads)
+                              num_threads=work_threads)
                 L, parts = fn(work, feat, superpixels, return_affinities=True, **params)
                 labels = parts["labels"]
             else:
@@ -366,7 +372,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                     kmeans_replicates=kmeans_replicates,
                                     kmeans_rerun_below=kmeans_rerun_below, seed=rng,
                                     sample_stride=constrained_sample_stride,
-                                    num_threads=num_threads)
+                                    num_threads=work_threads)
     del vectors
 
     with prog.stage("grouping"):
@@ -381,7 +387,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                   constraint_weight=constraint_weight, low=low, high=high,
                                   gamma_base=gamma_base, gradient_cap=gradient_cap,
                                   clamp=relaxed_clamp, preconditioner=preconditioner,
-                                  num_threads=num_threads)
+                                  num_threads=work_threads)
     del L
     if method == "multilevel":
         if (wh, ww) != (h, w):
