@@ -302,7 +302,8 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
 
 
 def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, *,
-                 group_ids: np.ndarray | None = None, seed=0, return_ids: bool = False):
+                 group_ids: np.ndarray | None = None, seed=0, replicates: int = 1,
+                 return_ids: bool = False):
     """Group soft layers by k-means on their alpha-weighted mean features (step 9).
 
     Layer i's feature is sum_p alpha_i(p) f(p) / sum_p alpha_i(p); k-means
@@ -322,6 +323,9 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
         Given assignment (0..num_groups-1) instead of the k-means.
     seed : int or numpy Generator, optional
         Random source of the k-means.
+    replicates : int, optional
+        k-means runs from different starts, the one with the lowest total
+        distance kept (1, as the reference).
     return_ids : bool, optional
         Also return the group of each layer.
 
@@ -350,7 +354,7 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
             F = feat.reshape(-1, feat.shape[2])
             sums = A.sum(axis=0)
             comp = (A.T @ F) / np.where(sums == 0, 1.0, sums)[:, None]
-            ids, _, _ = kmeans(comp, num_groups, start="plus", rng=seed)
+            ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates, rng=seed)
     else:
         ids = np.asarray(group_ids).ravel()
         if ids.shape != (k,) or ids.dtype.kind not in "iu" or ids.min() < 0 or \

@@ -133,7 +133,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
             method: str = "multilevel", max_side: int | None = None,
             working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
-            upsample_radius: int = 2, upsample_eps: float = 1e-3,
+            upsample_radius: int = 1, upsample_eps: float = 1e-4,
             superpixels: np.ndarray | None = None, laplacian=None,
             eigensolver: Callable | None = None,
             # steps 2-6: superpixels and affinities
@@ -204,8 +204,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Multilevel only: pixel budget of the copy the feature network sees
         (640 x 480); its features are resized to the working level.
     upsample_radius, upsample_eps : optional
-        Multilevel only: window radius (2 working pixels) and regulariser
-        (1e-3) of the guided upsampling.
+        Multilevel only: window radius (1 working pixel, i.e. 3 x 3 windows)
+        and regulariser (1e-4) of the guided upsampling.
     superpixels : (H, W) integer ndarray, optional
         Reference only: superpixel labels to use instead of computing SLIC.
     laplacian : sparse matrix or callable, optional
