@@ -7,10 +7,19 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "sss/cancel.hpp"
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
 
@@ -47,6 +56,60 @@ inline ImageView image_view(const py::array& a, const char* name, int channels) 
     return v;
 }
 
+/// Run `compute()` without the GIL on a worker thread while this (the
+/// calling) thread checks for Python signals every 20 ms. On Ctrl-C (or any
+/// signal handler that raises) it requests cancellation, waits for the
+/// worker to stop at its next check_cancel() and re-raises the Python
+/// exception (KeyboardInterrupt). Exceptions of `compute` are rethrown here.
+/// The worker is joined before returning, so no thread is left behind (its
+/// OpenMP team ends with it).
+template <class Compute>
+auto run_interruptible(Compute&& compute) -> decltype(compute()) {
+    using R = decltype(compute());
+    using Slot = std::conditional_t<std::is_void_v<R>, bool, std::optional<R>>;
+    Slot result{};
+    std::exception_ptr error;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
+    {
+        py::gil_scoped_release release;
+        std::thread worker([&] {
+            try {
+                if constexpr (std::is_void_v<R>)
+                    compute();
+                else
+                    result.emplace(compute());
+            } catch (...) {
+                error = std::current_exception();
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            done = true;
+            cv.notify_one();
+        });
+        for (;;) {
+            std::unique_lock<std::mutex> lock(mutex);
+            if (cv.wait_for(lock, std::chrono::milliseconds(20), [&] { return done; })) break;
+            lock.unlock();
+            if (type) continue;  // already cancelling: wait for the worker
+            py::gil_scoped_acquire acquire;
+            if (PyErr_CheckSignals() != 0) {
+                PyErr_Fetch(&type, &value, &trace);
+                request_cancel();
+            }
+        }
+        worker.join();
+        if (type) clear_cancel();
+    }
+    if (type) {
+        PyErr_Restore(type, value, trace);
+        throw py::error_already_set();
+    }
+    if (error) std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<R>) return std::move(*result);
+}
+
 /// Take over `m` (it is left empty) and return (data, indices, indptr, shape)
 /// numpy arrays that view its buffers; the arrays keep it alive. No copy.
 /// Note: Eigen 3.4's SparseMatrix has no move constructor or move assignment
@@ -70,13 +133,13 @@ inline py::tuple csr_to_python(SparseMatrix&& m) {
 /// result as csr_to_python's arrays, without a copy.
 template <class Compute>
 py::tuple csr_result(Compute&& compute) {
-    SparseMatrix M;
-    {
-        py::gil_scoped_release release;
+    auto* M = new SparseMatrix();  // filled on the worker; no copy (see csr_to_python)
+    std::unique_ptr<SparseMatrix> owner(M);
+    run_interruptible([&] {
         SparseMatrix result = compute();
-        M.swap(result);  // no copy (see csr_to_python)
-    }
-    return csr_to_python(std::move(M));
+        M->swap(result);
+    });
+    return csr_to_python(std::move(*M));
 }
 
 /// Zero-copy read-only view of CSR arrays (float64 data, int32 indices and

@@ -4,6 +4,7 @@
 // std::out_of_range -> ValueError/IndexError, std::bad_alloc -> MemoryError,
 // anything else derived from std::exception -> RuntimeError.
 #include "bindings.hpp"
+#include "sss/cancel.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -13,6 +14,14 @@ namespace py = pybind11;
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++ core of sss (semantic soft segmentation)";
+    // A computation stopped by sss::request_cancel() (see run_interruptible).
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const sss::Cancelled& e) {
+            PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+        }
+    });
     m.def("max_threads", []() {
 #ifdef _OPENMP
         return omp_get_max_threads();

@@ -438,6 +438,7 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     reweight();
     res.seconds_weights += sw.lap();
     for (int iter = 1; iter <= params.iterations; ++iter) {
+        check_cancel();
         if (K >= 2) {
             // Gram blocks of every layer, in parallel over groups of layers. A layer
             // whose weights are all equal (every layer in the first

@@ -198,6 +198,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
     RelaxedResult res;
     Eigen::VectorXd x = a_hat, b(n * K), d(n * K);
     for (int it = 0; it < params.iterations; ++it) {
+        check_cancel();
         // u = max(|x|, clamp)^expo, v = max(|1 - x|, clamp)^expo by blocks
         // (pow_array: vectorised, ~3x faster than std::pow).
 #pragma omp parallel num_threads(resolve_threads(nt))

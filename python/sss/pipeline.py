@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ._progress import Progress
-from ._validation import as_csr, as_image
+from ._validation import as_csr, as_image, check_segment_args
 from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
@@ -70,7 +70,7 @@ class SoftSegments(LayerEditing):
     image: np.ndarray | None = field(default=None, repr=False)
 
 
-def _feature_stage(image, features):
+def _feature_stage(image, features, num_threads=None):
     pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
     if features is None:
         fn = getattr(pkg, "compute_features", None)
@@ -78,7 +78,7 @@ def _feature_stage(image, features):
             raise RuntimeError("features=None needs the feature network (sss.compute_features), "
                                "which is not available in this installation; pass "
                                "precomputed (H, W, D) features instead")
-        return fn(image)
+        return fn(image, num_threads=num_threads)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
@@ -93,7 +93,7 @@ def _feature_stage(image, features):
         raise RuntimeError(f"features with {feat.shape[2]} channels need "
                            "sss.preprocess_features, which is not available in this "
                            "installation; pass 3-D preprocessed features")
-    return fn(feat, image)
+    return fn(feat, image, num_threads=num_threads)
 
 
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
@@ -205,19 +205,13 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     .. [1] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic
            Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018.
     """
-    img = as_image(image, name="image", channels=3, min_size=3)
+    img = check_segment_args(locals())
     h, w = img.shape[:2]
-    num_layers = int(num_layers)
-    if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-    if preconditioner not in ("block_jacobi", "jacobi", "none"):
-        raise ValueError("preconditioner must be 'block_jacobi', 'jacobi' or 'none', got "
-                         f"{preconditioner!r}")
     rng = np.random.default_rng(seed)
     prog = Progress(progress)
 
     with prog.stage("features"):
-        feat = _feature_stage(img, features)
+        feat = _feature_stage(img, features, num_threads)
 
     labels = None
     with prog.stage("affinities"):
@@ -250,7 +244,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
 
     with prog.stage("eigenvectors"):
         if eigensolver is None:
-            values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(h, w))
+            values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(h, w),
+                                                    num_threads=num_threads)
         else:
             values, vectors = eigensolver(L, num_eigenvectors)
 

@@ -1,6 +1,8 @@
 // Small helpers for OpenMP parallel loops that work with and without OpenMP.
 #pragma once
 
+#include "sss/cancel.hpp"  // check_cancel() for the long loops that include this
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
