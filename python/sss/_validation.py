@@ -86,6 +86,8 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
         raise TypeError(f"{name} has unsupported dtype {matrix.dtype}; expected real numbers")
     if max(matrix.shape) >= 2**31 - 1:
         raise ValueError(f"{name} of shape {matrix.shape} is too large for 32-bit indices")
+    if sp.issparse(matrix):
+        _check_sparse_structure(matrix, name)
     if (sp.isspmatrix_csr(matrix) or isinstance(matrix, sp.csr_array)) \
             and matrix.dtype == np.float64 and matrix.indices.dtype == np.int32 \
             and matrix.indptr.dtype == np.int32 and matrix.has_canonical_format:
@@ -101,6 +103,35 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
     if not np.isfinite(out.data).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return out
+
+
+def _check_sparse_structure(matrix, name: str) -> None:
+    """Raise ValueError for a malformed compressed sparse matrix (scipy's own
+    routines may read and write out of bounds on one: never pass it on)."""
+    if matrix.format not in ("csr", "csc"):
+        if matrix.format == "coo":
+            r, c = matrix.coords if hasattr(matrix, "coords") else (matrix.row, matrix.col)
+            if r.size and (r.min() < 0 or c.min() < 0 or r.max() >= matrix.shape[0]
+                           or c.max() >= matrix.shape[1]):
+                raise ValueError(f"{name} is not a valid COO matrix: indices out of range")
+        return
+    ptr, idx = np.asarray(matrix.indptr), np.asarray(matrix.indices)
+    major = matrix.shape[0] if matrix.format != "csc" else matrix.shape[1]
+    minor = matrix.shape[1] if matrix.format != "csc" else matrix.shape[0]
+    problem = None
+    if ptr.ndim != 1 or ptr.size != major + 1:
+        problem = f"indptr has {ptr.size} entries, expected {major + 1}"
+    elif ptr.size and ptr[0] != 0:
+        problem = f"indptr starts at {ptr[0]}, expected 0"
+    elif np.any(np.diff(ptr) < 0):
+        problem = "indptr is not non-decreasing"
+    elif ptr[-1] > idx.size or ptr[-1] > np.asarray(matrix.data).shape[0]:
+        problem = (f"indptr ends at {ptr[-1]} but there are {idx.size} indices and "
+                   f"{np.asarray(matrix.data).shape[0]} values")
+    elif idx.size and (idx[:ptr[-1]].min() < 0 or idx[:ptr[-1]].max() >= minor):
+        problem = f"an index is outside [0, {minor - 1}]"
+    if problem:
+        raise ValueError(f"{name} is not a valid {matrix.format.upper()} matrix: {problem}")
 
 
 def as_points(points, *, name: str = "X") -> np.ndarray:
@@ -122,6 +153,10 @@ def as_points(points, *, name: str = "X") -> np.ndarray:
     if bad.any():
         raise ValueError(f"{name} contains NaN or infinite values "
                          f"({int(bad.sum())} of them, the first at index {_first_bad(bad)})")
+    big = float(np.abs(arr).max())
+    if big > 1e150:
+        raise ValueError(f"{name} has values up to {big:.3g}, beyond +-1e150, where squared "
+                         "distances overflow; rescale it")
     return arr
 
 

@@ -226,9 +226,16 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
            TPAMI 30(10), 2008, Eq. 9.
     .. [2] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 3.4.
     """
-    h, w = (int(s) for s in shape)
+    try:
+        h, w = (as_int(s, "shape entries", minimum=1) for s in tuple(shape)[:2])
+    except TypeError:
+        raise TypeError(f"shape must be (H, W), got {shape!r}") from None
     n = h * w
     E = np.asarray(eigenvectors)
+    for arr, what in ((E, "eigenvectors"), (np.asarray(eigenvalues), "eigenvalues")):
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"{what} must be real numbers (float), got dtype {arr.dtype}; the "
+                            "eigenvectors of a symmetric L are real")
     if not isinstance(eigenvectors, np.ndarray) or E.ndim != 2 or E.shape[0] != n:
         raise ValueError(f"eigenvectors must be an (N, m) array with N = {h}*{w} = {n}, got "
                          f"shape {getattr(eigenvectors, 'shape', None)}")

@@ -275,7 +275,11 @@ def _splitting_kmeans(X, k, start_clusters, replicates, rerun_below, max_iter, r
             if best is None or score > best[0]:
                 best = (score, cl)
         if best is None or cache[best[1]][2] is None:
-            raise ValueError(f"cannot split the features into {k} clusters (too few points)")
+            raise ValueError(
+                f"cannot split the {X.shape[0]} feature points into k={k} clusters (k is "
+                f"initial_layers in sss.segment, num_layers in sss.constrained_sparsify): after "
+                f"{cnt - 1} clusters none can be split further (a cluster needs more than "
+                f"{2 * d} points); use k <= {cnt - 1} or a larger image")
         _, cl = best
         _, members, sl, sc = cache.pop(cl)
         C = np.vstack([C, sc[1:2]])
