@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_csr, as_int, as_threads, check_memory
+from ._validation import as_csr, as_float, as_int, as_threads, check_memory
 
 __all__ = ["smallest_eigenvectors", "grid_nested_dissection"]
 
@@ -171,8 +171,8 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     nt = as_threads(num_threads)
     k = as_int(k, "k")
     if not 1 <= k < n:
-        raise ValueError(f"k (the number of eigenvectors) must be in [1, N-1] = [1, {n - 1}] "
-                         f"for an N x N matrix (N = {n} pixels), got {k}")
+        raise ValueError(f"k must be in [1, N-1] = [1, {n - 1}] for an N x N matrix L "
+                         f"(k eigenvectors; N = {n} pixels), got {k}")
     if method not in ("block", "lanczos"):
         raise ValueError(f"method must be 'block' or 'lanczos', got {method!r}")
     bs = 0 if block_size is None else as_int(block_size, "block_size")
@@ -181,18 +181,14 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     ncv_i = 0 if ncv is None else as_int(ncv, "ncv")
     if ncv is not None and not k < ncv_i <= n:
         raise ValueError(f"ncv must satisfy k < ncv <= N, got ncv={ncv_i} with k={k}, N={n}")
-    tol = float(tol)
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive finite number, got {tol}")
+    tol = as_float(tol, "tol", minimum=0.0, strict_minimum=True)
     max_restarts = as_int(max_restarts, "max_restarts")
     if max_restarts < 1:
         raise ValueError(f"max_restarts must be >= 1, got {max_restarts}")
     if shift is None:
         shift_v = float("nan")
     else:
-        shift_v = float(shift)
-        if not np.isfinite(shift_v):
-            raise ValueError(f"shift must be finite, got {shift}")
+        shift_v = as_float(shift, "shift")
     basis = max(ncv_i, 2 * k + 1, k + 20) if method == "lanczos" else \
         max(ncv_i, 3 * k, k + 4 * (bs or _core.eigen_default_block_size(k)))
     # basis + Ritz vectors + output + factor (~ 20 nonzeros per row of L)
@@ -255,7 +251,7 @@ def grid_nested_dissection(A, image_shape, *, leaf_size: int = 16) -> np.ndarray
     Ac = as_csr(A, name="A", square=True)
     n = Ac.shape[0]
     h, w = _grid_shape(image_shape, n)
-    leaf = int(leaf_size)
+    leaf = as_int(leaf_size, "leaf_size")
     if leaf < 1:
         raise ValueError(f"leaf_size must be >= 1, got {leaf_size}")
     return _core.grid_nested_dissection(Ac.data, Ac.indices, Ac.indptr, n, h, w, leaf)

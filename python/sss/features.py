@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_image, as_threads, check_finite_result, check_memory
+from ._validation import as_float, as_image, as_int, as_threads, check_finite_result, \
+    check_memory
 
 __all__ = ["compute_features", "preprocess_features", "default_model_path",
            "MODEL_CONTRACT", "DEFAULT_MODEL"]
@@ -380,18 +381,12 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
         raise ValueError(f"features of shape {feats.shape} and image of shape {img.shape} "
                          "must have the same height and width")
     D = feats.shape[2]
-    k = int(num_components)
+    k = as_int(num_components, "num_components")
     if k < 1 or k > D:
         raise ValueError(f"num_components must be between 1 and the feature dimension {D}, got {k}")
-    clip = float(clip)
-    if not (clip > 0 and np.isfinite(clip)):
-        raise ValueError(f"clip must be finite and > 0, got {clip}")
-    n = int(neighborhood_size)
-    if n < 1:
-        raise ValueError(f"neighborhood_size must be >= 1, got {neighborhood_size}")
-    eps = float(degree_of_smoothing)
-    if not (eps > 0 and np.isfinite(eps)):
-        raise ValueError(f"degree_of_smoothing must be finite and > 0, got {degree_of_smoothing}")
+    clip = as_float(clip, "clip", minimum=0.0, strict_minimum=True)
+    n = as_int(neighborhood_size, "neighborhood_size", minimum=1)
+    eps = as_float(degree_of_smoothing, "degree_of_smoothing", minimum=0.0, strict_minimum=True)
     if guide not in ("color", "reference"):
         raise ValueError(f"guide must be 'color' or 'reference', got {guide!r}")
     if isinstance(prefilter_components, str):
