@@ -220,6 +220,14 @@ def test_colour_divergence_is_an_error_and_non_convergence_a_warning(small, monk
         sss.estimate_layer_colors(img, lay)
 
 
+def test_relaxed_solve_without_convergence_is_warned_with_its_residual(small):
+    with pytest.warns(RuntimeWarning, match=r"reached its iteration limit after 1 iterations "
+                                            r"with relative residual [0-9.e-]+ > cg_tol"):
+        out = sss.relaxed_sparsify(small["lay"], small["L"], iterations=1,
+                                   final_cg_iterations=1)
+    assert np.isfinite(out).all()
+
+
 def test_bad_memory_limit_is_named(monkeypatch, tmp_path):
     from PIL import Image
 

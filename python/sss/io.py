@@ -105,7 +105,7 @@ def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
     return arr
 
 
-DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_PIXELS = 40_000_000
 
 
 def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXELS,

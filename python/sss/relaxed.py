@@ -10,6 +10,8 @@ sparsity exponent.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import ndimage
 
@@ -186,6 +188,13 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
         pos["fidelity_weight"], nonneg["constraint_weight"], low, high, pos["gamma_base"],
         nonneg["gradient_cap"], pos["clamp"], preconditioner, nt)
     check_finite_result(out, "relaxed_sparsify")
+    if len(log) and log[-1][0] != 0 and log[-1][1] > pos["cg_tol"]:
+        flag, relres, _, run = log[-1]
+        why = {1: "reached its iteration limit", 3: "stagnated", 4: "broke down"}.get(
+            int(flag), f"stopped with flag {int(flag)}")
+        warnings.warn(f"relaxed_sparsify: the last CG solve {why} after {int(run)} iterations "
+                      f"with relative residual {relres:.3g} > cg_tol={pos['cg_tol']}; the "
+                      "layers are approximate", RuntimeWarning, stacklevel=2)
     if return_log:
         return out, log
     return out
