@@ -78,7 +78,7 @@ def _feature_stage(image, features, num_threads=None):
             raise RuntimeError("features=None needs the feature network (sss.compute_features), "
                                "which is not available in this installation; pass "
                                "precomputed (H, W, D) features instead")
-        return fn(image, num_threads=num_threads)
+        return fn(image) if num_threads is None else fn(image, num_threads=num_threads)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
@@ -93,7 +93,7 @@ def _feature_stage(image, features, num_threads=None):
         raise RuntimeError(f"features with {feat.shape[2]} channels need "
                            "sss.preprocess_features, which is not available in this "
                            "installation; pass 3-D preprocessed features")
-    return fn(feat, image, num_threads=num_threads)
+    return fn(feat, image) if num_threads is None else fn(feat, image, num_threads=num_threads)
 
 
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
