@@ -7,14 +7,15 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <chrono>
-#include <condition_variable>
+#include <csignal>
+#include <signal.h>
+
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -56,56 +57,102 @@ inline ImageView image_view(const py::array& a, const char* name, int channels) 
     return v;
 }
 
-/// Run `compute()` without the GIL on a worker thread while this (the
-/// calling) thread checks for Python signals every 20 ms. On Ctrl-C (or any
-/// signal handler that raises) it requests cancellation, waits for the
-/// worker to stop at its next check_cancel() and re-raises the Python
-/// exception (KeyboardInterrupt). Exceptions of `compute` are rethrown here.
-/// The worker is joined before returning, so no thread is left behind (its
-/// OpenMP team ends with it).
+namespace detail {
+
+// While any run_interruptible call is active, SIGINT and SIGTERM (when
+// Python handles them, i.e. their disposition is not SIG_DFL/SIG_IGN) go to
+// on_signal, which only requests cancellation and remembers the signal; the
+// last call to finish restores Python's handlers and delivers the signal to
+// them again. No thread is created: the computation runs on the calling
+// thread with its OpenMP team, as without cancellation.
+struct SignalGuardState {
+    std::mutex mutex;
+    int active = 0;
+    struct sigaction saved[2];
+    bool replaced[2] = {false, false};
+    std::atomic<int> pending{0};
+};
+inline SignalGuardState& signal_state() {
+    static SignalGuardState state;
+    return state;
+}
+inline constexpr int kSignals[2] = {SIGINT, SIGTERM};
+inline void on_signal(int sig) {
+    signal_state().pending.store(sig, std::memory_order_relaxed);
+    request_cancel();
+}
+
+class SignalGuard {
+public:
+    SignalGuard() {
+        auto& st = signal_state();
+        std::lock_guard<std::mutex> lock(st.mutex);
+        if (st.active++ > 0) return;
+        st.pending.store(0);
+        for (int i = 0; i < 2; ++i) {
+            struct sigaction cur {};
+            st.replaced[i] = false;
+            if (sigaction(kSignals[i], nullptr, &cur) != 0) continue;
+            if (!(cur.sa_flags & SA_SIGINFO) &&
+                (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN))
+                continue;  // not Python's: leave it alone
+            struct sigaction ours {};
+            ours.sa_handler = on_signal;
+            sigemptyset(&ours.sa_mask);
+            ours.sa_flags = SA_ONSTACK;
+            if (sigaction(kSignals[i], &ours, &st.saved[i]) == 0) st.replaced[i] = true;
+        }
+    }
+    /// Restore the handlers (last guard only) and return the signal caught
+    /// while any guard was active (0: none), re-delivered to Python's handler.
+    int release() {
+        auto& st = signal_state();
+        std::lock_guard<std::mutex> lock(st.mutex);
+        released_ = true;
+        if (--st.active > 0) return st.pending.load();
+        for (int i = 0; i < 2; ++i)
+            if (st.replaced[i]) sigaction(kSignals[i], &st.saved[i], nullptr);
+        const int sig = st.pending.exchange(0);
+        clear_cancel();
+        if (sig) raise(sig);  // now handled by Python's handler (it trips its flag)
+        return sig;
+    }
+    ~SignalGuard() {
+        if (!released_) release();
+    }
+    SignalGuard(const SignalGuard&) = delete;
+    SignalGuard& operator=(const SignalGuard&) = delete;
+
+private:
+    bool released_ = false;
+};
+
+}  // namespace detail
+
+/// Run `compute()` without the GIL so that Ctrl-C stops it: while it runs,
+/// SIGINT/SIGTERM request cancellation (sss/cancel.hpp), which the long loops
+/// of the core notice at their next check_cancel() and leave by throwing
+/// Cancelled. Afterwards the signal goes to Python's handler and its
+/// exception (KeyboardInterrupt, or whatever a SIGTERM handler raises) is
+/// raised here. Other exceptions of `compute` propagate unchanged.
 template <class Compute>
 auto run_interruptible(Compute&& compute) -> decltype(compute()) {
     using R = decltype(compute());
-    using Slot = std::conditional_t<std::is_void_v<R>, bool, std::optional<R>>;
-    Slot result{};
+    detail::SignalGuard guard;
     std::exception_ptr error;
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
+    std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> result{};
     {
         py::gil_scoped_release release;
-        std::thread worker([&] {
-            try {
-                if constexpr (std::is_void_v<R>)
-                    compute();
-                else
-                    result.emplace(compute());
-            } catch (...) {
-                error = std::current_exception();
-            }
-            std::lock_guard<std::mutex> lock(mutex);
-            done = true;
-            cv.notify_one();
-        });
-        for (;;) {
-            std::unique_lock<std::mutex> lock(mutex);
-            if (cv.wait_for(lock, std::chrono::milliseconds(20), [&] { return done; })) break;
-            lock.unlock();
-            if (type) continue;  // already cancelling: wait for the worker
-            py::gil_scoped_acquire acquire;
-            if (PyErr_CheckSignals() != 0) {
-                PyErr_Fetch(&type, &value, &trace);
-                request_cancel();
-            }
+        try {
+            if constexpr (std::is_void_v<R>)
+                compute();
+            else
+                result.emplace(compute());
+        } catch (...) {
+            error = std::current_exception();
         }
-        worker.join();
-        if (type) clear_cancel();
     }
-    if (type) {
-        PyErr_Restore(type, value, trace);
-        throw py::error_already_set();
-    }
+    if (guard.release() != 0 && PyErr_CheckSignals() != 0) throw py::error_already_set();
     if (error) std::rethrow_exception(error);
     if constexpr (!std::is_void_v<R>) return std::move(*result);
 }
@@ -133,7 +180,7 @@ inline py::tuple csr_to_python(SparseMatrix&& m) {
 /// result as csr_to_python's arrays, without a copy.
 template <class Compute>
 py::tuple csr_result(Compute&& compute) {
-    auto* M = new SparseMatrix();  // filled on the worker; no copy (see csr_to_python)
+    auto* M = new SparseMatrix();  // no copy (see csr_to_python)
     std::unique_ptr<SparseMatrix> owner(M);
     run_interruptible([&] {
         SparseMatrix result = compute();
