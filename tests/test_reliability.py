@@ -62,6 +62,15 @@ def test_segment_is_bitwise_identical_for_1_and_2_threads_and_repeated_runs():
         assert np.array_equal(getattr(a2, key), getattr(a3, key)), key
 
 
+def test_feature_network_is_bitwise_identical_for_1_and_2_threads():
+    img = _photo(64)
+    f1 = sss.compute_features(img, num_threads=1)
+    f2 = sss.compute_features(img, num_threads=2)
+    assert np.array_equal(f1, f2)
+    assert np.array_equal(sss.preprocess_features(f1, img, num_threads=1),
+                          sss.preprocess_features(f2, img, num_threads=2))
+
+
 _EIG_SCRIPT = """
 import hashlib, sys, numpy as np, sss
 sys.path.insert(0, {tests!r})
