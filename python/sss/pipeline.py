@@ -194,7 +194,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         CG preconditioner of the relaxed stage ('none' is the reference's
         plain CG, ~3x slower).
     num_threads : int, optional
-        Threads (default all cores).
+        Threads of every stage (default all cores; at most 4 per core). The
+        layers are bitwise the same for every thread count. Bad parameters
+        raise before any work starts; see docs/reliability.md.
 
     Returns
     -------
