@@ -389,6 +389,32 @@ def test_sigterm_becomes_an_exception_and_the_handler_is_restored():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_cli_interrupted_while_segmenting_exits_cleanly_and_writes_nothing(tmp_path, sig,
+                                                                           status):
+    from PIL import Image
+
+    Image.fromarray((_photo(96) * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    env = dict(os.environ, PYTHONPATH=str(Path(sss.__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-m", "sss", "segment", str(tmp_path / "p.png"),
+                             "-o", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        for line in proc.stderr:  # signal once the pipeline is in its C++ stages
+            if "[sss] affinities" in line:
+                break
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        rest = proc.communicate(timeout=30)[1]
+        assert time.monotonic() - sent < 5
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == status, rest
+    assert "interrupted" in rest
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_cli_layers_out_of_range_is_a_usage_error(tmp_path, capsys):
     from sss.cli import main
 

@@ -263,9 +263,11 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         CG preconditioner of the relaxed stage ('none' is the reference's
         plain CG, ~3x slower).
     num_threads : int, optional
-        Threads. Default: all cores, except for the multilevel working
-        level (stages 2-10), which runs on one thread unless `num_threads`
-        is given.
+        Threads (at most 4 per core). Default: all cores, except for the
+        multilevel working level (stages 2-10), which runs on one thread
+        unless `num_threads` is given. The layers are bitwise the same for
+        every thread count. Bad parameters raise before any work starts; see
+        docs/reliability.md.
 
     Returns
     -------
