@@ -26,7 +26,8 @@ def _fake_segment(calls):
     """Soft layers from colour distances to K fixed colours: depends on the image."""
     def segment(image, features=None, *, num_layers=5, seed=0, progress=True, **kw):
         calls.append({"shape": image.shape, "features": None if features is None
-                      else features.shape, "num_layers": num_layers, "seed": seed})
+                      else features.shape, "num_layers": num_layers, "seed": seed,
+                      "method": kw.get("method")})
         rng = np.random.default_rng(seed)
         centres = rng.random((num_layers, 3))
         d = ((image[..., None, :] - centres) ** 2).sum(-1)
@@ -331,3 +332,27 @@ def test_cli_end_to_end_with_the_real_pipeline(tmp_path, monkeypatch, capsys):
     assert seg.colors.shape == (32, 32, 5, 3)
     written = seg.save(tmp_path / "api", "png")
     assert len(written["png"]) == 5
+
+
+def test_method_switch_and_its_default_max_side(tmp_path, fake, capsys):
+    """--method reaches sss.segment; the multilevel default segments the photo
+    at its own size, the reference method a copy of at most 640 pixels a side
+    unless --max-side says otherwise."""
+    img = (np.random.default_rng(0).random((30, 700, 3)) * 255).astype(np.uint8)
+    p = tmp_path / "wide.png"
+    Image.fromarray(img).save(p)
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "a"), "--format", "npz"],
+                        capsys)
+    assert code == 0, err
+    assert fake[-1]["method"] == "multilevel" and fake[-1]["shape"] == (30, 700, 3)
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "b"), "--format", "npz",
+                         "--method", "reference"], capsys)
+    assert code == 0, err
+    assert fake[-1]["method"] == "reference" and fake[-1]["shape"] == (27, 640, 3)
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "c"), "--format", "npz",
+                         "--method", "reference", "--max-side", "0"], capsys)
+    assert code == 0, err
+    assert fake[-1]["shape"] == (30, 700, 3)
+    with pytest.raises(SystemExit):
+        cli.main(["segment", str(p), "-o", str(tmp_path / "d"), "--method", "fast"])
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
