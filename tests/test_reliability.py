@@ -270,6 +270,9 @@ LONG_CALLS = {
     "constrained": lambda s: sss.constrained_sparsify(
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6,
         iterations=10**8, prune_every=0),
+    "upsampling": lambda s: sss.multilevel.guided_upsample(  # ~3 s on 2 cores
+        np.random.default_rng(0).random((60, 80, 8)), np.random.default_rng(1).random((60, 80, 3)),
+        np.full((3000, 4000, 3), 0.5)),
     "eigensolver": lambda s: sss.smallest_eigenvectors(
         sp.diags([np.arange(1.0, 3001.0)], [0], format="csr") + 1e-3 * sp.eye(3000, k=1)
         + 1e-3 * sp.eye(3000, k=-1), 200, tol=1e-300, max_restarts=10**8, method="lanczos"),

@@ -15,11 +15,7 @@ void bind_multilevel(py::module_& m) {
         "box_mean",
         [](const py::array& x, int radius) {
             const ImageView v = image_view(x, "x", 0);
-            std::vector<double> out;
-            {
-                py::gil_scoped_release release;
-                out = box_mean(v, radius);
-            }
+            std::vector<double> out = run_interruptible([&] { return box_mean(v, radius); });
             return vector_to_array(std::move(out), {v.height, v.width, v.channels});
         },
         py::arg("x"), py::arg("radius"),
@@ -36,11 +32,8 @@ void bind_multilevel(py::module_& m) {
             params.eps = eps;
             params.clip = clip;
             params.num_threads = num_threads;
-            std::vector<float> out;
-            {
-                py::gil_scoped_release release;
-                out = guided_upsample(lv, gl, g, params);
-            }
+            std::vector<float> out =
+                run_interruptible([&] { return guided_upsample(lv, gl, g, params); });
             return vector_to_array(std::move(out), {g.height, g.width, lv.channels});
         },
         py::arg("layers"), py::arg("guide_low"), py::arg("guide"), py::arg("radius"),

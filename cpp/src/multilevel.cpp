@@ -127,52 +127,58 @@ std::vector<float> guided_upsample(const ImageView& layers, const ImageView& gui
         fx[x] = sx - x0[x];
     }
     std::vector<float> out(static_cast<size_t>(H) * W * K);
+    // Rows in bands, with a cancellation check between bands (never inside
+    // the parallel region); each pixel depends only on its inputs.
+    constexpr int kBand = 64;
+    for (int y_begin = 0; y_begin < H; y_begin += kBand) {
+        check_cancel();
+        const int y_end = std::min(H, y_begin + kBand);
 #pragma omp parallel num_threads(threads)
-    {
-        std::vector<double> row0(static_cast<size_t>(W) * C), row1(static_cast<size_t>(W) * C);
-        std::vector<double> q(K);
+        {
+            std::vector<double> q(K);
 #pragma omp for schedule(static)
-        for (int y = 0; y < H; ++y) {
-            double sy = (y + 0.5) * (static_cast<double>(h) / H) - 0.5;
-            sy = std::clamp(sy, 0.0, static_cast<double>(h - 1));
-            const int y0 = std::min(static_cast<int>(sy), std::max(h - 2, 0));
-            const int y1 = std::min(y0 + 1, h - 1);
-            const double fy = sy - y0;
-            const double* c0 = coef.data() + static_cast<std::ptrdiff_t>(y0) * w * C;
-            const double* c1 = coef.data() + static_cast<std::ptrdiff_t>(y1) * w * C;
-            for (int x = 0; x < W; ++x) {
-                const double* g = guide.pixel(static_cast<std::ptrdiff_t>(y) * W + x);
-                const double* a00 = c0 + static_cast<std::ptrdiff_t>(x0[x]) * C;
-                const double* a01 = c0 + static_cast<std::ptrdiff_t>(x1[x]) * C;
-                const double* a10 = c1 + static_cast<std::ptrdiff_t>(x0[x]) * C;
-                const double* a11 = c1 + static_cast<std::ptrdiff_t>(x1[x]) * C;
-                const double w00 = (1 - fx[x]) * (1 - fy), w01 = fx[x] * (1 - fy),
-                             w10 = (1 - fx[x]) * fy, w11 = fx[x] * fy;
-                double sum = 0, best_raw = -1e300;
-                int best = 0;
-                for (int k = 0; k < K; ++k) {
-                    double v = 0;
-                    for (int j : {3 * k, 3 * k + 1, 3 * k + 2}) {
-                        const double cj = w00 * a00[j] + w01 * a01[j] + w10 * a10[j] + w11 * a11[j];
-                        v += cj * g[j - 3 * k];
+            for (int y = y_begin; y < y_end; ++y) {
+                double sy = (y + 0.5) * (static_cast<double>(h) / H) - 0.5;
+                sy = std::clamp(sy, 0.0, static_cast<double>(h - 1));
+                const int y0 = std::min(static_cast<int>(sy), std::max(h - 2, 0));
+                const int y1 = std::min(y0 + 1, h - 1);
+                const double fy = sy - y0;
+                const double* c0 = coef.data() + static_cast<std::ptrdiff_t>(y0) * w * C;
+                const double* c1 = coef.data() + static_cast<std::ptrdiff_t>(y1) * w * C;
+                for (int x = 0; x < W; ++x) {
+                    const double* g = guide.pixel(static_cast<std::ptrdiff_t>(y) * W + x);
+                    const double* a00 = c0 + static_cast<std::ptrdiff_t>(x0[x]) * C;
+                    const double* a01 = c0 + static_cast<std::ptrdiff_t>(x1[x]) * C;
+                    const double* a10 = c1 + static_cast<std::ptrdiff_t>(x0[x]) * C;
+                    const double* a11 = c1 + static_cast<std::ptrdiff_t>(x1[x]) * C;
+                    const double w00 = (1 - fx[x]) * (1 - fy), w01 = fx[x] * (1 - fy),
+                                 w10 = (1 - fx[x]) * fy, w11 = fx[x] * fy;
+                    double sum = 0, best_raw = -1e300;
+                    int best = 0;
+                    for (int k = 0; k < K; ++k) {
+                        double v = 0;
+                        for (int j : {3 * k, 3 * k + 1, 3 * k + 2}) {
+                            const double cj = w00 * a00[j] + w01 * a01[j] + w10 * a10[j] + w11 * a11[j];
+                            v += cj * g[j - 3 * k];
+                        }
+                        const int jb = 3 * K + k;
+                        v += w00 * a00[jb] + w01 * a01[jb] + w10 * a10[jb] + w11 * a11[jb];
+                        if (v > best_raw) best_raw = v, best = k;
+                        if (params.clip) v = std::clamp(v, 0.0, 1.0);
+                        q[k] = v;
+                        sum += v;
                     }
-                    const int jb = 3 * K + k;
-                    v += w00 * a00[jb] + w01 * a01[jb] + w10 * a10[jb] + w11 * a11[jb];
-                    if (v > best_raw) best_raw = v, best = k;
-                    if (params.clip) v = std::clamp(v, 0.0, 1.0);
-                    q[k] = v;
-                    sum += v;
-                }
-                float* o = out.data() + (static_cast<std::ptrdiff_t>(y) * W + x) * K;
-                if (params.clip) {
-                    if (sum > 1e-12) {
-                        for (int k = 0; k < K; ++k) o[k] = static_cast<float>(q[k] / sum);
-                    } else {  // every layer clipped to 0: the largest raw value takes the pixel
-                        for (int k = 0; k < K; ++k) o[k] = 0.0f;
-                        o[best] = 1.0f;
+                    float* o = out.data() + (static_cast<std::ptrdiff_t>(y) * W + x) * K;
+                    if (params.clip) {
+                        if (sum > 1e-12) {
+                            for (int k = 0; k < K; ++k) o[k] = static_cast<float>(q[k] / sum);
+                        } else {  // every layer clipped to 0: the largest raw value takes the pixel
+                            for (int k = 0; k < K; ++k) o[k] = 0.0f;
+                            o[best] = 1.0f;
+                        }
+                    } else {
+                        for (int k = 0; k < K; ++k) o[k] = static_cast<float>(q[k]);
                     }
-                } else {
-                    for (int k = 0; k < K; ++k) o[k] = static_cast<float>(q[k]);
                 }
             }
         }

@@ -11,6 +11,7 @@ on its own:
 - :mod:`sss.eigensolver` -- smallest eigenvectors (stage 7)
 - :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
+- :mod:`sss.multilevel` -- working level and guided upsampling of the default pipeline
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline
 - :mod:`sss.colors` -- layer colours for editing and compositing
 - :mod:`sss.io` -- reading and writing photos
