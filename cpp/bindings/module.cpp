@@ -29,4 +29,5 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_kmeans(m);
     sss::bindings::bind_relaxed(m);
     sss::bindings::bind_colors(m);
+    sss::bindings::bind_build_info(m);
 }

@@ -1,8 +1,8 @@
 """sss: semantic soft segmentation (Aksoy et al., SIGGRAPH 2018).
 
 Splits a photograph into a few soft layers, one per meaningful region, with
-accurate soft transitions. Each pipeline stage of SPEC.md is a module usable
-on its own:
+accurate soft transitions. Each pipeline stage (described in the repository's
+docs/algorithm.md) is a module usable on its own:
 
 - :mod:`sss.features` -- embedded feature network and feature preprocessing (stage 1)
 - :mod:`sss.superpixels` -- SLIC-0 superpixels and the superpixel graph (stage 2)
@@ -14,10 +14,15 @@ on its own:
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline
 - :mod:`sss.colors` -- layer colours for editing and compositing
 - :mod:`sss.io` -- reading and writing photos
+
+``sss.show_config()`` prints how this installation was built (compiler, BLAS,
+CHOLMOD, OpenMP, SIMD kernels, model path).
 """
 
 from __future__ import annotations
 
+# The package's version, written only here: pyproject.toml (scikit-build-core's
+# regex metadata provider) and CMakeLists.txt both read this line.
 __version__ = "0.1.0"
 
 from .features import compute_features, preprocess_features
@@ -30,6 +35,7 @@ from .relaxed import image_gradient, relaxed_sparsify
 from .pipeline import SoftSegments, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
+from ._config import show_config
 
 __all__ = ["compute_features", "preprocess_features", "matting_affinity", "laplacian_from_affinity", "__version__",
            "superpixels", "superpixel_graph", "SuperpixelGraph",
@@ -37,4 +43,4 @@ __all__ = ["compute_features", "preprocess_features", "matting_affinity", "lapla
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
            "image_gradient", "relaxed_sparsify", "SoftSegments", "segment",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
-           "imread", "imsave"]
+           "imread", "imsave", "show_config"]
