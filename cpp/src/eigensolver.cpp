@@ -1,4 +1,4 @@
-// Stage 7 of SPEC.md: shift-and-invert block Krylov-Schur or Lanczos (Spectra)
+// Stage 7 (docs/algorithm.md): shift-and-invert block Krylov-Schur or Lanczos (Spectra)
 // with a sparse Cholesky / LDL^T.
 #include "sss/eigensolver.hpp"
 
