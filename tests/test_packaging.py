@@ -13,8 +13,9 @@ Slow (two builds of the C++ core, ~6-8 minutes on 2 cores); CI runs it. It
    photo, checking that CHOLMOD, BLAS and OpenMP were loaded from the wheel;
 3. installs the sdist with pip into another fresh virtual environment with
    the Debian headers (/usr/include/eigen3, /usr/include/Spectra,
-   /usr/include/suitesparse) and the SuiteSparse / BLAS libraries hidden the
-   same way, as on a machine with only a C++ compiler and Python: Eigen must
+   /usr/include/suitesparse, and the CMake packages in /usr/share/eigen3 and
+   /usr/share/spectra) and the SuiteSparse / BLAS libraries hidden the same
+   way, as on a machine with only a C++ compiler and Python: Eigen must
    come from PyPI's cmeel-eigen, the build log must list what is missing once,
    ``method="lanczos"`` must raise an error naming Spectra, and segmentation
    must still work.
@@ -47,7 +48,9 @@ HIDDEN_LIBS = re.compile(r"^lib(cholmod|suitesparseconfig|amd|camd|colamd|ccolam
                          r"blas|cblas|openblas\w*|lapack\w*)[.-]")
 LIB_DIRS = ("blas", "lapack", "openblas-pthread", "openblas-openmp", "openblas-serial",
             "atlas", "blis-pthread", "blis-openmp", "blis-serial")
-HEADER_DIRS = ("/usr/include/eigen3", "/usr/include/Spectra", "/usr/include/suitesparse")
+# Debian's libeigen3-dev, libspectra-dev and libsuitesparse-dev: headers and CMake packages.
+HEADER_DIRS = ("/usr/include/eigen3", "/usr/include/Spectra", "/usr/include/suitesparse",
+               "/usr/share/eigen3", "/usr/share/spectra")
 
 pytestmark = pytest.mark.slow
 
