@@ -190,6 +190,7 @@ def _check(py: Path, script: Path, tmp: Path, hidden_libs: list[str]) -> dict:
     # Run from tmp so that `import sss` cannot pick up the source tree.
     r = subprocess.run(_hidden(script, py, check, PHOTO, json.dumps(hidden_libs)),
                        capture_output=True, text=True, timeout=900, cwd=tmp)
+    (tmp / "check.log").write_text(r.stdout + "\n--- stderr ---\n" + r.stderr, encoding="utf-8")
     assert r.returncode == 0, f"check script failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")][-1]
     res = json.loads(line[len("RESULT "):])
