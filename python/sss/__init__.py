@@ -25,6 +25,36 @@ from __future__ import annotations
 # regex metadata provider) and CMakeLists.txt both read this line.
 __version__ = "0.1.0"
 
+
+def _load_core():
+    """Import the compiled core, turning a missing shared library into an
+    ImportError that says what to install."""
+    try:
+        from . import _core  # noqa: F401
+    except ImportError as e:
+        import os
+        import re
+        msg = str(e)
+        m = re.search(r"(lib[\w+-]+\.so[\d.]*)", msg)
+        lib = os.path.basename(m.group(1)) if m else ""
+        debian = {"libcholmod": "libcholmod3", "libblas": "libblas3",
+                  "libopenblas": "libopenblas0-pthread", "liblapack": "liblapack3",
+                  "libgomp": "libgomp1"}
+        hint = next((pkg for key, pkg in debian.items() if lib.startswith(key)), None)
+        raise ImportError(
+            f"sss's compiled core (sss._core) could not be loaded: {msg}. "
+            + (f"This build of sss was linked against {lib}, which is missing or unreadable now: "
+               f"install it "
+               f"(Debian/Ubuntu: apt-get install {hint}) " if hint else
+               "Install the shared libraries it was built against ")
+            + "or reinstall sss: `pip install --force-reinstall semantic-soft-segmentation` (the "
+              "Linux x86-64 wheel bundles CHOLMOD, BLAS and OpenMP), or rebuild it from source "
+              "on this machine (`pip install --no-binary semantic-soft-segmentation "
+              "semantic-soft-segmentation`).") from e
+
+
+_load_core()
+
 from .features import compute_features, preprocess_features
 from .matting import laplacian_from_affinity, matting_affinity
 from .superpixels import SuperpixelGraph, superpixel_graph, superpixels
