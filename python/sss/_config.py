@@ -72,6 +72,12 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _linked(value) -> str:
+    # The library path CMake linked; a repaired wheel carries its own copy
+    # (see "native libraries loaded").
+    return "not built in" if value is None else f"yes (linked at build time: {value})"
+
+
 def show_config(mode: str = "stdout"):
     """Print how sss was built and what it runs with.
 
@@ -103,9 +109,9 @@ def show_config(mode: str = "stdout"):
         f"  Eigen:                {b['eigen']}",
         f"  Spectra:              {_fmt(b['spectra'])}"
         + ("" if b["has_spectra"] else "  (method='lanczos' unavailable; method='block' is the default)"),
-        f"  CHOLMOD:              {_fmt(b['cholmod'])}"
+        f"  CHOLMOD:              {_linked(b['cholmod'])}"
         + ("" if b["has_cholmod"] else "  (Eigen's SimplicialLDLT factorises instead, slower)"),
-        f"  BLAS:                 {_fmt(b['blas'])}",
+        f"  BLAS:                 {_linked(b['blas'])}",
         f"  OpenMP:               {_fmt(b['openmp'])}; {b['max_threads']} threads",
         f"  sparse factorisation: {b['sparse_factorization']}",
         "SIMD kernels chosen on this CPU:",
@@ -119,7 +125,7 @@ def show_config(mode: str = "stdout"):
         f"  {cfg['python']['version']} ({cfg['python']['executable']}) on {cfg['python']['platform']}",
         "  " + ", ".join(f"{k} {_fmt(v) if v is not None else 'missing'}"
                          for k, v in cfg["python"]["dependencies"].items()),
-        "native libraries loaded:",
+        "native libraries loaded (CHOLMOD, BLAS, OpenMP and their dependencies):",
     ]
     lines += [f"  {p}" for p in cfg["runtime_libraries"]] or ["  (none of CHOLMOD, BLAS, OpenMP)"]
     print("\n".join(lines))
