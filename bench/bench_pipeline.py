@@ -1,4 +1,4 @@
-"""Benchmark of the whole pipeline, sss.segment, on docia.
+"""Benchmark of the reference computation, sss.segment(method="reference"), on docia.
 
 Image: left half of ../shared/data/docia_image_and_features.png, features: the
 right half (3-D, ready), both resized together (PIL bicubic) to 320x320 and
@@ -176,7 +176,8 @@ def main():
         w, h = (int(v) for v in size.split("x"))
         img, feat = load(w, h)
         t0 = time.perf_counter()
-        res = sss.segment(img, feat, progress=True, constrained_sample_stride=stride)
+        res = sss.segment(img, feat, progress=True, constrained_sample_stride=stride,
+                          method="reference")
         s_used = auto_sample_stride((h, w)) if stride == "auto" else stride
         label = f"{size}" + (" exact (s = 1)" if stride == 1 else
                              (f" default (s = {s_used})" if s_used > 1 else ""))

@@ -32,7 +32,8 @@ def overview(layers):
 def main(out="bench/out/docia_overview.png"):
     inp = np.load(REF / "inputs.npz")
     st = np.load(REF / "stages.npz")
-    res = sss.segment(inp["image"], inp["features"], superpixels=inp["superpixel_labels"] - 1)
+    res = sss.segment(inp["image"], inp["features"], superpixels=inp["superpixel_labels"] - 1,
+                      method="reference")
     ref = st["softSegments"]
     m = match_layers(res.alphas, ref)
     ours = res.alphas[:, :, m["order"]]

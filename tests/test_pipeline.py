@@ -33,7 +33,7 @@ def docia_result():
     inp = load_reference("inputs.npz")
     st = load_reference("stages.npz")
     res = sss.segment(inp["image"], inp["features"], superpixels=inp["superpixel_labels"] - 1,
-                      progress=False)
+                      progress=False, method="reference")
     return res, st
 
 
@@ -107,7 +107,8 @@ def test_stages_are_swappable(rng):
         vals, vecs = np.linalg.eigh(L.toarray())
         return vals[:k], vecs[:, :k]
 
-    res = sss.segment(img, feat, laplacian=L, eigensolver=dense_eigs, progress=False, **SMALL)
+    res = sss.segment(img, feat, laplacian=L, eigensolver=dense_eigs, progress=False,
+                      method="reference", **SMALL)
     assert calls == [16]
     assert res.superpixels is None
     assert abs(res.alphas.sum(axis=2).mean() - 1) < 1e-3
@@ -176,3 +177,62 @@ def test_input_not_modified(rng):
     i0, f0 = img.copy(), feat.copy()
     sss.segment(img, feat, progress=False, **SMALL)
     assert np.array_equal(img, i0) and np.array_equal(feat, f0)
+
+
+# ---------------------------------------------------------------- progress within stages
+def test_progress_polls_the_fraction_of_a_running_stage():
+    """While a stage runs, the fraction the core reports reaches the callback
+    (only changes), between the 0.0 and 1.0 of the stage's start and end."""
+    import time
+    from sss import _core
+    seen = []
+    prog = Progress(lambda s, f: seen.append((s, f)), interval=0.01)
+    with prog.stage("long", fractions=True):
+        for f in (0.25, 0.5, 0.75):
+            _core.report_progress(f)
+            time.sleep(0.1)
+    fr = [f for s, f in seen if s == "long"]
+    assert fr[0] == 0.0 and fr[-1] == 1.0
+    assert {0.25, 0.5, 0.75} <= set(fr)
+    assert all(a != b for a, b in zip(fr[1:-2], fr[2:-1]))
+
+
+def test_progress_on_stderr_shows_percentages():
+    import time
+    from sss import _core
+    out = io.StringIO()
+    prog = Progress(True, stream=out, interval=0.01)
+    with prog.stage("long", fractions=True):
+        _core.report_progress(0.55)
+        time.sleep(0.1)
+    assert out.getvalue().startswith("[sss] long... 50% ") and out.getvalue().endswith(" s\n")
+
+
+def test_core_stages_report_their_progress(rng):
+    """The eigensolver ends at 1 (converged), constrained sparsification at
+    (iterations - 1) / iterations, relaxed at iterations / (iterations + 1)."""
+    from sss import _core
+    img, feat = _small_inputs(rng)
+    L = sss.affinity_laplacian(img, feat, n_segments=40)
+    _core.report_progress(0.0)
+    vals, vecs = sss.smallest_eigenvectors(L, 16)
+    assert _core.progress_fraction() == 1.0
+    init = sss.constrained_sparsify(vecs, vals, L, img.shape[:2], features=feat, num_layers=6,
+                                    iterations=8)
+    assert _core.progress_fraction() == pytest.approx(7 / 8)
+    grouped = sss.group_layers(init, feat, 3)
+    sss.relaxed_sparsify(grouped, L, image=img, iterations=4)
+    assert _core.progress_fraction() == pytest.approx(4 / 5)
+
+
+def test_progress_callback_returning_false_cancels(rng):
+    img, feat = _small_inputs(rng)
+    stages = []
+
+    def stop_at_eigenvectors(stage, fraction):
+        stages.append(stage)
+        return stage != "eigenvectors"
+
+    with pytest.raises(sss.Cancelled, match="eigenvectors"):
+        sss.segment(img, feat, progress=stop_at_eigenvectors, **SMALL)
+    assert stages[-1] == "eigenvectors" and "constrained sparsification" not in stages

@@ -10,13 +10,6 @@
 namespace sss::bindings {
 namespace {
 
-// Hand a std::vector to numpy without a copy (the array owns it).
-py::array_t<double> vector_to_array(std::vector<double>&& v, std::vector<py::ssize_t> shape) {
-    auto* owner = new std::vector<double>(std::move(v));
-    py::capsule keep(owner, [](void* p) { delete static_cast<std::vector<double>*>(p); });
-    return py::array_t<double>(shape, owner->data(), keep);
-}
-
 void require_same_size(const ImageView& image, const ImageView& alphas) {
     if (image.height != alphas.height || image.width != alphas.width)
         throw py::value_error("alphas and image must have the same height and width");

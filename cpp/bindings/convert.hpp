@@ -47,6 +47,15 @@ inline ImageView image_view(const py::array& a, const char* name, int channels) 
     return v;
 }
 
+/// Hand a std::vector to numpy without a copy (the array owns it), with the
+/// given C-contiguous shape.
+template <class T>
+py::array_t<T> vector_to_array(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    auto* owner = new std::vector<T>(std::move(v));
+    py::capsule keep(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(shape, owner->data(), keep);
+}
+
 /// Take over `m` (it is left empty) and return (data, indices, indptr, shape)
 /// numpy arrays that view its buffers; the arrays keep it alive. No copy.
 /// Note: Eigen 3.4's SparseMatrix has no move constructor or move assignment

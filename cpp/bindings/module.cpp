@@ -4,6 +4,7 @@
 // std::out_of_range -> ValueError/IndexError, std::bad_alloc -> MemoryError,
 // anything else derived from std::exception -> RuntimeError.
 #include "bindings.hpp"
+#include "sss/progress.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -20,6 +21,10 @@ PYBIND11_MODULE(_core, m) {
         return 1;
 #endif
     }, "Number of threads the core uses by default (OpenMP).");
+    m.def("progress_fraction", &sss::progress_fraction,
+          "Fraction of the running stage's work done, in [0, 1] (see sss/progress.hpp).");
+    m.def("report_progress", &sss::report_progress, py::arg("fraction"),
+          "Set the progress fraction (0 at the start of a stage).");
     sss::bindings::bind_features(m);
     sss::bindings::bind_matting(m);
     sss::bindings::bind_superpixels(m);
@@ -29,5 +34,6 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_kmeans(m);
     sss::bindings::bind_relaxed(m);
     sss::bindings::bind_colors(m);
+    sss::bindings::bind_multilevel(m);
     sss::bindings::bind_build_info(m);
 }

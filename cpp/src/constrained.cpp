@@ -1,6 +1,7 @@
 // Stages 8-9 (docs/algorithm.md): constrained sparsification by IRLS over the
 // eigenvector coefficients, with the coupled system solved by its structure.
 #include "sss/constrained.hpp"
+#include "sss/progress.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
@@ -437,7 +438,9 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     Eigen::MatrixXd unweighted;  // E^T E, computed when first needed
     reweight();
     res.seconds_weights += sw.lap();
+    report_progress(0.0);
     for (int iter = 1; iter <= params.iterations; ++iter) {
+        report_progress(static_cast<double>(iter - 1) / params.iterations);
         if (K >= 2) {
             // Gram blocks of every layer, in parallel over groups of layers. A layer
             // whose weights are all equal (every layer in the first

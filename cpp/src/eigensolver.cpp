@@ -1,6 +1,7 @@
 // Stage 7 (docs/algorithm.md): shift-and-invert block Krylov-Schur or Lanczos (Spectra)
 // with a sparse Cholesky / LDL^T.
 #include "sss/eigensolver.hpp"
+#include "sss/progress.hpp"
 
 #include "blas.hpp"
 #include "sss/ordering.hpp"
@@ -528,6 +529,8 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
     Eigen::MatrixXd Y;
     Eigen::VectorXd znorm;
     bool breakdown = false;
+    double progress = 0.0, first_worst = -1.0;  // see report_progress below
+    report_progress(0.0);
     // Orthonormalises the new block W = V[:, dim+b : dim+2b] (already
     // projected once against the basis), W = P' R. Columns that vanished
     // against their norm before projection (the Krylov space became
@@ -634,6 +637,8 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         H.block(m, dim, b, b) = Rw;
         dim = m;
         res.seconds_orthogonalize += sw.lap();
+        if (first_worst < 0)  // before the first convergence check: the basis filling up
+            report_progress(0.1 * static_cast<double>(dim) / static_cast<double>(maxdim));
         if (dim < k) continue;
         const bool full = dim + b > maxdim;
         // The projected eigenproblem costs O(dim^3): look every ~32 vectors
@@ -664,8 +669,21 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         const Eigen::MatrixXd B = H.block(dim, 0, b, dim) * S.leftCols(k);
         const double mu_floor = std::pow(std::numeric_limits<double>::epsilon(), 2.0 / 3.0);
         Eigen::Index nconv = 0;
-        for (int i = 0; i < k; ++i)
-            if (B.col(i).norm() <= params.tol * std::max(mu_floor, std::abs(mus[i]))) ++nconv;
+        double worst = 0;  // largest residual relative to its tolerance
+        for (int i = 0; i < k; ++i) {
+            const double rel =
+                B.col(i).norm() / (params.tol * std::max(mu_floor, std::abs(mus[i])));
+            if (rel <= 1) ++nconv;
+            worst = std::max(worst, rel);
+        }
+        // Progress: how far the worst residual has come down (on a log scale)
+        // from where it stood at the first check to the tolerance.
+        if (first_worst < 0) first_worst = std::max(worst, 1.0 + 1e-9);
+        if (worst > 0 && first_worst > 1)
+            progress = std::max(progress, 0.1 + 0.9 * std::clamp(1.0 - std::log(std::max(worst, 1.0)) /
+                                                                       std::log(first_worst),
+                                                                   0.0, 1.0));
+        report_progress(progress);
         // Right after a breakdown the space is being extended with random
         // directions (a multiple eigenvalue may have more vectors than the
         // Krylov space held): accept only once the basis is full.

@@ -1,5 +1,6 @@
 // Stage 10 (docs/algorithm.md): relaxed sparsification by IRLS + matrix-free PCG.
 #include "sss/relaxed.hpp"
+#include "sss/progress.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -198,6 +199,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
     RelaxedResult res;
     Eigen::VectorXd x = a_hat, b(n * K), d(n * K);
     for (int it = 0; it < params.iterations; ++it) {
+        report_progress(static_cast<double>(it) / (params.iterations + 1));
         // u = max(|x|, clamp)^expo, v = max(|1 - x|, clamp)^expo by blocks
         // (pow_array: vectorised, ~3x faster than std::pow).
 #pragma omp parallel num_threads(resolve_threads(nt))
@@ -227,6 +229,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
         cg.max_iterations = params.cg_iterations;
         res.cg_log.push_back(solve(op, params.preconditioner, b, x, cg));
     }
+    report_progress(static_cast<double>(params.iterations) / (params.iterations + 1));
     if (params.final_cg_iterations > 0) {
         d.setConstant(params.fidelity);
         b = params.fidelity * x;

@@ -62,7 +62,7 @@ from .affinity import affinity_laplacian, color_affinity, semantic_affinity
 from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
-from .pipeline import SoftSegments, segment
+from .pipeline import Cancelled, SoftSegments, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
 from ._config import show_config
@@ -71,6 +71,6 @@ __all__ = ["compute_features", "preprocess_features", "matting_affinity", "lapla
            "superpixels", "superpixel_graph", "SuperpixelGraph",
            "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
-           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment",
+           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment", "Cancelled",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
            "imread", "imsave", "show_config"]

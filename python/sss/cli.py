@@ -1,6 +1,7 @@
 """The ``sss`` command line (also ``python -m sss``).
 
-    sss segment PHOTO... -o OUTDIR [--layers K] [--max-side N] [--seed S]
+    sss segment PHOTO... -o OUTDIR [--layers K] [--method multilevel|reference]
+                [--max-side N] [--seed S]
                 [--features PATH]... [--format overview,png,ora,npz]
                 [--ora-space srgb|linear] [--quiet]
 
@@ -31,10 +32,14 @@ from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .export import FORMATS, _check_formats, save_layers
 from .io import imread, resize
+from .multilevel import layer_colors
 
 __all__ = ["main", "build_parser", "segment_file"]
 
+#: --max-side of the reference method when none is given (its cost grows
+#: faster than the pixel count); the multilevel method needs none
 DEFAULT_MAX_SIDE = 640
+METHODS = ("multilevel", "reference")
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -79,10 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output directory (created if missing)")
     seg.add_argument("--layers", type=_positive, default=5, metavar="K",
                      help="number of soft layers (default 5, the paper's)")
-    seg.add_argument("--max-side", type=_non_negative, default=DEFAULT_MAX_SIDE, metavar="N",
+    seg.add_argument("--method", choices=METHODS, default="multilevel",
+                     help="multilevel (default): a working level of fixed size, then a "
+                          "guided upsampling to the photo's size (seconds per photo); "
+                          "reference: every stage on every pixel, as the authors' code "
+                          "(minutes per photo)")
+    seg.add_argument("--max-side", type=_non_negative, default=None, metavar="N",
                      help="segment a copy whose longer side is at most N pixels; the "
-                          f"layers are still written at the photo's size (default "
-                          f"{DEFAULT_MAX_SIDE}; 0 = never downsize)")
+                          "layers are still written at the photo's size (default: 0 = "
+                          f"never downsize with --method multilevel, {DEFAULT_MAX_SIDE} with "
+                          "--method reference)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
@@ -121,18 +132,19 @@ def _load_features(path: Path) -> np.ndarray:
     return imread(path)
 
 
-def _segment(image, features, *, num_layers, seed, verbose):
+def _segment(image, features, *, num_layers, seed, verbose, method):
     import sss
 
     if not hasattr(sss, "segment"):
         raise RuntimeError("this build of sss has no segmentation pipeline (sss.segment)")
-    return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose)
+    return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
+                       method=method)
 
 
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
-                 max_side: int = DEFAULT_MAX_SIDE, seed: int = 0, formats=FORMATS,
+                 max_side: int | None = None, seed: int = 0, formats=FORMATS,
                  features=None, progress: BatchProgress | None = None,
-                 ora_space: str = "srgb") -> dict:
+                 ora_space: str = "srgb", method: str = "multilevel") -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
     Parameters
@@ -142,9 +154,10 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     name : str, optional
         Stem of the output files (default: the photo's file name stem).
     num_layers, seed : as for :func:`sss.segment`
-    max_side : int
+    max_side : int, optional
         The photo is downsized (antialiased bicubic) so its longer side is at
-        most this many pixels before segmentation (0: never). The soft layers
+        most this many pixels before segmentation (0: never; None: 0 for the
+        multilevel method, 640 for the reference method). The soft layers
         are then upsampled (bilinear) to the photo's size and renormalised;
         layer colours estimated at the working size are upsampled and
         re-fitted exactly to the full-size photo.
@@ -155,12 +168,18 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     progress : BatchProgress, optional
     ora_space : {"srgb", "linear"}
         Blending space the OpenRaster stack is made exact for.
+    method : {"multilevel", "reference"}
+        See :func:`sss.segment`.
 
     Returns
     -------
     dict mapping each format to the files written.
     """
     stage = progress.stage if progress is not None else (lambda s: None)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if max_side is None:
+        max_side = DEFAULT_MAX_SIDE if method == "reference" else 0
     path = Path(os.fspath(path))
     name = name or path.stem
     stage("reading")
@@ -185,15 +204,20 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     verbose = progress is not None and progress.enabled
     if verbose:  # the pipeline reports its own stages on stderr
         with contextlib.redirect_stderr(progress.passthrough()):
-            seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True)
+            seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True,
+                           method=method)
     else:
-        seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False)
+        seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False,
+                       method=method)
     raw = np.asarray(seg.alphas)
     need_colors = any(f in formats for f in ("overview", "png", "ora"))
     colors = None
     if need_colors:
         stage("layer colours")
-        colors = estimate_layer_colors(work, raw)
+        if method == "multilevel":
+            colors = layer_colors(work, raw)
+        else:
+            colors = estimate_layer_colors(work, raw)
     if work is not photo:
         stage(f"upsampling layers to {W}x{H}")
         alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))
@@ -249,7 +273,7 @@ def _run_segment(args) -> int:
                 segment_file(photo, outdir, name=name, num_layers=args.layers,
                              max_side=args.max_side, seed=args.seed, formats=args.format,
                              features=None if feats is None else feats[i], progress=progress,
-                             ora_space=args.ora_space)
+                             ora_space=args.ora_space, method=args.method)
                 ok, note = True, ""
             except KeyboardInterrupt:
                 progress.close()

@@ -462,13 +462,19 @@ class LayerEditing:
 
     @property
     def colors(self) -> np.ndarray:
-        """(H, W, K, 3) layer colours (:func:`sss.estimate_layer_colors`),
-        computed on first use and cached."""
+        """(H, W, K, 3) layer colours (:func:`sss.estimate_layer_colors`;
+        for a multilevel result :func:`sss.multilevel.layer_colors`, which
+        estimates them at the working resolution and fits them exactly to the
+        full-size photo), computed on first use and cached."""
         cached = self.__dict__.get("_colors_cache")
         if cached is None:
             if getattr(self, "image", None) is None:
                 raise ValueError("layer colours need the photo: this result has no image")
-            cached = estimate_layer_colors(self.image, self.alphas)
+            if getattr(self, "method", "reference") == "multilevel":
+                from .multilevel import layer_colors
+                cached = layer_colors(self.image, self.alphas)
+            else:
+                cached = estimate_layer_colors(self.image, self.alphas)
             cached.setflags(write=False)
             self.__dict__["_colors_cache"] = cached
         return cached

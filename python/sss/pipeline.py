@@ -4,24 +4,47 @@ Stages (docs/algorithm.md): features (1), superpixels + affinities + Laplacian (
 eigenvectors (7), constrained sparsification (8), grouping (9), relaxed
 sparsification (10). Each stage is a function of its own module; the
 eigensolver and the Laplacian can be replaced by passing callables.
+
+Two methods run these stages: ``"multilevel"`` (the default) at a working
+resolution of a fixed pixel budget, followed by a guided upsampling to the
+photo's size (:mod:`sss.multilevel`), and ``"reference"``, every stage on
+every pixel as in the authors' implementation.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ._progress import Progress
-from ._validation import as_csr, as_image
+from ._progress import Cancelled, Progress
+from ._validation import as_csr, as_image, check_memory
 from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
+from .io import resize
+from .multilevel import guided_upsample, working_shape
 from .relaxed import image_gradient, relaxed_sparsify
 
-__all__ = ["SoftSegments", "segment"]
+__all__ = ["SoftSegments", "segment", "METHODS", "Cancelled"]
+
+#: the methods of :func:`segment`
+METHODS = ("multilevel", "reference")
+
+#: pixel budget of the multilevel working level (160 x 120)
+WORKING_PIXELS = 19200
+#: pixel budget of the copy the feature network sees in the multilevel method
+FEATURE_PIXELS = 640 * 480
+#: per-method defaults of the parameters whose default depends on the method
+_METHOD_DEFAULTS = {
+    "reference": dict(num_eigenvectors=100, constrained_iterations=40,
+                      constrained_sample_stride="auto", eigensolver_tol=1e-10),
+    "multilevel": dict(num_eigenvectors=50, constrained_iterations=20,
+                       constrained_sample_stride=2, eigensolver_tol=1e-6),
+}
 
 
 @dataclass
@@ -31,20 +54,24 @@ class SoftSegments(LayerEditing):
     Attributes
     ----------
     alphas : (H, W, K) float32 ndarray
-        The final soft layers; they sum to ~1 per pixel (not clipped, values
-        slightly outside [0, 1] occur as in the reference).
-    initial_alphas : (H, W, M) float32 ndarray
-        The M layers surviving constrained sparsification (step 8).
-    grouped_alphas : (H, W, K) float32 ndarray
-        Their grouping into K layers (step 9), the input of step 10.
+        The final soft layers; they sum to ~1 per pixel. With the multilevel
+        method they lie in [0, 1]; the reference method does not clip them
+        (values slightly outside [0, 1] occur as in the authors' code).
+    initial_alphas : (h, w, M) float32 ndarray
+        The M layers surviving constrained sparsification (step 8), at the
+        working resolution `working_shape`.
+    grouped_alphas : (h, w, K) float32 ndarray
+        Their grouping into K layers (step 9), the input of step 10, at the
+        working resolution.
     group_ids : (M,) int ndarray
         Group of each initial layer.
     eigenvalues : (m,) float64 ndarray
         Eigenvalues of the Laplacian used (ascending).
-    superpixels : (H, W) int ndarray or None
-        Superpixel labels (None when a ready Laplacian was given).
-    features : (H, W, 3) float64 ndarray
-        The 3-D semantic features used.
+    superpixels : (h, w) int ndarray or None
+        Superpixel labels at the working resolution (None when a ready
+        Laplacian was given).
+    features : (h, w, 3) float64 ndarray
+        The 3-D semantic features used, at the working resolution.
     timings : dict
         Seconds per stage.
     peak_memory : dict
@@ -52,6 +79,10 @@ class SoftSegments(LayerEditing):
         of each stage (Linux/macOS; empty elsewhere).
     image : (H, W, 3) float64 ndarray or None
         The photo that was segmented (needed by ``colors`` and ``save``).
+    method : str
+        "multilevel" or "reference".
+    working_shape : tuple (h, w)
+        Size at which stages 2-10 ran: (H, W) for the reference method.
 
     Methods (from :class:`sss.export.LayerEditing`): ``colors`` (cached
     (H, W, K, 3) layer colours, :func:`sss.estimate_layer_colors`),
@@ -68,6 +99,8 @@ class SoftSegments(LayerEditing):
     timings: dict = field(default_factory=dict)
     peak_memory: dict = field(default_factory=dict)
     image: np.ndarray | None = field(default=None, repr=False)
+    method: str = "reference"
+    working_shape: tuple = ()
 
 
 def _feature_stage(image, features):
@@ -98,6 +131,9 @@ def _feature_stage(image, features):
 
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
+            method: str = "multilevel", max_side: int | None = None,
+            working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
+            upsample_radius: int = 2, upsample_eps: float = 1e-3,
             superpixels: np.ndarray | None = None, laplacian=None,
             eigensolver: Callable | None = None,
             # steps 2-6: superpixels and affinities
@@ -108,14 +144,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             color_steepness: float = 50.0, color_center: float = 0.95,
             color_radius: float = 0.2, normalized_laplacian: bool = False,
             # step 7
-            num_eigenvectors: int = 100,
+            num_eigenvectors: int | None = None, eigensolver_tol: float | None = None,
             # step 8
-            initial_layers: int = 40, constrained_iterations: int = 40,
+            initial_layers: int = 40, constrained_iterations: int | None = None,
             sparsity_exponent: float = 0.8, sparsity_weight: float = 0.3,
             constrained_clamp: float = 1e-10, prune_threshold: float = 0.1,
             prune_every: int | None = None, kmeans_start_clusters: int = 5,
             kmeans_replicates: int = 7, kmeans_rerun_below: int = 13,
-            constrained_sample_stride: int | str = "auto",
+            constrained_sample_stride: int | str | None = None,
             # step 10
             relaxed_iterations: int = 20, cg_iterations: int = 100,
             final_cg_iterations: int = 1000, cg_tol: float = 1e-6,
@@ -138,16 +174,46 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Number of output layers (5).
     seed : int, optional
         Seed of the two k-means steps; the result is deterministic for it.
-    progress : bool, optional
-        Report each stage and its time on stderr (``[sss] stage... 1.23 s``).
+    progress : bool or callable, optional
+        True (default): report each stage and its time on stderr (``[sss]
+        stage... 1.23 s``), with the fraction done while the eigensolver and
+        the two sparsification stages run. False: silent. A callable
+        ``(stage, fraction_done)``: called at the start (0.0) and end (1.0)
+        of each stage and about four times a second within the long ones;
+        returning False cancels the computation, which raises
+        :class:`sss.Cancelled`.
+    method : {"multilevel", "reference"}, optional
+        "multilevel" (default): stages 2-10 run on a copy of the photo
+        resized to at most `working_pixels` pixels, with a smaller spectral
+        basis (`num_eigenvectors` 50), 20 constrained iterations on a
+        sampled energy and a looser eigensolver tolerance; the layers are
+        then carried to full resolution by :func:`sss.multilevel.guided_upsample`.
+        Its cost is a fixed amount of work plus a few operations per pixel,
+        and the layers do not depend on the photo's pixel count (see
+        :mod:`sss.multilevel`). "reference": every stage on every pixel, as
+        the authors' implementation (cost grows faster than the pixel count).
+    max_side : int, optional
+        If given, the photo (and `features`) is first downsized
+        (antialiased bicubic) so that its longer side is at most `max_side`
+        pixels; the layers are returned at that size. The way to bound the
+        memory of very large photos.
+    working_pixels : int, optional
+        Multilevel only: pixel budget of the working level (19200, i.e.
+        160 x 120; the aspect ratio is kept).
+    feature_pixels : int, optional
+        Multilevel only: pixel budget of the copy the feature network sees
+        (640 x 480); its features are resized to the working level.
+    upsample_radius, upsample_eps : optional
+        Multilevel only: window radius (2 working pixels) and regulariser
+        (1e-3) of the guided upsampling.
     superpixels : (H, W) integer ndarray, optional
-        Superpixel labels to use instead of computing SLIC.
+        Reference only: superpixel labels to use instead of computing SLIC.
     laplacian : sparse matrix or callable, optional
-        A ready (H*W, H*W) Laplacian, or a callable ``(image, features,
-        labels) -> L`` replacing ``sss.affinity_laplacian``.
+        Reference only: a ready (H*W, H*W) Laplacian, or a callable
+        ``(image, features, labels) -> L`` replacing ``sss.affinity_laplacian``.
     eigensolver : callable, optional
         ``(L, k) -> (values, vectors)`` replacing :func:`smallest_eigenvectors`.
-        The default is called with ``image_shape=(H, W)``, which lets its
+        The default is called with ``image_shape=(h, w)``, which lets its
         factorisation use the grid nested-dissection ordering.
     n_segments, compactness : optional
         SLIC superpixels (2500, 1e-20), used when `superpixels` is None.
@@ -163,9 +229,13 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Use the paper's normalised Laplacian (Eq. 3) instead of the
         reference's D - W.
     num_eigenvectors : int, optional
-        Eigenvectors used (100).
+        Eigenvectors used (reference 100, multilevel 50).
+    eigensolver_tol : float, optional
+        Relative tolerance of the eigensolver (reference 1e-10, multilevel
+        1e-6), see :func:`smallest_eigenvectors`.
     initial_layers, constrained_iterations : int, optional
-        Constrained sparsification: initial layers (40) and iterations (40).
+        Constrained sparsification: initial layers (40) and iterations
+        (reference 40, multilevel 20).
     sparsity_exponent, sparsity_weight, constrained_clamp, prune_threshold : optional
         gamma (0.8), w0 = w1 (0.3), weight clamp (1e-10) and pruning
         threshold (0.1) of constrained sparsification.
@@ -174,11 +244,10 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     constrained_sample_stride : int or "auto", optional
         Evaluate the sparsity energy of constrained sparsification on every
         s-th pixel in each direction (``sample_stride`` of
-        :func:`sss.constrained_sparsify`). "auto" (default): 1, i.e. exactly
-        the reference, below 512 x 512 pixels; 2 at 640 x 480, which makes
-        the stage ~3x faster; on the reference image the final layers are
-        the same (see bench/README.md and :func:`sss.constrained_sparsify`).
-        Pass 1 for the reference's computation at every size.
+        :func:`sss.constrained_sparsify`). Reference default "auto": 1, i.e.
+        exactly the authors' computation, below 512 x 512 pixels; 2 from
+        640 x 480 up (~3x faster; on the reference image the final layers
+        are the same, see bench/README.md). Multilevel default: 2.
     kmeans_start_clusters, kmeans_replicates, kmeans_rerun_below : int, optional
         Splitting k-means initialisation: 5 clusters, 7 replicates, full
         re-runs below 13 clusters.
@@ -194,30 +263,68 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         CG preconditioner of the relaxed stage ('none' is the reference's
         plain CG, ~3x slower).
     num_threads : int, optional
-        Threads (default all cores).
+        Threads. Default: all cores, except for the multilevel working
+        level (stages 2-10), which runs on one thread unless `num_threads`
+        is given.
 
     Returns
     -------
     SoftSegments
 
+    Raises
+    ------
+    MemoryError
+        Before anything large is allocated, when the photo needs more memory
+        than is available; the message gives the estimate and suggests
+        `max_side`.
+
     References
     ----------
     .. [1] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic
            Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018.
+    .. [2] K. He, J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    _check_input_size(image, features, method, max_side, num_layers)
     img = as_image(image, name="image", channels=3, min_size=3)
-    h, w = img.shape[:2]
     num_layers = int(num_layers)
     if num_layers < 1:
         raise ValueError(f"num_layers must be >= 1, got {num_layers}")
     if preconditioner not in ("block_jacobi", "jacobi", "none"):
         raise ValueError("preconditioner must be 'block_jacobi', 'jacobi' or 'none', got "
                          f"{preconditioner!r}")
+    defaults = _METHOD_DEFAULTS[method]
+    if num_eigenvectors is None:
+        num_eigenvectors = defaults["num_eigenvectors"]
+    if constrained_iterations is None:
+        constrained_iterations = defaults["constrained_iterations"]
+    if constrained_sample_stride is None:
+        constrained_sample_stride = defaults["constrained_sample_stride"]
+    if eigensolver_tol is None:
+        eigensolver_tol = defaults["eigensolver_tol"]
+    if max_side is not None:
+        img, features = _limit_side(img, features, max_side)
+    h, w = img.shape[:2]
     rng = np.random.default_rng(seed)
     prog = Progress(progress)
 
-    with prog.stage("features"):
-        feat = _feature_stage(img, features)
+    # The multilevel working level is a small problem of fixed size: one thread
+    # unless asked otherwise (on a busy 2-core machine its stages ran 2-6x
+    # slower on two threads than on one; see docs/multilevel.md).
+    work_threads = num_threads if (num_threads is not None or method == "reference") else 1
+    if method == "multilevel":
+        if superpixels is not None or (laplacian is not None and not callable(laplacian)):
+            raise ValueError("superpixels= and a ready laplacian= are pixel arrays of the full "
+                             "photo: they work with method='reference' only")
+        wh, ww = working_shape((h, w), working_pixels)
+        with prog.stage("features"):
+            work, feat = _working_inputs(img, features, (wh, ww), feature_pixels, num_threads)
+    else:
+        wh, ww = h, w
+        work = img
+        with prog.stage("features"):
+            feat = _feature_stage(img, features)
 
     labels = None
     with prog.stage("affinities"):
@@ -241,21 +348,22 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                               color_radius=color_radius, matting_radius=matting_radius,
                               matting_eps=matting_eps, n_segments=n_segments,
                               compactness=compactness, normalized=normalized_laplacian,
-                              num_threads=num_threads)
-                L, parts = fn(img, feat, superpixels, return_affinities=True, **params)
+                              num_threads=work_threads)
+                L, parts = fn(work, feat, superpixels, return_affinities=True, **params)
                 labels = parts["labels"]
             else:
-                L = fn(img, feat, superpixels)
+                L = fn(work, feat, superpixels)
                 labels = None if superpixels is None else np.asarray(superpixels)
 
-    with prog.stage("eigenvectors"):
+    with prog.stage("eigenvectors", fractions=True):
         if eigensolver is None:
-            values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(h, w))
+            values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(wh, ww),
+                                                    tol=eigensolver_tol)
         else:
             values, vectors = eigensolver(L, num_eigenvectors)
 
-    with prog.stage("constrained sparsification"):
-        init = constrained_sparsify(vectors, values, L, (h, w), features=feat,
+    with prog.stage("constrained sparsification", fractions=True):
+        init = constrained_sparsify(vectors, values, L, (wh, ww), features=feat,
                                     num_layers=initial_layers,
                                     iterations=constrained_iterations, gamma=sparsity_exponent,
                                     weight=sparsity_weight, clamp=constrained_clamp,
@@ -264,14 +372,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                     kmeans_replicates=kmeans_replicates,
                                     kmeans_rerun_below=kmeans_rerun_below, seed=rng,
                                     sample_stride=constrained_sample_stride,
-                                    num_threads=num_threads)
+                                    num_threads=work_threads)
     del vectors
 
     with prog.stage("grouping"):
         grouped, ids = group_layers(init, feat, num_layers, seed=rng, return_ids=True)
 
-    with prog.stage("relaxed sparsification"):
-        alphas = relaxed_sparsify(grouped, L, gradient=image_gradient(img),
+    with prog.stage("relaxed sparsification", fractions=True):
+        alphas = relaxed_sparsify(grouped, L, gradient=image_gradient(work),
                                   iterations=relaxed_iterations, cg_iterations=cg_iterations,
                                   final_cg_iterations=final_cg_iterations, cg_tol=cg_tol,
                                   sparsity_weight=relaxed_sparsity_weight,
@@ -279,13 +387,120 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                   constraint_weight=constraint_weight, low=low, high=high,
                                   gamma_base=gamma_base, gradient_cap=gradient_cap,
                                   clamp=relaxed_clamp, preconditioner=preconditioner,
-                                  num_threads=num_threads)
-    if progress:
+                                  num_threads=work_threads)
+    del L
+    if method == "multilevel":
+        if (wh, ww) != (h, w):
+            with prog.stage("upsampling"):
+                alphas = guided_upsample(alphas, np.clip(work, 0, 1), img,
+                                         radius=upsample_radius, eps=upsample_eps)
+        else:
+            alphas = _clip_to_simplex(alphas)
+    if prog.enabled:
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
-    return SoftSegments(alphas=alphas.astype(np.float32),
+    return SoftSegments(alphas=np.asarray(alphas, dtype=np.float32),
                         initial_alphas=init.astype(np.float32),
                         grouped_alphas=grouped.astype(np.float32),
                         group_ids=np.asarray(ids), eigenvalues=np.asarray(values),
                         superpixels=labels, features=feat, timings=dict(prog.timings),
                         peak_memory=dict(prog.peak_memory),
-                        image=img)
+                        image=img, method=method, working_shape=(wh, ww))
+
+
+def _clip_to_simplex(alphas):
+    """Layers clipped to [0, 1] and renormalised to sum to one (float32)."""
+    a = np.clip(np.asarray(alphas, dtype=np.float32), 0.0, 1.0)
+    s = a.sum(axis=2, keepdims=True)
+    np.maximum(s, 1e-12, out=s)
+    return a / s
+
+
+def _limit_side(img, features, max_side):
+    """Downsize `img` (and full-size `features`) so the longer side is <= max_side."""
+    max_side = int(max_side)
+    if max_side < 3:
+        raise ValueError(f"max_side must be >= 3 pixels, got {max_side}")
+    h, w = img.shape[:2]
+    if max(h, w) <= max_side:
+        return img, features
+    s = max_side / max(h, w)
+    nh, nw = max(3, round(h * s)), max(3, round(w * s))
+    out = resize(img, nh, nw, method="bicubic")
+    if features is not None:
+        f = as_image(features, name="features", channels=None)
+        if f.shape[:2] != (h, w):
+            raise ValueError(f"features of {f.shape[0]} x {f.shape[1]} pixels do not match "
+                             f"the image's {h} x {w}")
+        features = resize(f, nh, nw, method="bilinear")
+    return out, features
+
+
+def _check_input_size(image, features, method, max_side, num_layers):
+    """Refuse, before any large allocation, a photo that cannot fit in memory."""
+    shape = getattr(image, "shape", None)
+    if shape is None or len(shape) != 3:
+        return  # as_image gives the precise error
+    h, w = int(shape[0]), int(shape[1])
+    if max_side is not None and int(max_side) >= 3 and max(h, w) > int(max_side):
+        s = int(max_side) / max(h, w)
+        ph, pw = max(3, round(h * s)), max(3, round(w * s))
+        extra = h * w * 8 * 3 * 2  # the float64 copy and its resized version
+    else:
+        ph, pw = h, w
+        extra = 0
+    n = ph * pw
+    try:
+        k = max(1, int(num_layers))
+    except (TypeError, ValueError):
+        return
+    if method == "multilevel":
+        # measured peaks: ~70 bytes a pixel (the float64 photo and its copies, float32
+        # resizing buffers) + 4 per layer (the float32 output) + ~300 MB (network,
+        # working level)
+        need = n * (72 + 4 * k) + 3e8 + extra
+    else:
+        # Laplacian (~38 nonzeros a row), the eigensolver's factor (~180 a row at
+        # 640 x 480, growing with the pixel count) and its basis of 300 vectors
+        fill = 180 * math.sqrt(max(n, 1) / 307200.0)
+        need = n * (38 * 12 + fill * 12 + 300 * 8 + 41 * 8 * 3) + extra
+    avail_fn = check_memory
+    try:
+        avail_fn(need, f"segmenting a {pw} x {ph} photo (method={method!r})")
+    except MemoryError as e:
+        raise MemoryError(f"{e}. Pass max_side= (the CLI's --max-side) to segment a smaller "
+                          "copy" + ("" if method == "multilevel" else
+                                    ", or method='multilevel'")) from None
+
+
+def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
+    """The photo and its 3-D features at the working resolution."""
+    pkg = sys.modules[__package__]
+    h, w = img.shape[:2]
+    wh, ww = work_shape
+    if features is None:
+        fn = getattr(pkg, "compute_features", None)
+        if fn is None:
+            raise RuntimeError("features=None needs the feature network (sss.compute_features), "
+                               "which is not available in this installation; pass "
+                               "precomputed (H, W, D) features instead")
+        fh, fw = working_shape((h, w), feature_pixels)
+        src = img if (fh, fw) == (h, w) else np.clip(resize(img, fh, fw, method="bicubic"), 0, 1)
+        # the working image from the (smaller) network copy: one pass over a large photo
+        work = src if (wh, ww) == src.shape[:2] else resize(src, wh, ww, method="bicubic")
+        raw = fn(src, num_threads=num_threads)
+        if raw.shape[:2] != (wh, ww):
+            raw = resize(raw, wh, ww, method="bilinear").astype(np.float32)
+        return work, pkg.preprocess_features(raw, np.clip(work, 0, 1))
+    work = img if (wh, ww) == (h, w) else resize(img, wh, ww, method="bicubic")
+    feat = as_image(features, name="features", channels=None)
+    if feat.shape[:2] != (h, w):
+        raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
+                         f"the image's {h} x {w}")
+    if feat.shape[2] < 3:
+        raise ValueError(f"features must have 3 channels (preprocessed) or more (raw), got "
+                         f"{feat.shape[2]}")
+    if (wh, ww) != (h, w):
+        feat = resize(feat, wh, ww, method="bilinear")
+    if feat.shape[2] == 3:
+        return work, feat
+    return work, _feature_stage(work, feat)

@@ -13,3 +13,5 @@
 #include "sss/kmeans.hpp"
 #include "sss/relaxed.hpp"
 #include "sss/colors.hpp"
+#include "sss/multilevel.hpp"
+#include "sss/progress.hpp"

@@ -1,0 +1,51 @@
+// Bindings of the multilevel pipeline's guided upsampling.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "sss/multilevel.hpp"
+
+namespace py = pybind11;
+
+namespace sss::bindings {
+
+void bind_multilevel(py::module_& m) {
+    m.def(
+        "box_mean",
+        [](const py::array& x, int radius) {
+            const ImageView v = image_view(x, "x", 0);
+            std::vector<double> out;
+            {
+                py::gil_scoped_release release;
+                out = box_mean(v, radius);
+            }
+            return vector_to_array(std::move(out), {v.height, v.width, v.channels});
+        },
+        py::arg("x"), py::arg("radius"),
+        "Clipped-window box mean of an (H, W, C) float64 image.");
+    m.def(
+        "guided_upsample",
+        [](const py::array& layers, const py::array& guide_low, const py::array& guide,
+           int radius, double eps, bool clip, int num_threads) {
+            const ImageView lv = image_view(layers, "layers", 0);
+            const ImageView gl = image_view(guide_low, "guide_low", 3);
+            const ImageView g = image_view(guide, "guide", 3);
+            GuidedUpsampleParams params;
+            params.radius = radius;
+            params.eps = eps;
+            params.clip = clip;
+            params.num_threads = num_threads;
+            std::vector<float> out;
+            {
+                py::gil_scoped_release release;
+                out = guided_upsample(lv, gl, g, params);
+            }
+            return vector_to_array(std::move(out), {g.height, g.width, lv.channels});
+        },
+        py::arg("layers"), py::arg("guide_low"), py::arg("guide"), py::arg("radius"),
+        py::arg("eps"), py::arg("clip"), py::arg("num_threads"),
+        "Guided upsampling of (h, w, K) layers to the size of the (H, W, 3) guide.");
+}
+
+}  // namespace sss::bindings

@@ -1,0 +1,42 @@
+// Multilevel pipeline: carry soft layers from the working level to full
+// resolution with the colour guided filter's local affine model.
+#pragma once
+
+#include <vector>
+
+#include "sss/image.hpp"
+
+namespace sss {
+
+/// Parameters of guided_upsample (see there).
+struct GuidedUpsampleParams {
+    int radius = 2;         ///< window radius at the low resolution, pixels
+    double eps = 1e-3;      ///< regulariser of the local colour model (colours in [0, 1])
+    bool clip = true;       ///< clip to [0, 1] and renormalise to sum 1
+    int num_threads = 0;    ///< <= 0: all cores
+};
+
+/// Mean over the (2r+1) x (2r+1) window of every pixel and channel, windows
+/// clipped at the image border. Returns an H x W x C row-major image.
+std::vector<double> box_mean(const ImageView& x, int radius);
+
+/// Soft layers at the resolution of `guide`.
+///
+/// At the low resolution, every window w of radius `radius` fits each layer
+/// as an affine function of the colour, p ~ a_w^T I + b_w (ridge regression
+/// with `eps`: the colour guided filter); each pixel's (a, b) is the mean
+/// over the windows that hold it. These coefficients are interpolated
+/// bilinearly at the full-resolution pixel centres and applied to the
+/// full-resolution colours (the fast guided filter). The map is linear in
+/// the layers and sends 1 to 1, so layers summing to one still do.
+///
+/// `layers` is h x w x K, `guide_low` h x w x 3 and `guide` H x W x 3 (H >= 1,
+/// W >= 1). Returns H x W x K floats, row-major. Each output pixel depends
+/// only on its inputs, so the result does not depend on the thread count.
+///
+/// References: K. He, J. Sun, X. Tang, "Guided Image Filtering", TPAMI 2013;
+/// K. He, J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
+std::vector<float> guided_upsample(const ImageView& layers, const ImageView& guide_low,
+                                   const ImageView& guide, const GuidedUpsampleParams& params);
+
+}  // namespace sss

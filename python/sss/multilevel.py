@@ -1,0 +1,217 @@
+"""The multilevel pipeline: segment at a working resolution, refine at full size.
+
+The reference computation (:func:`sss.segment` with ``method="reference"``)
+solves every stage on every pixel. Its cost grows faster than the pixel count
+(the eigensolver's factor, ~N^1.5; k^2 N per sparsification step) and its
+result depends on the pixel count: the feature network, the matting windows
+and the superpixels all measure the scene in pixels.
+
+The multilevel pipeline (the default) splits the work in two levels:
+
+1. **Working level.** The photo is resized (antialiased) so that it has at
+   most ``working_pixels`` pixels, keeping its aspect ratio. The semantic
+   features are computed on a copy of at most ``feature_pixels`` pixels and
+   resized to the working level. Stages 2-10 (superpixels, affinities,
+   eigenvectors, constrained sparsification, grouping, relaxed
+   sparsification) run there, with a smaller spectral basis and a sampled
+   sparsity energy. Because the working level has (about) the same number of
+   pixels whatever the photo's size, every size-dependent parameter now
+   measures the scene, not the pixels, and the layers of one photo do not
+   depend on its resolution.
+2. **Full level.** The soft layers are carried to full resolution by a
+   guided upsampling (:func:`guided_upsample`): in every small window of the
+   working level each layer is fitted as an affine function of the colour,
+   alpha ~ a^T I + b -- the colour-line model from which the matting
+   Laplacian is derived -- and the fitted coefficients, smoothly
+   interpolated, are applied to the full-resolution colours. Edges, hair and
+   other soft transitions thus follow the full-resolution photo. The fit is
+   linear in the layer, so the upsampled layers still sum to one.
+
+Cost: the working level is a fixed amount of work; the full level is a few
+operations per pixel and layer, linear in the pixel count.
+
+References
+----------
+.. [1] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic Soft
+       Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018.
+.. [2] K. He, J. Sun, X. Tang, "Guided Image Filtering", IEEE TPAMI 35(6),
+       2013 (the colour guided filter and its relation to the matting
+       Laplacian).
+.. [3] K. He, J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015
+       (coefficients computed at low resolution, applied at full resolution).
+.. [4] A. Levin, D. Lischinski, Y. Weiss, "A Closed-Form Solution to Natural
+       Image Matting", IEEE TPAMI 30(2), 2008 (the colour-line model).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["working_shape", "guided_upsample", "box_mean", "layer_colors"]
+
+
+def working_shape(shape, max_pixels: int) -> tuple[int, int]:
+    """(h, w) with h * w <= `max_pixels` and the aspect ratio of `shape`.
+
+    Images that already have at most `max_pixels` pixels keep their size
+    (the working level never upsamples).
+
+    Parameters
+    ----------
+    shape : tuple
+        (H, W, ...) of the photo.
+    max_pixels : int
+        Pixel budget of the working level.
+
+    Returns
+    -------
+    (h, w) : tuple of int
+    """
+    h, w = int(shape[0]), int(shape[1])
+    max_pixels = int(max_pixels)
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    if h * w <= max_pixels:
+        return h, w
+    s = math.sqrt(max_pixels / (h * w))
+    hh = max(1, int(math.floor(h * s)))
+    ww = max(1, int(math.floor(w * s)))
+    return hh, ww
+
+
+def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2r+1) x (2r+1) window of every pixel, for each channel.
+
+    Windows are clipped at the border (the mean is over the pixels inside
+    the image), as in He et al.'s guided filter.
+
+    Parameters
+    ----------
+    x : (H, W) or (H, W, C) ndarray
+    radius : int
+        Window radius r in pixels, >= 0.
+
+    Returns
+    -------
+    float64 ndarray of the shape of `x`
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim not in (2, 3) or a.size == 0:
+        raise ValueError(f"x must be a non-empty (H, W) or (H, W, C) array, got shape {a.shape}")
+    radius = _int_param(radius, "radius", 0)
+    out = _core.box_mean(np.ascontiguousarray(a.reshape(a.shape[0], a.shape[1], -1)), radius)
+    return out.reshape(a.shape)
+
+
+def _int_param(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray, *,
+                    radius: int = 2, eps: float = 1e-3, clip: bool = True,
+                    num_threads: int | None = None) -> np.ndarray:
+    """Soft layers at the resolution of `guide`, following its edges.
+
+    The colour guided filter of each layer is computed at the low resolution
+    (window radius `radius`, regulariser `eps`); its per-pixel affine
+    coefficients are interpolated bilinearly to the full resolution and
+    applied to the full-resolution colours (the fast guided filter). The
+    map from a layer to its upsampled version is linear and sends the
+    constant 1 to 1, so layers that sum to one still do. With `clip`, the
+    result is clipped to [0, 1] and renormalised to sum to one.
+
+    Parameters
+    ----------
+    layers : (h, w, K) ndarray
+        Soft layers at the low resolution.
+    guide_low : (h, w, 3) ndarray
+        The photo at the low resolution, values in [0, 1].
+    guide : (H, W, 3) ndarray
+        The photo at full resolution, values in [0, 1] (H >= h, W >= w).
+    radius : int, optional
+        Window radius at the low resolution, in pixels (2).
+    eps : float, optional
+        Regulariser of the local colour model (1e-3, for colours in [0, 1]):
+        larger values give smoother, less colour-driven transitions.
+    clip : bool, optional
+        Clip to [0, 1] and renormalise so that layers sum to one (True).
+    num_threads : int, optional
+        Threads (default all cores); the result does not depend on it.
+
+    Returns
+    -------
+    (H, W, K) float32 ndarray
+
+    References
+    ----------
+    .. [1] K. He, J. Sun, X. Tang, "Guided Image Filtering", IEEE TPAMI 35(6), 2013.
+    .. [2] K. He, J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
+    """
+    from ._validation import as_image, as_threads
+    lay = as_image(layers, name="layers", channels=None)
+    low = as_image(guide_low, name="guide_low", channels=3)
+    if low.shape[:2] != lay.shape[:2]:
+        raise ValueError(f"layers {lay.shape} and guide_low {low.shape} must be (h, w, K) "
+                         "and (h, w, 3)")
+    full = as_image(guide, name="guide", channels=3)
+    radius = _int_param(radius, "radius", 0)
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be positive and finite, got {eps}")
+    return _core.guided_upsample(lay, low, full, radius, float(eps), bool(clip),
+                                 as_threads(num_threads))
+
+
+def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 19200,
+                 **kwargs) -> np.ndarray:
+    """Layer colours at full resolution, estimated at a working resolution.
+
+    :func:`sss.estimate_layer_colors` solves a sparse system per layer over
+    every pixel; on a large photo that dominates the whole run. Here it runs
+    on a copy of at most `max_pixels` pixels (photo and layers resized); the
+    colours are upsampled bilinearly and then projected
+    (:func:`sss.project_layer_colors`) so that, at every full-resolution
+    pixel, the layers recompose the photo exactly.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+        The photo, values in [0, 1] (uint8/uint16 are scaled).
+    alphas : (H, W, K) ndarray
+        Soft layers (non-negative, summing to one).
+    max_pixels : int, optional
+        Pixel budget of the estimation (19200, the multilevel working level).
+    **kwargs
+        Passed to :func:`sss.estimate_layer_colors`.
+
+    Returns
+    -------
+    (H, W, K, 3) float64 ndarray
+    """
+    from ._validation import as_image
+    from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+    from .io import resize
+
+    img = as_image(image, name="image", channels=3)
+    a = normalize_alphas(alphas)
+    H, W = img.shape[:2]
+    if a.shape[:2] != (H, W):
+        raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
+                         f"image's {H} x {W}")
+    h, w = working_shape((H, W), max_pixels)
+    if (h, w) == (H, W):
+        return estimate_layer_colors(img, a, **kwargs)
+    small = estimate_layer_colors(np.clip(resize(img, h, w), 0, 1),
+                                  normalize_alphas(resize(a, h, w, method="bilinear")), **kwargs)
+    K = a.shape[2]
+    up = np.empty((H, W, K, 3))
+    for k in range(K):
+        up[:, :, k] = np.clip(resize(small[:, :, k], H, W, method="bilinear"), 0, 1)
+    return project_layer_colors(img, a, up)
