@@ -82,7 +82,8 @@ def show_config(mode: str = "stdout"):
     """Print how sss was built and what it runs with.
 
     Lists the version, the C++ compiler and flags, Eigen (and whether it came
-    from the system or PyPI's cmeel-eigen), Spectra (``method="lanczos"``),
+    from the system or PyPI's cmeel-eigen), Spectra (the eigensolver's
+    ``method="lanczos"``),
     SuiteSparse CHOLMOD (the eigensolver's factorisation), the BLAS, OpenMP
     and its thread count, the SIMD kernels chosen on this CPU at run time, the
     default feature model's path, the Python dependencies and the native
@@ -108,7 +109,8 @@ def show_config(mode: str = "stdout"):
         f"  processor:            {b['processor']}",
         f"  Eigen:                {b['eigen']}",
         f"  Spectra:              {_fmt(b['spectra'])}"
-        + ("" if b["has_spectra"] else "  (method='lanczos' unavailable; method='block' is the default)"),
+        + ("" if b["has_spectra"] else
+           "  (smallest_eigenvectors(method='lanczos') unavailable; its default 'block' works)"),
         f"  CHOLMOD:              {_linked(b['cholmod'])}"
         + ("" if b["has_cholmod"] else "  (Eigen's SimplicialLDLT factorises instead, slower)"),
         f"  BLAS:                 {_linked(b['blas'])}",
