@@ -236,3 +236,23 @@ def test_progress_callback_returning_false_cancels(rng):
     with pytest.raises(sss.Cancelled, match="eigenvectors"):
         sss.segment(img, feat, progress=stop_at_eigenvectors, **SMALL)
     assert stages[-1] == "eigenvectors" and "constrained sparsification" not in stages
+
+
+def test_progress_callback_cancels_a_running_stage():
+    """Returning False while the eigensolver runs stops it at its next check
+    (well before it would finish) and the next computation runs normally."""
+    import time
+    yy, xx = np.mgrid[0:140, 0:140] / 140.0
+    img = np.stack([xx, yy, 0.5 + 0.4 * np.sin(9 * xx * yy)], -1)
+    asked = []
+
+    def cb(stage, fraction):
+        if stage == "eigenvectors" and 0 < fraction < 1:
+            asked.append(time.perf_counter())
+            return False
+
+    with pytest.raises(sss.Cancelled, match="during eigenvectors"):
+        sss.segment(img, img[..., ::-1].copy(), method="reference", progress=cb)
+    assert asked and time.perf_counter() - asked[0] < 1.0
+    res = sss.segment(img[:40, :40], img[:40, :40, ::-1].copy(), progress=False, **SMALL)
+    assert res.alphas.shape == (40, 40, 3)

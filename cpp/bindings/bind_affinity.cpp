@@ -53,10 +53,9 @@ void bind_affinity(py::module_& m) {
                 x[static_cast<size_t>(i)] = p[2 * i + 1];
             }
             std::vector<int> pairs;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 pairs = pairs_within_radius(y, x, radius, num_threads);
-            }
+            });
             return to_numpy(pairs, {static_cast<py::ssize_t>(pairs.size() / 2), 2});
         },
         py::arg("points"), py::arg("radius"), py::arg("num_threads") = 0,

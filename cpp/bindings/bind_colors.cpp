@@ -23,10 +23,9 @@ void bind_colors(py::module_& m) {
         [](const py::array& alphas) {
             const ImageView av = image_view(alphas, "alphas", 0);
             std::vector<double> out;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 out = normalize_alphas(av);
-            }
+            });
             return vector_to_array(std::move(out), {av.height, av.width, av.channels});
         },
         py::arg("alphas"),
@@ -44,10 +43,9 @@ void bind_colors(py::module_& m) {
             params.tolerance = tolerance;
             params.num_threads = num_threads;
             LayerColors res;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 res = estimate_layer_colors(iv, av, params);
-            }
+            });
             auto arr = vector_to_array(std::move(res.colors),
                                        {iv.height, iv.width, av.channels, 3});
             return py::make_tuple(arr, res.iterations, res.relative_residual,
@@ -70,10 +68,9 @@ void bind_colors(py::module_& m) {
                 throw py::value_error("colors must have shape (H, W, K, 3) matching the alphas");
             const auto* src = static_cast<const double*>(colors.data());
             std::vector<double> out(src, src + colors.size());
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 project_layer_colors(iv, av, out.data(), num_threads);
-            }
+            });
             return vector_to_array(std::move(out), {iv.height, iv.width, av.channels, 3});
         },
         py::arg("image"), py::arg("alphas"), py::arg("colors"), py::arg("num_threads") = 0,

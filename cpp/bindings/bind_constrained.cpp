@@ -76,11 +76,10 @@ void bind_constrained(py::module_& m) {
             p.sample_stride = sample_stride;
             p.image_width = image_width;
             ConstrainedResult res;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 res = constrained_sparsify(Em, ev, L, static_cast<const int*>(labels.data()),
                                            num_layers, p);
-            }
+            });
             py::dict info;
             info["gram_kernel"] = res.gram_kernel;
             info["seconds_gram"] = res.seconds_gram;

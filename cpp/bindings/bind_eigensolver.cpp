@@ -17,7 +17,8 @@ void bind_eigensolver(py::module_& m) {
         "smallest_eigenvectors",
         [](const py::array& data, const py::array& indices, const py::array& indptr,
            py::ssize_t n, int k, int ncv, double tol, int max_restarts, double shift,
-           const std::string& method, int block_size, int grid_height, int grid_width) {
+           const std::string& method, int block_size, int grid_height, int grid_width,
+           int num_threads) {
             const auto L = csr_view(data, indices, indptr, n, n, "L");
             EigenParams params;
             params.num_vectors = k;
@@ -34,11 +35,11 @@ void bind_eigensolver(py::module_& m) {
             params.block_size = block_size;
             params.grid_height = grid_height;
             params.grid_width = grid_width;
+            params.num_threads = num_threads;
             EigenResult res;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 res = smallest_eigenvectors(L, params);
-            }
+            });
             py::dict info;
             info["shift"] = res.shift;
             info["factorizations"] = res.factorizations;
@@ -57,7 +58,7 @@ void bind_eigensolver(py::module_& m) {
         py::arg("data"), py::arg("indices"), py::arg("indptr"), py::arg("n"), py::arg("k"),
         py::arg("ncv"), py::arg("tol"), py::arg("max_restarts"), py::arg("shift"),
         py::arg("method") = "block", py::arg("block_size") = 0, py::arg("grid_height") = 0,
-        py::arg("grid_width") = 0,
+        py::arg("grid_width") = 0, py::arg("num_threads") = 0,
         "k smallest eigenpairs of a symmetric CSR matrix (shift-invert block "
         "Krylov-Schur or Lanczos): (values, vectors, info).");
     m.def("eigen_default_block_size", &default_block_size, py::arg("k"),
@@ -69,10 +70,9 @@ void bind_eigensolver(py::module_& m) {
            py::ssize_t n, int height, int width, int leaf_size) {
             const auto A = csr_view(data, indices, indptr, n, n, "A");
             std::vector<int> perm;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 perm = grid_nested_dissection(A, height, width, leaf_size);
-            }
+            });
             py::array_t<int> out(static_cast<py::ssize_t>(perm.size()));
             std::copy(perm.begin(), perm.end(), out.mutable_data());
             return out;
@@ -119,15 +119,14 @@ void bind_eigensolver(py::module_& m) {
                     throw py::value_error("solve: X must have " + std::to_string(op.rows()) +
                                           " rows, got " + std::to_string(X.rows()));
                 Eigen::MatrixXd Y;
-                {
-                    py::gil_scoped_release release;
+                run_interruptible([&] {
                     if (X.cols() == 1) {
                         Y.resize(X.rows(), 1);
                         op.perform_op(X.data(), Y.data());
                     } else {
                         op.perform_op_block(X, Y);
                     }
-                }
+                });
                 return Y;
             },
             py::arg("X"), "(L - sigma I)^-1 X; one column: perform_op, else perform_op_block.")

@@ -31,10 +31,9 @@ void bind_features(py::module_& m) {
                 throw py::value_error("guide must be 'color' or 'reference', got '" + guide + "'");
             auto* out = new std::vector<double>();
             py::capsule keep(out, [](void* p) { delete static_cast<std::vector<double>*>(p); });
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 *out = preprocess_features(fv, iv, params);
-            }
+            });
             const py::ssize_t h = fv.height, w = fv.width, k = num_components;
             return py::array_t<double>({h, w, k},
                                        {static_cast<py::ssize_t>(sizeof(double)) * w * k,
@@ -62,13 +61,12 @@ void bind_features(py::module_& m) {
                         static_cast<double*>(out.mutable_data()));
             double* data = static_cast<double*>(out.mutable_data());
             const int C = static_cast<int>(planes.shape(0));
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 if (reference)
                     guided_filter_planes_reference(iv, data, C, neighborhood_size, eps, num_threads);
                 else
                     guided_filter_planes(iv, data, C, neighborhood_size, eps, num_threads);
-            }
+            });
             return out;
         },
         py::arg("planes"), py::arg("image"), py::arg("neighborhood_size") = 10,

@@ -46,10 +46,9 @@ void bind_kmeans(py::module_& m) {
             p.num_threads = num_threads;
             p.kernel = parse_kernel(kernel);
             LloydResult res;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 res = lloyd_kmeans(Xm, Cm, p);
-            }
+            });
             return py::make_tuple(labels_to_python(res.labels), std::move(res.centers),
                                   std::move(res.sqdist), std::move(res.min_sqdist),
                                   res.iterations, res.converged);
@@ -68,10 +67,9 @@ void bind_kmeans(py::module_& m) {
             const KmeansKernel kern = parse_kernel(kernel);
             std::vector<int> labels;
             Eigen::VectorXd d;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 d = nearest_sqdist(Xm, Cm, &labels, num_threads, kern);
-            }
+            });
             return py::make_tuple(labels_to_python(labels), std::move(d));
         },
         py::arg("X"), py::arg("centers"), py::arg("num_threads") = 0, py::arg("kernel") = "auto",

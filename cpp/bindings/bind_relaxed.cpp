@@ -62,10 +62,9 @@ void bind_relaxed(py::module_& m) {
                 throw py::value_error("preconditioner must be 'none', 'jacobi' or 'block_jacobi', "
                                       "got '" + preconditioner + "'");
             RelaxedResult res;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 res = relaxed_sparsify(lv, L, gv, p);
-            }
+            });
             py::array_t<double> out({static_cast<py::ssize_t>(lv.height),
                                      static_cast<py::ssize_t>(lv.width),
                                      static_cast<py::ssize_t>(lv.channels)});

@@ -20,10 +20,9 @@ void bind_superpixels(py::module_& m) {
             params.search_factor = search_factor;
             params.num_threads = num_threads;
             SlicResult res;
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 res = slic_superpixels(view, params);
-            }
+            });
             return py::make_tuple(to_numpy(res.labels, {view.height, view.width}), res.count,
                                   res.iterations);
         },
@@ -39,10 +38,9 @@ void bind_superpixels(py::module_& m) {
             py::array_t<double> out({static_cast<py::ssize_t>(view.height),
                                      static_cast<py::ssize_t>(view.width), py::ssize_t(3)});
             double* o = out.mutable_data();
-            {
-                py::gil_scoped_release release;
+            run_interruptible([&] {
                 rgb_to_lab(view, o, num_threads);
-            }
+            });
             return out;
         },
         py::arg("image"), py::arg("num_threads") = 0,

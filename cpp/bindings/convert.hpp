@@ -7,10 +7,20 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <csignal>
+#include <signal.h>
+
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "sss/cancel.hpp"
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
 
@@ -56,6 +66,106 @@ py::array_t<T> vector_to_array(std::vector<T>&& v, std::vector<py::ssize_t> shap
     return py::array_t<T>(shape, owner->data(), keep);
 }
 
+namespace detail {
+
+// While any run_interruptible call is active, SIGINT and SIGTERM (when
+// Python handles them, i.e. their disposition is not SIG_DFL/SIG_IGN) go to
+// on_signal, which only requests cancellation and remembers the signal; the
+// last call to finish restores Python's handlers and delivers the signal to
+// them again. No thread is created: the computation runs on the calling
+// thread with its OpenMP team, as without cancellation.
+struct SignalGuardState {
+    std::mutex mutex;
+    int active = 0;
+    struct sigaction saved[2];
+    bool replaced[2] = {false, false};
+    std::atomic<int> pending{0};
+};
+inline SignalGuardState& signal_state() {
+    static SignalGuardState state;
+    return state;
+}
+inline constexpr int kSignals[2] = {SIGINT, SIGTERM};
+inline void on_signal(int sig) {
+    signal_state().pending.store(sig, std::memory_order_relaxed);
+    request_cancel();
+}
+
+class SignalGuard {
+public:
+    SignalGuard() {
+        auto& st = signal_state();
+        std::lock_guard<std::mutex> lock(st.mutex);
+        if (st.active++ > 0) return;
+        st.pending.store(0);
+        for (int i = 0; i < 2; ++i) {
+            struct sigaction cur {};
+            st.replaced[i] = false;
+            if (sigaction(kSignals[i], nullptr, &cur) != 0) continue;
+            if (!(cur.sa_flags & SA_SIGINFO) &&
+                (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN))
+                continue;  // not Python's: leave it alone
+            struct sigaction ours {};
+            ours.sa_handler = on_signal;
+            sigemptyset(&ours.sa_mask);
+            ours.sa_flags = SA_ONSTACK;
+            if (sigaction(kSignals[i], &ours, &st.saved[i]) == 0) st.replaced[i] = true;
+        }
+    }
+    /// Restore the handlers (last guard only) and return the signal caught
+    /// while any guard was active (0: none), re-delivered to Python's handler.
+    int release() {
+        auto& st = signal_state();
+        std::lock_guard<std::mutex> lock(st.mutex);
+        released_ = true;
+        if (--st.active > 0) return st.pending.load();
+        for (int i = 0; i < 2; ++i)
+            if (st.replaced[i]) sigaction(kSignals[i], &st.saved[i], nullptr);
+        const int sig = st.pending.exchange(0);
+        clear_cancel();
+        if (sig) raise(sig);  // now handled by Python's handler (it trips its flag)
+        return sig;
+    }
+    ~SignalGuard() {
+        if (!released_) release();
+    }
+    SignalGuard(const SignalGuard&) = delete;
+    SignalGuard& operator=(const SignalGuard&) = delete;
+
+private:
+    bool released_ = false;
+};
+
+}  // namespace detail
+
+/// Run `compute()` without the GIL so that Ctrl-C stops it: while it runs,
+/// SIGINT/SIGTERM request cancellation (sss/cancel.hpp), which the long loops
+/// of the core notice at their next check_cancel() and leave by throwing
+/// Cancelled. Afterwards the signal goes to Python's handler and its
+/// exception (KeyboardInterrupt, or whatever a SIGTERM handler raises) is
+/// raised here. Other exceptions of `compute` propagate unchanged.
+template <class Compute>
+auto run_interruptible(Compute&& compute) -> decltype(compute()) {
+    using R = decltype(compute());
+    detail::SignalGuard guard;
+    std::exception_ptr error;
+    std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> result{};
+    {
+        py::gil_scoped_release release;
+        try {
+            if constexpr (std::is_void_v<R>)
+                compute();
+            else
+                result.emplace(compute());
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    if (guard.release() != 0 && PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (error) std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<R>) return std::move(*result);
+}
+
 /// Take over `m` (it is left empty) and return (data, indices, indptr, shape)
 /// numpy arrays that view its buffers; the arrays keep it alive. No copy.
 /// Note: Eigen 3.4's SparseMatrix has no move constructor or move assignment
@@ -79,13 +189,13 @@ inline py::tuple csr_to_python(SparseMatrix&& m) {
 /// result as csr_to_python's arrays, without a copy.
 template <class Compute>
 py::tuple csr_result(Compute&& compute) {
-    SparseMatrix M;
-    {
-        py::gil_scoped_release release;
+    auto* M = new SparseMatrix();  // no copy (see csr_to_python)
+    std::unique_ptr<SparseMatrix> owner(M);
+    run_interruptible([&] {
         SparseMatrix result = compute();
-        M.swap(result);  // no copy (see csr_to_python)
-    }
-    return csr_to_python(std::move(M));
+        M->swap(result);
+    });
+    return csr_to_python(std::move(*M));
 }
 
 /// Zero-copy read-only view of CSR arrays (float64 data, int32 indices and

@@ -4,6 +4,7 @@
 // std::out_of_range -> ValueError/IndexError, std::bad_alloc -> MemoryError,
 // anything else derived from std::exception -> RuntimeError.
 #include "bindings.hpp"
+#include "sss/cancel.hpp"
 #include "sss/progress.hpp"
 
 #ifdef _OPENMP
@@ -14,6 +15,14 @@ namespace py = pybind11;
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++ core of sss (semantic soft segmentation)";
+    // A computation stopped by sss::request_cancel() (see run_interruptible).
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const sss::Cancelled& e) {
+            PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+        }
+    });
     m.def("max_threads", []() {
 #ifdef _OPENMP
         return omp_get_max_threads();
@@ -25,6 +34,9 @@ PYBIND11_MODULE(_core, m) {
           "Fraction of the running stage's work done, in [0, 1] (see sss/progress.hpp).");
     m.def("report_progress", &sss::report_progress, py::arg("fraction"),
           "Set the progress fraction (0 at the start of a stage).");
+    m.def("request_cancel", &sss::request_cancel,
+          "Ask the running computation to stop at its next check (it raises KeyboardInterrupt).");
+    m.def("clear_cancel", &sss::clear_cancel, "Withdraw a cancel request.");
     sss::bindings::bind_features(m);
     sss::bindings::bind_matting(m);
     sss::bindings::bind_superpixels(m);

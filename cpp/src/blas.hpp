@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <stdexcept>
+#include <vector>
 
 #ifdef SSS_HAVE_BLAS
 extern "C" {
@@ -89,6 +90,56 @@ inline void gemm(bool trans_a, bool trans_b, double alpha,
     if (beta == 0.0) C = alpha * P;
     else C = alpha * P + beta * C;
 #endif
+}
+
+/// gemm() on `threads` threads with a result that does not depend on the
+/// thread count: the long dimension (C's rows, or the inner dimension when
+/// `trans_a`) is cut into fixed chunks of kGemmChunkRows rows, each chunk is
+/// one gemm() call (call it with the BLAS single-threaded: detail::BlasThreads),
+/// and with `trans_a` the chunks' partial products are summed in chunk order.
+inline void gemm_fixed(bool trans_a, bool trans_b, double alpha,
+                       const Eigen::Ref<const Eigen::MatrixXd>& A,
+                       const Eigen::Ref<const Eigen::MatrixXd>& B, double beta,
+                       Eigen::Ref<Eigen::MatrixXd> C, int threads) {
+    constexpr Eigen::Index kGemmChunkRows = 8192;
+    const Eigen::Index rows = A.rows();
+    const Eigen::Index chunks = (rows + kGemmChunkRows - 1) / kGemmChunkRows;
+    const Eigen::Index k = trans_a ? A.rows() : A.cols();
+    if (C.rows() != (trans_a ? A.cols() : A.rows()) || (trans_b ? B.cols() : B.rows()) != k ||
+        C.cols() != (trans_b ? B.rows() : B.cols()))
+        throw std::invalid_argument("gemm_fixed: incompatible shapes");
+    if (chunks <= 1 || C.size() == 0) {
+        gemm(trans_a, trans_b, alpha, A, B, beta, C);
+        return;
+    }
+    auto span = [&](Eigen::Index c) {
+        const Eigen::Index r0 = c * kGemmChunkRows;
+        return std::make_pair(r0, std::min(kGemmChunkRows, rows - r0));
+    };
+    if (!trans_a) {  // row chunks of C are independent
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (Eigen::Index c = 0; c < chunks; ++c) {
+            const auto [r0, nr] = span(c);
+            gemm(false, trans_b, alpha, A.middleRows(r0, nr), B, beta, C.middleRows(r0, nr));
+        }
+        return;
+    }
+    std::vector<Eigen::MatrixXd> part(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (Eigen::Index c = 0; c < chunks; ++c) {
+        const auto [r0, nr] = span(c);
+        Eigen::MatrixXd& P = part[static_cast<size_t>(c)];
+        P.resize(C.rows(), C.cols());
+        if (trans_b)
+            gemm(true, true, 1.0, A.middleRows(r0, nr), B.middleCols(r0, nr), 0.0, P);
+        else
+            gemm(true, false, 1.0, A.middleRows(r0, nr), B.middleRows(r0, nr), 0.0, P);
+    }
+    for (Eigen::Index c = 1; c < chunks; ++c) part[0] += part[static_cast<size_t>(c)];
+    if (beta == 0.0)
+        C = alpha * part[0];
+    else
+        C = alpha * part[0] + beta * C;
 }
 
 /// B = B op(Lt)^-1 for an n x n lower triangular Lt with a non-unit

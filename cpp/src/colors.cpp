@@ -233,6 +233,7 @@ int run_pcg(const LayerColorOp& op, const double* image, double* x, int max_it, 
     };
     int it = 0;
     while (!converged() && it < max_it) {
+        check_cancel();
         // q = A p, partial <p, q>
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int blk = 0; blk < kBlocks; ++blk) {

@@ -440,6 +440,7 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     res.seconds_weights += sw.lap();
     report_progress(0.0);
     for (int iter = 1; iter <= params.iterations; ++iter) {
+        check_cancel();
         report_progress(static_cast<double>(iter - 1) / params.iterations);
         if (K >= 2) {
             // Gram blocks of every layer, in parallel over groups of layers. A layer

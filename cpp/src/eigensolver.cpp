@@ -255,6 +255,7 @@ void ShiftSolveOp::set_shift(double sigma) {
 }
 
 void ShiftSolveOp::perform_op(const double* x_in, double* y_out) const {
+    check_cancel();  // Spectra's Lanczos loop calls this once per step
     if (!impl_->ok) throw std::logic_error("ShiftSolveOp: no successful factorisation");
 #ifdef SSS_HAVE_CHOLMOD
     impl_->slot(0).solve(impl_->factor, x_in, n_, 1, y_out, n_);
@@ -266,6 +267,7 @@ void ShiftSolveOp::perform_op(const double* x_in, double* y_out) const {
 }
 
 void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const {
+    check_cancel();
     if (!impl_->ok) throw std::logic_error("ShiftSolveOp: no successful factorisation");
     if (X.rows() != n_) throw std::invalid_argument("ShiftSolveOp: block has the wrong number of rows");
 #ifdef SSS_HAVE_CHOLMOD
@@ -286,8 +288,11 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
     // (bench_eigensolver.py, 2 cores: 8 columns as 4 + 4 0.8x at 320x320 and
     // 1.2x at 640x480; 16 as 8 + 8 1.1x and 2.0x; 4 as 2 + 2 never faster).
     constexpr Eigen::Index kMinGroupCols = 8;
-    const int groups = static_cast<int>(std::max<Eigen::Index>(
-        1, std::min<Eigen::Index>(resolve_threads(solve_threads_), cols / kMinGroupCols)));
+    // The grouping does not depend on the thread count (nor the result).
+    constexpr Eigen::Index kMaxGroups = 2;
+    const int groups = static_cast<int>(
+        std::max<Eigen::Index>(1, std::min<Eigen::Index>(kMaxGroups, cols / kMinGroupCols)));
+    const int group_threads = std::min(groups, resolve_threads(solve_threads_));
     if (groups == 1) {
         impl_->slot(0).solve(impl_->factor, X.data(), n_, cols, Y.data(), n_);
         return;
@@ -296,7 +301,7 @@ void ShiftSolveOp::perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y
     // Each group calls the BLAS from its own thread: keep the BLAS serial.
     detail::BlasThreads blas_guard(1);
     std::vector<std::exception_ptr> errors(static_cast<size_t>(groups));
-#pragma omp parallel for num_threads(groups) schedule(static, 1)
+#pragma omp parallel for num_threads(group_threads) schedule(static, 1)
     for (int g = 0; g < groups; ++g) {
         const Eigen::Index c0 = cols * g / groups, c1 = cols * (g + 1) / groups;
         try {
@@ -439,10 +444,10 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
 // triangular scaling: two passes over X) when X is well conditioned, else
 // Householder, whose Q is orthonormal even when X is rank deficient (R then
 // has a zero on its diagonal).
-Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work) {
+Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work, int threads) {
     const Eigen::Index n = X.rows(), b = X.cols();
     Eigen::MatrixXd G(b, b);
-    detail::gemm(true, false, 1.0, X, X, 0.0, G);
+    detail::gemm_fixed(true, false, 1.0, X, X, 0.0, G, threads);
     Eigen::LLT<Eigen::MatrixXd> llt(G);
     if (llt.info() == Eigen::Success) {
         Eigen::MatrixXd R = llt.matrixU();
@@ -453,7 +458,7 @@ Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work) {
             const Eigen::MatrixXd Rinv = R.triangularView<Eigen::Upper>().solve(
                 Eigen::MatrixXd::Identity(b, b));
             work.resize(n, b);
-            detail::gemm(false, false, 1.0, X, Rinv, 0.0, work);
+            detail::gemm_fixed(false, false, 1.0, X, Rinv, 0.0, work, threads);
             X = work;
             return R;
         }
@@ -472,7 +477,8 @@ Eigen::MatrixXd thin_qr(Eigen::Ref<Eigen::MatrixXd> X, Eigen::MatrixXd& work) {
 // U, rows of L in parallel: the panel's entries that a row's neighbours
 // touch stay in cache from one row to the next (Eigen's product walks one
 // column of U at a time, reading L k times).
-void sparse_times_dense(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::MatrixXd& Y) {
+void sparse_times_dense(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::MatrixXd& Y,
+                        int threads) {
     const Eigen::Index n = L.rows(), k = U.cols();
     constexpr Eigen::Index kPanel = 16;
     Y.resize(n, k);
@@ -483,7 +489,7 @@ void sparse_times_dense(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::Mat
         const Eigen::Index p = std::min(kPanel, k - c0);
         const double* Up = U.data() + c0 * n;
         double* Yp = Y.data() + c0 * n;
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(0))
+#pragma omp parallel for schedule(static) num_threads(threads)
         for (Eigen::Index i = 0; i < n; ++i) {
             double acc[kPanel] = {};
             for (int e = outer[i]; e < outer[i + 1]; ++e) {
@@ -498,9 +504,10 @@ void sparse_times_dense(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::Mat
 
 // Rayleigh quotients theta_i = u_i^T L u_i / u_i^T u_i of the columns of U
 // and the largest explicit residual ||L u_i - theta_i u_i|| / ||u_i||.
-double rayleigh_residuals(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::VectorXd& theta) {
+double rayleigh_residuals(const SparseRef& L, const Eigen::MatrixXd& U, Eigen::VectorXd& theta,
+                          int threads) {
     Eigen::MatrixXd LU;
-    sparse_times_dense(L, U, LU);
+    sparse_times_dense(L, U, LU, threads);
     const Eigen::Index k = U.cols();
     theta.resize(k);
     double worst = 0.0;
@@ -516,6 +523,7 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
                         Eigen::Index maxdim, Eigen::Index b, EigenResult& res) {
     const Eigen::Index n = L.rows();
     const int k = params.num_vectors;
+    const int nt = resolve_threads(params.num_threads);
     // V[:, :dim] is the basis, V[:, dim:dim + b] the next block; H holds
     // A V[:, :dim] = V[:, :dim + b] H[:dim + b, :dim].
     Eigen::MatrixXd V(n, maxdim + b);
@@ -524,7 +532,7 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
     std::mt19937_64 gen(kStartSeed);
     V.leftCols(b) = seeded_random(n, b, gen);
     Eigen::MatrixXd work(n, b);  // n x b scratch, reused (no page faults per step)
-    thin_qr(V.leftCols(b), work);
+    thin_qr(V.leftCols(b), work, nt);
 
     Eigen::MatrixXd Y;
     Eigen::VectorXd znorm;
@@ -545,7 +553,7 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
                 W.col(j) = seeded_random(n, 1, gen);
                 vanished.push_back(j);
             }
-        Eigen::MatrixXd R = thin_qr(W, work);
+        Eigen::MatrixXd R = thin_qr(W, work, nt);
         for (Eigen::Index j : vanished) R.col(j).setZero();
         breakdown = !vanished.empty();
         return R;
@@ -567,7 +575,7 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         V.middleCols(m, b) = Y;
         // One sweep: [V, P]^T [P, Z] = [C2 VZ; PP PZ]
         Eigen::MatrixXd G(m, 2 * b);
-        detail::gemm(true, false, 1.0, V.leftCols(m), V.middleCols(dim, 2 * b), 0.0, G);
+        detail::gemm_fixed(true, false, 1.0, V.leftCols(m), V.middleCols(dim, 2 * b), 0.0, G, nt);
         const Eigen::MatrixXd C2 = G.topLeftCorner(dim, b), VZ = G.topRightCorner(dim, b);
         const Eigen::MatrixXd PP = G.bottomLeftCorner(b, b), PZ = G.bottomRightCorner(b, b);
         // P = V C2 + Q R2 with R2^T R2 = P^T P - C2^T C2 (P is nearly
@@ -587,14 +595,14 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
             // Z - V VZ, from which Z's component along Q is removed below.
             Eigen::MatrixXd CV(dim, 2 * b);
             CV << C2, VZ;
-            detail::gemm(false, false, -1.0, V.leftCols(dim), CV, 1.0, V.middleCols(dim, 2 * b));
+            detail::gemm_fixed(false, false, -1.0, V.leftCols(dim), CV, 1.0, V.middleCols(dim, 2 * b), nt);
             const Eigen::MatrixXd R2inv =
                 R2.triangularView<Eigen::Upper>().solve(Eigen::MatrixXd::Identity(b, b));
-            detail::gemm(false, false, 1.0, V.middleCols(dim, b), R2inv, 0.0, work);
+            detail::gemm_fixed(false, false, 1.0, V.middleCols(dim, b), R2inv, 0.0, work, nt);
             V.middleCols(dim, b) = work;
             // Q^T Z = R2^-T (P^T Z - C2^T V^T Z)
             const Eigen::MatrixXd QZ = R2inv.transpose() * (PZ - C2.transpose() * VZ);
-            detail::gemm(false, false, -1.0, V.middleCols(dim, b), QZ, 1.0, V.middleCols(m, b));
+            detail::gemm_fixed(false, false, -1.0, V.middleCols(dim, b), QZ, 1.0, V.middleCols(m, b), nt);
             // relation with Q in place of P: A V = V (H + C2 Hl) + Q (R2 Hl)
             H.topLeftCorner(dim, dim) += C2 * H.block(dim, 0, b, dim);
             H.block(dim, 0, b, dim) = (R2 * H.block(dim, 0, b, dim)).eval();
@@ -610,8 +618,8 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
             Eigen::MatrixXd Pt = V.middleCols(dim, b), C(dim, b);
             Eigen::MatrixXd Ctot = Eigen::MatrixXd::Zero(dim, b);
             for (int pass = 0; pass < 2; ++pass) {
-                detail::gemm(true, false, 1.0, V.leftCols(dim), Pt, 0.0, C);
-                detail::gemm(false, false, -1.0, V.leftCols(dim), C, 1.0, Pt);
+                detail::gemm_fixed(true, false, 1.0, V.leftCols(dim), Pt, 0.0, C, nt);
+                detail::gemm_fixed(false, false, -1.0, V.leftCols(dim), C, 1.0, Pt, nt);
                 Ctot += C;
             }
             Eigen::HouseholderQR<Eigen::MatrixXd> qr(Pt);
@@ -625,8 +633,8 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
             res.operations += static_cast<int>(b);
             znorm = Y.colwise().norm();
             Hcol_V.resize(m, b);
-            detail::gemm(true, false, 1.0, V.leftCols(m), Y, 0.0, Hcol_V);
-            detail::gemm(false, false, -1.0, V.leftCols(m), Hcol_V, 1.0, Y);
+            detail::gemm_fixed(true, false, 1.0, V.leftCols(m), Y, 0.0, Hcol_V, nt);
+            detail::gemm_fixed(false, false, -1.0, V.leftCols(m), Hcol_V, 1.0, Y, nt);
             Hcol_Q = Hcol_V.bottomRows(b);
             Hcol_V = Hcol_V.topRows(dim).eval();
             V.middleCols(m, b) = Y;
@@ -689,9 +697,9 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
         // Krylov space held): accept only once the basis is full.
         if (nconv == k && (!breakdown || full)) {
             Eigen::MatrixXd U(n, k);
-            detail::gemm(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U);
+            detail::gemm_fixed(false, false, 1.0, V.leftCols(dim), S.leftCols(k), 0.0, U, nt);
             Eigen::VectorXd theta;
-            res.residual = rayleigh_residuals(L, U, theta);
+            res.residual = rayleigh_residuals(L, U, theta, resolve_threads(params.num_threads));
             finish(theta, U, k, res);
             res.seconds_ritz += sw.lap();
             return;
@@ -704,9 +712,11 @@ void block_krylov_schur(const SparseRef& L, ShiftSolveOp& op, const EigenParams&
             k + std::min<Eigen::Index>(nconv, (maxdim - k) / 2), maxdim - b);
         // V[:, :keep] = V[:, :dim] S[:, :keep] in place, by blocks of rows
         // (each row block depends on itself only): no n x keep temporary.
+#pragma omp parallel num_threads(nt)
         {
             constexpr Eigen::Index kRows = 4096;
             Eigen::MatrixXd T(kRows, keep);
+#pragma omp for schedule(static)
             for (Eigen::Index r = 0; r < n; r += kRows) {
                 const Eigen::Index nr = std::min(kRows, n - r);
                 auto Tr = T.topRows(nr);
@@ -761,18 +771,22 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
             throw std::invalid_argument("smallest_eigenvectors: ncv must exceed k");
     }
 
+    if (params.num_threads < 0)
+        throw std::invalid_argument("smallest_eigenvectors: num_threads must be >= 0");
+    const int nt = resolve_threads(params.num_threads);
+    // Deterministic for every thread count: the BLAS runs single-threaded
+    // (a multi-threaded BLAS rounds differently with each thread count, in
+    // CHOLMOD's factorisation too); the parallel parts split their work in
+    // ways that do not depend on the thread count (gemm_fixed, split-tree
+    // solves, fixed column groups).
+    detail::BlasThreads blas_guard(1);
     Stopwatch sw;
     ShiftSolveOp op(L, params.grid_height, params.grid_width);
+    op.set_solve_threads(nt);
     EigenResult res;
     res.seconds_analyze = sw.lap();
     choose_shift(L, op, params.shift, res);
     res.seconds_factorize = sw.lap();
-#ifdef SSS_HAVE_CHOLMOD
-    // Lanczos: the supernodal triangular solves are BLAS-2 on small blocks,
-    // which a threaded BLAS (e.g. OpenBLAS) makes ~2x slower. The block
-    // method's solves and orthogonalisation are BLAS-3 and use every core.
-    detail::BlasThreads blas_guard(block ? resolve_threads(0) : 1);
-#endif
     if (block)
         block_krylov_schur(L, op, params, ncv, b, res);
     else

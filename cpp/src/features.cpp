@@ -41,36 +41,35 @@ Eigen::MatrixXd top_eigenvectors(const Eigen::MatrixXd& C, int k) {
     return V;
 }
 
-// Row ranges [begin, end) splitting n rows into `parts` nearly equal blocks.
-inline std::ptrdiff_t block_begin(std::ptrdiff_t n, int parts, int i) {
-    return n * i / parts;
+// The n rows in blocks of kRowBlock (the last one shorter): the blocks, and
+// so every sum over them, do not depend on the thread count.
+constexpr std::ptrdiff_t kRowBlock = 4096;
+inline int row_block_count(std::ptrdiff_t n) {
+    return static_cast<int>((n + kRowBlock - 1) / kRowBlock);
 }
 
-// Calls f(t, begin, end) from each thread t of a team of `nthreads` on its
-// block [begin, end) of the n rows (threads with an empty block skip it).
+// Calls f(i, begin, end) for every row block i on a team of `nthreads`.
 template <class F>
 void for_row_blocks(std::ptrdiff_t n, int nthreads, F&& f) {
-#pragma omp parallel num_threads(nthreads)
-    {
-        int t = 0, nt = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        const std::ptrdiff_t b = block_begin(n, nt, t), e = block_begin(n, nt, t + 1);
-        if (e > b) f(t, b, e);
+    const int blocks = row_block_count(n);
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int i = 0; i < blocks; ++i) {
+        const std::ptrdiff_t b = i * kRowBlock, e = std::min(n, b + kRowBlock);
+        f(i, b, e);
     }
 }
 
 // Centre the columns of X in place and return their covariance (1/N
-// normalisation). Threads work on row blocks; Eigen's own GEMM threading is
+// normalisation), summing the row blocks' parts in block order. Threads work
+// on row blocks; Eigen's own GEMM threading is
 // not used (inside a parallel region it runs serially), so `nthreads` is the
 // whole story and oversubscribed machines do not stall in GEMM barriers.
 Eigen::MatrixXd center_and_covariance(Eigen::MatrixXd& X, int nthreads) {
     const std::ptrdiff_t n = X.rows();
     const Eigen::Index d = X.cols();
     const Eigen::RowVectorXd mean = X.colwise().mean();
-    std::vector<Eigen::MatrixXd> parts(static_cast<size_t>(nthreads), Eigen::MatrixXd::Zero(d, d));
+    std::vector<Eigen::MatrixXd> parts(static_cast<size_t>(row_block_count(n)),
+                                       Eigen::MatrixXd::Zero(d, d));
     for_row_blocks(n, nthreads, [&](int t, std::ptrdiff_t b, std::ptrdiff_t e) {
         auto rows = X.middleRows(b, e - b);
         rows.rowwise() -= mean;

@@ -251,6 +251,7 @@ LloydResult lloyd_impl(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd
     };
 
     for (int it = 0; it < max_iter; ++it) {
+        check_cancel();
         res.iterations = it + 1;
         Index changed = 0;
         const double* c = C.data();

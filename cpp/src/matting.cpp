@@ -158,6 +158,7 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
             };
 #pragma omp for schedule(static)
             for (int y = 0; y < H; ++y) {
+                if (cancel_requested()) continue;  // check_cancel() throws after the loop
                 const int cy0 = std::max(y - r, r), cy1 = std::min(y + r, H - 1 - r);
                 const double* rows[64];  // window rows cy0..cy1 (<= ws of them)
                 for (int cy = cy0; cy <= cy1; ++cy) rows[cy - cy0] = kernel_row(cy);
@@ -191,6 +192,7 @@ SparseMatrix matting_affinity(const ImageView& image, const MattingParams& param
         run(std::integral_constant<int, 9>{});
     else
         run(std::integral_constant<int, Eigen::Dynamic>{});
+    check_cancel();
     return out;
 }
 

@@ -199,6 +199,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
     RelaxedResult res;
     Eigen::VectorXd x = a_hat, b(n * K), d(n * K);
     for (int it = 0; it < params.iterations; ++it) {
+        check_cancel();
         report_progress(static_cast<double>(it) / (params.iterations + 1));
         // u = max(|x|, clamp)^expo, v = max(|1 - x|, clamp)^expo by blocks
         // (pow_array: vectorised, ~3x faster than std::pow).

@@ -360,6 +360,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
 
     int it = 0;
     for (; it < params.max_num_iter; ++it) {
+        check_cancel();
         band_ptr.assign(static_cast<size_t>(nb) + 1, 0);
         for (int k = 0; k < K; ++k) {
             const int bi = std::clamp(static_cast<int>(cen[static_cast<size_t>(k) * 5 + 3] / band), 0, nb - 1);

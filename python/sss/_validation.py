@@ -12,7 +12,8 @@ import os
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["as_image", "as_csr", "as_points", "check_memory", "available_memory"]
+__all__ = ["as_image", "as_csr", "as_points", "check_memory", "available_memory", "as_int",
+           "as_float", "as_threads", "max_threads", "check_finite_result", "check_symmetric"]
 
 _UINT_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -85,6 +86,8 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
         raise TypeError(f"{name} has unsupported dtype {matrix.dtype}; expected real numbers")
     if max(matrix.shape) >= 2**31 - 1:
         raise ValueError(f"{name} of shape {matrix.shape} is too large for 32-bit indices")
+    if sp.issparse(matrix):
+        _check_sparse_structure(matrix, name)
     if (sp.isspmatrix_csr(matrix) or isinstance(matrix, sp.csr_array)) \
             and matrix.dtype == np.float64 and matrix.indices.dtype == np.int32 \
             and matrix.indptr.dtype == np.int32 and matrix.has_canonical_format:
@@ -100,6 +103,35 @@ def as_csr(matrix, *, name: str = "matrix", square: bool = True) -> sp.csr_matri
     if not np.isfinite(out.data).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return out
+
+
+def _check_sparse_structure(matrix, name: str) -> None:
+    """Raise ValueError for a malformed compressed sparse matrix (scipy's own
+    routines may read and write out of bounds on one: never pass it on)."""
+    if matrix.format not in ("csr", "csc"):
+        if matrix.format == "coo":
+            r, c = matrix.coords if hasattr(matrix, "coords") else (matrix.row, matrix.col)
+            if r.size and (r.min() < 0 or c.min() < 0 or r.max() >= matrix.shape[0]
+                           or c.max() >= matrix.shape[1]):
+                raise ValueError(f"{name} is not a valid COO matrix: indices out of range")
+        return
+    ptr, idx = np.asarray(matrix.indptr), np.asarray(matrix.indices)
+    major = matrix.shape[0] if matrix.format != "csc" else matrix.shape[1]
+    minor = matrix.shape[1] if matrix.format != "csc" else matrix.shape[0]
+    problem = None
+    if ptr.ndim != 1 or ptr.size != major + 1:
+        problem = f"indptr has {ptr.size} entries, expected {major + 1}"
+    elif ptr.size and ptr[0] != 0:
+        problem = f"indptr starts at {ptr[0]}, expected 0"
+    elif np.any(np.diff(ptr) < 0):
+        problem = "indptr is not non-decreasing"
+    elif ptr[-1] > idx.size or ptr[-1] > np.asarray(matrix.data).shape[0]:
+        problem = (f"indptr ends at {ptr[-1]} but there are {idx.size} indices and "
+                   f"{np.asarray(matrix.data).shape[0]} values")
+    elif idx.size and (idx[:ptr[-1]].min() < 0 or idx[:ptr[-1]].max() >= minor):
+        problem = f"an index is outside [0, {minor - 1}]"
+    if problem:
+        raise ValueError(f"{name} is not a valid {matrix.format.upper()} matrix: {problem}")
 
 
 def as_points(points, *, name: str = "X") -> np.ndarray:
@@ -121,6 +153,10 @@ def as_points(points, *, name: str = "X") -> np.ndarray:
     if bad.any():
         raise ValueError(f"{name} contains NaN or infinite values "
                          f"({int(bad.sum())} of them, the first at index {_first_bad(bad)})")
+    big = float(np.abs(arr).max())
+    if big > 1e150:
+        raise ValueError(f"{name} has values up to {big:.3g}, beyond +-1e150, where squared "
+                         "distances overflow; rescale it")
     return arr
 
 
@@ -129,7 +165,14 @@ def available_memory() -> int:
     number when it cannot be read. Override with SSS_MEMORY_LIMIT (bytes)."""
     env = os.environ.get("SSS_MEMORY_LIMIT")
     if env:
-        return int(float(env))
+        try:
+            limit = float(env)
+        except ValueError:
+            limit = float("nan")
+        if not (np.isfinite(limit) and limit > 0):
+            raise ValueError(f"the environment variable SSS_MEMORY_LIMIT must be a positive "
+                             f"number of bytes (e.g. 4e9), got {env!r}")
+        return int(limit)
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -162,11 +205,145 @@ def from_core_csr(parts) -> sp.csr_matrix:
     return m
 
 
+def max_threads() -> int:
+    """Largest accepted `num_threads`: 4 threads per core, at least 16
+    (more only adds overhead; thousands of threads can exhaust the address
+    space and kill the process inside OpenMP or ONNX Runtime)."""
+    return max(16, 4 * (os.cpu_count() or 1))
+
+
+def as_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """`value` as a Python int, refusing bools, non-integral floats, NaN and
+    values outside [minimum, maximum] with an error naming `name`."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        v = int(value)
+    elif isinstance(value, (float, np.floating)):
+        if not np.isfinite(value) or not float(value).is_integer():
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        v = int(value)
+    else:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {v}")
+    return v
+
+
+def as_float(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+             strict_minimum: bool = False) -> float:
+    """`value` as a finite Python float in [minimum, maximum] (or (minimum,
+    maximum] with `strict_minimum`), else an error naming `name`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                         np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if minimum is not None and (v <= minimum if strict_minimum else v < minimum):
+        raise ValueError(f"{name} must be {'>' if strict_minimum else '>='} {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {v}")
+    return v
+
+
 def as_threads(num_threads: int | None) -> int:
-    """Thread count for the core: 0 (all cores) for None, else an int >= 1."""
+    """Thread count for the core: 0 (all cores) for None, else an int in
+    [1, max_threads()]."""
     if num_threads is None:
         return 0
-    num_threads = int(num_threads)
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-    return num_threads
+    return as_int(num_threads, "num_threads", minimum=1, maximum=max_threads())
+
+
+def check_finite_result(array: np.ndarray, what: str) -> np.ndarray:
+    """Raise FloatingPointError if a stage's result holds NaN or infinity."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        raise FloatingPointError(f"{what} produced {int(bad.sum())} NaN or infinite values "
+                                 f"(of {bad.size}); the input is numerically degenerate")
+    return array
+
+
+def check_symmetric(L: sp.csr_matrix, name: str = "L", rtol: float = 1e-8) -> None:
+    """Raise ValueError unless the CSR matrix `L` is symmetric to `rtol`
+    relative to its largest entry.
+
+    A cheap test first: (L - L^T) y for a fixed random y (two sparse products,
+    ~50x faster than forming L - L^T); only when it is not ~0 is the
+    difference formed, to report it."""
+    if L.nnz == 0:
+        return
+    y = np.random.default_rng(12345).standard_normal(L.shape[0])
+    gap = np.abs(L @ y - L.T @ y).max()  # rounding: ~(entries per row) x 1e-16 x scale
+    if gap <= 1e-11 * float(np.abs(L.data).max()) * float(np.abs(y).max()):
+        return
+    diff = abs(L - L.T)
+    worst = diff.max() if diff.nnz else 0.0
+    scale = float(np.abs(L.data).max())
+    if worst > rtol * scale:
+        raise ValueError(f"{name} must be symmetric, but |{name} - {name}^T| reaches {worst:.3g} "
+                         f"(largest entry {scale:.3g})")
+
+
+# sss.segment's parameters: integers with their minimum, reals with their
+# minimum (None: any finite value) and whether the minimum is excluded.
+_SEGMENT_INTS = {"num_layers": 1, "n_segments": 1, "matting_radius": 1, "num_eigenvectors": 1,
+                 "initial_layers": 1, "constrained_iterations": 0, "kmeans_start_clusters": 1,
+                 "kmeans_replicates": 1, "kmeans_rerun_below": 0, "relaxed_iterations": 0,
+                 "cg_iterations": 1, "final_cg_iterations": 0}
+_SEGMENT_FLOATS = {"compactness": (0.0, False), "matting_eps": (0.0, False),
+                   "semantic_weight": (0.0, False), "color_weight": (0.0, False),
+                   "semantic_steepness": (None, False), "semantic_center": (None, False),
+                   "color_steepness": (None, False), "color_center": (None, False),
+                   "color_radius": (0.0, False), "sparsity_exponent": (0.0, True),
+                   "sparsity_weight": (0.0, True), "constrained_clamp": (0.0, True),
+                   "prune_threshold": (0.0, False), "cg_tol": (0.0, True),
+                   "relaxed_sparsity_weight": (0.0, False), "fidelity_weight": (0.0, True),
+                   "constraint_weight": (0.0, False), "low": (None, False),
+                   "high": (None, False), "gamma_base": (0.0, True),
+                   "gradient_cap": (0.0, False), "relaxed_clamp": (0.0, True)}
+
+
+def check_segment_args(args: dict) -> np.ndarray:
+    """Check the arguments of :func:`sss.segment` (its ``locals()``) before any
+    work starts; return the image as :func:`as_image` gives it.
+
+    Every error names the parameter, its value and what is allowed."""
+    img = as_image(args["image"], name="image", channels=3, min_size=3)
+    h, w = img.shape[:2]
+    ints = {name: as_int(args[name], name, minimum=lo) for name, lo in _SEGMENT_INTS.items()
+            if name in args}
+    for name, (lo, strict) in _SEGMENT_FLOATS.items():
+        if name in args:
+            as_float(args[name], name, minimum=lo, strict_minimum=strict)
+    if not args["low"] < args["high"]:
+        raise ValueError(f"low must be smaller than high, got low={args['low']}, "
+                         f"high={args['high']}")
+    if args.get("prune_every") is not None:
+        as_int(args["prune_every"], "prune_every", minimum=0)
+    as_threads(args.get("num_threads"))
+    if args.get("preconditioner") not in ("block_jacobi", "jacobi", "none"):
+        raise ValueError("preconditioner must be 'block_jacobi', 'jacobi' or 'none', got "
+                         f"{args.get('preconditioner')!r}")
+    k, m = ints["num_layers"], ints["initial_layers"]
+    if k > m:
+        raise ValueError(f"num_layers={k} is more than initial_layers={m}, the layers that "
+                         f"are grouped into the output; use num_layers <= {m}")
+    ne = ints["num_eigenvectors"]
+    if h * w <= max(ne, m):
+        side = int(np.ceil(np.sqrt(max(ne, m) + 1)))
+        raise ValueError(f"image of {h} x {w} = {h * w} pixels is too small for "
+                         f"num_eigenvectors={ne} and initial_layers={m}: it needs more pixels "
+                         f"than either (at least {side} x {side}); use a larger image or "
+                         "smaller values")
+    feats = args.get("features")
+    if isinstance(feats, np.ndarray) and feats.ndim == 3 and feats.shape[2] == 3 \
+            and feats.dtype.kind == "f" and feats.size and np.isfinite(feats).all():
+        lo_v, hi_v = float(feats.min()), float(feats.max())
+        if lo_v < -1.0 or hi_v > 2.0:
+            raise ValueError(f"features with 3 channels are used as preprocessed features, "
+                             f"which lie in [0, 1] (sss.preprocess_features); got values in "
+                             f"[{lo_v:.3g}, {hi_v:.3g}]")
+    return img

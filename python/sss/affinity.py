@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import as_image, check_memory, from_core_csr
+from ._validation import as_float, as_image, check_memory, from_core_csr
 from .matting import matting_affinity
 from .superpixels import _threads, as_labels, superpixels
 
@@ -127,9 +127,7 @@ def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = 50.
            Sec. 3.3, Eq. 5.
     """
     steepness, center = _finite(steepness, "steepness"), _finite(center, "center")
-    radius = float(radius)
-    if not radius >= 0:
-        raise ValueError(f"radius must be >= 0, got {radius}")
+    radius = as_float(radius, "radius", minimum=0.0)
     img = as_image(image, name="image", channels=3)
     lab = as_labels(labels, img.shape[:2], shape_of="image")
     k = int(lab.max()) + 1
@@ -166,9 +164,7 @@ def pairs_within_radius(points: np.ndarray, radius: float, *,
         raise ValueError(f"points must have shape (n, 2), got {pts.shape}")
     if not np.all(np.isfinite(pts)):
         raise ValueError("points contain NaN or infinite values")
-    radius = float(radius)
-    if not radius >= 0:
-        raise ValueError(f"radius must be >= 0, got {radius}")
+    radius = as_float(radius, "radius", minimum=0.0)
     pairs = _core.pairs_within_radius(pts, radius, _threads(num_threads))
     order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     return pairs[order]
@@ -290,7 +286,4 @@ def _weighted_sum(mats, weights) -> sp.csr_matrix:
 
 
 def _finite(value, name: str) -> float:
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+    return as_float(value, name)

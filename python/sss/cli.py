@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 import traceback
@@ -31,7 +32,7 @@ from . import __version__
 from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .export import FORMATS, _check_formats, save_layers
-from .io import imread, resize
+from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors
 
 __all__ = ["main", "build_parser", "segment_file"]
@@ -49,8 +50,8 @@ def _formats(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _int_at_least(minimum: int):
-    """argparse type: an integer >= `minimum`."""
+def _int_at_least(minimum: int, maximum: int | None = None):
+    """argparse type: an integer in [minimum, maximum]."""
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -58,11 +59,13 @@ def _int_at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if v < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
+        if maximum is not None and v > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {v}")
         return v
     return parse
 
 
-_positive = _int_at_least(1)
+MAX_LAYERS = 40  # sss.segment's initial_layers: the layers that are grouped
 _non_negative = _int_at_least(0)
 
 
@@ -82,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A))")
     seg.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                      help="output directory (created if missing)")
-    seg.add_argument("--layers", type=_positive, default=5, metavar="K",
-                     help="number of soft layers (default 5, the paper's)")
+    seg.add_argument("--layers", type=_int_at_least(1, MAX_LAYERS), default=5, metavar="K",
+                     help=f"number of soft layers, 1 to {MAX_LAYERS} (default 5, the paper's)")
     seg.add_argument("--method", choices=METHODS, default="multilevel",
                      help="multilevel (default): a working level of fixed size, then a "
                           "guided upsampling to the photo's size (seconds per photo); "
@@ -94,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "layers are still written at the photo's size (default: 0 = "
                           f"never downsize with --method multilevel, {DEFAULT_MAX_SIDE} with "
                           "--method reference)")
+    seg.add_argument("--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS,
+                     metavar="N",
+                     help="refuse photos with more than N pixels, before decoding them "
+                          f"(default {DEFAULT_MAX_PIXELS:,}); the full-size layers need "
+                          "about 100 bytes per pixel and layer")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
@@ -144,7 +152,8 @@ def _segment(image, features, *, num_layers, seed, verbose, method):
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  max_side: int | None = None, seed: int = 0, formats=FORMATS,
                  features=None, progress: BatchProgress | None = None,
-                 ora_space: str = "srgb", method: str = "multilevel") -> dict:
+                 ora_space: str = "srgb", max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                 method: str = "multilevel") -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
     Parameters
@@ -168,6 +177,9 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     progress : BatchProgress, optional
     ora_space : {"srgb", "linear"}
         Blending space the OpenRaster stack is made exact for.
+    max_pixels : int or None
+        Photos with more pixels are refused before they are decoded
+        (:func:`sss.imread`).
     method : {"multilevel", "reference"}
         See :func:`sss.segment`.
 
@@ -183,7 +195,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     path = Path(os.fspath(path))
     name = name or path.stem
     stage("reading")
-    photo = imread(path)
+    photo = imread(path, max_pixels=max_pixels)
     H, W = photo.shape[:2]
     work = photo
     if max_side and max(H, W) > max_side:
@@ -237,14 +249,44 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
 
 
 def _unique_names(paths: list[Path]) -> list[str]:
-    seen: dict[str, int] = {}
+    """Output stems: the photo's stem, or for a repeated stem the first free
+    ``stem-N`` (N = 2, 3, ...) that is no other photo's stem either, so that
+    no two photos of the batch write the same files (a.png, a.jpg, a-2.png
+    -> a, a-3, a-2)."""
+    stems = [p.stem or "photo" for p in paths]
+    taken = set(stems)
+    first: set[str] = set()
     names = []
-    for p in paths:
-        stem = p.stem or "photo"
-        n = seen.get(stem, 0) + 1
-        seen[stem] = n
-        names.append(stem if n == 1 else f"{stem}-{n}")
+    for stem in stems:
+        if stem not in first:
+            first.add(stem)
+            names.append(stem)
+            continue
+        n = 2
+        while f"{stem}-{n}" in taken:
+            n += 1
+        taken.add(f"{stem}-{n}")
+        names.append(f"{stem}-{n}")
     return names
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that partial outputs are cleaned up."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    def handler(signum, frame):
+        raise _Terminated()
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave the default
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------- main
@@ -270,15 +312,17 @@ def _run_segment(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                segment_file(photo, outdir, name=name, num_layers=args.layers,
-                             max_side=args.max_side, seed=args.seed, formats=args.format,
-                             features=None if feats is None else feats[i], progress=progress,
-                             ora_space=args.ora_space, method=args.method)
+                with _sigterm_raises():
+                    segment_file(photo, outdir, name=name, num_layers=args.layers,
+                                 max_side=args.max_side, seed=args.seed, formats=args.format,
+                                 features=None if feats is None else feats[i],
+                                 progress=progress, ora_space=args.ora_space,
+                                 max_pixels=args.max_pixels, method=args.method)
                 ok, note = True, ""
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, _Terminated) as e:
                 progress.close()
                 sys.stderr.write("sss: interrupted\n")
-                return 130
+                return 143 if isinstance(e, _Terminated) else 130
             except Exception as e:  # one bad photo must not stop the batch
                 ok, note = False, ""
                 msg = str(e) or type(e).__name__

@@ -23,12 +23,23 @@ alphas are kept unchanged elsewhere (e.g. in the ``.npz`` export).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _core
-from ._validation import as_threads as _threads, as_image, check_memory
+from ._validation import as_threads as _threads, as_float, as_image, as_int, \
+    check_finite_result, check_memory
 
 __all__ = ["normalize_alphas", "estimate_layer_colors", "project_layer_colors", "composite"]
+
+
+# Below about 1e-13 the CG residual cannot be reached in double precision
+# (it stagnates, then rounding makes it diverge).
+_MIN_TOLERANCE = 1e-13
+# A final residual above this (and above the tolerance) is warned about: the
+# default 100 iterations per level often end at ~3e-5, which is harmless.
+_WARN_RESIDUAL = 1e-2
 
 
 def _as_alphas(alphas, name: str = "alphas") -> np.ndarray:
@@ -106,7 +117,9 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
         Maximum CG iterations on each level of the cascade.
     tolerance : float, optional
         CG stops when the relative residual ||b - A x|| / ||b|| of every
-        channel is below it.
+        channel is below it (>= 1e-13). A final residual above both it and
+        1e-2 gives a RuntimeWarning with its size; a residual above 1
+        (divergence) raises FloatingPointError.
     num_threads : int, optional
         Threads; default all cores.
     return_info : bool, optional
@@ -137,15 +150,10 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     .. [2] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic
            Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018, Sec. 4.3-4.4.
     """
-    eps = float(eps)
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be finite and > 0, got {eps}")
-    max_iterations = int(max_iterations)
-    if max_iterations < 0:
-        raise ValueError(f"max_iterations must be >= 0, got {max_iterations}")
-    tolerance = float(tolerance)
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    eps = as_float(eps, "eps", minimum=0.0, strict_minimum=True)
+    max_iterations = as_int(max_iterations, "max_iterations", minimum=0)
+    tolerance = as_float(tolerance, "tolerance", minimum=_MIN_TOLERANCE)
+    nt = _threads(num_threads)
     img = as_image(image, name="image", channels=3)
     a = _as_alphas(alphas)
     _check_sizes(img, a)
@@ -153,7 +161,16 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     # 6 solver vectors of N*K*3 doubles, edge weights, pyramid
     check_memory(n * k * 8 * (6 * 3 + 4 + 8), "estimate_layer_colors")
     colors, iterations, residual, coarse = _core.estimate_layer_colors(
-        img, a, eps, max_iterations, tolerance, _threads(num_threads))
+        img, a, eps, max_iterations, tolerance, nt)
+    check_finite_result(colors, "estimate_layer_colors")
+    if not residual <= 1.0:  # worse than the zero start: CG diverged
+        raise FloatingPointError(
+            f"estimate_layer_colors diverged: relative residual {residual:.3g} after "
+            f"{iterations} iterations (tolerance={tolerance}, max_iterations={max_iterations})")
+    if max_iterations > 0 and residual > max(tolerance, _WARN_RESIDUAL):
+        warnings.warn(f"estimate_layer_colors did not converge: relative residual {residual:.3g} "
+                      f"> tolerance={tolerance} after max_iterations={max_iterations}; the "
+                      "colours are approximate", RuntimeWarning, stacklevel=2)
     if return_info:
         return colors, {"iterations": int(iterations), "relative_residual": float(residual),
                         "coarse_iterations": int(coarse)}

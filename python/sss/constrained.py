@@ -9,11 +9,13 @@ layers by k-means on their mean features.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from . import _core
-from ._validation import as_csr, as_image, check_memory
+from ._validation import as_csr, as_float, as_image, as_int, as_threads, check_memory, \
+    check_finite_result, check_symmetric
 from .kmeans import kmeans, splitting_kmeans
 
 __all__ = ["constrained_sparsify", "initial_labels", "group_layers", "structured_block_solve",
@@ -224,9 +226,16 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
            TPAMI 30(10), 2008, Eq. 9.
     .. [2] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 3.4.
     """
-    h, w = (int(s) for s in shape)
+    try:
+        h, w = (as_int(s, "shape entries", minimum=1) for s in tuple(shape)[:2])
+    except TypeError:
+        raise TypeError(f"shape must be (H, W), got {shape!r}") from None
     n = h * w
     E = np.asarray(eigenvectors)
+    for arr, what in ((E, "eigenvectors"), (np.asarray(eigenvalues), "eigenvalues")):
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"{what} must be real numbers (float), got dtype {arr.dtype}; the "
+                            "eigenvectors of a symmetric L are real")
     if not isinstance(eigenvectors, np.ndarray) or E.ndim != 2 or E.shape[0] != n:
         raise ValueError(f"eigenvectors must be an (N, m) array with N = {h}*{w} = {n}, got "
                          f"shape {getattr(eigenvectors, 'shape', None)}")
@@ -239,14 +248,12 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
     Lc = as_csr(L, name="L", square=True)
     if Lc.shape[0] != n:
         raise ValueError(f"L is {Lc.shape[0]} x {Lc.shape[0]}, expected {n} x {n}")
-    num_layers = int(num_layers)
-    if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-    if int(iterations) < 0:
-        raise ValueError(f"iterations must be >= 0, got {iterations}")
-    for name, v in (("gamma", gamma), ("weight", weight), ("clamp", clamp)):
-        if not np.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be positive and finite, got {v}")
+    check_symmetric(Lc, "L")
+    num_layers = as_int(num_layers, "num_layers", minimum=1)
+    iterations = as_int(iterations, "iterations", minimum=0)
+    gamma, weight, clamp = (as_float(v, name, minimum=0.0, strict_minimum=True) for name, v in
+                            (("gamma", gamma), ("weight", weight), ("clamp", clamp)))
+    prune_threshold = as_float(prune_threshold, "prune_threshold", minimum=0.0)
     if prune_every is None:
         prune_every = math.ceil(int(iterations) / 4)
     if isinstance(sample_stride, str):
@@ -258,8 +265,7 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
             sample_stride, (int, np.integer)) or sample_stride < 1:
         raise ValueError(f"sample_stride must be a positive integer or 'auto', got "
                          f"{sample_stride!r}")
-    if int(prune_every) < 0:
-        raise ValueError(f"prune_every must be >= 0, got {prune_every}")
+    prune_every = as_int(prune_every, "prune_every", minimum=0)
     if gram_kernel not in ("auto", "blas", "avx2", "eigen"):
         raise ValueError(f"gram_kernel must be 'auto', 'blas', 'avx2' or 'eigen', got "
                          f"{gram_kernel!r}")
@@ -288,12 +294,12 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
             raise ValueError(f"labels must lie in [0, {num_layers - 1}], got "
                              f"[{lab.min()}, {lab.max()}]")
     lab = np.ascontiguousarray(lab.astype(np.int32).ravel())
-    nt = 0 if num_threads is None else int(num_threads)
+    nt = as_threads(num_threads)
     alphas, kept, counts, core_info = _core.constrained_sparsify(
         E, ev, Lc.data, Lc.indices, Lc.indptr, lab, num_layers, int(iterations), float(gamma),
         float(weight), float(clamp), float(prune_threshold), int(prune_every), nt, gram_kernel,
         int(sample_stride), w)
-    layers = np.asarray(alphas).reshape(h, w, -1)
+    layers = check_finite_result(np.asarray(alphas).reshape(h, w, -1), "constrained_sparsify")
     if return_info:
         return layers, {"labels": lab.reshape(h, w), "kept": list(kept),
                         "layer_counts": list(counts), "sample_stride": int(sample_stride),
@@ -302,7 +308,8 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
 
 
 def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, *,
-                 group_ids: np.ndarray | None = None, seed=0, return_ids: bool = False):
+                 group_ids: np.ndarray | None = None, seed=0, replicates: int = 1,
+                 return_ids: bool = False):
     """Group soft layers by k-means on their alpha-weighted mean features (step 9).
 
     Layer i's feature is sum_p alpha_i(p) f(p) / sum_p alpha_i(p); k-means
@@ -322,6 +329,9 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
         Given assignment (0..num_groups-1) instead of the k-means.
     seed : int or numpy Generator, optional
         Random source of the k-means.
+    replicates : int, optional
+        k-means runs from different starts, the one with the lowest total
+        distance kept (1, as the reference).
     return_ids : bool, optional
         Also return the group of each layer.
 
@@ -339,9 +349,10 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
     if feat.shape[:2] != lay.shape[:2]:
         raise ValueError("features and layers differ in size")
     k = lay.shape[2]
-    num_groups = int(num_groups)
-    if num_groups < 1:
-        raise ValueError(f"num_groups must be >= 1, got {num_groups}")
+    num_groups = as_int(num_groups, "num_groups", minimum=1)
+    if group_ids is None and k < num_groups:
+        warnings.warn(f"group_layers: only {k} layers to group, fewer than num_groups="
+                      f"{num_groups}; returning {k} layers", UserWarning, stacklevel=2)
     A = lay.reshape(-1, k)
     if group_ids is None:
         if k <= num_groups:
@@ -350,7 +361,7 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
             F = feat.reshape(-1, feat.shape[2])
             sums = A.sum(axis=0)
             comp = (A.T @ F) / np.where(sums == 0, 1.0, sums)[:, None]
-            ids, _, _ = kmeans(comp, num_groups, start="plus", rng=seed)
+            ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates, rng=seed)
     else:
         ids = np.asarray(group_ids).ravel()
         if ids.shape != (k,) or ids.dtype.kind not in "iu" or ids.min() < 0 or \

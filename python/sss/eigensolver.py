@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_csr, check_memory
+from ._validation import as_csr, as_float, as_int, as_threads, check_memory
 
 __all__ = ["smallest_eigenvectors", "grid_nested_dissection"]
 
@@ -44,7 +44,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
                           ncv: int | None = None, tol: float = 1e-10,
                           max_restarts: int = 1000, method: str = "block",
                           block_size: int | None = None, image_shape=None,
-                          return_info: bool = False):
+                          return_info: bool = False, num_threads: int | None = None):
     """The k eigenpairs of a symmetric sparse matrix with the smallest eigenvalues.
 
     Shift-and-invert: the largest eigenvalues mu = 1 / (lambda - sigma) of
@@ -113,6 +113,9 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
         H * W must equal N. Default: unknown (CHOLMOD's own ordering).
     return_info : bool, optional
         Also return a dict with the shift used and iteration counts.
+    num_threads : int, optional
+        Threads (default all cores). The result is bitwise the same for every
+        thread count.
 
     Returns
     -------
@@ -161,37 +164,38 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     """
     Lc = as_csr(L, name="L", square=True)
     n = Lc.shape[0]
+    if n < 2:
+        raise ValueError(f"L must be at least 2 x 2 to have eigenpairs to compute, got "
+                         f"{n} x {n}")
     gh, gw = (0, 0) if image_shape is None else _grid_shape(image_shape, n)
-    k = int(k)
+    nt = as_threads(num_threads)
+    k = as_int(k, "k")
     if not 1 <= k < n:
-        raise ValueError(f"k must be in [1, N-1] = [1, {n - 1}], got {k}")
+        raise ValueError(f"k must be in [1, N-1] = [1, {n - 1}] for an N x N matrix L "
+                         f"(k eigenvectors; N = {n} pixels), got {k}")
     if method not in ("block", "lanczos"):
         raise ValueError(f"method must be 'block' or 'lanczos', got {method!r}")
-    bs = 0 if block_size is None else int(block_size)
+    bs = 0 if block_size is None else as_int(block_size, "block_size")
     if block_size is not None and bs < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
-    ncv_i = 0 if ncv is None else int(ncv)
+    ncv_i = 0 if ncv is None else as_int(ncv, "ncv")
     if ncv is not None and not k < ncv_i <= n:
         raise ValueError(f"ncv must satisfy k < ncv <= N, got ncv={ncv_i} with k={k}, N={n}")
-    tol = float(tol)
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive finite number, got {tol}")
-    max_restarts = int(max_restarts)
+    tol = as_float(tol, "tol", minimum=0.0, strict_minimum=True)
+    max_restarts = as_int(max_restarts, "max_restarts")
     if max_restarts < 1:
         raise ValueError(f"max_restarts must be >= 1, got {max_restarts}")
     if shift is None:
         shift_v = float("nan")
     else:
-        shift_v = float(shift)
-        if not np.isfinite(shift_v):
-            raise ValueError(f"shift must be finite, got {shift}")
+        shift_v = as_float(shift, "shift")
     basis = max(ncv_i, 2 * k + 1, k + 20) if method == "lanczos" else \
         max(ncv_i, 3 * k, k + 4 * (bs or _core.eigen_default_block_size(k)))
     # basis + Ritz vectors + output + factor (~ 20 nonzeros per row of L)
     check_memory(8.0 * n * (basis + 2 * k) + 12.0 * 20 * Lc.nnz, "smallest_eigenvectors")
     values, vectors, info = _core.smallest_eigenvectors(
         Lc.data, Lc.indices, Lc.indptr, n, k, ncv_i, tol, max_restarts, shift_v, method, bs,
-        gh, gw)
+        gh, gw, nt)
     if return_info:
         return values, vectors, dict(info)
     return values, vectors
@@ -247,7 +251,7 @@ def grid_nested_dissection(A, image_shape, *, leaf_size: int = 16) -> np.ndarray
     Ac = as_csr(A, name="A", square=True)
     n = Ac.shape[0]
     h, w = _grid_shape(image_shape, n)
-    leaf = int(leaf_size)
+    leaf = as_int(leaf_size, "leaf_size")
     if leaf < 1:
         raise ValueError(f"leaf_size must be >= 1, got {leaf_size}")
     return _core.grid_nested_dissection(Ac.data, Ac.indices, Ac.indptr, n, h, w, leaf)

@@ -52,12 +52,14 @@ from __future__ import annotations
 
 import io as _io
 import os
+import re
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from ._files import atomic_write, check_name, write_set
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 
 __all__ = ["FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
@@ -322,6 +324,13 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     .. [1] OpenRaster specification, https://www.openraster.org/ (stack.xml,
            mimetype, mergedimage.png, Thumbnails/thumbnail.png).
     """
+    data, order = _ora_file(image, alphas, colors, layer_names=layer_names, space=space)
+    atomic_write(path, data)
+    return order
+
+
+def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb"):
+    """The bytes of write_ora's file and its top-to-bottom layer order."""
     from PIL import Image
 
     order, rgba = ora_layers(image, alphas, colors, space=space)
@@ -340,20 +349,17 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
                    'opacity="1.0" visibility="visible" composite-op="svg:src-over"/>\n')
         entries.append((src, _png_bytes(rgba[t])))
     xml.append(" </stack>\n</image>\n")
-    path = Path(os.fspath(path))
-    tmp = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(tmp, "w") as z:
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
         z.writestr(zipfile.ZipInfo("mimetype"), b"image/openraster",
                    compress_type=zipfile.ZIP_STORED)
         z.writestr("stack.xml", "".join(xml).encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
         for name, data in entries:  # PNGs are compressed already
             z.writestr(name, data, compress_type=zipfile.ZIP_STORED)
         z.writestr("mergedimage.png", _png_bytes(merged), compress_type=zipfile.ZIP_STORED)
-        buf = _io.BytesIO()
-        thumb.save(buf, format="PNG")
-        z.writestr("Thumbnails/thumbnail.png", buf.getvalue(), compress_type=zipfile.ZIP_STORED)
-    os.replace(tmp, path)
-    return order
+        z.writestr("Thumbnails/thumbnail.png", _png_bytes(np.asarray(thumb)),
+                   compress_type=zipfile.ZIP_STORED)
+    return buf.getvalue(), order
 
 
 def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
@@ -391,14 +397,23 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     -------
     dict mapping each format to the files written.
 
+    The files are written as one set (:mod:`sss._files`): every file is
+    rendered first, then written under a temporary name in `outdir` and
+    renamed, so a failure or an interruption leaves none of them under its
+    final name; existing symlinks are replaced, never written through; `name`
+    must be a plain file name (no directory parts). Files of an earlier
+    save with the same `name` that this one does not rewrite (e.g. a
+    ``NAME_layer7.png`` after a run with more layers, or another format) are
+    removed.
+
     The npz holds ``alphas`` (raw, float32, as given), ``layer_alphas`` (the
     normalised alphas at the photo's size used for the images, float32),
     ``palette`` and the `extra` arrays.
     """
     formats = _check_formats(formats)
     _check_space(ora_space)
+    check_name(name)
     out = Path(os.fspath(outdir))
-    out.mkdir(parents=True, exist_ok=True)
     img = np.asarray(image, dtype=np.float64)
     a = normalize_alphas(alphas)
     if img.shape[:2] != a.shape[:2]:
@@ -407,29 +422,23 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     need_colors = any(f in formats for f in ("overview", "png", "ora"))
     if colors is None and need_colors:
         colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
+    files: dict[str, bytes] = {}  # rendered in memory, then written as one set
     written: dict[str, list[Path]] = {}
+
+    def add(fmt, fname, data):
+        files[fname] = data
+        written.setdefault(fmt, []).append(out / fname)
+
     if "overview" in formats:
-        from PIL import Image
-
-        p = out / f"{name}_overview.png"
-        Image.fromarray(overview(img, a, colors)).save(p)
-        written["overview"] = [p]
+        add("overview", f"{name}_overview.png", _png_bytes(overview(img, a, colors)))
     if "png" in formats:
-        from PIL import Image
-
         rgba = layer_rgba(img, a, colors)
-        paths = []
         for k in range(rgba.shape[0]):
-            p = out / f"{name}_layer{k}.png"
-            Image.fromarray(rgba[k]).save(p)
-            paths.append(p)
-        written["png"] = paths
+            add("png", f"{name}_layer{k}.png", _png_bytes(rgba[k]))
+        del rgba
     if "ora" in formats:
-        p = out / f"{name}.ora"
-        write_ora(p, img, a, colors, space=ora_space)
-        written["ora"] = [p]
+        add("ora", f"{name}.ora", _ora_file(img, a, colors, space=ora_space)[0])
     if "npz" in formats:
-        p = out / f"{name}_alphas.npz"
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
                                        dtype=np.float32),
                   "layer_alphas": a.astype(np.float32),
@@ -437,9 +446,20 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         for key, val in (extra or {}).items():
             if val is not None:
                 arrays[key] = np.asarray(val)
-        np.savez_compressed(p, **arrays)
-        written["npz"] = [p]
+        buf = _io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        add("npz", f"{name}_alphas.npz", buf.getvalue())
+    out.mkdir(parents=True, exist_ok=True)
+    write_set(out, files, stale=_stale_pattern(name))
     return written
+
+
+def _stale_pattern(name: str) -> re.Pattern:
+    """The file names save_layers writes for `name`, whatever the formats and
+    layer count: an earlier run's files of that name that the new set does not
+    rewrite are removed."""
+    n = re.escape(name)
+    return re.compile(rf"{n}_overview\.png|{n}_layer\d+\.png|{n}\.ora|{n}_alphas\.npz")
 
 
 def _check_formats(formats) -> tuple[str, ...]:

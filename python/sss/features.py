@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_image, check_memory
+from ._validation import as_float, as_image, as_int, as_threads, check_finite_result, \
+    check_memory
 
 __all__ = ["compute_features", "preprocess_features", "default_model_path",
            "MODEL_CONTRACT", "DEFAULT_MODEL"]
@@ -111,8 +112,35 @@ class _Model:
         self.path = path
 
     def run(self, x: np.ndarray) -> np.ndarray:
+        """Run the network on a worker thread so that Ctrl-C in the calling
+        thread stops it (onnxruntime's RunOptions.terminate) and raises
+        KeyboardInterrupt once the worker has ended."""
+        import onnxruntime as ort
+
+        opts = ort.RunOptions()
+        box: dict = {}
+
+        def work():
+            try:
+                box["y"] = self.session.run([self.output_name], {self.input_name: x},
+                                            run_options=opts)[0]
+            except BaseException as e:  # handed to the calling thread
+                box["error"] = e
+
+        worker = threading.Thread(target=work, name="sss-features", daemon=True)
+        worker.start()
         try:
-            (y,) = self.session.run([self.output_name], {self.input_name: x})
+            while worker.is_alive():
+                worker.join(0.05)
+        except KeyboardInterrupt:
+            opts.terminate = True
+            worker.join()
+            raise
+        e = box.get("error")
+        if e is None:
+            return box["y"]
+        try:
+            raise e
         except Exception as e:
             raise ValueError(f"{self.path} failed on an input of shape {x.shape} "
                              f"({type(e).__name__}: {str(e).strip()[:300]}); expected a "
@@ -137,8 +165,12 @@ def _load(model, num_threads: int) -> _Model:
         path = default_model_path()
     elif isinstance(model, (str, os.PathLike)):
         path = Path(model)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"feature model file {path} does not exist")
+        if not path.is_file():
+            kind = "a directory" if path.is_dir() else "not a regular file (e.g. a pipe or device)"
+            raise ValueError(f"feature model {path} is {kind}; model must be the path of an "
+                             "ONNX file")
     else:
         raise TypeError(f"model must be a path to an ONNX file or None, got {type(model).__name__}")
     path = path.resolve()
@@ -229,12 +261,7 @@ def compute_features(image: np.ndarray, model: str | os.PathLike | None = None, 
     .. [2] M. Tan, Q. Le, "EfficientNet: Rethinking Model Scaling for
            Convolutional Neural Networks", ICML 2019 (Lite variants, 2020).
     """
-    if num_threads is None:
-        nt = 0
-    else:
-        nt = int(num_threads)
-        if nt < 1:
-            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    nt = as_threads(num_threads)
     img = as_image(image, name="image", channels=3)
     m = _load(model, nt)
     h, w = img.shape[:2]
@@ -354,18 +381,12 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
         raise ValueError(f"features of shape {feats.shape} and image of shape {img.shape} "
                          "must have the same height and width")
     D = feats.shape[2]
-    k = int(num_components)
+    k = as_int(num_components, "num_components")
     if k < 1 or k > D:
         raise ValueError(f"num_components must be between 1 and the feature dimension {D}, got {k}")
-    clip = float(clip)
-    if not (clip > 0 and np.isfinite(clip)):
-        raise ValueError(f"clip must be finite and > 0, got {clip}")
-    n = int(neighborhood_size)
-    if n < 1:
-        raise ValueError(f"neighborhood_size must be >= 1, got {neighborhood_size}")
-    eps = float(degree_of_smoothing)
-    if not (eps > 0 and np.isfinite(eps)):
-        raise ValueError(f"degree_of_smoothing must be finite and > 0, got {degree_of_smoothing}")
+    clip = as_float(clip, "clip", minimum=0.0, strict_minimum=True)
+    n = as_int(neighborhood_size, "neighborhood_size", minimum=1)
+    eps = as_float(degree_of_smoothing, "degree_of_smoothing", minimum=0.0, strict_minimum=True)
     if guide not in ("color", "reference"):
         raise ValueError(f"guide must be 'color' or 'reference', got {guide!r}")
     if isinstance(prefilter_components, str):
@@ -381,10 +402,9 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
     if guide == "reference" and pre:
         raise ValueError("prefilter_components must be None, 0 or 'auto' with guide='reference' "
                          "(its per-channel guides do not commute with a projection)")
-    nt = 0 if num_threads is None else int(num_threads)
-    if num_threads is not None and nt < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    nt = as_threads(num_threads)
     npx = img.shape[0] * img.shape[1]
     kf = D if pre == 0 or pre >= D else pre
     check_memory(npx * 8 * (kf * 3 + 30 + (D if kf < D else 0)), "preprocess_features")
-    return _core.preprocess_features(feats, img, clip, n, eps, k, pre, nt, guide)
+    return check_finite_result(_core.preprocess_features(feats, img, clip, n, eps, k, pre, nt,
+                                                         guide), "preprocess_features")

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_memory
+from ._validation import as_int, available_memory, check_memory
 
-__all__ = ["imread", "imsave", "resize", "ImageReadError", "apply_orientation"]
+__all__ = ["imread", "imsave", "resize", "ImageReadError", "PhotoTooLargeError",
+           "apply_orientation", "DEFAULT_MAX_PIXELS"]
 
 
 class ImageReadError(ValueError):
@@ -104,16 +105,32 @@ def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
     return arr
 
 
-def imread(path, *, dtype=np.float64) -> np.ndarray:
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+           max_side: int | None = None) -> np.ndarray:
     """Read a photo as an upright RGB array in [0, 1].
 
     Parameters
     ----------
     path : str or os.PathLike
-        JPEG, PNG, TIFF (8 or 16 bits per channel) or any other format
-        Pillow reads.
+        JPEG, PNG, TIFF (8 or 16 bits per channel, or floating point) or any
+        other format Pillow reads.
     dtype : float32 or float64, optional
         Output type.
+    max_pixels : int or None, optional
+        Refuse photos with more pixels than this (default 100 million), read
+        from the file's header before anything is decoded, so that a small
+        file that decodes to a huge image cannot exhaust the memory. None: no
+        limit (the available memory is still checked).
+    max_side : int, optional
+        Shrink on load: JPEGs are decoded at a reduced scale (1/2, 1/4 or
+        1/8: Pillow's draft mode) and other images are reduced by an
+        integer factor (box filter) before the conversion to floats, so that
+        the longer side is at least `max_side` and at most twice it. The
+        photo is not shrunk below `max_side`; resize it exactly afterwards.
+        None (default): full size.
 
     Returns
     -------
@@ -144,9 +161,16 @@ def imread(path, *, dtype=np.float64) -> np.ndarray:
         raise FileNotFoundError(f"{name}: no such file")
     if p.is_dir():
         raise ImageReadError(f"{name}: is a directory, not an image")
+    if not p.is_file():
+        raise ImageReadError(f"{name}: is not a regular file (e.g. a pipe or device)")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    if max_pixels is not None:
+        max_pixels = as_int(max_pixels, "max_pixels", minimum=1)
+    if max_side is not None:
+        max_side = as_int(max_side, "max_side", minimum=1)
+    available_memory()  # a malformed SSS_MEMORY_LIMIT is reported as such
     try:
         with Image.open(p) as im:
             try:
@@ -155,7 +179,17 @@ def imread(path, *, dtype=np.float64) -> np.ndarray:
                 orientation = None
             fmt = im.format
             w, h = im.size
-            check_memory(w * h * 3 * 8 * 3, f"reading {name}")
+            if max_pixels is not None and w * h > max_pixels:
+                raise PhotoTooLargeError(
+                    f"{name}: {w} x {h} = {w * h / 1e6:.1f} million pixels is more than the "
+                    f"limit of max_pixels={max_pixels} ({max_pixels / 1e6:g} million); raise "
+                    "the limit (sss segment --max-pixels N) to read it")
+            if max_side is not None and max(w, h) > 2 * max_side and fmt == "JPEG":
+                im.draft(im.mode, (max(1, w * max_side // max(w, h)),
+                                   max(1, h * max_side // max(w, h))))
+                w, h = im.size
+            reduce = max(1, max(w, h) // max_side) if max_side is not None else 1
+            check_memory(w * h * 3 * 8 * 3 / reduce**2 + w * h * 4, f"reading {name}")
             bits16_tiff = fmt == "TIFF" and _tiff_bits(im) > 8
             bits16_png = fmt == "PNG" and (_png_bit_depth(p) or 8) > 8
             if bits16_tiff:
@@ -164,19 +198,53 @@ def imread(path, *, dtype=np.float64) -> np.ndarray:
                 arr = _read_png16(p)
                 alpha = arr.shape[2] in (2, 4)
             else:
+                if reduce > 1 and im.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
+                    im = im.reduce(reduce)  # in Pillow, on the 8-bit data
+                    reduce = 1
                 arr, alpha = _pillow_array(im)
+            if reduce > 1:  # on the integer array, before the conversion to floats
+                arr = _reduce_array(arr, reduce)
     except UnidentifiedImageError:
+        if _is_tiff(p):  # e.g. floating-point RGB TIFFs, which Pillow does not read
+            return _finish(*_read_tiff16(p), None, name, dtype)
         raise ImageReadError(f"{name}: not an image file, or a format that cannot be "
                              "read (use JPEG, PNG or TIFF)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         if isinstance(e, (ImageReadError, FileNotFoundError)):
             raise
+        if _is_tiff(p):
+            try:
+                return _finish(*_read_tiff16(p), None, name, dtype)
+            except Exception:
+                pass
         raise ImageReadError(f"{name}: cannot decode the image ({e})") from e
     except Image.DecompressionBombError as e:
         raise ImageReadError(f"{name}: {e}") from e
+    return _finish(arr, alpha, orientation, name, dtype)
+
+
+class PhotoTooLargeError(ImageReadError):
+    """A photo with more pixels than the `max_pixels` limit of :func:`imread`."""
+
+
+def _finish(arr, alpha, orientation, name, dtype):
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ImageReadError(f"{name}: has NaN or infinite pixel values")
     out = _to_rgb(_to_float(arr), alpha, name)
     out = apply_orientation(out, orientation)
     return np.ascontiguousarray(out, dtype=dtype)
+
+
+def _is_tiff(p: Path) -> bool:
+    with open(p, "rb") as f:
+        return f.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _reduce_array(arr: np.ndarray, factor: int) -> np.ndarray:
+    """Box-filter an (H, W[, C]) integer array by `factor` (edges cropped)."""
+    h, w = arr.shape[0] // factor * factor, arr.shape[1] // factor * factor
+    a = arr[:h, :w].reshape(h // factor, factor, w // factor, factor, *arr.shape[2:])
+    return np.round(a.mean(axis=(1, 3))).astype(arr.dtype)
 
 
 def _tiff_bits(im) -> int:

@@ -20,7 +20,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import _core
-from ._validation import as_points, check_memory
+from ._validation import as_int, as_points, check_memory
 
 __all__ = ["kmeans", "splitting_kmeans"]
 
@@ -141,17 +141,14 @@ def _kmeans(X, k, start, replicates, max_iter, rng, backend=_CORE):
 
 
 def _check_k(k, n):
-    k = int(k)
+    k = as_int(k, "k")
     if not 1 <= k <= n:
         raise ValueError(f"k must be in [1, n] = [1, {n}], got {k}")
     return k
 
 
 def _check_positive(value, name):
-    value = int(value)
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
+    return as_int(value, name, minimum=1)
 
 
 def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter: int = 100,
@@ -275,7 +272,11 @@ def _splitting_kmeans(X, k, start_clusters, replicates, rerun_below, max_iter, r
             if best is None or score > best[0]:
                 best = (score, cl)
         if best is None or cache[best[1]][2] is None:
-            raise ValueError(f"cannot split the features into {k} clusters (too few points)")
+            raise ValueError(
+                f"cannot split the {X.shape[0]} feature points into k={k} clusters (k is "
+                f"initial_layers in sss.segment, num_layers in sss.constrained_sparsify): after "
+                f"{cnt - 1} clusters none can be split further (a cluster needs more than "
+                f"{2 * d} points); use k <= {cnt - 1} or a larger image")
         _, cl = best
         _, members, sl, sc = cache.pop(cl)
         C = np.vstack([C, sc[1:2]])

@@ -11,7 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import as_threads as _threads, as_csr, as_image, check_memory, from_core_csr
+from ._validation import as_threads as _threads, as_csr, as_float, as_image, as_int, \
+    check_memory, from_core_csr
 
 __all__ = ["matting_affinity", "laplacian_from_affinity"]
 
@@ -62,18 +63,22 @@ def matting_affinity(image: np.ndarray, radius: int = 1, eps: float = 1e-7, *,
     .. [2] Y. Aksoy, T.-H. Oh, S. Paris, M. Pollefeys, W. Matusik, "Semantic
            Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018, Sec. 3.2.
     """
-    radius = int(radius)
-    if radius < 1:
-        raise ValueError(f"radius must be >= 1, got {radius}")
-    eps = float(eps)
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    radius = as_int(radius, "radius", minimum=1, maximum=31)
+    eps = as_float(eps, "eps", minimum=0.0)
+    nt = _threads(num_threads)
     img = as_image(image, name="image", channels=3, min_size=2 * radius + 1)
     n = img.shape[0] * img.shape[1]
     slots = (4 * radius + 1) ** 2
     # dense per-pixel accumulator + CSR arrays + per-window inverses
     check_memory(n * slots * (8 + 12) + n * 96, "matting_affinity")
-    return from_core_csr(_core.matting_affinity(img, radius, eps, _threads(num_threads)))
+    W = from_core_csr(_core.matting_affinity(img, radius, eps, nt))
+    bad = ~np.isfinite(W.data)
+    if bad.any():
+        raise FloatingPointError(
+            f"matting_affinity produced {int(bad.sum())} NaN or infinite entries: a window's "
+            f"colour covariance is singular (eps={eps}; use eps > 0) or overflows (image "
+            f"values up to {float(np.abs(img).max()):.3g}; expected about [0, 1])")
+    return W
 
 
 def laplacian_from_affinity(W) -> sp.csr_matrix:

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ._progress import Cancelled, Progress
-from ._validation import as_csr, as_image, check_memory
+from ._validation import as_csr, as_image, check_memory, check_segment_args
 from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
@@ -103,7 +103,7 @@ class SoftSegments(LayerEditing):
     working_shape: tuple = ()
 
 
-def _feature_stage(image, features):
+def _feature_stage(image, features, num_threads=None):
     pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
     if features is None:
         fn = getattr(pkg, "compute_features", None)
@@ -111,7 +111,7 @@ def _feature_stage(image, features):
             raise RuntimeError("features=None needs the feature network (sss.compute_features), "
                                "which is not available in this installation; pass "
                                "precomputed (H, W, D) features instead")
-        return fn(image)
+        return fn(image) if num_threads is None else fn(image, num_threads=num_threads)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
@@ -126,14 +126,14 @@ def _feature_stage(image, features):
         raise RuntimeError(f"features with {feat.shape[2]} channels need "
                            "sss.preprocess_features, which is not available in this "
                            "installation; pass 3-D preprocessed features")
-    return fn(feat, image)
+    return fn(feat, image) if num_threads is None else fn(feat, image, num_threads=num_threads)
 
 
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
             method: str = "multilevel", max_side: int | None = None,
             working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
-            upsample_radius: int = 2, upsample_eps: float = 1e-3,
+            upsample_radius: int = 1, upsample_eps: float = 1e-4,
             superpixels: np.ndarray | None = None, laplacian=None,
             eigensolver: Callable | None = None,
             # steps 2-6: superpixels and affinities
@@ -204,8 +204,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Multilevel only: pixel budget of the copy the feature network sees
         (640 x 480); its features are resized to the working level.
     upsample_radius, upsample_eps : optional
-        Multilevel only: window radius (2 working pixels) and regulariser
-        (1e-3) of the guided upsampling.
+        Multilevel only: window radius (1 working pixel, i.e. 3 x 3 windows)
+        and regulariser (1e-4) of the guided upsampling.
     superpixels : (H, W) integer ndarray, optional
         Reference only: superpixel labels to use instead of computing SLIC.
     laplacian : sparse matrix or callable, optional
@@ -263,9 +263,11 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         CG preconditioner of the relaxed stage ('none' is the reference's
         plain CG, ~3x slower).
     num_threads : int, optional
-        Threads. Default: all cores, except for the multilevel working
-        level (stages 2-10), which runs on one thread unless `num_threads`
-        is given.
+        Threads (at most 4 per core). Default: all cores, except for the
+        multilevel working level (stages 2-10), which runs on one thread
+        unless `num_threads` is given. The layers are bitwise the same for
+        every thread count. Bad parameters raise before any work starts; see
+        docs/reliability.md.
 
     Returns
     -------
@@ -286,14 +288,6 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    _check_input_size(image, features, method, max_side, num_layers)
-    img = as_image(image, name="image", channels=3, min_size=3)
-    num_layers = int(num_layers)
-    if num_layers < 1:
-        raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-    if preconditioner not in ("block_jacobi", "jacobi", "none"):
-        raise ValueError("preconditioner must be 'block_jacobi', 'jacobi' or 'none', got "
-                         f"{preconditioner!r}")
     defaults = _METHOD_DEFAULTS[method]
     if num_eigenvectors is None:
         num_eigenvectors = defaults["num_eigenvectors"]
@@ -303,6 +297,11 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         constrained_sample_stride = defaults["constrained_sample_stride"]
     if eigensolver_tol is None:
         eigensolver_tol = defaults["eigensolver_tol"]
+    _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_radius,
+                           upsample_eps, eigensolver_tol)
+    _check_input_size(image, features, method, max_side, num_layers)
+    img = check_segment_args(locals())
+    num_layers = int(num_layers)
     if max_side is not None:
         img, features = _limit_side(img, features, max_side)
     h, w = img.shape[:2]
@@ -324,7 +323,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         wh, ww = h, w
         work = img
         with prog.stage("features"):
-            feat = _feature_stage(img, features)
+            feat = _feature_stage(img, features, num_threads)
 
     labels = None
     with prog.stage("affinities"):
@@ -358,7 +357,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     with prog.stage("eigenvectors", fractions=True):
         if eigensolver is None:
             values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(wh, ww),
-                                                    tol=eigensolver_tol)
+                                                    tol=eigensolver_tol,
+                                                    num_threads=work_threads)
         else:
             values, vectors = eigensolver(L, num_eigenvectors)
 
@@ -415,6 +415,18 @@ def _clip_to_simplex(alphas):
     return a / s
 
 
+def _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_radius,
+                           upsample_eps, eigensolver_tol):
+    from ._validation import as_float, as_int
+    if max_side is not None:
+        as_int(max_side, "max_side", minimum=3)
+    as_int(working_pixels, "working_pixels", minimum=64)
+    as_int(feature_pixels, "feature_pixels", minimum=64)
+    as_int(upsample_radius, "upsample_radius", minimum=0)
+    as_float(upsample_eps, "upsample_eps", minimum=0.0, strict_minimum=True)
+    as_float(eigensolver_tol, "eigensolver_tol", minimum=0.0, strict_minimum=True)
+
+
 def _limit_side(img, features, max_side):
     """Downsize `img` (and full-size `features`) so the longer side is <= max_side."""
     max_side = int(max_side)
@@ -441,7 +453,7 @@ def _check_input_size(image, features, method, max_side, num_layers):
     if shape is None or len(shape) != 3:
         return  # as_image gives the precise error
     h, w = int(shape[0]), int(shape[1])
-    if max_side is not None and int(max_side) >= 3 and max(h, w) > int(max_side):
+    if max_side is not None and max(h, w) > int(max_side) >= 3:  # checked before
         s = int(max_side) / max(h, w)
         ph, pw = max(3, round(h * s)), max(3, round(w * s))
         extra = h * w * 8 * 3 * 2  # the float64 copy and its resized version
@@ -451,8 +463,8 @@ def _check_input_size(image, features, method, max_side, num_layers):
     n = ph * pw
     try:
         k = max(1, int(num_layers))
-    except (TypeError, ValueError):
-        return
+    except (TypeError, ValueError, OverflowError):
+        return  # check_segment_args names the problem
     if method == "multilevel":
         # measured peaks: ~70 bytes a pixel (the float64 photo and its copies, float32
         # resizing buffers) + 4 per layer (the float32 output) + ~300 MB (network,

@@ -10,11 +10,14 @@ sparsity exponent.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import ndimage
 
 from . import _core
-from ._validation import as_threads as _threads, as_csr, as_image, check_memory
+from ._validation import as_threads as _threads, as_csr, as_float, as_image, as_int, \
+    check_finite_result, check_memory, check_symmetric
 
 __all__ = ["relaxed_sparsify", "image_gradient"]
 
@@ -162,26 +165,36 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
     if preconditioner not in _PRECONDITIONERS:
         raise ValueError(f"preconditioner must be one of {_PRECONDITIONERS}, got "
                          f"{preconditioner!r}")
-    for name, v in (("iterations", iterations), ("final_cg_iterations", final_cg_iterations)):
-        if int(v) < 0:
-            raise ValueError(f"{name} must be >= 0, got {v}")
-    if int(cg_iterations) < 1:
-        raise ValueError(f"cg_iterations must be >= 1, got {cg_iterations}")
-    for name, v in (("cg_tol", cg_tol), ("fidelity_weight", fidelity_weight),
-                    ("clamp", clamp)):
-        if not np.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be positive and finite, got {v}")
-    for name, v in (("sparsity_weight", sparsity_weight),
-                    ("constraint_weight", constraint_weight)):
-        if not np.isfinite(v) or v < 0:
-            raise ValueError(f"{name} must be >= 0 and finite, got {v}")
+    check_symmetric(Lc, "L")
+    ints = {name: as_int(v, name, minimum=lo) for name, v, lo in (
+        ("iterations", iterations, 0), ("cg_iterations", cg_iterations, 1),
+        ("final_cg_iterations", final_cg_iterations, 0))}
+    pos = {name: as_float(v, name, minimum=0.0, strict_minimum=True) for name, v in (
+        ("cg_tol", cg_tol), ("fidelity_weight", fidelity_weight), ("clamp", clamp),
+        ("gamma_base", gamma_base))}
+    nonneg = {name: as_float(v, name, minimum=0.0) for name, v in (
+        ("sparsity_weight", sparsity_weight), ("constraint_weight", constraint_weight),
+        ("gradient_cap", gradient_cap))}
+    low, high = as_float(low, "low"), as_float(high, "high")
+    if not low < high:
+        raise ValueError(f"low must be smaller than high (the thresholds below and above which "
+                         f"an input alpha counts as 0 or 1), got low={low}, high={high}")
+    nt = _threads(num_threads)
     # operator + ~8 work vectors of K*N doubles
     check_memory(8.0 * n * k * 12, "relaxed_sparsify")
     out, log = _core.relaxed_sparsify(
-        lay, Lc.data, Lc.indices, Lc.indptr, grad, int(iterations), int(cg_iterations),
-        int(final_cg_iterations), float(cg_tol), float(sparsity_weight), float(fidelity_weight),
-        float(constraint_weight), float(low), float(high), float(gamma_base),
-        float(gradient_cap), float(clamp), preconditioner, _threads(num_threads))
+        lay, Lc.data, Lc.indices, Lc.indptr, grad, ints["iterations"], ints["cg_iterations"],
+        ints["final_cg_iterations"], pos["cg_tol"], nonneg["sparsity_weight"],
+        pos["fidelity_weight"], nonneg["constraint_weight"], low, high, pos["gamma_base"],
+        nonneg["gradient_cap"], pos["clamp"], preconditioner, nt)
+    check_finite_result(out, "relaxed_sparsify")
+    if len(log) and log[-1][0] != 0 and log[-1][1] > pos["cg_tol"]:
+        flag, relres, _, run = log[-1]
+        why = {1: "reached its iteration limit", 3: "stagnated", 4: "broke down"}.get(
+            int(flag), f"stopped with flag {int(flag)}")
+        warnings.warn(f"relaxed_sparsify: the last CG solve {why} after {int(run)} iterations "
+                      f"with relative residual {relres:.3g} > cg_tol={pos['cg_tol']}; the "
+                      "layers are approximate", RuntimeWarning, stacklevel=2)
     if return_log:
         return out, log
     return out

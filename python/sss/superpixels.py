@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
-from ._validation import as_threads as _threads, as_image, check_memory
+from ._validation import as_threads as _threads, as_float, as_image, check_memory
 
 __all__ = ["superpixels", "superpixel_graph", "SuperpixelGraph", "rgb_to_lab", "as_labels"]
 
@@ -90,21 +90,15 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
     """
     n_segments = _positive_int(n_segments, "n_segments")
     max_num_iter = _positive_int(max_num_iter, "max_num_iter")
-    compactness = float(compactness)
-    if not np.isfinite(compactness) or compactness <= 0:
-        raise ValueError(f"compactness must be finite and > 0, got {compactness}")
-    min_size_factor = float(min_size_factor)
-    if not 0.0 <= min_size_factor <= 1.0:
-        raise ValueError(f"min_size_factor must be in [0, 1], got {min_size_factor}")
+    compactness = as_float(compactness, "compactness", minimum=0.0, strict_minimum=True)
+    min_size_factor = as_float(min_size_factor, "min_size_factor", minimum=0.0, maximum=1.0)
     img = as_image(image, name="image", channels=3)
     n = img.shape[0] * img.shape[1]
     if n >= 2**31 - 1:
         raise ValueError(f"image of {img.shape[0]} x {img.shape[1]} pixels is too large "
                          "for 32-bit labels")
     check_memory(n * 64, "superpixels")  # Lab (double + float planes), labels, components
-    search_factor = float(search_factor)
-    if not 1.0 <= search_factor <= 4.0:
-        raise ValueError(f"search_factor must be in [1, 4], got {search_factor}")
+    search_factor = as_float(search_factor, "search_factor", minimum=1.0, maximum=4.0)
     labels, _count, _iters = _core.superpixels(img, n_segments, compactness, max_num_iter,
                                                min_size_factor, search_factor,
                                                _threads(num_threads))

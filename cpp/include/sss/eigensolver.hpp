@@ -126,6 +126,9 @@ struct EigenParams {
     /// both 0 (default): unknown, CHOLMOD's own ordering.
     int grid_height = 0;
     int grid_width = 0;
+    /// Threads for the solves, products and BLAS calls (0: all available).
+    /// The result does not depend on it.
+    int num_threads = 0;
 };
 
 struct EigenResult {

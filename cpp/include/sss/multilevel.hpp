@@ -10,8 +10,8 @@ namespace sss {
 
 /// Parameters of guided_upsample (see there).
 struct GuidedUpsampleParams {
-    int radius = 2;         ///< window radius at the low resolution, pixels
-    double eps = 1e-3;      ///< regulariser of the local colour model (colours in [0, 1])
+    int radius = 1;         ///< window radius at the low resolution, pixels
+    double eps = 1e-4;      ///< regulariser of the local colour model (colours in [0, 1])
     bool clip = true;       ///< clip to [0, 1] and renormalise to sum 1
     int num_threads = 0;    ///< <= 0: all cores
 };

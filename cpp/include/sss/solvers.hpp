@@ -102,6 +102,7 @@ CgResult pcg(const Op& A, const Precond& M, const Eigen::VectorXd& b, Eigen::Vec
     double rho = 1.0;
     int flag = 1, ii = 0, iter_done = params.max_iterations;
     for (ii = 1; ii <= params.max_iterations; ++ii) {
+        check_cancel();
         M.apply(r, z);
         if (!z.allFinite()) { flag = 2; iter_done = ii; break; }
         const double rho1 = rho;

@@ -1,0 +1,96 @@
+"""Safe output files: a set of files appears whole or not at all.
+
+:func:`write_set` writes every file of a set to a hidden temporary file in
+the output folder (created exclusively, so an existing file or symlink there
+is never written through), then renames them all onto their final names
+(``os.replace``: an existing symlink is replaced, not followed). If anything
+fails or is interrupted (KeyboardInterrupt, or SIGTERM turned into SystemExit
+by the command line) before the set is complete, the temporary files and the
+files of the set already renamed are removed, so no partial set is left under
+the final names. Files of an earlier run that belong to the same set name but
+not to the new set (e.g. ``NAME_layer7.png`` after a run with fewer layers)
+are removed once the new set is in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+__all__ = ["check_name", "write_set", "atomic_write"]
+
+
+def check_name(name) -> str:
+    """Return `name` if it is a plain file-name stem (no directory parts), else
+    raise ValueError: outputs must stay inside the output folder."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    bad = (not name or name in (".", "..") or "\0" in name or "/" in name
+           or (os.sep in name) or (os.altsep is not None and os.altsep in name))
+    if bad:
+        raise ValueError(f"name must be a plain file name stem without directory parts "
+                         f"(outputs are written inside the output folder), got {name!r}")
+    return name
+
+
+def _write_temp(folder: Path, final: str, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{final}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def _remove(paths) -> None:
+    for p in paths:
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+
+
+def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = None) -> list[Path]:
+    """Write `files` (final file name -> contents) into `folder` as one set.
+
+    Either every file is in place when this returns, or (on any exception,
+    KeyboardInterrupt included) none of the final names holds a file of the
+    set: the temporary files are removed, and so are the final files already
+    renamed, so that no mixture of old and new files remains. Files in `folder` whose
+    names match `stale` and are not in `files` are removed after the set is
+    in place (an earlier run's leftovers). Returns the final paths.
+    """
+    out = Path(os.fspath(folder))
+    for name in files:
+        check_name(name)
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            raise IsADirectoryError(f"cannot write {target}: it is a directory")
+    temps: list[Path] = []
+    done: list[Path] = []
+    try:
+        for name, data in files.items():
+            temps.append(_write_temp(out, name, data))
+        for tmp, name in zip(list(temps), files):
+            os.replace(tmp, out / name)
+            temps.remove(tmp)
+            done.append(out / name)
+    except BaseException:
+        _remove(temps)
+        _remove(done)
+        raise
+    if stale is not None:
+        keep = set(files)
+        _remove(out / e.name for e in os.scandir(out)
+                if e.name not in keep and stale.fullmatch(e.name))
+    return done
+
+
+def atomic_write(path, data: bytes) -> Path:
+    """Write one file atomically (see :func:`write_set`)."""
+    p = Path(os.fspath(path))
+    return write_set(p.parent, {p.name: data})[0]
