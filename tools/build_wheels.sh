@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Release artefacts into dist/ (or --outdir DIR):
 #
-#   semantic-soft-segmentation-X.Y.Z.tar.gz                      the sdist
+#   semantic_soft_segmentation-X.Y.Z.tar.gz                      the sdist
 #   semantic_soft_segmentation-X.Y.Z-cpXY-cpXY-manylinux_2_N_x86_64.whl
 #
 # The wheel is built from the sdist (so the sdist is proven complete) against
