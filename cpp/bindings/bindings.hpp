@@ -16,5 +16,6 @@ void bind_kmeans(pybind11::module_& m);
 void bind_relaxed(pybind11::module_& m);
 void bind_colors(pybind11::module_& m);
 void bind_multilevel(pybind11::module_& m);
+void bind_build_info(pybind11::module_& m);
 
 }  // namespace sss::bindings

@@ -47,4 +47,5 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_relaxed(m);
     sss::bindings::bind_colors(m);
     sss::bindings::bind_multilevel(m);
+    sss::bindings::bind_build_info(m);
 }

@@ -1,4 +1,4 @@
-// Stages 4-6 of SPEC.md: superpixel affinities at centroid pixels.
+// Stages 4-6 (docs/algorithm.md): superpixel affinities at centroid pixels.
 #include "sss/affinity.hpp"
 
 #include <algorithm>

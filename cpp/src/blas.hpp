@@ -157,7 +157,9 @@ inline void trsm_right_lower(bool trans, int m, int n, const double* Lt, int ldl
     Eigen::Map<const Eigen::MatrixXd, 0, Stride> T(Lt, n, n, Stride(ldl));
     Eigen::Map<Eigen::MatrixXd, 0, Stride> X(B, m, n, Stride(ldb));
     if (trans)
-        T.triangularView<Eigen::Lower>().transpose().solveInPlace<Eigen::OnTheRight>(X);
+        // (Lt^T is upper triangular; transposing the read-only view itself
+        // does not compile: Eigen asks for an lvalue there.)
+        T.transpose().triangularView<Eigen::Upper>().solveInPlace<Eigen::OnTheRight>(X);
     else
         T.triangularView<Eigen::Lower>().solveInPlace<Eigen::OnTheRight>(X);
 #endif

@@ -1,4 +1,4 @@
-// Stages 8-9 of SPEC.md: constrained sparsification by IRLS over the
+// Stages 8-9 (docs/algorithm.md): constrained sparsification by IRLS over the
 // eigenvector coefficients, with the coupled system solved by its structure.
 #include "sss/constrained.hpp"
 #include "sss/progress.hpp"

@@ -1,4 +1,4 @@
-// Stage 7 of SPEC.md: shift-and-invert block Krylov-Schur or Lanczos (Spectra)
+// Stage 7 (docs/algorithm.md): shift-and-invert block Krylov-Schur or Lanczos (Spectra)
 // with a sparse Cholesky / LDL^T.
 #include "sss/eigensolver.hpp"
 #include "sss/progress.hpp"
@@ -10,7 +10,9 @@
 #include "stopwatch.hpp"
 
 #include <Eigen/SparseCholesky>
+#ifdef SSS_HAVE_SPECTRA
 #include <Spectra/SymEigsShiftSolver.h>
+#endif
 #ifdef SSS_HAVE_CHOLMOD
 #include <cholmod.h>
 #endif
@@ -395,7 +397,22 @@ void finish(const Eigen::VectorXd& vals, const Eigen::MatrixXd& vecs, int k, Eig
     }
 }
 
+#ifndef SSS_HAVE_SPECTRA
+[[noreturn]] void spectra_missing() {
+    throw std::runtime_error(
+        "smallest_eigenvectors: method='lanczos' needs the Spectra library, and this build of sss "
+        "was compiled without it. Use method='block' (the default, same eigenpairs), or install "
+        "Spectra 1.0+ (Debian/Ubuntu: apt-get install libspectra-dev; elsewhere: the header-only "
+        "release from spectralib.org) and rebuild sss from source (pip install --no-binary "
+        "semantic-soft-segmentation semantic-soft-segmentation). See sss.show_config().");
+}
+#endif
+
 void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, EigenResult& res) {
+#ifndef SSS_HAVE_SPECTRA
+    (void)op, (void)params, (void)ncv, (void)res;
+    spectra_missing();
+#else
     const Eigen::Index n = op.rows();
     const int k = params.num_vectors;
     Stopwatch sw;
@@ -419,6 +436,7 @@ void lanczos(ShiftSolveOp& op, const EigenParams& params, Eigen::Index ncv, Eige
                                  " eigenpairs after " + std::to_string(res.restarts) +
                                  " restarts); try a larger ncv or max_restarts");
     finish(solver.eigenvalues(), solver.eigenvectors(), k, res);
+#endif
 }
 
 // In-place thin QR of X (n x b): X <- Q with orthonormal columns, returns R
@@ -744,6 +762,9 @@ EigenResult smallest_eigenvectors(const SparseRef& L, const EigenParams& params)
             throw std::invalid_argument("smallest_eigenvectors: ncv must be at least k + 2 (block "
                                         "method), got " + std::to_string(ncv));
     } else {
+#ifndef SSS_HAVE_SPECTRA
+        spectra_missing();  // before the factorisation, not after it
+#endif
         ncv = params.ncv > 0 ? params.ncv : std::max<Eigen::Index>(2 * k + 1, k + 20);
         ncv = std::min<Eigen::Index>(ncv, n);
         if (ncv <= k)

@@ -1,4 +1,4 @@
-// Stage 1 of SPEC.md: feature preprocessing (clip, guided filter, PCA, rescale).
+// Stage 1 (docs/algorithm.md): feature preprocessing (clip, guided filter, PCA, rescale).
 #include "sss/features.hpp"
 
 #include <Eigen/Dense>

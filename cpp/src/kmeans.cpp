@@ -1,4 +1,4 @@
-// Stages 8-9 of SPEC.md: Lloyd's batch k-means with MATLAB kmeans semantics,
+// Stages 8-9 (docs/algorithm.md): Lloyd's batch k-means with MATLAB kmeans semantics,
 // with distances computed directly (no n x k matrix) and centre sums reduced
 // over fixed chunks in a fixed order, so results do not depend on threads.
 #include "sss/kmeans.hpp"

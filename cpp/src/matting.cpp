@@ -1,4 +1,4 @@
-// Stage 3 of SPEC.md: Levin et al.'s closed-form matting affinity, assembled
+// Stage 3 (docs/algorithm.md): Levin et al.'s closed-form matting affinity, assembled
 // directly into compressed sparse row storage.
 #include "sss/matting.hpp"
 

@@ -1,4 +1,4 @@
-// Fill-reducing orderings for stage 7 (SPEC.md): geometric nested dissection.
+// Fill-reducing orderings for stage 7 (docs/algorithm.md): geometric nested dissection.
 #include "sss/ordering.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Stage 10 of SPEC.md: relaxed sparsification by IRLS + matrix-free PCG.
+// Stage 10 (docs/algorithm.md): relaxed sparsification by IRLS + matrix-free PCG.
 #include "sss/relaxed.hpp"
 #include "sss/progress.hpp"
 

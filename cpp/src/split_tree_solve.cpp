@@ -1,4 +1,4 @@
-// Stage 7 of SPEC.md (private): supernodal triangular solves with the
+// Stage 7 (private; docs/algorithm.md): supernodal triangular solves with the
 // elimination tree split into two halves solved in parallel.
 #include "split_tree_solve.hpp"
 

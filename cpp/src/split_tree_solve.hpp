@@ -1,4 +1,4 @@
-// Stage 7 of SPEC.md (private): solves with a supernodal Cholesky factor
+// Stage 7 (private; docs/algorithm.md): solves with a supernodal Cholesky factor
 // whose elimination tree is split into two halves solved in parallel.
 #pragma once
 

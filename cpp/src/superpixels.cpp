@@ -1,4 +1,4 @@
-// Stage 2 of SPEC.md: SLIC-0 superpixels and the superpixel graph.
+// Stage 2 (docs/algorithm.md): SLIC-0 superpixels and the superpixel graph.
 #include "sss/superpixels.hpp"
 
 #include <algorithm>

@@ -1,8 +1,8 @@
 """sss: semantic soft segmentation (Aksoy et al., SIGGRAPH 2018).
 
 Splits a photograph into a few soft layers, one per meaningful region, with
-accurate soft transitions. Each pipeline stage of SPEC.md is a module usable
-on its own:
+accurate soft transitions. Each pipeline stage (described in the repository's
+docs/algorithm.md) is a module usable on its own:
 
 - :mod:`sss.features` -- embedded feature network and feature preprocessing (stage 1)
 - :mod:`sss.superpixels` -- SLIC-0 superpixels and the superpixel graph (stage 2)
@@ -15,11 +15,46 @@ on its own:
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline
 - :mod:`sss.colors` -- layer colours for editing and compositing
 - :mod:`sss.io` -- reading and writing photos
+
+``sss.show_config()`` prints how this installation was built (compiler, BLAS,
+CHOLMOD, OpenMP, SIMD kernels, model path).
 """
 
 from __future__ import annotations
 
+# The package's version, written only here: pyproject.toml (scikit-build-core's
+# regex metadata provider) and CMakeLists.txt both read this line.
 __version__ = "0.1.0"
+
+
+def _load_core():
+    """Import the compiled core, turning a missing shared library into an
+    ImportError that says what to install."""
+    try:
+        from . import _core  # noqa: F401
+    except ImportError as e:
+        import os
+        import re
+        msg = str(e)
+        m = re.search(r"(lib[\w+-]+\.so[\d.]*)", msg)
+        lib = os.path.basename(m.group(1)) if m else ""
+        debian = {"libcholmod": "libcholmod3", "libblas": "libblas3",
+                  "libopenblas": "libopenblas0-pthread", "liblapack": "liblapack3",
+                  "libgomp": "libgomp1"}
+        hint = next((pkg for key, pkg in debian.items() if lib.startswith(key)), None)
+        raise ImportError(
+            f"sss's compiled core (sss._core) could not be loaded: {msg}. "
+            + (f"This build of sss was linked against {lib}, which is missing or unreadable now: "
+               f"install it "
+               f"(Debian/Ubuntu: apt-get install {hint}) " if hint else
+               "Install the shared libraries it was built against ")
+            + "or reinstall sss: `pip install --force-reinstall semantic-soft-segmentation` (the "
+              "Linux x86-64 wheel bundles CHOLMOD, BLAS and OpenMP), or rebuild it from source "
+              "on this machine (`pip install --no-binary semantic-soft-segmentation "
+              "semantic-soft-segmentation`).") from e
+
+
+_load_core()
 
 from .features import compute_features, preprocess_features
 from .matting import laplacian_from_affinity, matting_affinity
@@ -31,6 +66,7 @@ from .relaxed import image_gradient, relaxed_sparsify
 from .pipeline import Cancelled, SoftSegments, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
+from ._config import show_config
 
 __all__ = ["compute_features", "preprocess_features", "matting_affinity", "laplacian_from_affinity", "__version__",
            "superpixels", "superpixel_graph", "SuperpixelGraph",
@@ -38,4 +74,4 @@ __all__ = ["compute_features", "preprocess_features", "matting_affinity", "lapla
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
            "image_gradient", "relaxed_sparsify", "SoftSegments", "segment", "Cancelled",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
-           "imread", "imsave"]
+           "imread", "imsave", "show_config"]

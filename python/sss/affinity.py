@@ -1,6 +1,6 @@
 """Stages 4-6: semantic and non-local colour affinities, and the Laplacian.
 
-``semantic_affinity(labels, features)`` (SPEC.md step 4) and
+``semantic_affinity(labels, features)`` (docs/algorithm.md, stage 4) and
 ``color_affinity(labels, image)`` (step 5) are N x N sparse matrices over the
 N pixels whose only entries sit at superpixel centroid pixels.
 ``affinity_laplacian(image, features)`` (step 6) combines them with the
@@ -185,7 +185,7 @@ def affinity_laplacian(image: np.ndarray, features: np.ndarray, labels: np.ndarr
     affinity W_S (:func:`semantic_affinity`) and the non-local colour
     affinity W_C (:func:`color_affinity`), and returns the unnormalised
     Laplacian L = D - W, D = diag(W 1), as the reference implementation does
-    (SPEC.md step 6), or with ``normalized=True`` the paper's normalised form
+    (docs/algorithm.md, stage 6), or with ``normalized=True`` the paper's normalised form
     D^-1/2 (D - W) D^-1/2 (Eq. 3).
 
     Parameters

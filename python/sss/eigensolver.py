@@ -84,7 +84,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     Parameters
     ----------
     L : (N, N) sparse matrix or ndarray
-        Symmetric matrix, e.g. the Laplacian of SPEC.md step 6. Only its upper
+        Symmetric matrix, e.g. the Laplacian of stage 6 (docs/algorithm.md). Only its upper
         triangle is read; it is not modified.
     k : int, optional
         Number of eigenpairs (the reference uses 100).

@@ -3,7 +3,7 @@
 ``compute_features(image)`` runs the embedded feature network (an ONNX model,
 executed with onnxruntime, fully offline) and returns raw D-dimensional
 per-pixel features. ``preprocess_features(features, image)`` turns raw
-features into the 3-D features the rest of the pipeline uses (SPEC.md step 1:
+features into the 3-D features the rest of the pipeline uses (docs/algorithm.md, stage 1:
 clip, guided filter, PCA to 3, rescale to [0, 1]).
 
 Feature model contract
@@ -297,7 +297,7 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
                         num_threads: int | None = None) -> np.ndarray:
     """Reduce raw D-dimensional features to the 3-D features of the pipeline.
 
-    SPEC.md step 1, as the reference's ``preprocessFeatures``: clip to
+    Stage 1 of docs/algorithm.md, as the reference's ``preprocessFeatures``: clip to
     [-clip, clip]; guided-filter every channel with the RGB image as the guide
     (MATLAB ``imguidedfilter(F, I, 'NeighborhoodSize', 10)`` with the default
     DegreeOfSmoothing 0.01); PCA to `num_components` (top eigenvectors of the

@@ -1,4 +1,4 @@
-"""K-means as the reference uses it (SPEC.md steps 8-9).
+"""K-means as the reference uses it (docs/algorithm.md, stages 8-9).
 
 ``kmeans`` is Lloyd's algorithm with MATLAB ``kmeans`` semantics (squared
 Euclidean distance, batch updates until no point moves, singleton empty

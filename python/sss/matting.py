@@ -1,7 +1,7 @@
 """Stage 3: the matting affinity of Levin et al. and graph Laplacians.
 
 Each function works on its own: ``matting_affinity(image)`` gives the sparse
-affinity W_L of SPEC.md step 3, ``laplacian_from_affinity(W)`` the
+affinity W_L of stage 3 (docs/algorithm.md), ``laplacian_from_affinity(W)`` the
 unnormalised Laplacian L = D - W used by the reference implementation.
 """
 

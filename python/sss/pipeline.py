@@ -1,6 +1,6 @@
 """The whole pipeline: ``segment(image, features)`` -> ``SoftSegments``.
 
-Stages: features (1), superpixels + affinities + Laplacian (2-6),
+Stages (docs/algorithm.md): features (1), superpixels + affinities + Laplacian (2-6),
 eigenvectors (7), constrained sparsification (8), grouping (9), relaxed
 sparsification (10). Each stage is a function of its own module; the
 eigensolver and the Laplacian can be replaced by passing callables.

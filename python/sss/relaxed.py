@@ -81,7 +81,7 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
                      gradient_cap: float = 0.1, clamp: float = 1e-2,
                      preconditioner: str = "block_jacobi", num_threads: int | None = None,
                      return_log: bool = False):
-    """Relaxed sparsification of soft layers (SPEC.md step 10).
+    """Relaxed sparsification of soft layers (docs/algorithm.md, stage 10).
 
     The input layers are thresholded (below `low` -> 0, above `high` -> 1)
     and renormalised to sum to 1 per pixel (a pixel whose layers all vanish

@@ -1,7 +1,7 @@
 """Stage 2: SLIC-0 superpixels and the superpixel graph.
 
 ``superpixels(image)`` computes the label map the semantic and colour
-affinities are built on (SPEC.md step 2: 2500 superpixels, compactness ~0,
+affinities are built on (docs/algorithm.md, stage 2: 2500 superpixels, compactness ~0,
 MATLAB's default SLIC-0 method). ``superpixel_graph(labels, ...)`` gives what
 the affinities need from it: which superpixels touch, each one's centroid
 pixel and its mean colour / feature.

@@ -1,4 +1,4 @@
-// Stages 4-6 of SPEC.md: semantic and non-local colour affinities between
+// Stages 4-6 (docs/algorithm.md): semantic and non-local colour affinities between
 // superpixels, placed at their centroid pixels, and their weighted sum.
 #pragma once
 
@@ -10,14 +10,14 @@
 
 namespace sss {
 
-/// Parameters of the semantic affinity (SPEC.md step 4).
+/// Parameters of the semantic affinity (docs/algorithm.md, stage 4).
 struct SemanticParams {
     double steepness = 20.0;  ///< a_s
     double center = 0.85;     ///< w = erf(a_s * ((1 - ||f_s - f_t||) - center))
     int connectivity = 8;     ///< superpixel adjacency: 8 (the reference) or 4
 };
 
-/// Parameters of the non-local colour affinity (SPEC.md step 5).
+/// Parameters of the non-local colour affinity (docs/algorithm.md, stage 5).
 struct ColorParams {
     double steepness = 50.0;  ///< a_c
     double center = 0.95;     ///< w = (erf(a_c * ((1 - ||c_s - c_t||) - center)) + 1) / 2
@@ -58,7 +58,7 @@ SparseMatrix centroid_pair_matrix(std::ptrdiff_t num_pixels, const std::vector<i
 SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<double>& weights);
 
 /// The Laplacian L = D - W of W = weighted_sum(mats, weights) in one pass,
-/// without forming W (SPEC.md step 6): off-diagonal entries -W_ij where W_ij
+/// without forming W (docs/algorithm.md, stage 6): off-diagonal entries -W_ij where W_ij
 /// is nonzero, and the diagonal L_rr = rowsum(W)_r - W_rr stored for every row.
 SparseMatrix weighted_laplacian(const std::vector<SparseRef>& mats, const std::vector<double>& weights);
 

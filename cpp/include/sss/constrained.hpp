@@ -1,4 +1,4 @@
-// Stages 8-9 of SPEC.md: constrained sparsification of the eigenvectors
+// Stages 8-9 (docs/algorithm.md): constrained sparsification of the eigenvectors
 // (after Levin et al.'s spectral matting) into soft layers.
 #pragma once
 
@@ -78,7 +78,7 @@ struct ConstrainedResult {
     Eigen::Index sample_count = 0;  ///< pixels whose terms entered the energy
 };
 
-/// Constrained sparsification (SPEC.md step 8; reference softSegmentsFromEigs).
+/// Constrained sparsification (stage 8 of docs/algorithm.md; reference softSegmentsFromEigs).
 ///
 /// Layers alpha_k = E y_k for k < K and alpha_K = 1 - sum_k alpha_k, started
 /// from the one-hot layers of `labels` (values 0..K-1; K = num_layers). Each

@@ -1,4 +1,4 @@
-// Stage 7 of SPEC.md: the eigenvectors of L with the smallest eigenvalues.
+// Stage 7 (docs/algorithm.md): the eigenvectors of L with the smallest eigenvalues.
 #pragma once
 
 #include <Eigen/Dense>

@@ -1,4 +1,4 @@
-// Stage 1 of SPEC.md: preprocessing of raw per-pixel semantic features.
+// Stage 1 (docs/algorithm.md): preprocessing of raw per-pixel semantic features.
 #pragma once
 
 #include <vector>
@@ -53,7 +53,7 @@ void guided_filter_planes(const ImageView& guide, double* planes, int channels,
 void guided_filter_planes_reference(const ImageView& guide, double* planes, int channels,
                                     int neighborhood_size, double eps, int num_threads = 0);
 
-/// Feature preprocessing (SPEC.md step 1, the reference's preprocessFeatures):
+/// Feature preprocessing (stage 1 of docs/algorithm.md; the reference's preprocessFeatures):
 /// clip to [-clip, clip], guided-filter every channel with `image` as the guide,
 /// PCA to `num_components`, and rescale each component to [0, 1] (min/max).
 ///

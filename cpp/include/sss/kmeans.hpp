@@ -1,4 +1,4 @@
-// Stages 8-9 of SPEC.md: the k-means kernels behind the splitting k-means that
+// Stages 8-9 (docs/algorithm.md): the k-means kernels behind the splitting k-means that
 // initialises constrained sparsification and the grouping of layers.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Stage 3 of SPEC.md: the matting affinity of Levin et al. and its Laplacian.
+// Stage 3 (docs/algorithm.md): the matting affinity of Levin et al. and its Laplacian.
 #pragma once
 
 #include "sss/image.hpp"
@@ -13,7 +13,7 @@ struct MattingParams {
     int num_threads = 0;  ///< 0: all available (OpenMP); 1: serial
 };
 
-/// Levin et al.'s matting affinity W_L of an RGB image (SPEC.md step 3).
+/// Levin et al.'s matting affinity W_L of an RGB image (docs/algorithm.md, stage 3).
 ///
 /// For every window k whose centre is at least `radius` pixels from the border
 /// and every pixel pair (i, j) in it:

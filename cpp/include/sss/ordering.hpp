@@ -1,4 +1,4 @@
-// Fill-reducing orderings for the sparse factorisation of stage 7 (SPEC.md).
+// Fill-reducing orderings for the sparse factorisation of stage 7 (docs/algorithm.md).
 #pragma once
 
 #include <vector>
@@ -9,7 +9,7 @@ namespace sss {
 
 /// Geometric nested dissection of a matrix whose rows are the pixels of a
 /// height x width grid (pixel p = row * width + col), e.g. the Laplacian of
-/// SPEC.md step 6. Returns a permutation `perm` (new position k holds
+/// stage 6 (docs/algorithm.md). Returns a permutation `perm` (new position k holds
 /// original index perm[k]; CHOLMOD's "UserPerm" and scipy's A[perm][:, perm]
 /// convention) for the Cholesky factorisation of A(perm, perm).
 ///

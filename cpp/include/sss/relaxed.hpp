@@ -1,4 +1,4 @@
-// Stage 10 of SPEC.md: relaxed sparsification (paper Eq. 7-17), IRLS with
+// Stage 10 (docs/algorithm.md): relaxed sparsification (paper Eq. 7-17), IRLS with
 // preconditioned conjugate gradients on the K*N system, matrix-free.
 #pragma once
 
@@ -77,7 +77,7 @@ struct RelaxedResult {
     std::vector<CgResult> cg_log;   ///< one entry per CG solve (iterations + 1)
 };
 
-/// Relaxed sparsification of K soft layers (SPEC.md step 10, the reference's
+/// Relaxed sparsification of K soft layers (stage 10 of docs/algorithm.md; the reference's
 /// sparsifySegments): threshold at low/high and renormalise (a pixel whose
 /// layers all vanish gets 1/K each), then `iterations` IRLS solves of
 ///   (blockdiag(L) + delta C^T C + sigma_S (diag(u) + diag(v)) + sigma_F I) a

@@ -1,4 +1,4 @@
-// Stage 2 of SPEC.md: SLIC-0 superpixels and the superpixel graph (adjacency,
+// Stage 2 (docs/algorithm.md): SLIC-0 superpixels and the superpixel graph (adjacency,
 // centroid pixels, region means).
 #pragma once
 

@@ -1,4 +1,4 @@
-// x^e over arrays, for the IRLS weights of stages 8 and 10 (SPEC.md).
+// x^e over arrays, for the IRLS weights of stages 8 and 10 (docs/algorithm.md).
 #pragma once
 
 #include <cstddef>
