@@ -136,6 +136,11 @@ def main(argv=None):
     if len(sizes) >= 2:
         notes += (f"\n\ntime({sizes[1][1]}x{sizes[1][0]}) / time({sizes[0][1]}x{sizes[0][0]}) "
                   f"= {med[sizes[1]] / med[sizes[0]]:.2f} (medians, same run).")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if load is not None:
+        notes += (f"\n\nLoad average at the end of the run: {load[0]:.1f} / {load[1]:.1f} / "
+                  f"{load[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} cores; other jobs "
+                  "inflate wall times.")
     notes += ("\n\nEach run is a fresh process (peak MiB = its resident high-water mark). "
               "Photos above their own resolution are upsampled (bench/photos.py): the "
               "large sizes measure the cost of the pixel count.\n\n"
