@@ -149,8 +149,8 @@ def test_bad_input(rng):
         sss.segment(img, feat[:, :, :2], progress=False)
     with pytest.raises(ValueError, match="num_layers"):
         sss.segment(img, feat, num_layers=0, progress=False)
-    with pytest.raises(ValueError, match="channels"):
-        sss.segment(img[:, :, :2], feat, progress=False)
+    with pytest.raises(ValueError, match="channels"):  # (2 channels are grey + alpha)
+        sss.segment(np.concatenate([img, img[..., :2]], axis=2), feat, progress=False)
     with pytest.raises(ValueError, match="preconditioner"):
         sss.segment(img, feat, preconditioner="ilu", progress=False)
     with pytest.raises(ValueError, match="laplacian"):

@@ -63,7 +63,7 @@ from .affinity import affinity_laplacian, color_affinity, semantic_affinity
 from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
-from .pipeline import Cancelled, SoftSegments, segment
+from .pipeline import Cancelled, SoftSegments, load, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
 from ._config import show_config
@@ -72,6 +72,6 @@ __all__ = ["compute_features", "preprocess_features", "matting_affinity", "lapla
            "superpixels", "superpixel_graph", "SuperpixelGraph",
            "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
-           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment", "Cancelled",
+           "image_gradient", "relaxed_sparsify", "SoftSegments", "segment", "load", "Cancelled",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
            "imread", "imsave", "show_config"]

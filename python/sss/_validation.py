@@ -347,3 +347,60 @@ def check_segment_args(args: dict) -> np.ndarray:
                              f"which lie in [0, 1] (sss.preprocess_features); got values in "
                              f"[{lo_v:.3g}, {hi_v:.3g}]")
     return img
+
+
+def as_photo(image, *, channel_axis: int | None = -1, name: str = "image") -> np.ndarray:
+    """What users pass as a photo, as an (H, W, 3) array of the same dtype.
+
+    Accepts what :func:`sss.imread` and scikit-image return: greyscale
+    (H, W) or (H, W, 1) (repeated to RGB), grey + alpha (H, W, 2) and RGBA
+    (H, W, 4) (composited on a white background with a warning when
+    transparent, as the command line does), and RGB. `channel_axis` says
+    where the channels are (-1, the default, or e.g. 0 for (C, H, W));
+    None means a greyscale (H, W) image. A float image must lie in [0, 1]
+    (within 0.1: bicubic resizing overshoots a little and such values are
+    used as they are): values such as 0-255 raise with a hint. Integer images of dtype uint8 / uint16 are
+    scaled by :func:`as_image` later. The input is not modified.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
+    a = image
+    if channel_axis is None:
+        if a.ndim != 2:
+            raise ValueError(f"{name} with channel_axis=None must be (H, W), got shape {a.shape}")
+        a = a[..., None]
+    elif a.ndim == 2:
+        a = a[..., None]
+    elif a.ndim == 3:
+        ax = as_int(channel_axis, "channel_axis", minimum=-3, maximum=2)
+        a = np.moveaxis(a, ax, -1)
+    else:
+        raise ValueError(f"{name} must have shape (H, W) or (H, W, C), got shape {a.shape}")
+    c = a.shape[2]
+    if c not in (1, 2, 3, 4):
+        raise ValueError(f"{name} has {c} channels along channel_axis={channel_axis}; "
+                         "expected 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)")
+    if a.dtype.kind == "f" and a.size:
+        finite = a[np.isfinite(a)]
+        if finite.size and (finite.min() < -0.1 or finite.max() > 1.1):
+            raise ValueError(
+                f"{name} is a float image with values in [{finite.min():.4g}, "
+                f"{finite.max():.4g}]; float photos must lie in [0, 1] (divide 8-bit "
+                "values by 255, or pass the uint8 array itself)")
+    if c == 3:
+        return a
+    if a.dtype not in _UINT_SCALE and a.dtype.kind != "f":
+        return a  # as_image names the unsupported dtype
+    scale = _UINT_SCALE.get(a.dtype, 1.0)
+    f = a.astype(np.float64) / scale
+    if c in (2, 4):
+        colour, alpha = f[..., :-1], f[..., -1:]
+        if np.any(alpha < 1.0):
+            import warnings
+            warnings.warn(f"{name} has transparency; composited on a white background",
+                          UserWarning, stacklevel=3)
+            colour = colour * alpha + (1.0 - alpha)
+        f = colour
+    if f.shape[2] == 1:
+        f = np.repeat(f, 3, axis=2)
+    return f

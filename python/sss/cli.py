@@ -241,7 +241,8 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     else:
         alphas = normalize_alphas(raw)
     stage("writing " + ", ".join(formats))
-    extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H, W])}
+    extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H, W]),
+             "image": np.asarray(photo, dtype=np.float32), "method": np.array(method)}
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
         extra[key] = getattr(seg, key, None)
     return save_layers(outdir, name, photo, alphas, colors, formats=formats, raw_alphas=raw,

@@ -518,6 +518,11 @@ class LayerEditing:
         needs = any(f in formats for f in ("overview", "png", "ora"))
         extra = {key: getattr(self, key, None)
                  for key in ("initial_alphas", "eigenvalues", "superpixels")}
+        # what sss.load needs to give the result back whole
+        extra["image"] = np.asarray(self.image, dtype=np.float32)
+        extra["method"] = np.array(getattr(self, "method", "reference"))
+        if getattr(self, "working_shape", None):
+            extra["working_shape"] = np.asarray(self.working_shape)
         return save_layers(directory, name, self.image, self.alphas,
                            self.colors if needs else None, formats=formats,
                            raw_alphas=self.alphas, extra=extra, ora_space=ora_space)

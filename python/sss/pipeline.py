@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ._progress import Cancelled, Progress
-from ._validation import as_csr, as_image, check_memory, check_segment_args
+from ._validation import as_csr, as_image, as_photo, check_memory, check_segment_args
 from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
@@ -29,7 +29,7 @@ from .io import resize
 from .multilevel import guided_upsample, working_shape
 from .relaxed import image_gradient, relaxed_sparsify
 
-__all__ = ["SoftSegments", "segment", "METHODS", "Cancelled"]
+__all__ = ["SoftSegments", "segment", "load", "METHODS", "Cancelled"]
 
 #: the methods of :func:`segment`
 METHODS = ("multilevel", "reference")
@@ -102,6 +102,30 @@ class SoftSegments(LayerEditing):
     method: str = "reference"
     working_shape: tuple = ()
 
+    def __repr__(self) -> str:
+        h, w, k = self.alphas.shape
+        parts = [f"{w}x{h}", f"{k} layers", f"method={self.method!r}"]
+        if self.working_shape and tuple(self.working_shape) != (h, w):
+            parts.append(f"working {self.working_shape[1]}x{self.working_shape[0]}")
+        if self.timings:
+            parts.append(f"{sum(self.timings.values()):.2f} s")
+        return f"SoftSegments({', '.join(parts)})"
+
+    def layer(self, i: int) -> np.ndarray:
+        """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours
+        (:attr:`colors`) with its soft segment as alpha. The layers composited
+        additively (sum of colour x alpha) give back the photo."""
+        k = self.alphas.shape[2]
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) \
+                or not -k <= i < k:
+            raise IndexError(f"layer index must be an integer in [-{k}, {k - 1}], got {i!r}")
+        from .colors import normalize_alphas
+        a = normalize_alphas(self.alphas)[..., i]
+        rgba = np.empty(a.shape + (4,), dtype=np.float32)
+        rgba[..., :3] = self.colors[:, :, i, :]
+        rgba[..., 3] = a
+        return rgba
+
 
 def _feature_stage(image, features, num_threads=None):
     pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
@@ -132,6 +156,7 @@ def _feature_stage(image, features, num_threads=None):
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
             method: str = "multilevel", max_side: int | None = None,
+            channel_axis: int | None = -1,
             working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
             upsample_radius: int = 1, upsample_eps: float = 1e-4,
             superpixels: np.ndarray | None = None, laplacian=None,
@@ -165,7 +190,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     Parameters
     ----------
     image : (H, W, 3) ndarray
-        RGB image (uint8/uint16 scaled to [0, 1]; float used as is).
+        RGB photo: uint8 / uint16 (scaled to [0, 1]) or float in [0, 1]
+        (values further than 0.1 outside raise, e.g. a float image in
+        0-255; smaller overshoots, as from bicubic resizing, are used as
+        they are). Also accepted,
+        as :func:`sss.imread` and scikit-image give them: greyscale (H, W)
+        or (H, W, 1), repeated to RGB; grey + alpha (H, W, 2) and RGBA
+        (H, W, 4), composited on white (with a warning where transparent),
+        as the command line does. The array is not modified.
     features : (H, W, D) ndarray, optional
         Semantic features: D = 3 are used as they are; D > 3 go through
         ``sss.preprocess_features``; None runs the feature network
@@ -192,6 +224,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         and the layers do not depend on the photo's pixel count (see
         :mod:`sss.multilevel`). "reference": every stage on every pixel, as
         the authors' implementation (cost grows faster than the pixel count).
+    channel_axis : int or None, optional
+        Axis of `image` that holds the channels (-1; e.g. 0 for (C, H, W));
+        None for a greyscale (H, W) image.
     max_side : int, optional
         If given, the photo (and `features`) is first downsized
         (antialiased bicubic) so that its longer side is at most `max_side`
@@ -288,6 +323,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    image = as_photo(image, channel_axis=channel_axis)
     defaults = _METHOD_DEFAULTS[method]
     if num_eigenvectors is None:
         num_eigenvectors = defaults["num_eigenvectors"]
@@ -516,3 +552,66 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
     if feat.shape[2] == 3:
         return work, feat
     return work, _feature_stage(work, feat)
+
+
+def load(path) -> SoftSegments:
+    """Read a result written by :meth:`SoftSegments.save` or ``sss segment``.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``NAME_alphas.npz`` file, or a folder that holds exactly one.
+
+    Returns
+    -------
+    SoftSegments
+        ``alphas`` are the normalised full-size layers of the file; the photo
+        (``image``), the method and the intermediate arrays come back when the
+        file holds them (files written before they were stored have no photo:
+        ``colors``, ``composite`` and ``save`` then raise).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing path, a folder without (or with several) result files,
+        or a file that is not such a result.
+    """
+    import os
+    from pathlib import Path
+    p = Path(os.fspath(path))
+    if p.is_dir():
+        found = sorted(p.glob("*_alphas.npz"))
+        if len(found) != 1:
+            raise ValueError(f"{p}: expected one *_alphas.npz result file, found {len(found)}"
+                             + (": " + ", ".join(f.name for f in found) if found else ""))
+        p = found[0]
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        z = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{p}: not a readable .npz file ({e})") from None
+    with z:
+        if not hasattr(z, "files") or "layer_alphas" not in z.files:
+            raise ValueError(f"{p}: not a result written by SoftSegments.save or sss segment "
+                             "(it has no 'layer_alphas')")
+        get = {k: z[k] for k in z.files}
+    alphas = np.asarray(get["layer_alphas"], dtype=np.float32)
+    if alphas.ndim != 3:
+        raise ValueError(f"{p}: layer_alphas must be (H, W, K), got shape {alphas.shape}")
+    image = get.get("image")
+    if image is not None:
+        image = np.asarray(image, dtype=np.float64)
+        if image.shape != alphas.shape[:2] + (3,):
+            raise ValueError(f"{p}: image of shape {image.shape} does not match the layers "
+                             f"{alphas.shape}")
+    empty = np.zeros((0, 0, 0), np.float32)
+    ws = get.get("working_shape")
+    return SoftSegments(
+        alphas=alphas, initial_alphas=get.get("initial_alphas", empty),
+        grouped_alphas=get.get("grouped_alphas", empty),
+        group_ids=get.get("group_ids", np.zeros(0, int)),
+        eigenvalues=get.get("eigenvalues", np.zeros(0)),
+        superpixels=get.get("superpixels"), features=get.get("features"),
+        image=image, method=str(get["method"]) if "method" in get else "reference",
+        working_shape=tuple(int(v) for v in ws) if ws is not None else alphas.shape[:2])
