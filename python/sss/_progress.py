@@ -138,21 +138,20 @@ class Progress:
         self._notify(name, 1.0)
 
 
-def _request_cancel() -> None:
+def _core_call(name: str) -> None:
+    """Call _core.<name>() if this core has it (cancellation is optional)."""
     try:
         from . import _core
-        fn = getattr(_core, "request_cancel", None)
     except ImportError:
-        fn = None
+        return
+    fn = getattr(_core, name, None)
     if fn is not None:
         fn()
+
+
+def _request_cancel() -> None:
+    _core_call("request_cancel")
 
 
 def _clear_cancel() -> None:
-    try:
-        from . import _core
-        fn = getattr(_core, "clear_cancel", None)
-    except ImportError:
-        fn = None
-    if fn is not None:
-        fn()
+    _core_call("clear_cancel")

@@ -127,14 +127,20 @@ class SoftSegments(LayerEditing):
         return rgba
 
 
+def _feature_network():
+    """sss.compute_features, looked up late: the feature stage is optional."""
+    fn = getattr(sys.modules[__package__], "compute_features", None)
+    if fn is None:
+        raise RuntimeError("features=None needs the feature network (sss.compute_features), "
+                           "which is not available in this installation; pass "
+                           "precomputed (H, W, D) features instead")
+    return fn
+
+
 def _feature_stage(image, features, num_threads=None):
     pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
     if features is None:
-        fn = getattr(pkg, "compute_features", None)
-        if fn is None:
-            raise RuntimeError("features=None needs the feature network (sss.compute_features), "
-                               "which is not available in this installation; pass "
-                               "precomputed (H, W, D) features instead")
+        fn = _feature_network()
         return fn(image) if num_threads is None else fn(image, num_threads=num_threads)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
@@ -526,11 +532,7 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
     h, w = img.shape[:2]
     wh, ww = work_shape
     if features is None:
-        fn = getattr(pkg, "compute_features", None)
-        if fn is None:
-            raise RuntimeError("features=None needs the feature network (sss.compute_features), "
-                               "which is not available in this installation; pass "
-                               "precomputed (H, W, D) features instead")
+        fn = _feature_network()
         fh, fw = working_shape((h, w), feature_pixels)
         src = img if (fh, fw) == (h, w) else np.clip(resize(img, fh, fw, method="bicubic"), 0, 1)
         # the working image from the (smaller) network copy: one pass over a large photo
