@@ -262,8 +262,8 @@ def _threads_now() -> int:
 
 
 LONG_CALLS = {
-    "colors": lambda s: sss.estimate_layer_colors(  # ~6 s on 2 cores
-        _photo(128), np.random.default_rng(0).random((128, 128, 6)), tolerance=1e-13,
+    "colors": lambda s: sss.estimate_layer_colors(  # ~3 s on 2 cores
+        _photo(384), np.random.default_rng(0).random((384, 384, 6)), tolerance=1e-13,
         max_iterations=10**9),
     "features": lambda s: sss.compute_features(_photo(1024)),  # ~1.6 s on 2 cores
     "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], iterations=10**8),
