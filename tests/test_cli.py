@@ -27,7 +27,7 @@ def _fake_segment(calls):
     def segment(image, features=None, *, num_layers=5, seed=0, progress=True, **kw):
         calls.append({"shape": image.shape, "features": None if features is None
                       else features.shape, "num_layers": num_layers, "seed": seed,
-                      "method": kw.get("method")})
+                      "method": kw.get("method"), "model": kw.get("model")})
         rng = np.random.default_rng(seed)
         centres = rng.random((num_layers, 3))
         d = ((image[..., None, :] - centres) ** 2).sum(-1)
@@ -356,3 +356,73 @@ def test_method_switch_and_its_default_max_side(tmp_path, fake, capsys):
     with pytest.raises(SystemExit):
         cli.main(["segment", str(p), "-o", str(tmp_path / "d"), "--method", "fast"])
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- batches
+def _tree(tmp_path):
+    rng = np.random.default_rng(1)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for rel in ("in/a.png", "in/b.jpg", "in/sub/a.png"):
+        Image.fromarray((rng.random((30, 40, 3)) * 255).astype(np.uint8)).save(tmp_path / rel)
+    (tmp_path / "in" / "notes.txt").write_text("not a photo")
+    return tmp_path / "in"
+
+
+def test_folders_recursive_summary_and_report(tmp_path, fake, capsys):
+    folder = _tree(tmp_path)
+    code, _, err = _run(["segment", str(folder), "-o", str(tmp_path / "o"), "--format", "npz",
+                         "--report", str(tmp_path / "r.json")], capsys)
+    assert code == 0, err
+    assert len(fake) == 2  # a.png, b.jpg; not the text file, not the subfolder
+    code, _, err = _run(["segment", str(folder), "-r", "-o", str(tmp_path / "o2"),
+                         "--format", "npz", "--report", str(tmp_path / "r.csv")], capsys)
+    assert code == 0, err
+    assert len(fake) == 5
+    names = sorted(p.name for p in (tmp_path / "o2").iterdir())
+    assert names == ["a-2_alphas.npz", "a_alphas.npz", "b_alphas.npz"]
+    assert "photo" in err and "seconds" in err and "status" in err  # the summary table
+    import csv
+    import json
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    assert {r["size"] for r in rows} == {"40x30"} and {r["layers"] for r in rows} == {"5"}
+    recs = json.loads((tmp_path / "r.json").read_text())
+    assert [r["name"] for r in recs] == ["a", "b"] and recs[0]["seconds"] >= 0
+
+
+def test_skip_existing_and_model(tmp_path, fake, capsys):
+    folder = _tree(tmp_path)
+    model = tmp_path / "net.onnx"
+    model.write_bytes(b"stand-in")  # the fake segment does not run it
+    args = ["segment", str(folder), "-o", str(tmp_path / "o"), "--format", "npz,png",
+            "--model", str(model)]
+    code, _, err = _run(args, capsys)
+    assert code == 0, err
+    assert [c["model"] for c in fake] == [str(model)] * 2
+    (tmp_path / "o" / "b_layer4.png").unlink()  # b's set is incomplete: redone
+    code, _, err = _run(args + ["--skip-existing", "--report", str(tmp_path / "r.json")],
+                        capsys)
+    assert code == 0, err
+    import json
+    recs = json.loads((tmp_path / "r.json").read_text())
+    assert [r["status"] for r in recs] == ["skipped", "ok"] and len(fake) == 3
+    code, _, err = _run(["segment", str(folder), "-o", str(tmp_path / "x"), "--model",
+                         str(tmp_path / "missing.onnx")], capsys)
+    assert code == 2 and "--model" in err
+    code, _, err = _run(["segment", str(tmp_path / "o" / "nothing-here"), "-o",
+                         str(tmp_path / "y"), "--report", str(tmp_path / "r.txt")], capsys)
+    assert code == 2
+
+
+def test_jobs_run_photos_in_parallel_processes(tmp_path, capsys):
+    """--jobs 2 with the real pipeline: every photo's outputs and an ok report."""
+    folder = _tree(tmp_path)
+    code, _, err = _run(["segment", str(folder), "-r", "-o", str(tmp_path / "o"), "--format",
+                         "npz", "--jobs", "2", "--report", str(tmp_path / "r.json")], capsys)
+    assert code == 0, err
+    import json
+    recs = json.loads((tmp_path / "r.json").read_text())
+    assert [r["status"] for r in recs] == ["ok"] * 3
+    for name in ("a", "b", "a-2"):
+        with np.load(tmp_path / "o" / f"{name}_alphas.npz") as z:
+            assert z["layer_alphas"].shape == (30, 40, 5)

@@ -13,6 +13,7 @@ docs/algorithm.md) is a module usable on its own:
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
 - :mod:`sss.multilevel` -- working level and guided upsampling of the default pipeline
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline
+- :mod:`sss.batch` -- ``segment_many``: many photos over any executor (processes, Dask)
 - :mod:`sss.colors` -- layer colours for editing and compositing
 - :mod:`sss.io` -- reading and writing photos
 

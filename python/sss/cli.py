@@ -1,7 +1,8 @@
 """The ``sss`` command line (also ``python -m sss``).
 
-    sss segment PHOTO... -o OUTDIR [--layers K] [--method multilevel|reference]
-                [--max-side N] [--seed S]
+    sss segment PHOTO_OR_FOLDER... -o OUTDIR [--recursive] [--jobs N] [--skip-existing]
+                [--report FILE.json|FILE.csv] [--model NET.onnx]
+                [--layers K] [--method multilevel|reference] [--max-side N] [--seed S]
                 [--features PATH]... [--format overview,png,ora,npz]
                 [--ora-space srgb|linear] [--quiet]
 
@@ -82,7 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "NAME_overview.png, NAME_layer{i}.png (RGBA), NAME.ora (OpenRaster) "
                     "and NAME_alphas.npz into OUTDIR.")
     seg.add_argument("photos", nargs="+", metavar="PHOTO",
-                     help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A))")
+                     help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A)), or folders "
+                          "of them")
+    seg.add_argument("-r", "--recursive", action="store_true",
+                     help="look for photos in the subfolders of folders too")
+    seg.add_argument("--skip-existing", action="store_true",
+                     help="skip photos whose outputs (all the chosen formats) are already "
+                          "in OUTDIR")
+    seg.add_argument("--jobs", type=_int_at_least(1), default=1, metavar="N",
+                     help="segment N photos at a time in separate processes, the cores "
+                          "shared between them (default 1)")
+    seg.add_argument("--model", default=None, metavar="PATH",
+                     help="ONNX feature network to use instead of the shipped one (see "
+                          "sss.compute_features)")
+    seg.add_argument("--report", default=None, metavar="FILE",
+                     help="write a per-photo report (photo, output name, size, layers, "
+                          "seconds, status, error) as JSON (.json) or CSV (.csv)")
     seg.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                      help="output directory (created if missing)")
     seg.add_argument("--layers", type=_int_at_least(1, MAX_LAYERS), default=5, metavar="K",
@@ -140,20 +156,27 @@ def _load_features(path: Path) -> np.ndarray:
     return imread(path)
 
 
-def _segment(image, features, *, num_layers, seed, verbose, method):
+def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
+             num_threads=None):
     import sss
 
     if not hasattr(sss, "segment"):
         raise RuntimeError("this build of sss has no segmentation pipeline (sss.segment)")
+    kw = {}
+    if model is not None:
+        kw["model"] = model
+    if num_threads is not None:
+        kw["num_threads"] = num_threads
     return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
-                       method=method)
+                       method=method, **kw)
 
 
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  max_side: int | None = None, seed: int = 0, formats=FORMATS,
                  features=None, progress: BatchProgress | None = None,
                  ora_space: str = "srgb", max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 method: str = "multilevel") -> dict:
+                 method: str = "multilevel", model=None, num_threads: int | None = None,
+                 info: dict | None = None) -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
     Parameters
@@ -182,6 +205,12 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         (:func:`sss.imread`).
     method : {"multilevel", "reference"}
         See :func:`sss.segment`.
+    model : path, optional
+        ONNX feature network instead of the shipped one.
+    num_threads : int, optional
+        Threads of the segmentation (default all cores).
+    info : dict, optional
+        Filled with ``size`` ((W, H) of the photo) and ``layers``.
 
     Returns
     -------
@@ -217,10 +246,13 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     if verbose:  # the pipeline reports its own stages on stderr
         with contextlib.redirect_stderr(progress.passthrough()):
             seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True,
-                           method=method)
+                           method=method, model=model, num_threads=num_threads)
     else:
         seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False,
-                       method=method)
+                       method=method, model=model, num_threads=num_threads)
+    if info is not None:
+        info["size"] = (W, H)
+        info["layers"] = int(np.asarray(seg.alphas).shape[2])
     raw = np.asarray(seg.alphas)
     need_colors = any(f in formats for f in ("overview", "png", "ora"))
     colors = None
@@ -291,12 +323,104 @@ def _sigterm_raises():
 
 
 # ---------------------------------------------------------------- main
+#: file suffixes taken from folders (files named explicitly are always tried)
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+
+
+def _expand_photos(paths, recursive: bool) -> list[Path]:
+    """The photos named, with folders replaced by the photos in them (sorted;
+    with `recursive`, in their subfolders too)."""
+    out: list[Path] = []
+    for p in (Path(x) for x in paths):
+        if p.is_dir():
+            found = p.rglob("*") if recursive else p.iterdir()
+            out.extend(sorted(f for f in found
+                              if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def _expected_outputs(outdir: Path, name: str, formats, num_layers: int) -> list[Path]:
+    files = []
+    for f in formats:
+        if f == "overview":
+            files.append(outdir / f"{name}_overview.png")
+        elif f == "png":
+            files.extend(outdir / f"{name}_layer{k}.png" for k in range(num_layers))
+        elif f == "ora":
+            files.append(outdir / f"{name}.ora")
+        elif f == "npz":
+            files.append(outdir / f"{name}_alphas.npz")
+    return files
+
+
+def _segment_task(task: dict) -> dict:
+    """One photo of a batch in a worker process: the record of its outcome."""
+    info: dict = {}
+    t = time.monotonic()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            segment_file(task["photo"], task["outdir"], info=info, **task["kwargs"])
+        status, error = "ok", ""
+    except Exception as e:  # reported per photo; the batch goes on
+        status, error = "failed", str(e) or type(e).__name__
+    return _record(task["photo"], task["kwargs"]["name"], info, time.monotonic() - t, status,
+                   error)
+
+
+def _record(photo, name, info, seconds, status, error=""):
+    size = info.get("size")
+    return {"photo": str(photo), "name": name,
+            "size": f"{size[0]}x{size[1]}" if size else "",
+            "layers": info.get("layers", ""), "seconds": round(float(seconds), 2),
+            "status": status, "error": error}
+
+
+def _write_report(path: Path, records: list[dict]) -> None:
+    """JSON (a list of records) or CSV, written atomically."""
+    import csv
+    import io
+    import json
+    if path.suffix.lower() == ".csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
+                           ["photo", "name", "size", "layers", "seconds", "status", "error"])
+        w.writeheader()
+        w.writerows(records)
+        text = buf.getvalue()
+    else:
+        text = json.dumps(records, indent=1) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _summary(records: list[dict]) -> str:
+    rows = [("photo", "size", "layers", "seconds", "status")]
+    rows += [(r["photo"], r["size"], str(r["layers"]), f"{r['seconds']:.1f}", r["status"])
+             for r in records]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
 def _run_segment(args) -> int:
-    photos = [Path(p) for p in args.photos]
+    photos = _expand_photos(args.photos, args.recursive)
+    if not photos:
+        sys.stderr.write("sss: error: no photos found in " + ", ".join(args.photos) + "\n")
+        return 2
     feats = args.features
     if feats is not None and len(feats) != len(photos):
         sys.stderr.write(f"sss: error: --features was given {len(feats)} time(s) for "
                          f"{len(photos)} photo(s); give it once per photo, in order\n")
+        return 2
+    if args.model is not None and not Path(args.model).is_file():
+        sys.stderr.write(f"sss: error: --model {args.model}: no such file\n")
+        return 2
+    report = Path(args.report) if args.report else None
+    if report is not None and report.suffix.lower() not in (".json", ".csv"):
+        sys.stderr.write(f"sss: error: --report {report}: give a .json or .csv file\n")
         return 2
     outdir = Path(args.output)
     try:
@@ -305,51 +429,116 @@ def _run_segment(args) -> int:
         sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
         return 2
     names = _unique_names(photos)
-    progress = BatchProgress(len(photos), enabled=not args.quiet)
-    failed = []
-    t0 = time.monotonic()
+    records: list[dict | None] = [None] * len(photos)
+    todo = []
     for i, (photo, name) in enumerate(zip(photos, names)):
+        expected = _expected_outputs(outdir, name, args.format, args.layers)
+        if args.skip_existing and expected and all(f.exists() for f in expected):
+            records[i] = _record(photo, name, {}, 0.0, "skipped")
+        else:
+            todo.append(i)
+    kwargs = [dict(name=names[i], num_layers=args.layers, max_side=args.max_side,
+                   seed=args.seed, formats=args.format,
+                   features=None if feats is None else feats[i], ora_space=args.ora_space,
+                   max_pixels=args.max_pixels, method=args.method, model=args.model)
+              for i in range(len(photos))]
+    t0 = time.monotonic()
+    if args.jobs > 1 and len(todo) > 1:
+        code = _run_parallel(args, photos, outdir, kwargs, todo, records)
+    else:
+        code = _run_serial(args, photos, outdir, kwargs, todo, records)
+    if code is not None:
+        return code
+    took = time.monotonic() - t0
+    done = [r for r in records if r is not None]
+    if report is not None:
+        try:
+            _write_report(report, done)
+        except OSError as e:
+            sys.stderr.write(f"sss: error: cannot write the report {report}: {e}\n")
+            return 1
+    failed = [r for r in done if r["status"] == "failed"]
+    if not args.quiet and len(done) > 1:
+        sys.stderr.write(_summary(done) + "\n")
+    if failed:
+        sys.stderr.write(f"sss: {len(done) - len(failed)} of {len(done)} photo(s) done, "
+                         f"{len(failed)} failed ({took:.1f} s):\n")
+        for r in failed:
+            sys.stderr.write(f"  {r['photo']}: {r['error'].removeprefix(r['photo'] + ': ')}\n")
+        return 1
+    if not args.quiet:
+        skipped = sum(r["status"] == "skipped" for r in done)
+        sys.stderr.write(f"sss: {len(done)} photo(s) done in {took:.1f} s"
+                         + (f" ({skipped} skipped: outputs exist)" if skipped else "")
+                         + f"; outputs in {outdir}\n")
+    return 0
+
+
+def _run_serial(args, photos, outdir, kwargs, todo, records):
+    """One photo after the other in this process, with the progress bar;
+    returns an exit status if interrupted, else None."""
+    progress = BatchProgress(len(todo), enabled=not args.quiet)
+    for i in todo:
+        photo = photos[i]
         progress.start_file(str(photo))
+        info: dict = {}
+        t = time.monotonic()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 with _sigterm_raises():
-                    segment_file(photo, outdir, name=name, num_layers=args.layers,
-                                 max_side=args.max_side, seed=args.seed, formats=args.format,
-                                 features=None if feats is None else feats[i],
-                                 progress=progress, ora_space=args.ora_space,
-                                 max_pixels=args.max_pixels, method=args.method)
-                ok, note = True, ""
+                    segment_file(photo, outdir, progress=progress, info=info, **kwargs[i])
+                ok, error = True, ""
             except (KeyboardInterrupt, _Terminated) as e:
                 progress.close()
                 sys.stderr.write("sss: interrupted\n")
                 return 143 if isinstance(e, _Terminated) else 130
             except Exception as e:  # one bad photo must not stop the batch
-                ok, note = False, ""
-                msg = str(e) or type(e).__name__
-                if str(photo) not in msg:
-                    msg = f"{photo}: {msg}"
-                failed.append((photo, msg))
+                ok = False
+                error = str(e) or type(e).__name__
+                if str(photo) not in error:
+                    error = f"{photo}: {error}"
                 # errors are reported even with --quiet
                 progress.close()
-                sys.stderr.write(f"sss: error: {msg}\n")
+                sys.stderr.write(f"sss: error: {error}\n")
                 if os.environ.get("SSS_DEBUG"):
                     traceback.print_exc()
+        records[i] = _record(photo, kwargs[i]["name"], info, time.monotonic() - t,
+                             "ok" if ok else "failed", error)
         for w in caught:
             progress.message(f"sss: warning: {w.message}")
-        progress.end_file(ok, note)
+        progress.end_file(ok, "")
     progress.close()
-    took = time.monotonic() - t0
-    if failed:
-        sys.stderr.write(f"sss: {len(photos) - len(failed)} of {len(photos)} photo(s) done, "
-                         f"{len(failed)} failed ({took:.1f} s):\n")
-        for p, msg in failed:
-            sys.stderr.write(f"  {p}: {msg.removeprefix(str(p) + ': ')}\n")
-        return 1
-    if not args.quiet:
-        sys.stderr.write(f"sss: {len(photos)} photo(s) done in {took:.1f} s; "
-                         f"outputs in {outdir}\n")
-    return 0
+    return None
+
+
+def _run_parallel(args, photos, outdir, kwargs, todo, records):
+    """`--jobs` worker processes (spawned: no OpenMP state is forked), the
+    cores shared between them; one line per finished photo."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    jobs = min(args.jobs, len(todo))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+    try:
+        with _sigterm_raises():
+            futures = {pool.submit(_segment_task, {
+                "photo": photos[i], "outdir": outdir,
+                "kwargs": dict(kwargs[i], num_threads=threads)}): i for i in todo}
+            for n, fut in enumerate(cf.as_completed(futures), 1):
+                i = futures[fut]
+                records[i] = rec = fut.result()
+                if rec["status"] == "failed":
+                    sys.stderr.write(f"sss: error: {rec['error']}\n")
+                elif not args.quiet:
+                    sys.stderr.write(f"sss: [{n}/{len(todo)}] {rec['photo']}: done in "
+                                     f"{rec['seconds']:.1f} s\n")
+    except (KeyboardInterrupt, _Terminated) as e:
+        pool.shutdown(wait=True, cancel_futures=True)
+        sys.stderr.write("sss: interrupted\n")
+        return 143 if isinstance(e, _Terminated) else 130
+    pool.shutdown(wait=True)
+    return None
 
 
 def main(argv=None) -> int:

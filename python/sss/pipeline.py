@@ -137,11 +137,22 @@ def _feature_network():
     return fn
 
 
-def _feature_stage(image, features, num_threads=None):
+def _network_kwargs(num_threads, model):
+    """Keyword arguments for the feature network: only those given, so that
+    a replacement sss.compute_features keeps its own defaults."""
+    kw = {}
+    if num_threads is not None:
+        kw["num_threads"] = num_threads
+    if model is not None:
+        kw["model"] = model
+    return kw
+
+
+def _feature_stage(image, features, num_threads=None, model=None):
     pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
     if features is None:
         fn = _feature_network()
-        return fn(image) if num_threads is None else fn(image, num_threads=num_threads)
+        return fn(image, **_network_kwargs(num_threads, model))
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
@@ -162,7 +173,7 @@ def _feature_stage(image, features, num_threads=None):
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
             method: str = "multilevel", max_side: int | None = None,
-            channel_axis: int | None = -1,
+            channel_axis: int | None = -1, model=None,
             working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
             upsample_radius: int = 1, upsample_eps: float = 1e-4,
             superpixels: np.ndarray | None = None, laplacian=None,
@@ -230,6 +241,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         and the layers do not depend on the photo's pixel count (see
         :mod:`sss.multilevel`). "reference": every stage on every pixel, as
         the authors' implementation (cost grows faster than the pixel count).
+    model : path, optional
+        An ONNX feature network to use instead of the shipped one when
+        `features` is None (see :func:`sss.compute_features`).
     channel_axis : int or None, optional
         Axis of `image` that holds the channels (-1; e.g. 0 for (C, H, W));
         None for a greyscale (H, W) image.
@@ -360,12 +374,13 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                              "photo: they work with method='reference' only")
         wh, ww = working_shape((h, w), working_pixels)
         with prog.stage("features"):
-            work, feat = _working_inputs(img, features, (wh, ww), feature_pixels, num_threads)
+            work, feat = _working_inputs(img, features, (wh, ww), feature_pixels, num_threads,
+                                         model)
     else:
         wh, ww = h, w
         work = img
         with prog.stage("features"):
-            feat = _feature_stage(img, features, num_threads)
+            feat = _feature_stage(img, features, num_threads, model)
 
     labels = None
     with prog.stage("affinities"):
@@ -526,7 +541,7 @@ def _check_input_size(image, features, method, max_side, num_layers):
                                     ", or method='multilevel'")) from None
 
 
-def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
+def _working_inputs(img, features, work_shape, feature_pixels, num_threads, model=None):
     """The photo and its 3-D features at the working resolution."""
     pkg = sys.modules[__package__]
     h, w = img.shape[:2]
@@ -537,7 +552,7 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads):
         src = img if (fh, fw) == (h, w) else np.clip(resize(img, fh, fw, method="bicubic"), 0, 1)
         # the working image from the (smaller) network copy: one pass over a large photo
         work = src if (wh, ww) == src.shape[:2] else resize(src, wh, ww, method="bicubic")
-        raw = fn(src, num_threads=num_threads)
+        raw = fn(src, **_network_kwargs(num_threads, model))
         if raw.shape[:2] != (wh, ww):
             raw = resize(raw, wh, ww, method="bilinear").astype(np.float32)
         return work, pkg.preprocess_features(raw, np.clip(work, 0, 1))
