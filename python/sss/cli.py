@@ -32,7 +32,7 @@ import numpy as np
 from . import __version__
 from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
-from .export import FORMATS, _check_formats, save_layers
+from .export import ALL_FORMATS, FORMATS, _check_formats, save_layers
 from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors
 
@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(H, W, D) or an image; give it once per photo, in order "
                           "(default: computed by the built-in network)")
     seg.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
-                     help=f"comma-separated outputs among {','.join(FORMATS)} (default all)")
+                     help=f"comma-separated outputs among {','.join(ALL_FORMATS)} (default "
+                          f"{','.join(FORMATS)}; psd: a layered Photoshop file)")
     seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
                      help="blending space the .ora stack is exact for: srgb (Krita, "
                           "MyPaint, the OpenRaster spec; default) or linear (GIMP 2.10/3, "
@@ -254,7 +255,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         info["size"] = (W, H)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
     raw = np.asarray(seg.alphas)
-    need_colors = any(f in formats for f in ("overview", "png", "ora"))
+    need_colors = any(f in formats for f in ("overview", "png", "ora", "psd"))
     colors = None
     if need_colors:
         stage("layer colours")
@@ -348,8 +349,8 @@ def _expected_outputs(outdir: Path, name: str, formats, num_layers: int) -> list
             files.append(outdir / f"{name}_overview.png")
         elif f == "png":
             files.extend(outdir / f"{name}_layer{k}.png" for k in range(num_layers))
-        elif f == "ora":
-            files.append(outdir / f"{name}.ora")
+        elif f in ("ora", "psd"):
+            files.append(outdir / f"{name}.{f}")
         elif f == "npz":
             files.append(outdir / f"{name}_alphas.npz")
     return files

@@ -62,12 +62,16 @@ import numpy as np
 from ._files import atomic_write, check_name, write_set
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 
-__all__ = ["FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
+__all__ = ["FORMATS", "ALL_FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
            "srgb_to_linear", "linear_to_srgb",
            "composite_additive", "composite_over", "colour_coded", "overview",
            "write_ora", "save_layers", "LayerEditing"]
 
 FORMATS = ("overview", "png", "ora", "npz")
+#: every output format: the defaults and those written only when asked for
+ALL_FORMATS = FORMATS + ("psd",)
+#: the formats that need the layer colours
+_COLOUR_FORMATS = ("overview", "png", "ora", "psd")
 
 #: Colours of the layers in the colour-coded views (layer i gets PALETTE[i % 10]).
 PALETTE = np.array([
@@ -383,7 +387,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     colors : (H, W, K, 3) ndarray, optional
         Layer colours; estimated with :func:`sss.estimate_layer_colors` if
         None and needed.
-    formats : iterable of {"overview", "png", "ora", "npz"}
+    formats : iterable of {"overview", "png", "ora", "npz", "psd"}
     raw_alphas : ndarray, optional
         Alphas to store unchanged in the npz (default `alphas`).
     extra : dict, optional
@@ -419,7 +423,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     if img.shape[:2] != a.shape[:2]:
         raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
                          f"image of {img.shape[0]} x {img.shape[1]} pixels")
-    need_colors = any(f in formats for f in ("overview", "png", "ora"))
+    need_colors = any(f in formats for f in _COLOUR_FORMATS)
     if colors is None and need_colors:
         colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
     files: dict[str, bytes] = {}  # rendered in memory, then written as one set
@@ -438,6 +442,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         del rgba
     if "ora" in formats:
         add("ora", f"{name}.ora", _ora_file(img, a, colors, space=ora_space)[0])
+    if "psd" in formats:
+        from .psd import psd_bytes
+        order, rgba = ora_layers(img, a, colors, space=ora_space)
+        merged = _round8(composite_over(rgba, space=ora_space))
+        add("psd", f"{name}.psd", psd_bytes(rgba, merged, [f"layer {i}" for i in order]))
     if "npz" in formats:
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
                                        dtype=np.float32),
@@ -459,19 +468,19 @@ def _stale_pattern(name: str) -> re.Pattern:
     layer count: an earlier run's files of that name that the new set does not
     rewrite are removed."""
     n = re.escape(name)
-    return re.compile(rf"{n}_overview\.png|{n}_layer\d+\.png|{n}\.ora|{n}_alphas\.npz")
+    return re.compile(rf"{n}_overview\.png|{n}_layer\d+\.png|{n}\.ora|{n}\.psd|{n}_alphas\.npz")
 
 
 def _check_formats(formats) -> tuple[str, ...]:
     if isinstance(formats, str):
         formats = [f.strip() for f in formats.split(",") if f.strip()]
     formats = tuple(formats)
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in ALL_FORMATS]
     if bad:
         raise ValueError(f"unknown format(s) {', '.join(map(repr, bad))}; "
-                         f"choose from {', '.join(FORMATS)}")
+                         f"choose from {', '.join(ALL_FORMATS)}")
     if not formats:
-        raise ValueError(f"no output format given; choose from {', '.join(FORMATS)}")
+        raise ValueError(f"no output format given; choose from {', '.join(ALL_FORMATS)}")
     return formats
 
 
@@ -515,7 +524,7 @@ class LayerEditing:
         if getattr(self, "image", None) is None:
             raise ValueError("saving layers needs the photo: this result has no image")
         formats = _check_formats(formats)
-        needs = any(f in formats for f in ("overview", "png", "ora"))
+        needs = any(f in formats for f in _COLOUR_FORMATS)
         extra = {key: getattr(self, key, None)
                  for key in ("initial_alphas", "eigenvalues", "superpixels")}
         # what sss.load needs to give the result back whole

@@ -1,0 +1,86 @@
+"""Layered Photoshop (PSD) files of soft layers, for Photoshop, Photopea, GIMP, Krita.
+
+No maintained Python library writes layered PSD files from pixel data (psd-tools
+reads them and edits existing files), so this module writes the small subset of
+the format that a stack of 8-bit RGBA pixel layers needs (Adobe Photoshop File
+Formats Specification, "Layer and Mask Information Section"):
+
+- header: signature ``8BPS``, version 1, 3 channels, 8 bits, RGB mode;
+- empty colour-mode data and image resources;
+- layer info: one full-size layer record per soft layer (channels -1 = alpha,
+  0, 1, 2 = R, G, B; blend mode ``norm``; opacity 255; the layer's name),
+  then each channel's raw (uncompressed) data;
+- the merged image (raw, planar), which readers show as a preview.
+
+The layers are those of the OpenRaster stack (:func:`sss.export.ora_layers`):
+ordinary "normal" blending of the stack, top over bottom, gives the photo.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+__all__ = ["psd_bytes"]
+
+
+def _pascal_name(name: str) -> bytes:
+    raw = name.encode("latin-1", "replace")[:255]
+    b = bytes([len(raw)]) + raw
+    return b + b"\0" * (-len(b) % 4)  # padded to a multiple of 4 bytes
+
+
+def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names) -> bytes:
+    """The bytes of a layered PSD file.
+
+    Parameters
+    ----------
+    rgba_top_to_bottom : (K, H, W, 4) uint8 ndarray
+        The layers, top first (as :func:`sss.export.ora_layers` returns them).
+    merged : (H, W, 3) uint8 ndarray
+        The composite shown as the file's preview.
+    names : sequence of str
+        Layer names, top first.
+
+    Returns
+    -------
+    bytes
+    """
+    rgba = np.asarray(rgba_top_to_bottom)
+    if rgba.ndim != 4 or rgba.shape[3] != 4 or rgba.dtype != np.uint8:
+        raise ValueError(f"layers must be a (K, H, W, 4) uint8 array, got {rgba.dtype} "
+                         f"{rgba.shape}")
+    k, h, w = rgba.shape[:3]
+    if not (1 <= h <= 30000 and 1 <= w <= 30000):
+        raise ValueError(f"a PSD file holds 1 to 30000 pixels a side, got {w} x {h}")
+    merged = np.asarray(merged)
+    if merged.shape != (h, w, 3) or merged.dtype != np.uint8:
+        raise ValueError(f"merged must be an ({h}, {w}, 3) uint8 array, got {merged.dtype} "
+                         f"{merged.shape}")
+    names = list(names)
+    if len(names) != k:
+        raise ValueError(f"{k} layers but {len(names)} names")
+    plane = h * w
+    # Photoshop lists layer records bottom first.
+    bottom_first = list(range(k - 1, -1, -1))
+    records, data = [], []
+    for t in bottom_first:
+        rec = struct.pack(">iiiiH", 0, 0, h, w, 4)
+        for cid in (-1, 0, 1, 2):
+            rec += struct.pack(">hI", cid, 2 + plane)
+        extra = struct.pack(">II", 0, 0) + _pascal_name(names[t])  # no mask, no ranges
+        rec += b"8BIMnorm" + struct.pack(">BBBB", 255, 0, 0, 0)
+        rec += struct.pack(">I", len(extra)) + extra
+        records.append(rec)
+        for c in (3, 0, 1, 2):  # alpha, R, G, B
+            data.append(struct.pack(">H", 0) + np.ascontiguousarray(rgba[t, ..., c]).tobytes())
+    layer_info = struct.pack(">h", k) + b"".join(records) + b"".join(data)
+    layer_info += b"\0" * (len(layer_info) % 2)  # even length
+    layer_section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
+    out = [b"8BPS", struct.pack(">H6xHIIHH", 1, 3, h, w, 8, 3),
+           struct.pack(">I", 0), struct.pack(">I", 0),
+           struct.pack(">I", len(layer_section)), layer_section,
+           struct.pack(">H", 0)]
+    out += [np.ascontiguousarray(merged[..., c]).tobytes() for c in range(3)]
+    return b"".join(out)
