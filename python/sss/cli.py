@@ -133,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
                           "whose .ora loader uses its linear-light Normal mode)")
     seg.add_argument("-q", "--quiet", action="store_true",
                      help="no progress output (errors are still reported)")
+    view = sub.add_parser(
+        "view", help="look at a result in the browser: toggle, merge and download layers",
+        description="Serve a local page (127.0.0.1 only) that shows the photo, the overview "
+                    "and each layer of a result written by `sss segment`, lets you switch "
+                    "layers on and off, merge layers and download the view or the merged "
+                    "layer as PNG.")
+    view.add_argument("result", metavar="OUTDIR_OR_NPZ",
+                      help="a NAME_alphas.npz, or a folder holding exactly one")
+    view.add_argument("--port", type=_int_at_least(0), default=8765,
+                      help="port on 127.0.0.1 (default 8765; 0 = any free one)")
+    view.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
 
 
@@ -551,6 +562,14 @@ def main(argv=None) -> int:
         return 2
     if args.command == "segment":
         return _run_segment(args)
+    if args.command == "view":
+        from .viewer import serve
+        try:
+            serve(args.result, args.port, open_browser=not args.no_browser)
+        except (OSError, ValueError) as e:
+            sys.stderr.write(f"sss: error: {e}\n")
+            return 2
+        return 0
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2
 
