@@ -32,6 +32,10 @@ compgen -G "/usr/lib/*/libblas.so" >/dev/null || compgen -G "/usr/lib/libblas.so
   need+=(libblas-dev)
 command -v g++ >/dev/null || need+=(g++)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# The test job also runs the viewer in a real headless browser (tests/test_viewer.py).
+if [ "$job" = test ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  need+=(chromium)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing Debian packages: ${need[*]}"
   sudo_cmd=()
