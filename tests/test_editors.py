@@ -66,6 +66,7 @@ def stacks(tmp_path_factory):
     for space in editors.SPACES:
         oras[space] = d / f"{space}.ora"
         export.write_ora(oras[space], img, a, colors, space=space)
+    export.save_layers(d, "stack", img, a, colors, formats=("psd",))  # d / "stack.psd"
     return d, editors.read_rgb(d / "photo.png"), oras
 
 
@@ -127,4 +128,16 @@ def test_gimp210_blends_the_stack_as_its_ora_loader_would(stacks):
     rgb, _ = editors.gimp2_emulated_open(oras["srgb"], d)
     _off(rgb, photo)
     rgb, _ = editors.gimp2_emulated_open(oras["srgb"], d, perceptual=True)
+    _check(rgb, photo, "gimp")
+
+
+@pytest.mark.skipif(not editors.gimp2_available(), reason="GIMP 2.10 not installed")
+def test_gimp210_opens_the_psd_as_layers_showing_the_photo(stacks):
+    """GIMP 2.10's own PSD loader gives every soft layer as a layer, and the
+    layers merged show the photo (GIMP gives PSD layers its legacy Normal
+    mode, which blends the stored sRGB values: what the default stack is made
+    for)."""
+    d, photo, _ = stacks
+    rgb, n = editors.gimp2_open_psd(d / "stack.psd", d)
+    assert n == K
     _check(rgb, photo, "gimp")

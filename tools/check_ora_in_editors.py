@@ -209,6 +209,23 @@ def gimp2_try_load(ora) -> str | None:
     return " ".join(m.group(1).split()) if m else None
 
 
+def gimp2_open_psd(psd, workdir) -> tuple[np.ndarray, int]:
+    """Open a layered .psd with GIMP 2.10's own PSD loader; the number of
+    layers and the visible layers merged, as RGB."""
+    psd, workdir = Path(psd), Path(workdir)
+    out_png = workdir / (psd.stem + "_gimp210_psd.png")
+    out = _gimp2_batch(
+        f'(let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "{psd}" "{psd}"))))'
+        ' (gimp-message (string-append "SSS-LAYERS " (number->string'
+        ' (car (gimp-image-get-layers img)))))'
+        ' (let ((m (car (gimp-image-merge-visible-layers img CLIP-TO-IMAGE))))'
+        f' (gimp-file-save RUN-NONINTERACTIVE img m "{out_png}" "{out_png}")))')
+    m = re.search(r"SSS-LAYERS (\d+)", out)
+    if m is None or not out_png.exists():
+        raise RuntimeError(f"GIMP 2.10 did not open {psd}:\n{out[-2000:]}")
+    return read_rgb(out_png), int(m.group(1))
+
+
 def gimp2_emulated_open(ora, workdir, *, perceptual=False) -> tuple[np.ndarray, int]:
     """Rebuild the stack as GIMP's OpenRaster plug-in would, in GIMP 2.10; flatten."""
     ora, workdir = Path(ora), Path(workdir)
