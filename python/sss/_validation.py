@@ -392,15 +392,26 @@ def as_photo(image, *, channel_axis: int | None = -1, name: str = "image") -> np
     if a.dtype not in _UINT_SCALE and a.dtype.kind != "f":
         return a  # as_image names the unsupported dtype
     scale = _UINT_SCALE.get(a.dtype, 1.0)
-    f = a.astype(np.float64) / scale
-    if c in (2, 4):
-        colour, alpha = f[..., :-1], f[..., -1:]
+    return rgb_on_white(a.astype(np.float64) / scale, name=name, stacklevel=4)
+
+
+def rgb_on_white(arr: np.ndarray, *, name: str, alpha_channel: bool | None = None,
+                 stacklevel: int = 3) -> np.ndarray:
+    """(H, W[, C]) floats in [0, 1] -> (H, W, 3): the last channel is alpha
+    when `alpha_channel` (default: for 2 or 4 channels) and is composited on
+    a white background, with a warning where it is transparent; grey is
+    repeated to RGB. Other channel counts are returned as they are, for the
+    caller to refuse. `stacklevel` is the warning's, counted from here."""
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if alpha_channel or (alpha_channel is None and arr.shape[2] in (2, 4)):
+        colour, alpha = arr[..., :-1], arr[..., -1:]
         if np.any(alpha < 1.0):
             import warnings
-            warnings.warn(f"{name} has transparency; composited on a white background",
-                          UserWarning, stacklevel=3)
+            warnings.warn(f"{name}: has transparency; composited on a white background",
+                          UserWarning, stacklevel=stacklevel)
             colour = colour * alpha + (1.0 - alpha)
-        f = colour
-    if f.shape[2] == 1:
-        f = np.repeat(f, 3, axis=2)
-    return f
+        arr = colour
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return arr

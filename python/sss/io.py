@@ -16,12 +16,11 @@ their full precision. Every photo comes back as an (H, W, 3) float array in
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._validation import as_int, available_memory, check_memory
+from ._validation import as_int, available_memory, check_memory, rgb_on_white
 
 __all__ = ["imread", "imsave", "resize", "ImageReadError", "PhotoTooLargeError",
            "apply_orientation", "DEFAULT_MAX_PIXELS"]
@@ -87,21 +86,10 @@ def _to_float(arr: np.ndarray) -> np.ndarray:
 
 def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
     """(H, W[, C]) floats in [0, 1] -> (H, W, 3), compositing alpha on white."""
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    c = arr.shape[2]
-    if alpha_channel or c in (2, 4):
-        colour, alpha = arr[..., :-1], arr[..., -1:]
-        if np.any(alpha < 1.0):
-            warnings.warn(f"{name}: has transparency; composited on a white background",
-                          UserWarning, stacklevel=3)
-            colour = colour * alpha + (1.0 - alpha)
-        arr = colour
-        c = arr.shape[2]
-    if c == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    elif c != 3:
-        raise ImageReadError(f"{name}: {c} colour channels; expected 1 (grey) or 3 (RGB)")
+    arr = rgb_on_white(arr, name=name, alpha_channel=alpha_channel or None, stacklevel=4)
+    if arr.shape[2] != 3:
+        raise ImageReadError(f"{name}: {arr.shape[2]} colour channels; expected 1 (grey) or "
+                             "3 (RGB)")
     return arr
 
 
