@@ -53,9 +53,7 @@ def segment_one(photo, out_dir, *, name: str | None = None, **options) -> dict:
         status, error = "ok", ""
     except Exception as e:  # reported per photo
         status, error = "failed", str(e) or type(e).__name__
-    rec = _record(photo, name, info, time.monotonic() - t, status, error)
-    rec["host"] = os.uname().nodename if hasattr(os, "uname") else ""
-    return rec
+    return _record(photo, name, info, time.monotonic() - t, status, error)
 
 
 def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
@@ -85,7 +83,7 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
         One record per photo, in the order of `paths` (see :func:`segment_one`);
         failures are records with ``status="failed"``, never exceptions.
     """
-    from .cli import _expand_photos, _unique_names
+    from .cli import _expand_photos, _record, _unique_names
 
     photos = _expand_photos([os.fspath(p) for p in paths], recursive=False)
     out = Path(os.fspath(out_dir))
@@ -100,7 +98,6 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
         try:
             records.append(f.result())
         except Exception as e:  # the task itself was lost (a worker died)
-            records.append({"photo": str(p), "name": n, "size": "", "layers": "",
-                            "seconds": 0.0, "status": "failed",
-                            "error": f"task failed: {type(e).__name__}: {e}", "host": ""})
+            records.append(dict(_record(p, n, {}, 0.0, "failed",
+                                        f"task failed: {type(e).__name__}: {e}"), host=""))
     return records

@@ -31,10 +31,10 @@ import numpy as np
 
 from . import __version__
 from ._batchprogress import BatchProgress
-from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
-from .export import ALL_FORMATS, FORMATS, _check_formats, save_layers
+from .colors import estimate_layer_colors, normalize_alphas
+from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, save_layers
 from .io import DEFAULT_MAX_PIXELS, imread, resize
-from .multilevel import layer_colors
+from .multilevel import layer_colors, upsample_layer_colors
 
 __all__ = ["main", "build_parser", "segment_file"]
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "sss.compute_features)")
     seg.add_argument("--report", default=None, metavar="FILE",
                      help="write a per-photo report (photo, output name, size, layers, "
-                          "seconds, status, error) as JSON (.json) or CSV (.csv)")
+                          "seconds, status, error, host) as JSON (.json) or CSV (.csv)")
     seg.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                      help="output directory (created if missing)")
     seg.add_argument("--layers", type=_int_at_least(1, MAX_LAYERS), default=5, metavar="K",
@@ -266,7 +266,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         info["size"] = (W, H)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
     raw = np.asarray(seg.alphas)
-    need_colors = any(f in formats for f in ("overview", "png", "ora", "psd"))
+    need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None
     if need_colors:
         stage("layer colours")
@@ -278,10 +278,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         stage(f"upsampling layers to {W}x{H}")
         alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))
         if colors is not None:
-            up = np.empty((H, W) + colors.shape[2:])
-            for k in range(colors.shape[2]):
-                up[:, :, k] = resize(colors[:, :, k], H, W, method="bilinear")
-            colors = project_layer_colors(photo, alphas, up)
+            colors = upsample_layer_colors(colors, photo, alphas)
     else:
         alphas = normalize_alphas(raw)
     stage("writing " + ", ".join(formats))
@@ -367,27 +364,14 @@ def _expected_outputs(outdir: Path, name: str, formats, num_layers: int) -> list
     return files
 
 
-def _segment_task(task: dict) -> dict:
-    """One photo of a batch in a worker process: the record of its outcome."""
-    info: dict = {}
-    t = time.monotonic()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            segment_file(task["photo"], task["outdir"], info=info, **task["kwargs"])
-        status, error = "ok", ""
-    except Exception as e:  # reported per photo; the batch goes on
-        status, error = "failed", str(e) or type(e).__name__
-    return _record(task["photo"], task["kwargs"]["name"], info, time.monotonic() - t, status,
-                   error)
-
-
 def _record(photo, name, info, seconds, status, error=""):
+    """One photo's line of the summary and the report."""
     size = info.get("size")
     return {"photo": str(photo), "name": name,
             "size": f"{size[0]}x{size[1]}" if size else "",
             "layers": info.get("layers", ""), "seconds": round(float(seconds), 2),
-            "status": status, "error": error}
+            "status": status, "error": error,
+            "host": os.uname().nodename if hasattr(os, "uname") else ""}
 
 
 def _write_report(path: Path, records: list[dict]) -> None:
@@ -397,8 +381,7 @@ def _write_report(path: Path, records: list[dict]) -> None:
     import json
     if path.suffix.lower() == ".csv":
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(records[0]) if records else
-                           ["photo", "name", "size", "layers", "seconds", "status", "error"])
+        w = csv.DictWriter(buf, fieldnames=list(_record("", "", {}, 0, "")))
         w.writeheader()
         w.writerows(records)
         text = buf.getvalue()
@@ -529,14 +512,15 @@ def _run_parallel(args, photos, outdir, kwargs, todo, records):
     cores shared between them; one line per finished photo."""
     import concurrent.futures as cf
     import multiprocessing as mp
+
+    from .batch import segment_one
     jobs = min(args.jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
     try:
         with _sigterm_raises():
-            futures = {pool.submit(_segment_task, {
-                "photo": photos[i], "outdir": outdir,
-                "kwargs": dict(kwargs[i], num_threads=threads)}): i for i in todo}
+            futures = {pool.submit(segment_one, photos[i], outdir,
+                                   **dict(kwargs[i], num_threads=threads)): i for i in todo}
             for n, fut in enumerate(cf.as_completed(futures), 1):
                 i = futures[fut]
                 records[i] = rec = fut.result()

@@ -51,7 +51,8 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["working_shape", "guided_upsample", "box_mean", "layer_colors"]
+__all__ = ["working_shape", "guided_upsample", "box_mean", "layer_colors",
+           "upsample_layer_colors"]
 
 
 def working_shape(shape, max_pixels: int) -> tuple[int, int]:
@@ -205,7 +206,7 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 192
     (H, W, K, 3) float64 ndarray
     """
     from ._validation import as_image
-    from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+    from .colors import estimate_layer_colors, normalize_alphas
     from .io import resize
 
     img = as_image(image, name="image", channels=3)
@@ -219,8 +220,35 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 192
         return estimate_layer_colors(img, a, **kwargs)
     small = estimate_layer_colors(np.clip(resize(img, h, w), 0, 1),
                                   normalize_alphas(resize(a, h, w, method="bilinear")), **kwargs)
-    K = a.shape[2]
-    up = np.empty((H, W, K, 3))
-    for k in range(K):
-        up[:, :, k] = np.clip(resize(small[:, :, k], H, W, method="bilinear"), 0, 1)
-    return project_layer_colors(img, a, up)
+    return upsample_layer_colors(small, img, a)
+
+
+def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
+                          alphas: np.ndarray) -> np.ndarray:
+    """Layer colours of a smaller copy carried to the size of `image`.
+
+    Each layer's colours are resized bilinearly, then projected
+    (:func:`sss.project_layer_colors`) so that at every pixel the layers
+    recompose `image` exactly.
+
+    Parameters
+    ----------
+    colors : (h, w, K, 3) ndarray
+        Layer colours at the small size.
+    image : (H, W, 3) ndarray
+        The photo at full size.
+    alphas : (H, W, K) ndarray
+        The layers at full size, normalised (non-negative, summing to one).
+
+    Returns
+    -------
+    (H, W, K, 3) float64 ndarray
+    """
+    from .colors import project_layer_colors
+    from .io import resize
+
+    H, W = image.shape[:2]
+    up = np.empty((H, W) + colors.shape[2:])
+    for k in range(colors.shape[2]):
+        up[:, :, k] = resize(colors[:, :, k], H, W, method="bilinear")
+    return project_layer_colors(image, alphas, up)
