@@ -355,7 +355,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         eigensolver_tol = defaults["eigensolver_tol"]
     _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_radius,
                            upsample_eps, eigensolver_tol)
-    _check_input_size(image, features, method, max_side, num_layers)
+    _check_input_size(image, method, max_side, num_layers)
     img = check_segment_args(locals())
     num_layers = int(num_layers)
     if max_side is not None:
@@ -484,16 +484,21 @@ def _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_ra
     as_float(eigensolver_tol, "eigensolver_tol", minimum=0.0, strict_minimum=True)
 
 
+def _limited_shape(h, w, max_side):
+    """(h, w) downsized so that the longer side is at most `max_side` (>= 3,
+    checked by the caller); unchanged if it already is, or for None."""
+    if max_side is None or max(h, w) <= int(max_side):
+        return h, w
+    s = int(max_side) / max(h, w)
+    return max(3, round(h * s)), max(3, round(w * s))
+
+
 def _limit_side(img, features, max_side):
     """Downsize `img` (and full-size `features`) so the longer side is <= max_side."""
-    max_side = int(max_side)
-    if max_side < 3:
-        raise ValueError(f"max_side must be >= 3 pixels, got {max_side}")
     h, w = img.shape[:2]
-    if max(h, w) <= max_side:
+    nh, nw = _limited_shape(h, w, max_side)
+    if (nh, nw) == (h, w):
         return img, features
-    s = max_side / max(h, w)
-    nh, nw = max(3, round(h * s)), max(3, round(w * s))
     out = resize(img, nh, nw, method="bicubic")
     if features is not None:
         f = as_image(features, name="features", channels=None)
@@ -504,19 +509,15 @@ def _limit_side(img, features, max_side):
     return out, features
 
 
-def _check_input_size(image, features, method, max_side, num_layers):
+def _check_input_size(image, method, max_side, num_layers):
     """Refuse, before any large allocation, a photo that cannot fit in memory."""
     shape = getattr(image, "shape", None)
     if shape is None or len(shape) != 3:
         return  # as_image gives the precise error
     h, w = int(shape[0]), int(shape[1])
-    if max_side is not None and max(h, w) > int(max_side) >= 3:  # checked before
-        s = int(max_side) / max(h, w)
-        ph, pw = max(3, round(h * s)), max(3, round(w * s))
-        extra = h * w * 8 * 3 * 2  # the float64 copy and its resized version
-    else:
-        ph, pw = h, w
-        extra = 0
+    ph, pw = _limited_shape(h, w, max_side)
+    # downsizing costs the float64 copy and its resized version
+    extra = 0 if (ph, pw) == (h, w) else h * w * 8 * 3 * 2
     n = ph * pw
     try:
         k = max(1, int(num_layers))
@@ -532,9 +533,8 @@ def _check_input_size(image, features, method, max_side, num_layers):
         # 640 x 480, growing with the pixel count) and its basis of 300 vectors
         fill = 180 * math.sqrt(max(n, 1) / 307200.0)
         need = n * (38 * 12 + fill * 12 + 300 * 8 + 41 * 8 * 3) + extra
-    avail_fn = check_memory
     try:
-        avail_fn(need, f"segmenting a {pw} x {ph} photo (method={method!r})")
+        check_memory(need, f"segmenting a {pw} x {ph} photo (method={method!r})")
     except MemoryError as e:
         raise MemoryError(f"{e}. Pass max_side= (the CLI's --max-side) to segment a smaller "
                           "copy" + ("" if method == "multilevel" else
