@@ -47,40 +47,36 @@ def _agreement():
     return agreement
 
 
-def reference_layers(name, seed, cache: Path | None, num_threads=None):
-    f = None if cache is None else cache / f"{name}_640x480_seed{seed}.npz"
+def _reference(name, size, seed, cache: Path | None):
+    """The reference method's layers of photo `name` at `size` = (H, W) and
+    the seconds they took, computed once and cached as an npz in `cache`."""
+    f = None if cache is None else cache / f"{name}_{size[1]}x{size[0]}_seed{seed}.npz"
     if f is not None and f.exists():
         z = np.load(f)
-        return z["alphas"], float(z["seconds"])
-    im = photo(name, (480, 640))
+        return z["alphas"], float(z["seconds"]) if "seconds" in z.files else float("nan")
     t = time.perf_counter()
-    r = sss.segment(im, seed=seed, method="reference", progress=False, num_threads=num_threads)
+    a = sss.segment(photo(name, size), seed=seed, method="reference", progress=False).alphas
     dt = time.perf_counter() - t
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
         tmp = f.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, alphas=r.alphas, seconds=dt)
+        np.savez_compressed(tmp, alphas=a, seconds=dt)
         tmp.replace(f)
-    return r.alphas, dt
+    return a, dt
+
+
+def reference_layers(name, seed, cache: Path | None):
+    """The reference method's layers at 640x480 and their seconds."""
+    return _reference(name, (480, 640), seed, cache)
 
 
 def reference_at_half(name, cache: Path | None):
     """The reference method (seed 0) on the photo at 320x240, carried to
     640x480 by the same guided upsampling as the multilevel method: how much
     the reference's own layers move when the pixel count changes."""
-    from sss.multilevel import guided_upsample
-    f = None if cache is None else cache / f"{name}_320x240_seed0.npz"
-    if f is not None and f.exists():
-        a = np.load(f)["alphas"]
-    else:
-        a = sss.segment(photo(name, (240, 320)), seed=0, method="reference",
-                        progress=False).alphas
-        if f is not None:
-            f.parent.mkdir(parents=True, exist_ok=True)
-            tmp = f.with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, alphas=a)
-            tmp.replace(f)
     from sss.colors import normalize_alphas
+    from sss.multilevel import guided_upsample
+    a, _ = _reference(name, (240, 320), 0, cache)
     return guided_upsample(normalize_alphas(a), photo(name, (240, 320)) / 255.0,
                            photo(name, (480, 640)) / 255.0)
 
