@@ -5,6 +5,7 @@ accurate soft transitions. Each pipeline stage (described in the repository's
 docs/algorithm.md) is a module usable on its own:
 
 - :mod:`sss.features` -- embedded feature network and feature preprocessing (stage 1)
+- :mod:`sss.cues` -- semantic cues appended to the features (a salient-object map)
 - :mod:`sss.superpixels` -- SLIC-0 superpixels and the superpixel graph (stage 2)
 - :mod:`sss.matting` -- matting affinity and Laplacians (stage 3)
 - :mod:`sss.affinity` -- semantic / colour affinities and the Laplacian (stages 4-6)
@@ -58,6 +59,7 @@ def _load_core():
 _load_core()
 
 from .features import compute_features, preprocess_features
+from .cues import append_cues, saliency_map
 from .matting import laplacian_from_affinity, matting_affinity
 from .superpixels import SuperpixelGraph, superpixel_graph, superpixels
 from .affinity import affinity_laplacian, color_affinity, semantic_affinity
@@ -69,7 +71,7 @@ from .colors import estimate_layer_colors, normalize_alphas, project_layer_color
 from .io import imread, imsave
 from ._config import show_config
 
-__all__ = ["compute_features", "preprocess_features", "matting_affinity", "laplacian_from_affinity", "__version__",
+__all__ = ["compute_features", "preprocess_features", "saliency_map", "append_cues", "matting_affinity", "laplacian_from_affinity", "__version__",
            "superpixels", "superpixel_graph", "SuperpixelGraph",
            "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",

@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--model", default=None, metavar="PATH",
                      help="ONNX feature network to use instead of the shipped one (see "
                           "sss.compute_features)")
+    seg.add_argument("--cues", type=_cue_list, default=None, metavar="LIST",
+                     help="semantic cues added to the features, comma-separated, or 'none' "
+                          "(default: saliency for --method multilevel, none for reference; "
+                          "see sss.cues)")
     seg.add_argument("--report", default=None, metavar="FILE",
                      help="write a per-photo report (photo, output name, size, layers, "
                           "seconds, status, error, host) as JSON (.json) or CSV (.csv)")
@@ -168,8 +172,19 @@ def _load_features(path: Path) -> np.ndarray:
     return imread(path)
 
 
+def _cue_list(text: str) -> tuple[str, ...]:
+    from .cues import check_cues
+
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        return check_cues(tuple(c.strip() for c in text.split(",")))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
-             num_threads=None):
+             num_threads=None, cues=None):
     import sss
 
     if not hasattr(sss, "segment"):
@@ -179,6 +194,8 @@ def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
         kw["model"] = model
     if num_threads is not None:
         kw["num_threads"] = num_threads
+    if cues is not None:
+        kw["cues"] = cues
     return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
                        method=method, **kw)
 
@@ -188,6 +205,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  features=None, progress: BatchProgress | None = None,
                  ora_space: str = "srgb", max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  method: str = "multilevel", model=None, num_threads: int | None = None,
+                 cues=None,
                  info: dict | None = None) -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
@@ -221,6 +239,8 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         ONNX feature network instead of the shipped one.
     num_threads : int, optional
         Threads of the segmentation (default all cores).
+    cues : sequence of str, optional
+        Semantic cues (``sss.segment``'s `cues`; default: the method's).
     info : dict, optional
         Filled with ``size`` ((W, H) of the photo) and ``layers``.
 
@@ -258,10 +278,10 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     if verbose:  # the pipeline reports its own stages on stderr
         with contextlib.redirect_stderr(progress.passthrough()):
             seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True,
-                           method=method, model=model, num_threads=num_threads)
+                           method=method, model=model, num_threads=num_threads, cues=cues)
     else:
         seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False,
-                       method=method, model=model, num_threads=num_threads)
+                       method=method, model=model, num_threads=num_threads, cues=cues)
     if info is not None:
         info["size"] = (W, H)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
@@ -435,7 +455,8 @@ def _run_segment(args) -> int:
     kwargs = [dict(name=names[i], num_layers=args.layers, max_side=args.max_side,
                    seed=args.seed, formats=args.format,
                    features=None if feats is None else feats[i], ora_space=args.ora_space,
-                   max_pixels=args.max_pixels, method=args.method, model=args.model)
+                   max_pixels=args.max_pixels, method=args.method, model=args.model,
+                   cues=args.cues)
               for i in range(len(photos))]
     t0 = time.monotonic()
     if args.jobs > 1 and len(todo) > 1:

@@ -21,12 +21,13 @@ from typing import Callable
 import numpy as np
 
 from ._progress import Cancelled, Progress
-from ._validation import as_csr, as_image, as_photo, check_memory, check_segment_args
+from ._validation import as_csr, as_float, as_image, as_photo, check_memory, check_segment_args
 from .export import LayerEditing
 from .constrained import constrained_sparsify, group_layers
 from .eigensolver import smallest_eigenvectors
 from .io import resize
-from .multilevel import guided_upsample, working_shape
+from .cues import append_cues, check_cues
+from .multilevel import clean_alphas, guided_upsample, working_shape
 from .relaxed import image_gradient, relaxed_sparsify
 
 __all__ = ["SoftSegments", "segment", "load", "METHODS", "Cancelled"]
@@ -41,9 +42,11 @@ FEATURE_PIXELS = 640 * 480
 #: per-method defaults of the parameters whose default depends on the method
 _METHOD_DEFAULTS = {
     "reference": dict(num_eigenvectors=100, constrained_iterations=40,
-                      constrained_sample_stride="auto", eigensolver_tol=1e-10),
+                      constrained_sample_stride="auto", eigensolver_tol=1e-10,
+                      cues=(), alpha_cutoff=0.0),
     "multilevel": dict(num_eigenvectors=50, constrained_iterations=20,
-                       constrained_sample_stride=2, eigensolver_tol=1e-6),
+                       constrained_sample_stride=2, eigensolver_tol=1e-6,
+                       cues=("saliency",), alpha_cutoff=0.01),
 }
 
 
@@ -148,11 +151,14 @@ def _network_kwargs(num_threads, model):
     return kw
 
 
-def _feature_stage(image, features, num_threads=None, model=None):
+def _feature_stage(image, features, num_threads=None, model=None, cues=(), cue_weight=8.0):
     pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
     if features is None:
         fn = _feature_network()
-        return fn(image, **_network_kwargs(num_threads, model))
+        raw = fn(image, **_network_kwargs(num_threads, model))
+        if not cues:
+            return raw
+        features = append_cues(raw, image, cues, weight=cue_weight, num_threads=num_threads)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
@@ -173,7 +179,8 @@ def _feature_stage(image, features, num_threads=None, model=None):
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
             method: str = "multilevel", max_side: int | None = None,
-            channel_axis: int | None = -1, model=None,
+            channel_axis: int | None = -1, model=None, cues=None,
+            cue_weight: float = 8.0, alpha_cutoff: float | None = None,
             working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
             upsample_radius: int = 1, upsample_eps: float = 1e-4,
             superpixels: np.ndarray | None = None, laplacian=None,
@@ -244,6 +251,20 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     model : path, optional
         An ONNX feature network to use instead of the shipped one when
         `features` is None (see :func:`sss.compute_features`).
+    cues : sequence of str, optional
+        Semantic cues appended to the network's features when `features` is
+        None (see :mod:`sss.cues`): ``("saliency",)``, a salient-object map,
+        by default for "multilevel"; ``()`` turns cues off (the default for
+        "reference", which stays the authors' computation). Features passed
+        as `features` are used as given.
+    cue_weight : float, optional
+        Scale of each cue against the strongest feature channel (8).
+    alpha_cutoff : float, optional
+        Final clean-up of the layers: alpha is mapped to
+        ``clip((alpha - t) / (1 - 2 t), 0, 1)`` and the layers renormalised,
+        so values below t become exactly 0 and above 1 - t exactly 1 (see
+        :func:`sss.multilevel.clean_alphas`). Default 0.01 (2.5 levels of
+        8 bits) for "multilevel", 0 (off) for "reference".
     channel_axis : int or None, optional
         Axis of `image` that holds the channels (-1; e.g. 0 for (C, H, W));
         None for a greyscale (H, W) image.
@@ -353,6 +374,11 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         constrained_sample_stride = defaults["constrained_sample_stride"]
     if eigensolver_tol is None:
         eigensolver_tol = defaults["eigensolver_tol"]
+    cues = defaults["cues"] if cues is None else check_cues(cues)
+    cue_weight = as_float(cue_weight, "cue_weight", minimum=0.0)
+    if alpha_cutoff is None:
+        alpha_cutoff = defaults["alpha_cutoff"]
+    alpha_cutoff = as_float(alpha_cutoff, "alpha_cutoff", minimum=0.0, maximum=0.25)
     _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_radius,
                            upsample_eps, eigensolver_tol)
     _check_input_size(image, method, max_side, num_layers)
@@ -375,12 +401,12 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         wh, ww = working_shape((h, w), working_pixels)
         with prog.stage("features"):
             work, feat = _working_inputs(img, features, (wh, ww), feature_pixels, num_threads,
-                                         model)
+                                         model, cues, cue_weight)
     else:
         wh, ww = h, w
         work = img
         with prog.stage("features"):
-            feat = _feature_stage(img, features, num_threads, model)
+            feat = _feature_stage(img, features, num_threads, model, cues, cue_weight)
 
     labels = None
     with prog.stage("affinities"):
@@ -453,6 +479,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                                          radius=upsample_radius, eps=upsample_eps)
         else:
             alphas = _clip_to_simplex(alphas)
+    if alpha_cutoff > 0:
+        alphas = clean_alphas(alphas, alpha_cutoff)
     if prog.enabled:
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
     return SoftSegments(alphas=np.asarray(alphas, dtype=np.float32),
@@ -541,7 +569,8 @@ def _check_input_size(image, method, max_side, num_layers):
                                     ", or method='multilevel'")) from None
 
 
-def _working_inputs(img, features, work_shape, feature_pixels, num_threads, model=None):
+def _working_inputs(img, features, work_shape, feature_pixels, num_threads, model=None,
+                    cues=(), cue_weight=8.0):
     """The photo and its 3-D features at the working resolution."""
     pkg = sys.modules[__package__]
     h, w = img.shape[:2]
@@ -553,6 +582,9 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads, mode
         # the working image from the (smaller) network copy: one pass over a large photo
         work = src if (wh, ww) == src.shape[:2] else resize(src, wh, ww, method="bicubic")
         raw = fn(src, **_network_kwargs(num_threads, model))
+        if cues:
+            raw = append_cues(raw, np.clip(src, 0, 1), cues, weight=cue_weight,
+                              num_threads=num_threads)
         if raw.shape[:2] != (wh, ww):
             raw = resize(raw, wh, ww, method="bilinear").astype(np.float32)
         return work, pkg.preprocess_features(raw, np.clip(work, 0, 1))

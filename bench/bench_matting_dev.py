@@ -1,0 +1,100 @@
+"""Layer quality against ground-truth alpha: ../shared/data/matting_dev (8 photos).
+
+    python bench/bench_matting_dev.py [--scales 0.5 1.0] [--seeds 0 1 2] [--update-readme]
+
+For each photo and scale, the best union of the layers (every subset of the
+5 layers, what a user gets by picking the right layers) is compared with the
+ground-truth alpha of the photo's main object: SAD / 1000 (the measure of
+../shared/tools/matting_dev_eval.py, whose loading and best-union code is used
+here). Configurations, each with several seeds (the layers depend on the seed
+through the k-means initialisation, and on these photos that changes the SAD a
+lot):
+
+- ``no cue, no clean-up``: ``cues=(), alpha_cutoff=0``: the pipeline before
+  the semantic cues;
+- ``clean-up only``: ``cues=()`` (the default ``alpha_cutoff``);
+- ``default``: ``sss.segment(image)``.
+
+The anchor is closed-form matting (pymatting) GIVEN the benchmark's user
+trimap, which automatic layers should approach. Per photo the table gives the
+median over seeds; the summary rows give the mean over photos for each seed and
+the worst single run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import sss
+from _common import machine, publish, today
+
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tools")
+CONFIGS = [("no cue, no clean-up", dict(cues=(), alpha_cutoff=0.0)),
+           ("clean-up only", dict(cues=())),
+           ("default", dict())]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.5, 1.0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--configs", nargs="+", default=[c for c, _ in CONFIGS])
+    ap.add_argument("--update-readme", action="store_true")
+    a = ap.parse_args()
+    if not os.path.isdir(os.path.join(TOOLS, "..", "data", "matting_dev")):
+        sys.exit("../shared/data/matting_dev is not present beside the repository")
+    sys.path.insert(0, TOOLS)
+    import matting_dev_eval as E
+
+    names = sorted(f[:-4] for f in os.listdir(os.path.join(E.DATA, "input")) if f.endswith(".png"))
+    configs = [(c, kw) for c, kw in CONFIGS if c in a.configs]
+    lines, t_start = [], time.perf_counter()
+    for scale in a.scales:
+        per = {c: {} for c, _ in configs}
+        anchor = {}
+        for n in names:
+            img = E.load(n, scale, "input", "RGB")
+            gt = E.load(n, scale, "gt", "L")
+            try:
+                import pymatting
+                alpha = pymatting.estimate_alpha_cf(img, E.load(n, scale, "trimap1", "L"))
+                anchor[n] = float(np.abs(np.clip(alpha, 0, 1) - gt).sum() / 1000)
+            except ImportError:
+                anchor[n] = float("nan")
+            for c, kw in configs:
+                for seed in a.seeds:
+                    layers = sss.segment(img, seed=seed, progress=False, **kw).alphas
+                    sad = E.best_union(np.asarray(layers, dtype=np.float64), gt)[0] / 1000
+                    per[c].setdefault(n, []).append(float(sad))
+            print(n, scale, {c: np.round(per[c][n], 2).tolist() for c, _ in configs},
+                  f"anchor {anchor[n]:.2f}", flush=True)
+        h, w = E.load(names[0], scale, "input", "RGB").shape[:2]
+        lines += [f"**scale {scale}** (photos about {max(h, w)} px on the longer side); "
+                  f"SAD / 1000, median over seeds {a.seeds}", "",
+                  "| photo | " + " | ".join(c for c, _ in configs) + " | anchor: closed-form + trimap |",
+                  "| --- |" + " ---: |" * (len(configs) + 1)]
+        for n in names:
+            lines.append(f"| {n} | " + " | ".join(f"{np.median(per[c][n]):.2f}" for c, _ in configs)
+                         + f" | {anchor[n]:.2f} |")
+        lines.append("| **mean** | " + " | ".join(
+            f"**{np.mean([np.median(per[c][n]) for n in names]):.2f}**" for c, _ in configs)
+            + f" | **{np.mean(list(anchor.values())):.2f}** |")
+        lines.append("| mean per seed | " + " | ".join(
+            " / ".join(f"{np.mean([per[c][n][i] for n in names]):.2f}" for i in range(len(a.seeds)))
+            for c, _ in configs) + " | |")
+        lines.append("| worst run | " + " | ".join(
+            f"{max(max(v) for v in per[c].values()):.2f}" for c, _ in configs) + " | |")
+        lines.append("")
+    notes = (f"{today()}, {machine()}; {time.perf_counter() - t_start:.0f} s in all. "
+             "`python bench/bench_matting_dev.py --update-readme`.")
+    publish("matting_dev", "Quality against ground-truth alpha (matting_dev)", lines,
+            a.update_readme, notes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Semantic cues beside the feature network: a salient-object map.
+
+The feature network (:func:`sss.compute_features`) describes what each pixel
+looks like; it does not say which region is *the* subject of the photo. On
+photos where the subject has the colour of its surroundings (a blond doll in
+front of a wooden hut, green hair in front of foliage) the layers then follow
+colour and the subject shares a layer with the background. A salient-object
+network answers exactly that question, and its map is appended to the raw
+features as extra channels before preprocessing (stage 1), so that it acts
+through the semantic affinity and the layer initialisation like any other
+feature direction.
+
+The map is the network's own probability (a sigmoid output), not rescaled per
+photo. When a photo has no salient object (a landscape, a texture) the map is
+close to zero everywhere: the appended channels are then nearly constant, carry
+no variance into the feature PCA, and the cue falls away by itself instead of
+forcing a split.
+
+Available cues (``CUES``):
+
+``"saliency"``
+    U2-Net-P salient-object detection (Qin et al. 2020), 4.6 MB, shipped as
+    ``models/u2netp.onnx`` (source, licence and hash in models/README.md).
+
+References
+----------
+.. [1] X. Qin, Z. Zhang, C. Huang, M. Dehghan, O. R. Zaiane, M. Jagersand,
+       "U2-Net: Going deeper with nested U-structure for salient object
+       detection", Pattern Recognition 106, 2020.
+.. [2] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 3.4.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import as_float, as_image, as_int, as_threads, check_finite_result
+
+__all__ = ["CUES", "saliency_map", "append_cues", "check_cues", "SALIENCY_MODEL"]
+
+CUES = ("saliency",)
+SALIENCY_MODEL = "u2netp.onnx"
+_SALIENCY_SIDE = 320                     # the network's training resolution
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)   # ImageNet normalisation
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+_SESSIONS: dict = {}
+_LOCK = threading.Lock()
+
+
+def _model_path(name: str) -> Path:
+    here = Path(__file__).resolve().parent
+    for p in (here / "models" / name, here.parents[1] / "models" / name):
+        if p.is_file():
+            return p
+    raise FileNotFoundError(f"the cue model {name} is not installed (looked in "
+                            f"{here / 'models'} and {here.parents[1] / 'models'}); reinstall "
+                            "sss or pass cues=()")
+
+
+def _session(num_threads: int):
+    path = _model_path(SALIENCY_MODEL)
+    key = (str(path), num_threads)
+    with _LOCK:
+        s = _SESSIONS.get(key)
+        if s is None:
+            import onnxruntime as ort
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = num_threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.log_severity_level = 3
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            s = ort.InferenceSession(str(path), sess_options=opts,
+                                     providers=["CPUExecutionProvider"])
+            _SESSIONS[key] = s
+    return s
+
+
+def check_cues(cues) -> tuple[str, ...]:
+    """Validate a cue selection: None, a cue name, or a sequence of names."""
+    if cues is None:
+        return ()
+    if isinstance(cues, str):
+        cues = (cues,)
+    try:
+        out = tuple(cues)
+    except TypeError:
+        raise TypeError(f"cues must be a sequence of cue names from {CUES} (or () for none), "
+                        f"got {type(cues).__name__}") from None
+    for c in out:
+        if not isinstance(c, str) or c not in CUES:
+            raise ValueError(f"unknown cue {c!r}; available cues: {', '.join(CUES)} "
+                             "(pass cues=() for none)")
+    if len(set(out)) != len(out):
+        raise ValueError(f"cues lists a cue twice: {out}")
+    return out
+
+
+def saliency_map(image: np.ndarray, *, num_threads: int | None = None) -> np.ndarray:
+    """Probability that each pixel belongs to the photo's salient object.
+
+    The photo is resized to 320 x 320 (the network's training size; bilinear),
+    normalised with ImageNet statistics, and the first U2-Net-P output (a
+    sigmoid probability) is resized back bilinearly to the photo's size.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+        RGB photo; uint8 / uint16 are scaled to [0, 1], float is taken as it is.
+        Not modified.
+    num_threads : int, optional
+        onnxruntime intra-op threads; default all cores.
+
+    Returns
+    -------
+    saliency : (H, W) float32 ndarray in [0, 1]
+        Not rescaled per photo: a photo without a salient object gives a map
+        close to zero everywhere.
+
+    References
+    ----------
+    .. [1] X. Qin et al., "U2-Net: Going deeper with nested U-structure for
+           salient object detection", Pattern Recognition 106, 2020.
+    """
+    from .io import resize
+
+    img = as_image(image, name="image", channels=3)
+    nt = as_threads(num_threads)
+    h, w = img.shape[:2]
+    x = np.clip(resize(img, _SALIENCY_SIDE, _SALIENCY_SIDE, method="bilinear"), 0, 1)
+    x = ((x.astype(np.float32) - _MEAN) / _STD).transpose(2, 0, 1)[None]
+    s = _session(nt)
+    y = s.run(None, {s.get_inputs()[0].name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+    y = np.asarray(y[0, 0], dtype=np.float64)
+    out = resize(y[:, :, None], h, w, method="bilinear")[:, :, 0]
+    return check_finite_result(np.clip(out, 0, 1).astype(np.float32), "saliency_map")
+
+
+def append_cues(features: np.ndarray, image: np.ndarray, cues=CUES, *,
+                weight: float = 8.0, channels: int = 4,
+                num_threads: int | None = None) -> np.ndarray:
+    """Append cue maps to raw features as extra channels (before preprocessing).
+
+    Each cue map ``m`` in [0, 1] becomes `channels` identical channels
+    ``weight * s * (m - 0.5)``, where ``s`` is the standard deviation of the
+    strongest raw feature channel. `channels` copies give the cue that many
+    dimensions' worth of weight in the feature PCA (preprocessing keeps the
+    directions of largest variance), `weight` sets its scale against the
+    network's features.
+
+    Parameters
+    ----------
+    features : (H, W, D) ndarray
+        Raw features, e.g. from :func:`sss.compute_features`. Not modified.
+    image : (H, W, 3) ndarray
+        The photo the features belong to.
+    cues : sequence of str
+        Cue names from ``CUES``; empty returns `features` unchanged.
+    weight : float
+        Cue scale in units of the strongest feature channel's standard
+        deviation (8; chosen on matting_dev, see bench/README.md).
+    channels : int
+        Copies of each cue map (4).
+    num_threads : int, optional
+        Threads for the cue networks.
+
+    Returns
+    -------
+    features : (H, W, D + channels * len(cues)) float32 ndarray
+    """
+    cues = check_cues(cues)
+    feats = as_image(features, name="features", channels=None)
+    img = as_image(image, name="image", channels=3)
+    if feats.shape[:2] != img.shape[:2]:
+        raise ValueError(f"features of {feats.shape[0]} x {feats.shape[1]} pixels do not match "
+                         f"the image's {img.shape[0]} x {img.shape[1]}")
+    weight = as_float(weight, "weight", minimum=0.0)
+    channels = as_int(channels, "channels", minimum=1)
+    if not cues:
+        return features
+    scale = float(feats.reshape(-1, feats.shape[2]).std(axis=0).max())
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    parts = [np.asarray(feats, dtype=np.float32)]
+    for c in cues:
+        if c == "saliency":
+            m = saliency_map(img, num_threads=num_threads)
+        c_map = (weight * scale * (m - 0.5)).astype(np.float32)
+        parts.extend([c_map[:, :, None]] * channels)
+    return np.concatenate(parts, axis=2)
