@@ -2,7 +2,7 @@
 
     python bench/bench_features.py [--update-readme] [--repeat N]
 
-Times ``sss.compute_features`` (onnxruntime) and ``sss.preprocess_features``
+Times ``sss.compute_features`` (onnxruntime), the default cue ``sss.saliency_map`` and ``sss.preprocess_features``
 (C++: clip, guided filter, PCA) on a real photo, with all cores and with one
 thread. The goal is features + preprocessing <= 1 s at 640x480. The baseline
 for the preprocessing is the same computation written with numpy/scipy
@@ -102,15 +102,19 @@ def main() -> None:
         return max(min(np.abs(ref[..., j] - out[..., j]).max(),
                        np.abs(ref[..., j] - 1 + out[..., j]).max()) for j in range(3))
 
+    def stage1(nt):  # what segment() runs: network, default cues, preprocessing
+        raw = sss.compute_features(img, num_threads=nt)
+        return sss.preprocess_features(sss.append_cues(raw, img, num_threads=nt), img,
+                                       num_threads=nt)
+
     rows = []
     for nt, label in [(None, "all cores"), (1, "1 thread")]:
         tf = best_time(lambda: sss.compute_features(img, num_threads=nt), repeat=r)
+        ts = best_time(lambda: sss.saliency_map(img, num_threads=nt), repeat=r)
         tp = best_time(lambda: sss.preprocess_features(F, img, num_threads=nt), repeat=r)
-        tt = best_time(lambda: sss.preprocess_features(sss.compute_features(img, num_threads=nt),
-                                                       img, num_threads=nt), repeat=r)
-        rows.append((label, tf, tp, tt))
-    cpu = best_cpu_time(lambda: sss.preprocess_features(sss.compute_features(img, num_threads=1),
-                                                        img, num_threads=1), repeat=r)
+        tt = best_time(lambda: stage1(nt), repeat=r)
+        rows.append((label, tf, ts, tp, tt))
+    cpu = best_cpu_time(lambda: stage1(1), repeat=r)
     tcol = best_time(lambda: sss.preprocess_features(F, img, guide="color"), repeat=r)
     tcol_all = best_time(lambda: sss.preprocess_features(F, img, guide="color",
                                                          prefilter_components=None), repeat=r)
@@ -119,15 +123,19 @@ def main() -> None:
 
     lines = [f"Features at 640x480 on `examples/data/coffee.jpg` ({today()}, {machine()}). "
              f"Default model `{sss.features.DEFAULT_MODEL}`, D = {D}; default preprocessing "
-             f"(`guide=\"reference\"`, all channels filtered). Best of {r}; goal: features + "
+             f"(`guide=\"reference\"`, all channels filtered), default cue `saliency` "
+             f"(`{sss.cues.SALIENCY_MODEL}`). Best of {r}; goal: features + "
              f"preprocessing <= 1 s. Load average during the run: {load:.1f} on {os.cpu_count()} "
              "cores (other jobs inflate wall times; the CPU time of the 1-thread run is robust "
              "to them).", "",
-             "| threads | compute_features (s) | preprocess_features (s) | both, end to end (s) |",
-             "| --- | ---: | ---: | ---: |"]
-    for label, tf, tp, tt in rows:
-        lines.append(f"| {label} | {tf:.3f} | {tp:.3f} | {tt:.3f} |")
-    lines += ["", f"CPU time of features + preprocessing with 1 thread (end to end): {cpu:.3f} s.",
+             "| threads | compute_features (s) | saliency_map (s) | preprocess_features (s) "
+             "| all three, end to end (s) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for label, tf, ts, tp, tt in rows:
+        lines.append(f"| {label} | {tf:.3f} | {ts:.3f} | {tp:.3f} | {tt:.3f} |")
+    lines += ["", "End to end = network, the default saliency cue appended, preprocessing "
+              "(stage 1 as `segment` runs it). "
+              f"CPU time of it with 1 thread: {cpu:.3f} s.",
               "", "Preprocessing against the same computation in numpy/scipy "
               "(`scipy.ndimage.uniform_filter` box means), all cores:", "",
               "| preprocessing | sss (s) | numpy/scipy (s) | speed-up | max abs difference |",
