@@ -91,7 +91,9 @@ def main():
             f"{max(max(v) for v in per[c].values()):.2f}" for c, _ in configs) + " | |")
         lines.append("")
     notes = (f"{today()}, {machine()}; {time.perf_counter() - t_start:.0f} s in all. "
-             "`python bench/bench_matting_dev.py --update-readme`.")
+             "`python bench/bench_matting_dev.py --update-readme`. SAD is a sum over pixels, "
+             "so at full size every number is about 4 times its half-size value, the anchor's "
+             "too. What the cue changes is in docs/cues.md.")
     publish("matting_dev", "Quality against ground-truth alpha (matting_dev)", lines,
             a.update_readme, notes)
 
