@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import sss
-from sss.cues import CUES, append_cues, check_cues, saliency_map
+from sss.cues import CUES, append_cues, check_cues, cue_confidence, saliency_map
 from sss.multilevel import clean_alphas
 from conftest import shared_path
 
@@ -100,8 +100,9 @@ def test_append_cues_adds_scaled_channels():
     np.testing.assert_array_equal(out[:, :, : raw.shape[2]], raw)
     s = saliency_map(img, num_threads=1)
     scale = raw.reshape(-1, raw.shape[2]).std(axis=0).max()
+    conf = cue_confidence(s)
     for c in range(4):
-        np.testing.assert_allclose(out[:, :, raw.shape[2] + c], 8.0 * scale * (s - 0.5),
+        np.testing.assert_allclose(out[:, :, raw.shape[2] + c], 8.0 * conf * scale * (s - 0.5),
                                    rtol=1e-5, atol=1e-5)
     assert append_cues(raw, img, ()) is raw
 
@@ -127,6 +128,29 @@ def test_cue_falls_away_without_a_salient_object():
     s = saliency_map(cat, num_threads=1).ravel()
     best = max(abs(np.corrcoef(with_cue[:, :, c].ravel(), s)[0, 1]) for c in range(3))
     assert best > 0.9, best
+
+
+def test_cue_confidence_ramp():
+    assert cue_confidence(np.zeros((10, 10))) == 1.0           # decided: no object
+    assert cue_confidence(np.r_[np.zeros(50), np.ones(50)]) == 1.0
+    assert cue_confidence(np.full((10, 10), 0.5)) == 0.0       # undecided everywhere
+    m = np.full(100, 0.5)
+    m[:85] = 0.0                                               # u = 0.15: half-way
+    assert cue_confidence(m) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="uncertain"):
+        cue_confidence(m, certain=0.3, uncertain=0.2)
+
+
+def test_vague_map_fades_out():
+    """GT26 (a bonsai in front of a curtain, a box and cloth): the map picks
+    the clutter and is vague; the cue then adds (nearly) nothing."""
+    p = shared_path("data", "matting_dev")
+    img = np.asarray(Image.open(p / "input" / "GT26.png").convert("RGB"))
+    m = saliency_map(img, num_threads=1)
+    assert cue_confidence(m) < 0.1
+    raw = np.random.default_rng(0).standard_normal(img.shape[:2] + (8,)).astype(np.float32)
+    out = append_cues(raw, img, num_threads=1)
+    assert np.abs(out[:, :, 8:]).max() < 0.1 * 8 * raw.std(axis=(0, 1)).max() * 0.5
 
 
 # ---------------------------------------------------------------- clean-up

@@ -39,7 +39,8 @@ import numpy as np
 
 from ._validation import as_float, as_image, as_int, as_threads, check_finite_result
 
-__all__ = ["CUES", "saliency_map", "append_cues", "check_cues", "SALIENCY_MODEL"]
+__all__ = ["CUES", "saliency_map", "append_cues", "check_cues", "cue_confidence",
+           "SALIENCY_MODEL"]
 
 CUES = ("saliency",)
 SALIENCY_MODEL = "u2netp.onnx"
@@ -140,14 +141,45 @@ def saliency_map(image: np.ndarray, *, num_threads: int | None = None) -> np.nda
     return check_finite_result(np.clip(out, 0, 1).astype(np.float32), "saliency_map")
 
 
+def cue_confidence(cue_map: np.ndarray, *, certain: float = 0.1,
+                   uncertain: float = 0.2) -> float:
+    """How decided a cue map is: 1 for a clear figure/ground map, 0 for a vague one.
+
+    The map's mean uncertainty ``u = mean(4 m (1 - m))`` is 0 where the map is
+    0 or 1 and 1 where it is 0.5 everywhere. Confidence is 1 for ``u <=
+    certain``, 0 for ``u >= uncertain`` and linear in between. On the 14
+    photos it was set on, clear subjects give u = 0.02-0.10 and the two maps
+    that pick no object cleanly give 0.19 (a cat's face filling the frame) and
+    0.23 (a bonsai in front of clutter, where the map picks the clutter).
+
+    Parameters
+    ----------
+    cue_map : ndarray
+        Values in [0, 1].
+    certain, uncertain : float
+        The two ends of the linear ramp, in units of u.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    m = np.asarray(cue_map, dtype=np.float64)
+    u = float(np.mean(4.0 * m * (1.0 - m))) if m.size else 1.0
+    if not uncertain > certain:
+        raise ValueError(f"uncertain ({uncertain}) must be larger than certain ({certain})")
+    return float(np.clip((uncertain - u) / (uncertain - certain), 0.0, 1.0))
+
+
 def append_cues(features: np.ndarray, image: np.ndarray, cues=CUES, *,
                 weight: float = 8.0, channels: int = 4,
                 num_threads: int | None = None) -> np.ndarray:
     """Append cue maps to raw features as extra channels (before preprocessing).
 
     Each cue map ``m`` in [0, 1] becomes `channels` identical channels
-    ``weight * s * (m - 0.5)``, where ``s`` is the standard deviation of the
-    strongest raw feature channel. `channels` copies give the cue that many
+    ``weight * c * s * (m - 0.5)``, where ``s`` is the standard deviation of
+    the strongest raw feature channel and ``c`` the map's
+    :func:`cue_confidence`: a vague map (the network did not find one clear
+    object) fades out instead of forcing a split. `channels` copies give the cue that many
     dimensions' worth of weight in the feature PCA (preprocessing keeps the
     directions of largest variance), `weight` sets its scale against the
     network's features.
@@ -189,6 +221,6 @@ def append_cues(features: np.ndarray, image: np.ndarray, cues=CUES, *,
     for c in cues:
         if c == "saliency":
             m = saliency_map(img, num_threads=num_threads)
-        c_map = (weight * scale * (m - 0.5)).astype(np.float32)
+        c_map = (weight * cue_confidence(m) * scale * (m - 0.5)).astype(np.float32)
         parts.extend([c_map[:, :, None]] * channels)
     return np.concatenate(parts, axis=2)
