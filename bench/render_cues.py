@@ -81,7 +81,8 @@ def main():
         off = sss.segment(img, cues=(), progress=False).alphas
         on = sss.segment(img, progress=False).alphas
         change = agreement(on, off)["union_error"] if agreement else float("nan")
-        print(f"{n:12s} saliency mean {sal.mean():.2f} max {sal.max():.2f}  "
+        conf = sss.cues.cue_confidence(sal)
+        print(f"{n:12s} saliency mean {sal.mean():.2f} max {sal.max():.2f} confidence {conf:.2f}  "
               f"union_error(default, cues=()) {change:.3f}", flush=True)
         strip([img, sal, colour_coded(off), colour_coded(on, _matched_order(on, off))],
               ["photo", "saliency map", "cues=()", "default (saliency cue)"],
