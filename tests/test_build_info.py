@@ -64,6 +64,8 @@ def test_show_config_prints_the_build(capsys):
     cfg = sss.show_config(mode="dicts")
     assert cfg["build"]["compiler"] == info["compiler"]
     assert cfg["model"]["path"].endswith(".onnx")
+    assert cfg["cue_models"]["u2netp.onnx"].endswith("u2netp.onnx")
+    assert "u2netp.onnx (cue):" in out
     with pytest.raises(ValueError, match="mode"):
         sss.show_config(mode="json")
 

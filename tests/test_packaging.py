@@ -224,6 +224,7 @@ def test_wheel_is_manylinux_small_and_complete(dist):
     assert size_mb < MAX_WHEEL_MB, f"wheel is {size_mb:.1f} MB (limit {MAX_WHEEL_MB} MB)"
     names = zipfile.ZipFile(wheel).namelist()
     assert any(re.fullmatch(r"sss/models/[^/]+\.onnx", n) for n in names), "no model in the wheel"
+    assert "sss/models/u2netp.onnx" in names, "the saliency cue's model is not in the wheel"
     libs = [n for n in names if n.startswith("semantic_soft_segmentation.libs/")]
     for lib in ("libcholmod", "libblas", "libopenblas", "libgomp"):
         assert any(os.path.basename(n).startswith(lib) for n in libs), f"{lib} not bundled: {libs}"

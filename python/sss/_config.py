@@ -44,6 +44,11 @@ def build_config() -> dict:
         model = str(default_model_path())
     except (FileNotFoundError, OSError) as e:
         model = f"not found ({e})"
+    from .cues import SALIENCY_MODEL, _model_path
+    try:
+        cue_model = str(_model_path(SALIENCY_MODEL))
+    except (FileNotFoundError, OSError) as e:
+        cue_model = f"not found ({e})"
     deps = {}
     for name in ("numpy", "scipy", "onnxruntime", "PIL"):
         try:
@@ -56,6 +61,7 @@ def build_config() -> dict:
         "build": info,
         "simd": simd,
         "model": {"name": DEFAULT_MODEL, "path": model},
+        "cue_models": {SALIENCY_MODEL: cue_model},
         "python": {"version": sys.version.split()[0], "executable": sys.executable,
                    "platform": platform.platform(), "dependencies": deps},
         "runtime_libraries": _loaded_libraries(),
@@ -123,6 +129,7 @@ def show_config(mode: str = "stdout"):
         f"  x^e (IRLS weights):   {s['vector_pow']}",
         "model:",
         f"  {cfg['model']['name']}: {cfg['model']['path']}",
+        *(f"  {name} (cue): {path}" for name, path in cfg["cue_models"].items()),
         "python:",
         f"  {cfg['python']['version']} ({cfg['python']['executable']}) on {cfg['python']['platform']}",
         "  " + ", ".join(f"{k} {_fmt(v) if v is not None else 'missing'}"
