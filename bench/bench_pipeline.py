@@ -132,7 +132,7 @@ second without OMP_WAIT_POLICY=passive. Down from 60-66 s at the previous stop
 with the exact constrained stage. What changed since the last table:
 (1) block solves with the supernodal factor split at its first
 nested-dissection separator, one half per core, every column at once
-(`ShiftSolveOp.block_solve = "split-tree"`, the default; stage 7 table
+(the default; stage 7 table
 below: 16 columns 1.3x (640x480) and 1.4x (320x320) faster than splitting
 them 8 + 8 over the cores, 2.5x faster than one solve on one core, because
 each core streams half the factor instead of all of it);
