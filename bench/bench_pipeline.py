@@ -30,8 +30,10 @@ from PIL import Image
 
 import sss
 from sss import _core
-from sss._compare import match_layers
 from sss.constrained import auto_sample_stride
+
+import _common  # noqa: F401  (puts tests/ on sys.path)
+from layer_match import match_layers
 
 try:
     from _common import machine, today, write_section
