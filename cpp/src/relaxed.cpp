@@ -174,7 +174,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
         check_cancel();
         report_progress(static_cast<double>(it) / (params.iterations + 1));
         // u = max(|x|, clamp)^expo, v = max(|1 - x|, clamp)^expo by blocks
-        // (pow_array: vectorised, ~3x faster than std::pow).
+        // (pow_array: vectorised).
 #pragma omp parallel num_threads(resolve_threads(nt))
         {
             constexpr Eigen::Index kBlock = 1024;

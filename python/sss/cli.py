@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{','.join(FORMATS)}; psd: a layered Photoshop file)")
     seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
                      help="blending space the .ora stack is exact for: srgb (Krita, "
-                          "MyPaint, the OpenRaster spec; default) or linear (GIMP 2.10/3, "
+                          "MyPaint, the OpenRaster spec; default) or linear (GIMP, "
                           "whose .ora loader uses its linear-light Normal mode)")
     seg.add_argument("-q", "--quiet", action="store_true",
                      help="no progress output (errors are still reported)")

@@ -153,7 +153,7 @@ struct EigenResult {
 ///
 /// Block method (EigenMethod::Block, the default): block Krylov-Schur, i.e.
 /// thick-restarted block Lanczos on A. Each step solves for b vectors at once
-/// (a multi-column supernodal solve costs ~1/3 of b single solves) and
+/// (a multi-column supernodal solve costs much less than b single solves) and
 /// orthogonalises them against the basis with matrix-matrix products:
 /// classical Gram-Schmidt applied twice, the second pass of each block
 /// delayed and fused with the first pass of the next (two sweeps over the
