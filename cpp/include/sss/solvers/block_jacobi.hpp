@@ -4,6 +4,7 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -62,6 +63,10 @@ public:
 #pragma omp parallel for schedule(static, 2048) num_threads(resolve_threads(threads_))
         for (Eigen::Index p = 0; p < n; ++p) apply_block(r, z, p, 0, rows());
     }
+    /// Rows of z in a range of whole blocks depend only on the rows of r in it
+    /// (pcg fuses the preconditioner with its residual update when its row
+    /// blocks are multiples of this).
+    Eigen::Index local_rows() const { return static_cast<Eigen::Index>(K_) * R_; }
     /// Rows [begin, end) of z = M^-1 r, serial. A block cut by begin or end
     /// reads all its rows of r and writes only those in [begin, end).
     void perform_op_rows(const double* r, double* z, Eigen::Index begin, Eigen::Index end) const {
@@ -75,27 +80,41 @@ private:
     // Block p of z = M^-1 r, its rows in [lo, hi) only.
     void apply_block(const double* r, double* z, Eigen::Index p, Eigen::Index lo,
                      Eigen::Index hi) const {
+        switch (R_) {  // the common right-hand side counts with unrolled loops
+            case 1: return apply_block_rhs<1>(r, z, p, lo, hi);
+            case 3: return apply_block_rhs<3>(r, z, p, lo, hi);
+            default:
+                for (int j = 0; j < R_; ++j) apply_block_rhs<1>(r, z, p, lo, hi, j);
+        }
+    }
+    // Right-hand sides j0 .. j0 + RC - 1 of block p.
+    template <int RC>
+    void apply_block_rhs(const double* r, double* z, Eigen::Index p, Eigen::Index lo,
+                         Eigen::Index hi, int j0 = 0) const {
         const int K = K_, R = R_;
+        const Eigen::Index i0 = p * K * R;
         const double* inv = inv_.data() + p * K;
-        for (int j = 0; j < R; ++j) {
-            const double* rp = r + p * K * R + j;
-            double* zp = z + p * K * R + j;
-            const Eigen::Index i0 = p * K * R + j;
-            auto inside = [&](int k) { return i0 + k * R >= lo && i0 + k * R < hi; };
-            if (u_.size() == 0) {
-                double t = 0.0;
-                for (int k = 0; k < K; ++k) t += inv[k] * rp[k * R];
-                t *= factor_[p];
-                for (int k = 0; k < K; ++k)
-                    if (inside(k)) zp[k * R] = inv[k] * (rp[k * R] - t);
-            } else {
-                const double* u = u_.data() + p * K;
-                const double* g = g_.data() + p * K;
-                double t = 0.0;
-                for (int k = 0; k < K; ++k) t += u[k] * (rp[k * R] * inv[k]);
-                for (int k = 0; k < K; ++k)
-                    if (inside(k)) zp[k * R] = rp[k * R] * inv[k] - g[k] * t;
-            }
+        const double* rp = r + i0 + j0;
+        double* zp = z + i0 + j0;
+        const bool whole = i0 >= lo && i0 + K * R <= hi;
+        auto inside = [&](Eigen::Index i) { return whole || (i0 + j0 + i >= lo && i0 + j0 + i < hi); };
+        double t[RC];
+        for (int j = 0; j < RC; ++j) t[j] = 0.0;
+        if (u_.size() == 0) {
+            for (int k = 0; k < K; ++k)
+                for (int j = 0; j < RC; ++j) t[j] += inv[k] * rp[k * R + j];
+            for (int j = 0; j < RC; ++j) t[j] *= factor_[p];
+            for (int k = 0; k < K; ++k)
+                for (int j = 0; j < RC; ++j)
+                    if (inside(k * R + j)) zp[k * R + j] = inv[k] * (rp[k * R + j] - t[j]);
+        } else {
+            const double* u = u_.data() + p * K;
+            const double* g = g_.data() + p * K;
+            for (int k = 0; k < K; ++k)
+                for (int j = 0; j < RC; ++j) t[j] += u[k] * (rp[k * R + j] * inv[k]);
+            for (int k = 0; k < K; ++k)
+                for (int j = 0; j < RC; ++j)
+                    if (inside(k * R + j)) zp[k * R + j] = rp[k * R + j] * inv[k] - g[k] * t[j];
         }
     }
 

@@ -10,6 +10,11 @@
 //     void perform_op_rows(const double* x, double* y, Eigen::Index begin, Eigen::Index end) const;
 //         rows [begin, end) of y = A x only, serial (pcg fuses it with its
 //         vector updates, one parallel pass over fixed row blocks);
+//     Eigen::Index local_rows() const;
+//         (preconditioners with perform_op_rows) rows of z in a range of
+//         whole multiples of local_rows() depend only on the rows of r in it
+//         (block-diagonal preconditioners): pcg then applies it in the same
+//         pass as the residual update;
 //     void perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const;
 //         Y = A X for several columns at once (the block eigensolver; without
 //         it apply_block calls perform_op once per column).
@@ -35,6 +40,12 @@ template <class Op>
 struct has_perform_op_rows<
     Op, std::void_t<decltype(std::declval<const Op&>().perform_op_rows(
             std::declval<const double*>(), std::declval<double*>(), Eigen::Index{}, Eigen::Index{}))>>
+    : std::true_type {};
+
+template <class Op, class = void>
+struct has_local_rows : std::false_type {};
+template <class Op>
+struct has_local_rows<Op, std::void_t<decltype(std::declval<const Op&>().local_rows())>>
     : std::true_type {};
 
 template <class Op, class = void>

@@ -9,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sss/parallel.hpp"
@@ -32,13 +33,16 @@ enum class CgStop {
 /// Rows per block of pcg's fixed-order sums when CgParams::blocks is empty.
 constexpr Eigen::Index kCgChunk = 1 << 14;
 
+/// Most right-hand sides pcg takes side by side.
+constexpr int kCgMaxRhs = 8;
+
 struct CgParams {
     double tol = 1e-6;        ///< relative residual tolerance
     int max_iterations = 100;
     int num_threads = 0;      ///< 0: all available
     /// Right-hand sides solved side by side, interleaved: row i belongs to
     /// right-hand side i % num_rhs (each has its own CG scalars).
-    int num_rhs = 1;
+    int num_rhs = 1;  ///< at most kCgMaxRhs
     CgStop stop = CgStop::Matlab;
     /// Row blocks of the parallel passes: 0 = b_0 < b_1 < ... < b_m = rows(),
     /// each a multiple of num_rhs. Dot products are summed within a block
@@ -72,7 +76,20 @@ inline std::vector<Eigen::Index> cg_blocks(const CgParams& p, Eigen::Index n) {
     return b;
 }
 
-// out[c] = sum of a_i b_i over the rows i in [lo, hi) of right-hand side c.
+// Calls f(std::integral_constant<int, RC>) with RC = R for the common
+// right-hand side counts (loops unrolled over them), RC = 0 otherwise.
+template <class F>
+void with_rhs_count(int R, F&& f) {
+    switch (R) {
+        case 1: return f(std::integral_constant<int, 1>{});
+        case 2: return f(std::integral_constant<int, 2>{});
+        case 3: return f(std::integral_constant<int, 3>{});
+        default: return f(std::integral_constant<int, 0>{});
+    }
+}
+
+// out[c] = sum of a_i b_i over the rows i in [lo, hi) of right-hand side c:
+// Eigen's dot for one right-hand side, in row order otherwise.
 inline void block_dot(const double* a, const double* b, Eigen::Index lo, Eigen::Index hi, int R,
                       double* out) {
     if (R == 1) {
@@ -80,9 +97,14 @@ inline void block_dot(const double* a, const double* b, Eigen::Index lo, Eigen::
                      .dot(Eigen::Map<const Eigen::VectorXd>(b + lo, hi - lo));
         return;
     }
-    for (int c = 0; c < R; ++c) out[c] = 0.0;
-    for (Eigen::Index i = lo; i < hi; i += R)
-        for (int c = 0; c < R; ++c) out[c] += a[i + c] * b[i + c];
+    with_rhs_count(R, [&](auto rc) {
+        constexpr int RC = decltype(rc)::value;
+        const int RR = RC > 0 ? RC : R;
+        double acc[kCgMaxRhs] = {};
+        for (Eigen::Index i = lo; i < hi; i += RR)
+            for (int c = 0; c < RR; ++c) acc[c] += a[i + c] * b[i + c];
+        for (int c = 0; c < RR; ++c) out[c] = acc[c];
+    });
 }
 
 }  // namespace detail
@@ -97,8 +119,8 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
              const CgParams& params) {
     const Eigen::Index n = A.rows();
     const int R = params.num_rhs;
-    if (R < 1 || n % R != 0)
-        throw std::invalid_argument("pcg: num_rhs must be >= 1 and divide rows()");
+    if (R < 1 || R > kCgMaxRhs || n % R != 0)
+        throw std::invalid_argument("pcg: num_rhs must be in [1, 8] and divide rows()");
     const bool matlab = params.stop == CgStop::Matlab;
     if (matlab && R != 1)
         throw std::invalid_argument("pcg: the MATLAB stopping rule takes one right-hand side");
@@ -191,6 +213,14 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
         return res;
     }
 
+    // The preconditioner runs in the update pass when it is local to pcg's blocks.
+    bool fuse = false;
+    if constexpr (detail::has_perform_op_rows<Precond>::value &&
+                  detail::has_local_rows<Precond>::value) {
+        const Eigen::Index lr = M.local_rows();
+        fuse = lr > 0;
+        for (Eigen::Index bnd : bounds) fuse = fuse && bnd % lr == 0;
+    }
     precondition();
     std::vector<double> beta(static_cast<size_t>(R), 0.0), alpha(static_cast<size_t>(R), 0.0);
     int flag = 1, ii = 0, iter_done = params.max_iterations, done = 0;
@@ -214,8 +244,16 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
             if (first) {
                 std::copy(z.data() + lo, z.data() + hi, p.data() + lo);
             } else {
-                for (Eigen::Index i = lo; i < hi; i += R)
-                    for (int c = 0; c < R; ++c) p[i + c] = z[i + c] + beta[c] * p[i + c];
+                detail::with_rhs_count(R, [&](auto rc) {
+                    constexpr int RC = decltype(rc)::value;
+                    const int RR = RC > 0 ? RC : R;
+                    double bt[kCgMaxRhs];
+                    for (int c = 0; c < RR; ++c) bt[c] = beta[c];
+                    double* pp = p.data();
+                    const double* zz = z.data();
+                    for (Eigen::Index i = lo; i < hi; i += RR)
+                        for (int c = 0; c < RR; ++c) pp[i + c] = zz[i + c] + bt[c] * pp[i + c];
+                });
             }
         }
         // q = A p; <p, q>
@@ -247,14 +285,41 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
                 detail::block_dot(p.data(), p.data(), lo, hi, R, slot_of(blk, 1));
                 detail::block_dot(x.data(), x.data(), lo, hi, R, slot_of(blk, 2));
             }
-            for (Eigen::Index i = lo; i < hi; i += R)
-                for (int c = 0; c < R; ++c) {
-                    x[i + c] += alpha[c] * p[i + c];
-                    r[i + c] -= alpha[c] * q[i + c];
+            detail::with_rhs_count(R, [&](auto rc) {
+                constexpr int RC = decltype(rc)::value;
+                const int RR = RC > 0 ? RC : R;
+                double al[kCgMaxRhs];
+                for (int c = 0; c < RR; ++c) al[c] = alpha[c];
+                double* xx_ = x.data();
+                double* rr_ = r.data();
+                const double* pp = p.data();
+                const double* qq = q.data();
+                if (RR == 1) {
+                    for (Eigen::Index i = lo; i < hi; ++i) {
+                        xx_[i] += al[0] * pp[i];
+                        rr_[i] -= al[0] * qq[i];
+                    }
+                    detail::block_dot(rr_, rr_, lo, hi, 1, slot_of(blk, 0));  // Eigen's dot
+                    return;
                 }
-            detail::block_dot(r.data(), r.data(), lo, hi, R, slot_of(blk, 0));
+                double acc[kCgMaxRhs] = {};  // <r, r>, summed in row order
+                for (Eigen::Index i = lo; i < hi; i += RR)
+                    for (int c = 0; c < RR; ++c) {
+                        xx_[i + c] += al[c] * pp[i + c];
+                        rr_[i + c] -= al[c] * qq[i + c];
+                        acc[c] += rr_[i + c] * rr_[i + c];
+                    }
+                for (int c = 0; c < RR; ++c) slot_of(blk, 0)[c] = acc[c];
+            });
+            if constexpr (detail::has_perform_op_rows<Precond>::value) {
+                if (fuse) {  // z = M^-1 r; <r, z>
+                    M.perform_op_rows(r.data(), z.data(), lo, hi);
+                    detail::block_dot(r.data(), z.data(), lo, hi, R, slot_of(blk, 3));
+                }
+            }
         }
         total(0, rn);
+        bool fresh = fuse;  // z and its partial sums follow the current r
         ++done;
         if (matlab) {
             total(1, pp);
@@ -268,6 +333,7 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
             if (normr <= tolb || stag >= maxstagsteps || moresteps) {
                 A.perform_op(x.data(), q.data());
                 r = b - q;
+                fresh = false;
                 std::vector<double> rr;
                 dot_all(r.data(), r.data(), rr);
                 normr_act = std::sqrt(rr[0]);
@@ -287,7 +353,10 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
             break;
         }
         rz_prev = rz;
-        precondition();
+        if (fresh)
+            total(3, rz);
+        else
+            precondition();
     }
     if (!matlab) {
         res.flag = flag;
