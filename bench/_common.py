@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 import platform
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+# test helpers the benchmarks share (layer_match, kmeans_numpy)
+sys.path.insert(0, str(REPO / "tests"))
 README = BENCH / "README.md"
 
 

@@ -14,10 +14,9 @@ features, resized with PIL bicubic to W x H), as in bench_pipeline.py.
    (``image_shape=``): analysis (ordering + symbolic) and factorisation time,
    factor nonzeros, flops, and the solve time for 1 and 8 right-hand sides.
 2. Threads: multi-column solves (``perform_op_block``) of 8, 16 (the block
-   method's default block size for k = 100) and 20 columns: one CHOLMOD
-   solve on one core (baseline) against the columns split into groups of
-   >= 8 over both cores, and against the default split-tree solve (the
-   elimination tree's two halves on the two cores).
+   method's default block size for k = 100) and 20 columns, the split-tree
+   solve (the elimination tree's two halves) on one core (baseline) and on
+   two.
 3. With ``--end-to-end``: ``sss.smallest_eigenvectors(L, 100)`` with and
    without ``image_shape`` (slow: tens of seconds per run at 640x480).
 
@@ -102,35 +101,28 @@ def bench_size(L, h, w, repeat, end_to_end):
     # threads on the grid-ordered factor
     op = ops["grid nested dissection"]
     del ops["CHOLMOD default (baseline)"]
-    variants = (("column-groups", 1), ("column-groups", 2), ("split-tree", 2))
+    variants = (1, 2)  # threads of the split-tree solve
     tbest = {(v, c): np.inf for v in variants for c in (8, 16, 20)}
     diff = {}
     for _ in range(repeat):
         for c in (8, 16, 20):
             for v in variants:
-                op.block_solve, threads = v
-                op.set_solve_threads(threads)
+                op.set_solve_threads(v)
                 dt, Y = timed(lambda: op.solve(X[:, :c]))
                 tbest[v, c] = min(tbest[v, c], dt)
                 if v == variants[0]:
                     ref = Y
                 else:
                     diff[v, c] = np.abs(Y - ref).max() / np.abs(ref).max()
-    op.block_solve = "split-tree"
-    lines += ["", "Block solves on the grid-ordered factor. Baseline: one CHOLMOD "
-              "multi-column solve on one thread. Column groups: the columns split into "
-              "groups of >= 8, one CHOLMOD solve per thread (each streams the whole factor). "
-              "Split tree (the default): the elimination tree cut below its first separator "
-              "into two halves, one per thread, every column at once (each thread streams "
-              "half the factor).", "",
-              "| block solve | 1 CHOLMOD solve, 1 thread s | column groups, 2 threads s | "
-              "speed-up | split tree, 2 threads s | speed-up | max rel. difference |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["", "Block solves on the grid-ordered factor: the elimination tree cut below "
+              "its first separator into two halves, one per thread, every column at once "
+              "(each thread streams half the factor). Baseline: the same solve on one thread.",
+              "",
+              "| block solve | 1 thread s | 2 threads s | speed-up | max rel. difference |",
+              "| --- | ---: | ---: | ---: | ---: |"]
     for c in (8, 16, 20):
-        t0, t1, t2 = (tbest[v, c] for v in variants)
-        d = max(diff[variants[1], c], diff[variants[2], c])
-        lines.append(f"| {c} columns | {t0:.3f} | {t1:.3f} | {t0 / t1:.2f}x | {t2:.3f} | "
-                     f"{t0 / t2:.2f}x | {d:.1e} |")
+        t1, t2 = (tbest[v, c] for v in variants)
+        lines.append(f"| {c} columns | {t1:.3f} | {t2:.3f} | {t1 / t2:.2f}x | {diff[2, c]:.1e} |")
     del op, ops
     if end_to_end:
         lines += ["", "| smallest_eigenvectors(L, 100) | time s | operations | speed-up |",

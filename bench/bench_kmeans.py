@@ -4,7 +4,7 @@ sparsification, ``sss.kmeans.splitting_kmeans``) on docia's features.
 Features: right half of ../shared/data/docia_image_and_features.png resized
 (PIL bicubic) to W x H as in bench_pipeline.py; k = 40 and the reference's
 other parameters. The baseline, timed in the same run, is the previous pure
-numpy implementation (``sss.kmeans._lloyd_numpy``: n x k distance matrices by
+numpy implementation (``tests/kmeans_numpy.py``: n x k distance matrices by
 the |x|^2 - 2 x.c + |c|^2 expansion, argmin) driven by the same splitting code
 and the same random draws. Also reports how many labels differ between the
 two (only near-ties rounded differently can make them differ).
@@ -26,6 +26,7 @@ from sss import _core
 from sss import kmeans as km
 
 from _common import machine, publish, today
+from kmeans_numpy import NUMPY_BACKEND
 from bench_pipeline import load
 
 
@@ -79,7 +80,7 @@ def main() -> None:
         run(X[:2000], km._CORE)  # warm-up
         t_core, lab = best_of(lambda: run(X, km._CORE), args.repeat)
         t_all, lab_all = best_of(lambda: run(X, forced), args.repeat)
-        t_np, lab_np = best_of(lambda: run(X, km._NUMPY), args.baseline_repeat)
+        t_np, lab_np = best_of(lambda: run(X, NUMPY_BACKEND), args.baseline_repeat)
         assert np.array_equal(lab, lab_all), "thread count changed the result"
         differ = int((lab != lab_np).sum())
         print(f"{size}: sss {t_core:.3f} s, forced {threads} threads {t_all:.3f} s, numpy "
@@ -92,7 +93,7 @@ def main() -> None:
         f"({today()}, {machine()}, threads={threads}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}): features = right half "
         "of `../shared/data/docia_image_and_features.png`, PIL bicubic to W x H. Baseline: the "
-        "previous pure numpy Lloyd (`sss.kmeans._lloyd_numpy`: n x k distance matrices by the "
+        "previous pure numpy Lloyd (`tests/kmeans_numpy.py`: n x k distance matrices by the "
         "|x|^2 - 2 x.c + |c|^2 expansion, argmin), same splitting code and random draws, same "
         f"run. Best of {args.repeat} (sss) and {args.baseline_repeat} (numpy). The automatic "
         "thread count gives a pass over n points with k centres one thread per 2^22 units "

@@ -30,8 +30,10 @@ from PIL import Image
 
 import sss
 from sss import _core
-from sss._compare import match_layers
 from sss.constrained import auto_sample_stride
+
+import _common  # noqa: F401  (puts tests/ on sys.path)
+from layer_match import match_layers
 
 try:
     from _common import machine, today, write_section
@@ -132,7 +134,7 @@ second without OMP_WAIT_POLICY=passive. Down from 60-66 s at the previous stop
 with the exact constrained stage. What changed since the last table:
 (1) block solves with the supernodal factor split at its first
 nested-dissection separator, one half per core, every column at once
-(`ShiftSolveOp.block_solve = "split-tree"`, the default; stage 7 table
+(the default; stage 7 table
 below: 16 columns 1.3x (640x480) and 1.4x (320x320) faster than splitting
 them 8 + 8 over the cores, 2.5x faster than one solve on one core, because
 each core streams half the factor instead of all of it);

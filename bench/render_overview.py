@@ -17,7 +17,9 @@ import numpy as np
 from PIL import Image
 
 import sss
-from sss._compare import match_layers
+
+import _common  # noqa: F401  (puts tests/ on sys.path)
+from layer_match import match_layers
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "docia_320"
 COLOURS = np.array([[0.90, 0.30, 0.25], [0.25, 0.65, 0.30], [0.25, 0.40, 0.90],

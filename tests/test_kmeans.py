@@ -11,6 +11,8 @@ from sss import _core
 from sss import kmeans as km
 from sss.kmeans import kmeans, splitting_kmeans
 
+from kmeans_numpy import NUMPY_BACKEND, lloyd_numpy
+
 
 # ---------------------------------------------------------------- numpy reference
 def reference_lloyd(X, C, max_iter):
@@ -207,11 +209,11 @@ def test_core_and_previous_numpy_implementation_agree(rng):
     X = rng.random((3000, 3))
     fast = splitting_kmeans(X, 15, rng=7)
     slow = km._splitting_kmeans(X, 15, 5, 7, 13, 100, np.random.default_rng(7),
-                                backend=km._NUMPY)
+                                backend=NUMPY_BACKEND)
     np.testing.assert_array_equal(fast, slow)
     C0 = X[:8].copy()
     labels, C, own, near = km._lloyd(X, C0, 100)
-    l2, C2, D2 = km._lloyd_numpy(X, C0, 100)
+    l2, C2, D2 = lloyd_numpy(X, C0, 100)
     np.testing.assert_array_equal(labels, l2)
     np.testing.assert_allclose(C, C2, atol=1e-12)
     np.testing.assert_allclose(near, D2.min(axis=1), atol=1e-12)

@@ -9,8 +9,9 @@ import pytest
 import scipy.sparse as sp
 
 import sss
-from sss._compare import match_layers
 from sss._progress import Progress
+
+from layer_match import match_layers
 from conftest import load_reference
 
 SMALL = dict(n_segments=40, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,

@@ -95,23 +95,6 @@ void bind_eigensolver(py::module_& m) {
         .def("try_set_shift", &ShiftSolveOp::try_set_shift, py::arg("sigma"),
              py::arg("require_definite") = true, py::call_guard<py::gil_scoped_release>())
         .def("set_solve_threads", &ShiftSolveOp::set_solve_threads, py::arg("threads"))
-        .def_property(
-            "block_solve",
-            [](const ShiftSolveOp& op) {
-                return op.block_solve() == ShiftSolveOp::BlockSolve::SplitTree ? "split-tree"
-                                                                              : "column-groups";
-            },
-            [](ShiftSolveOp& op, const std::string& name) {
-                if (name == "split-tree")
-                    op.set_block_solve(ShiftSolveOp::BlockSolve::SplitTree);
-                else if (name == "column-groups")
-                    op.set_block_solve(ShiftSolveOp::BlockSolve::ColumnGroups);
-                else
-                    throw py::value_error("block_solve must be 'split-tree' or 'column-groups', "
-                                          "got '" + name + "'");
-            },
-            "How multi-column solves share the threads: 'split-tree' (default) or "
-            "'column-groups' (see ShiftSolveOp::BlockSolve).")
         .def(
             "solve",
             [](const ShiftSolveOp& op, const Eigen::MatrixXd& X) {

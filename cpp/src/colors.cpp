@@ -1,14 +1,16 @@
 // Layer colours for K soft layers: Levin et al.'s closed-form colour
 // estimation generalised to K layers, solved matrix-free with block-Jacobi
-// preconditioned CG, then projected per pixel onto the compositing constraint.
+// preconditioned CG (sss/solvers), then projected per pixel onto the compositing constraint.
 #include "sss/colors.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "sss/parallel.hpp"
+#include "sss/solvers.hpp"
 
 namespace sss {
 namespace {
@@ -31,8 +33,8 @@ void check_finite(const double* v, std::ptrdiff_t n, const char* what, const cha
                                         " contains NaN or infinite values");
 }
 
-// Deterministic parallel dot products of the 3 interleaved channels: fixed
-// blocks independent of the thread count, summed in block order.
+// Fixed pixel blocks of the parallel loops and of pcg's sums (results do not
+// depend on the thread count).
 constexpr int kBlocks = 64;
 
 // Push-pull fill: per layer, alpha-weighted colours averaged down an image
@@ -180,107 +182,32 @@ void project_one(const double* a, int K, double t, double lo, double hi, double*
 
 constexpr int kCoarsestSide = 64;
 
-// Block-Jacobi preconditioned CG for the LayerColorOp system of `image`
-// (H x W x 3), from and into x. Returns the iterations run.
+// Preconditioned CG for the LayerColorOp system of `image` (H x W x 3), from
+// and into x: the three channels in lockstep, block-Jacobi on each pixel's
+// K x K block diag(d_p) + a_p a_p^T, fixed blocks of whole pixels. Returns
+// the iterations run.
 int run_pcg(const LayerColorOp& op, const double* image, double* x, int max_it, double tol,
             int threads, double& relres) {
     const std::ptrdiff_t n = op.num_pixels();
     const int K = op.num_layers();
     const std::ptrdiff_t m = op.rows();
-    // Block-Jacobi preconditioned CG on the three channels side by side. The
-    // work of an iteration is fused into three parallel regions over fixed
-    // pixel blocks; partial dot products are summed in block order, so the
-    // result does not depend on the number of threads.
-    const int K3 = K * 3;
-    std::vector<double> b(m), r(m), z(m), p(m), q(m);
+    std::vector<double> b(static_cast<size_t>(m));
     op.rhs(image, b.data());
-    op.perform_op(x, q.data());
-    double part[kBlocks][9];
-    auto sum_parts = [&](int first, double out[3]) {
-        out[0] = out[1] = out[2] = 0.0;
-        for (int blk = 0; blk < kBlocks; ++blk)
-            for (int c = 0; c < 3; ++c) out[c] += part[blk][first + c];
-    };
-    double bn[3], rn[3], rz[3];
-    // r = b - A x, z = M^-1 r, p = z; partial <b,b>, <r,r>, <r,z>
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int blk = 0; blk < kBlocks; ++blk) {
-        const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-        double s[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-            for (int c = 0; c < 3; ++c) {
-                const std::ptrdiff_t i = 3 * u + c;
-                r[i] = b[i] - q[i];
-                s[c] += b[i] * b[i];
-                s[3 + c] += r[i] * r[i];
-            }
-        op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
-        std::copy(z.begin() + p0 * K3, z.begin() + p1 * K3, p.begin() + p0 * K3);
-        for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-            for (int c = 0; c < 3; ++c) s[6 + c] += r[3 * u + c] * z[3 * u + c];
-        for (int c = 0; c < 9; ++c) part[blk][c] = s[c];
-    }
-    sum_parts(0, bn);
-    sum_parts(3, rn);
-    sum_parts(6, rz);
-    for (int c = 0; c < 3; ++c) bn[c] = std::sqrt(bn[c]);
-    auto rel = [&](int c) { return bn[c] > 0 ? std::sqrt(rn[c]) / bn[c] : 0.0; };
-    auto converged = [&]() {
-        double worst = 0;
-        for (int c = 0; c < 3; ++c) worst = std::max(worst, rel(c));
-        relres = worst;
-        return worst <= tol;
-    };
-    int it = 0;
-    while (!converged() && it < max_it) {
-        check_cancel();
-        // q = A p, partial <p, q>
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int blk = 0; blk < kBlocks; ++blk) {
-            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-            op.perform_op_pixels(p.data(), q.data(), p0, p1);
-            double s[3] = {0, 0, 0};
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) s[c] += p[3 * u + c] * q[3 * u + c];
-            for (int c = 0; c < 3; ++c) part[blk][c] = s[c];
-        }
-        double pq[3], alpha[3];
-        sum_parts(0, pq);
-        for (int c = 0; c < 3; ++c)
-            alpha[c] = (pq[c] > 0 && rel(c) > tol) ? rz[c] / pq[c] : 0.0;
-        // x += alpha p, r -= alpha q, z = M^-1 r; partial <r, r>, <r, z>
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int blk = 0; blk < kBlocks; ++blk) {
-            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-            double s[6] = {0, 0, 0, 0, 0, 0};
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) {
-                    const std::ptrdiff_t i = 3 * u + c;
-                    x[i] += alpha[c] * p[i];
-                    r[i] -= alpha[c] * q[i];
-                    s[c] += r[i] * r[i];
-                }
-            op.apply_preconditioner_pixels(r.data(), z.data(), p0, p1);
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) s[3 + c] += r[3 * u + c] * z[3 * u + c];
-            for (int c = 0; c < 6; ++c) part[blk][c] = s[c];
-        }
-        ++it;
-        double rz_new[3], beta[3];
-        sum_parts(0, rn);
-        sum_parts(3, rz_new);
-        for (int c = 0; c < 3; ++c) {
-            beta[c] = rz[c] > 0 ? rz_new[c] / rz[c] : 0.0;
-            rz[c] = rz_new[c];
-        }
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int blk = 0; blk < kBlocks; ++blk) {
-            const std::ptrdiff_t p0 = n * blk / kBlocks, p1 = n * (blk + 1) / kBlocks;
-            for (std::ptrdiff_t u = p0 * K; u < p1 * K; ++u)
-                for (int c = 0; c < 3; ++c) p[3 * u + c] = z[3 * u + c] + beta[c] * p[3 * u + c];
-        }
-    }
-    return it;
+    const std::vector<double>& d = op.smoothness_diagonal();
+    Eigen::VectorXd diag(n * K);
+    for (std::ptrdiff_t i = 0; i < n * K; ++i) diag[i] = std::max(d[i], 1e-12);
+    const BlockJacobi M(diag, Eigen::Map<const Eigen::VectorXd>(op.alphas(), n * K), 1.0,
+                        K, 3, threads);
+    CgParams cg;
+    cg.tol = tol;
+    cg.max_iterations = max_it;
+    cg.num_threads = threads;
+    cg.num_rhs = 3;
+    cg.stop = CgStop::Lockstep;
+    for (int blk = 0; blk <= kBlocks; ++blk) cg.blocks.push_back(n * blk / kBlocks * K * 3);
+    const CgResult res = pcg(op, M, b.data(), x, cg);
+    relres = res.relres;
+    return res.iterations;
 }
 
 // Box-average 2x reduction of an h x w x ch array (odd edges average fewer pixels).
@@ -332,7 +259,6 @@ void upsample2(const double* src, int h2, int w2, int ch, int h, int w, double* 
 int solve_cascadic(const double* image, const double* a, int H, int W, int K,
                    const LayerColorParams& params, int threads, double* x, double& relres,
                    int& coarse_iterations) {
-    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(H) * W;
     if (std::min(H, W) >= 2 * kCoarsestSide) {
         int h2, w2;
         const std::vector<double> img2 = downsample2(image, H, W, 3, h2, w2);
@@ -346,7 +272,6 @@ int solve_cascadic(const double* image, const double* a, int H, int W, int K,
     } else {
         push_pull_init(image, a, H, W, K, threads, x);
     }
-    (void)n;
     const LayerColorOp op(a, H, W, K, params.eps, threads);
     return run_pcg(op, image, x, params.max_iterations, params.tolerance, threads, relres);
 }
@@ -451,34 +376,10 @@ void LayerColorOp::perform_op(const double* x, double* y) const {
         perform_op_pixels(x, y, n * b / kBlocks, n * (b + 1) / kBlocks);
 }
 
-void LayerColorOp::apply_preconditioner_pixels(const double* r, double* z,
-                                               std::ptrdiff_t p_begin,
-                                               std::ptrdiff_t p_end) const {
-    const int K = k_;
-    for (std::ptrdiff_t p = p_begin; p < p_end; ++p) {
-        const double* ap = a_ + p * K;
-        double denom = 1.0, t[3] = {0, 0, 0};
-        for (int k = 0; k < K; ++k) {
-            const double dinv = 1.0 / std::max(diag_[p * K + k], 1e-12);
-            denom += ap[k] * ap[k] * dinv;
-            for (int c = 0; c < 3; ++c) {
-                const double zk = r[(p * K + k) * 3 + c] * dinv;
-                z[(p * K + k) * 3 + c] = zk;
-                t[c] += ap[k] * zk;
-            }
-        }
-        for (int k = 0; k < K; ++k) {
-            const double f = ap[k] / std::max(diag_[p * K + k], 1e-12) / denom;
-            for (int c = 0; c < 3; ++c) z[(p * K + k) * 3 + c] -= f * t[c];
-        }
-    }
-}
-
-void LayerColorOp::apply_preconditioner(const double* r, double* z) const {
-    const std::ptrdiff_t n = n_;
-#pragma omp parallel for schedule(static) num_threads(threads_)
-    for (int b = 0; b < kBlocks; ++b)
-        apply_preconditioner_pixels(r, z, n * b / kBlocks, n * (b + 1) / kBlocks);
+void LayerColorOp::perform_op_rows(const double* x, double* y, std::ptrdiff_t begin,
+                                   std::ptrdiff_t end) const {
+    const std::ptrdiff_t stride = static_cast<std::ptrdiff_t>(k_) * 3;
+    perform_op_pixels(x, y, begin / stride, end / stride);
 }
 
 void LayerColorOp::rhs(const double* image, double* b) const {

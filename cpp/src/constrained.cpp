@@ -242,9 +242,9 @@ void weighted_gram_blas(const Eigen::Ref<const RowMatrixXd>& E, const double* w,
 
 GramKernel resolve_kernel(GramKernel k) {
     if (k == GramKernel::Auto) {
-        // The AVX2 kernel where the CPU has it: as fast as OpenBLAS 0.3.21's
-        // dsyrk here (both ~22 GFLOP/s per thread, two layers at a time) and
-        // free of any question about calling the BLAS from several threads.
+        // The AVX2 kernel where the CPU has it: as fast as an optimised
+        // BLAS dsyrk (bench/README.md) and free of any question about
+        // calling the BLAS from several threads.
 #ifdef SSS_HAVE_AVX2_KERNEL
         if (cpu_has_avx2_fma()) return GramKernel::Avx2;
 #endif

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "sss/parallel.hpp"
 #include "sss/vector_pow.hpp"
@@ -61,13 +62,9 @@ void apply_system(const SparseRef& L, int K_run, double delta, const double* xs,
 
 }  // namespace
 
-void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const {
-    const Eigen::Index n = L_.rows();
-    y.resize(n * K_);
+void RelaxedSystemOp::perform_op(const double* xs, double* ys) const {
     const int nt = resolve_threads(threads_);
-    const double* xs = x.data();
     const double* ds = d_.data();
-    double* ys = y.data();
     switch (K_) {
         case 1: return apply_system<1>(L_, K_, delta_, xs, ds, ys, nt);
         case 2: return apply_system<2>(L_, K_, delta_, xs, ds, ys, nt);
@@ -81,55 +78,30 @@ void RelaxedSystemOp::apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const 
     }
 }
 
-BlockJacobiPreconditioner::BlockJacobiPreconditioner(const RelaxedSystemOp& op,
-                                                     int num_threads)
-    : K_(op.num_layers()), delta_(op.delta()), threads_(num_threads) {
+BlockJacobi relaxed_block_jacobi(const RelaxedSystemOp& op, int num_threads) {
     const Eigen::Index n = op.laplacian_diagonal().size();
-    inv_.resize(n * K_);
-    factor_.resize(n);
+    const int K = op.num_layers();
     const Eigen::VectorXd& d = op.diagonal();
     const Eigen::VectorXd& ld = op.laplacian_diagonal();
-    for (Eigen::Index p = 0; p < n; ++p) {
-        double s = 0.0;
-        for (int k = 0; k < K_; ++k) {
-            const double diag = ld[p] + d[p * K_ + k];
-            if (!(diag > 0.0))
+    Eigen::VectorXd diag(n * K);
+    for (Eigen::Index p = 0; p < n; ++p)
+        for (int k = 0; k < K; ++k) {
+            diag[p * K + k] = ld[p] + d[p * K + k];
+            if (!(diag[p * K + k] > 0.0))
                 throw std::runtime_error("relaxed_sparsify: block-Jacobi preconditioner needs a "
                                          "positive diagonal");
-            inv_[p * K_ + k] = 1.0 / diag;
-            s += inv_[p * K_ + k];
         }
-        factor_[p] = delta_ / (1.0 + delta_ * s);
-    }
-}
-
-void BlockJacobiPreconditioner::apply(const Eigen::VectorXd& r, Eigen::VectorXd& z) const {
-    // (D + delta 1 1^T)^-1 r = D^-1 r - D^-1 1 * delta (1^T D^-1 r) / (1 + delta 1^T D^-1 1)
-    const Eigen::Index n = factor_.size();
-    const int K = K_;
-    z.resize(r.size());
-#pragma omp parallel for schedule(static, 2048) num_threads(resolve_threads(threads_))
-    for (Eigen::Index p = 0; p < n; ++p) {
-        double t = 0.0;
-        for (int k = 0; k < K; ++k) t += inv_[p * K + k] * r[p * K + k];
-        t *= factor_[p];
-        for (int k = 0; k < K; ++k) z[p * K + k] = inv_[p * K + k] * (r[p * K + k] - t);
-    }
+    return BlockJacobi(diag, Eigen::VectorXd(), op.delta(), K, 1, num_threads);
 }
 
 namespace {
 
-template <class Precond>
-CgResult solve_with(const RelaxedSystemOp& op, const Precond& M, const Eigen::VectorXd& b,
-                    Eigen::VectorXd& x, const CgParams& cg) {
-    return pcg(op, M, b, x, cg);
-}
-
+// The preconditioners of RelaxedParams::preconditioner (the one place that maps them).
 CgResult solve(const RelaxedSystemOp& op, RelaxedPreconditioner kind, const Eigen::VectorXd& b,
                Eigen::VectorXd& x, const CgParams& cg) {
     switch (kind) {
         case RelaxedPreconditioner::None:
-            return solve_with(op, IdentityPreconditioner{}, b, x, cg);
+            return pcg(op, IdentityPreconditioner{op.rows()}, b.data(), x.data(), cg);
         case RelaxedPreconditioner::Jacobi: {
             JacobiPreconditioner M;
             const Eigen::Index n = op.laplacian_diagonal().size();
@@ -139,11 +111,11 @@ CgResult solve(const RelaxedSystemOp& op, RelaxedPreconditioner kind, const Eige
                 for (int k = 0; k < K; ++k)
                     M.inv_diag[p * K + k] =
                         1.0 / (op.laplacian_diagonal()[p] + op.delta() + op.diagonal()[p * K + k]);
-            return solve_with(op, M, b, x, cg);
+            return pcg(op, M, b.data(), x.data(), cg);
         }
         case RelaxedPreconditioner::BlockJacobi:
         default:
-            return solve_with(op, BlockJacobiPreconditioner(op, cg.num_threads), b, x, cg);
+            return pcg(op, relaxed_block_jacobi(op, cg.num_threads), b.data(), x.data(), cg);
     }
 }
 
@@ -202,7 +174,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
         check_cancel();
         report_progress(static_cast<double>(it) / (params.iterations + 1));
         // u = max(|x|, clamp)^expo, v = max(|1 - x|, clamp)^expo by blocks
-        // (pow_array: vectorised, ~3x faster than std::pow).
+        // (pow_array: vectorised).
 #pragma omp parallel num_threads(resolve_threads(nt))
         {
             constexpr Eigen::Index kBlock = 1024;

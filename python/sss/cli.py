@@ -32,7 +32,7 @@ import numpy as np
 from . import __version__
 from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas
-from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, save_layers
+from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, output_names, save_layers
 from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors, upsample_layer_colors
 
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{','.join(FORMATS)}; psd: a layered Photoshop file)")
     seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
                      help="blending space the .ora stack is exact for: srgb (Krita, "
-                          "MyPaint, the OpenRaster spec; default) or linear (GIMP 2.10/3, "
+                          "MyPaint, the OpenRaster spec; default) or linear (GIMP, "
                           "whose .ora loader uses its linear-light Normal mode)")
     seg.add_argument("-q", "--quiet", action="store_true",
                      help="no progress output (errors are still reported)")
@@ -371,17 +371,7 @@ def _expand_photos(paths, recursive: bool) -> list[Path]:
 
 
 def _expected_outputs(outdir: Path, name: str, formats, num_layers: int) -> list[Path]:
-    files = []
-    for f in formats:
-        if f == "overview":
-            files.append(outdir / f"{name}_overview.png")
-        elif f == "png":
-            files.extend(outdir / f"{name}_layer{k}.png" for k in range(num_layers))
-        elif f in ("ora", "psd"):
-            files.append(outdir / f"{name}.{f}")
-        elif f == "npz":
-            files.append(outdir / f"{name}_alphas.npz")
-    return files
+    return [outdir / f for f in output_names(name, formats, num_layers)]
 
 
 def _record(photo, name, info, seconds, status, error=""):

@@ -198,8 +198,8 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         Kernel for the weighted Gram matrices E^T diag(w) E, the bulk of the
         work: BLAS ``dsyrk`` (when the extension was built with a BLAS), a
         built-in AVX2/FMA kernel, or Eigen's portable rank update. "auto"
-        takes the AVX2 kernel on CPUs that have it (faster than OpenBLAS
-        0.3.21's dsyrk on the benchmark machine), else BLAS, else Eigen
+        takes the AVX2 kernel on CPUs that have it (as fast as an optimised
+        BLAS dsyrk, bench/README.md), else BLAS, else Eigen
         (:func:`sss._core.gram_kernels` lists the available ones). They
         agree to rounding.
     return_info : bool, optional

@@ -9,8 +9,7 @@ Deterministic for a given ``numpy.random.Generator`` state.
 The Lloyd iterations and point-to-centre distances run in the C++ core
 (``sss._core.lloyd_kmeans``, ``nearest_sqdist``, ``pairwise_sqdist``:
 distances computed directly as sum_j (x_j - c_j)^2, no n x k matrix, results
-independent of the thread count). ``_lloyd_numpy`` keeps the previous pure
-numpy iterations as the benchmark baseline.
+independent of the thread count).
 """
 
 from __future__ import annotations
@@ -43,46 +42,6 @@ def _nearest_sqdist(X, C):
     return _core.nearest_sqdist(X, np.ascontiguousarray(C, dtype=np.float64), 0)[1]
 
 
-def _sqdist(X, C, x2=None):
-    """n x k squared distances by the |x|^2 - 2 x.c + |c|^2 expansion (numpy baseline)."""
-    if x2 is None:
-        x2 = np.einsum("ij,ij->i", X, X)
-    d = x2[:, None] - 2.0 * (X @ C.T) + np.einsum("ij,ij->i", C, C)[None, :]
-    np.maximum(d, 0.0, out=d)
-    return d
-
-
-def _lloyd_numpy(X, C, max_iter, x2=None):
-    """The previous pure numpy batch k-means from centres C (benchmark baseline).
-
-    Returns labels, centres, distance matrix.
-    """
-    n, k = X.shape[0], C.shape[0]
-    C = C.copy()
-    labels = None
-    for _ in range(max_iter):
-        D = _sqdist(X, C, x2)
-        new = np.argmin(D, axis=1)
-        # singleton empty action: an empty cluster takes the point farthest
-        # from its current centre
-        counts = np.bincount(new, minlength=k)
-        if (counts == 0).any():
-            dmin = D[np.arange(n), new].copy()
-            for j in np.flatnonzero(counts == 0):
-                far = int(np.argmax(dmin))
-                new[far] = j
-                dmin[far] = -1.0
-                C[j] = X[far]
-            counts = np.bincount(new, minlength=k)
-        if labels is not None and np.array_equal(new, labels):
-            break
-        labels = new
-        for d in range(X.shape[1]):
-            C[:, d] = np.bincount(labels, weights=X[:, d], minlength=k) / np.maximum(counts, 1)
-    D = _sqdist(X, C, x2)
-    return labels, C, D
-
-
 class _Backend(NamedTuple):
     # lloyd(X, C, max_iter) -> labels, centres, own sqdist, nearest sqdist
     lloyd: Callable
@@ -90,13 +49,7 @@ class _Backend(NamedTuple):
     nearest: Callable
 
 
-def _numpy_lloyd(X, C, max_iter):
-    labels, C, D = _lloyd_numpy(X, C, max_iter, np.einsum("ij,ij->i", X, X))
-    return labels, C, D[np.arange(X.shape[0]), labels], D.min(axis=1)
-
-
 _CORE = _Backend(_lloyd, _nearest_sqdist)
-_NUMPY = _Backend(_numpy_lloyd, lambda X, C: _sqdist(X, C).min(axis=1))
 
 
 # ---------------------------------------------------------------- k-means

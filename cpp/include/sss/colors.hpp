@@ -36,8 +36,8 @@ struct LayerColors {
 /// Throws std::invalid_argument for an empty view or non-finite values.
 std::vector<double> normalize_alphas(const ImageView& alphas);
 
-/// Matrix-free operator of the colour estimation's normal equations,
-/// Spectra-style (rows(), perform_op()), with a block-Jacobi preconditioner.
+/// Matrix-free operator of the colour estimation's normal equations
+/// (operator convention of sss/solvers/operator.hpp).
 ///
 /// Unknowns: the colours x[(p * K + k) * 3 + c] of K layers at N pixels, three
 /// channels side by side (the matrix is the same for every channel, so the
@@ -53,23 +53,24 @@ public:
                  int num_threads);
 
     std::ptrdiff_t rows() const { return n_ * k_ * 3; }
+    std::ptrdiff_t cols() const { return rows(); }
     /// y = A x (both of length rows()).
     void perform_op(const double* x, double* y) const;
-    /// Rows of y = A x for the pixels p in [p_begin, p_end) only (serial).
-    void perform_op_pixels(const double* x, double* y, std::ptrdiff_t p_begin,
-                           std::ptrdiff_t p_end) const;
-    /// z = M^-1 r with M the per-pixel K x K diagonal blocks of A (applied by
-    /// Sherman-Morrison: M_p = diag(d_p) + a_p a_p^T).
-    void apply_preconditioner(const double* r, double* z) const;
-    /// The same for the pixels p in [p_begin, p_end) only (serial).
-    void apply_preconditioner_pixels(const double* r, double* z, std::ptrdiff_t p_begin,
-                                     std::ptrdiff_t p_end) const;
+    /// Rows [begin, end) of y = A x, serial; begin and end must be multiples of
+    /// 3 K (whole pixels).
+    void perform_op_rows(const double* x, double* y, std::ptrdiff_t begin,
+                         std::ptrdiff_t end) const;
+    /// The diagonal of the smoothness term, sum_q w_k(p,q) (N K, pixel-major).
+    const std::vector<double>& smoothness_diagonal() const { return diag_; }
+    const double* alphas() const { return a_; }
     std::ptrdiff_t num_pixels() const { return n_; }
     int num_layers() const { return k_; }
     /// b = A-side right-hand side a_pk * I_pc for an H x W x 3 image.
     void rhs(const double* image, double* b) const;
 
 private:
+    void perform_op_pixels(const double* x, double* y, std::ptrdiff_t p_begin,
+                           std::ptrdiff_t p_end) const;
     const double* a_;
     int h_, w_, k_;
     std::ptrdiff_t n_;
@@ -86,8 +87,9 @@ private:
 ///    the coarsest one starting from a push-pull fill of each layer's
 ///    alpha-weighted colours; each solution, enlarged bilinearly, starts the
 ///    next finer level.
-/// 3. On each level the LayerColorOp energy is minimised with block-Jacobi
-///    preconditioned CG (up to max_iterations per level).
+/// 3. On each level the LayerColorOp energy is minimised by pcg (sss/solvers/pcg.hpp,
+///    the three channels in lockstep) with the block-Jacobi preconditioner of the
+///    per-pixel K x K blocks diag(d_p) + a_p a_p^T (up to max_iterations per level).
 /// 4. project_layer_colors makes the composite exact and keeps colours in [0, 1].
 ///
 /// Throws std::invalid_argument for mismatched sizes, non-finite values or bad params.

@@ -3,17 +3,24 @@
 
 #include <Eigen/Dense>
 #include <limits>
+#include <memory>
 
 #include "sss/sparse.hpp"
 
 namespace sss {
 
-/// Spectra-style shift-solve operation y = (L - sigma I)^-1 x for a sparse
-/// symmetric L by a sparse factorisation of L - sigma I. Backend: CHOLMOD's
-/// supernodal Cholesky (SuiteSparse) when the library was built with it
+namespace detail {
+class ShiftSolveBackend;
+}
+
+/// Shift-solve operation y = (L - sigma I)^-1 x for a sparse symmetric L by a
+/// sparse factorisation of L - sigma I, in the operator convention of
+/// sss/solvers/operator.hpp (Spectra's: rows, cols, set_shift, perform_op, so
+/// it can serve a Spectra solver), plus multi-column solves.
+///
+/// The factorisation is a backend's (cpp/src/eigen/): CHOLMOD's supernodal
+/// Cholesky (SuiteSparse) when the library was built with it
 /// (SSS_HAVE_CHOLMOD), else Eigen's SimplicialLDLT (AMD ordering).
-/// Any class with the same members (rows, set_shift, perform_op) can replace
-/// it in a Spectra solver.
 ///
 /// Fill-reducing ordering (CHOLMOD): with a grid shape (L's rows are the
 /// pixels of a grid_height x grid_width image, p = row * width + col), the
@@ -40,7 +47,7 @@ public:
         double flops = 0.0;            ///< flops of one factorisation
         const char* ordering = "";     ///< "grid-nd", "metis", "amd", ... or "eigen-amd"
         /// Share of the factor's entries in the split-tree solve's sequential
-        /// top (see BlockSolve); -1 when there is no split-tree solve.
+        /// top (see perform_op_block); -1 when there is no split-tree solve.
         double split_tree_top = -1.0;
     };
     /// L must be symmetric; only its upper triangle is read (copied once).
@@ -53,6 +60,7 @@ public:
     ShiftSolveOp(const ShiftSolveOp&) = delete;
     ShiftSolveOp& operator=(const ShiftSolveOp&) = delete;
     Eigen::Index rows() const { return n_; }
+    Eigen::Index cols() const { return n_; }
     /// Factorise L - sigma I. Returns true iff the factorisation succeeded and
     /// proved L - sigma I positive definite (sigma below every eigenvalue).
     /// With `require_definite` false, any successful factorisation is accepted.
@@ -61,40 +69,24 @@ public:
     /// std::runtime_error.
     void set_shift(double sigma);
     void perform_op(const double* x_in, double* y_out) const;
-    /// How perform_op_block shares a multi-column solve between threads
-    /// (CHOLMOD backend).
-    enum class BlockSolve {
-        /// Default. Blocks of >= 4 columns: the factor's elimination tree is
-        /// cut below its top into two halves of about equal work, each
-        /// solved by one thread for all columns at once (split_tree_solve.hpp;
-        /// every thread streams half the factor). Results do not depend on
-        /// the thread count. Uses at most 2 threads. Fewer columns: one
-        /// CHOLMOD solve.
-        SplitTree,
-        /// The columns split into up to `solve_threads` groups of >= 8, each
-        /// a CHOLMOD solve by one thread on the shared factor (every thread
-        /// streams the whole factor). Deterministic for a fixed thread
-        /// count; agrees with one multi-column solve to rounding.
-        ColumnGroups,
-    };
     /// Y = (L - sigma I)^-1 X for a block of vectors (multi-column solves:
-    /// several times cheaper per vector than column by column), shared between
-    /// threads as set_block_solve() says.
+    /// several times cheaper per vector than column by column). CHOLMOD
+    /// backend, blocks of >= 4 columns: the factor's elimination tree is cut
+    /// below its top into two halves of about equal work, each solved by one
+    /// thread for all columns at once (split_tree_solve.hpp; uses at most 2
+    /// threads). Results do not depend on the thread count.
     void perform_op_block(const Eigen::MatrixXd& X, Eigen::MatrixXd& Y) const;
     /// Threads for perform_op_block; <= 0 (default): all available (OpenMP).
     void set_solve_threads(int threads) { solve_threads_ = threads; }
-    void set_block_solve(BlockSolve method) { block_solve_ = method; }
-    BlockSolve block_solve() const { return block_solve_; }
     const Stats& stats() const;
     /// "cholmod" or "eigen-ldlt".
     static const char* backend();
 
 private:
-    struct Impl;
     Eigen::Index n_;
     int solve_threads_ = 0;
-    BlockSolve block_solve_ = BlockSolve::SplitTree;
-    Impl* impl_;
+    bool ok_ = false;  // the last factorisation succeeded
+    std::unique_ptr<detail::ShiftSolveBackend> impl_;
 };
 
 /// Eigensolvers for smallest_eigenvectors.
@@ -161,7 +153,7 @@ struct EigenResult {
 ///
 /// Block method (EigenMethod::Block, the default): block Krylov-Schur, i.e.
 /// thick-restarted block Lanczos on A. Each step solves for b vectors at once
-/// (a multi-column supernodal solve costs ~1/3 of b single solves) and
+/// (a multi-column supernodal solve costs much less than b single solves) and
 /// orthogonalises them against the basis with matrix-matrix products:
 /// classical Gram-Schmidt applied twice, the second pass of each block
 /// delayed and fused with the first pass of the next (two sweeps over the

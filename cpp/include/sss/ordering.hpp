@@ -32,9 +32,8 @@ namespace sss {
 /// pixels (or too narrow to split) are ordered row by row. Deterministic;
 /// O(nnz + n log n) for the grid, plus the matchings of the long-range edges.
 ///
-/// At 640 x 480 (the docia Laplacian) this gives CHOLMOD 9% fewer factor
-/// nonzeros and 22% fewer flops than its METIS ordering, in 0.2-0.3 s
-/// instead of 3.7-4.2 s.
+/// It gives CHOLMOD fewer factor nonzeros and flops than its METIS ordering,
+/// in a fraction of METIS's time (bench/bench_eigensolver.py, bench/README.md).
 ///
 /// Throws std::invalid_argument for a non-square A, height * width != rows,
 /// or a non-positive height, width or leaf_size.

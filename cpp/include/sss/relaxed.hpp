@@ -27,7 +27,9 @@ public:
     /// The diagonal of L (length N).
     const Eigen::VectorXd& laplacian_diagonal() const { return ldiag_; }
     double delta() const { return delta_; }
-    void apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const;
+    Eigen::Index cols() const { return rows(); }
+    /// y = A x (operator convention of sss/solvers/operator.hpp).
+    void perform_op(const double* x, double* y) const;
 
 private:
     SparseRef L_;
@@ -38,20 +40,8 @@ private:
 };
 
 /// Block-Jacobi preconditioner of RelaxedSystemOp: the exact inverse of each
-/// pixel's K x K diagonal block diag(L_pp + d_pk) + delta 1 1^T, applied by
-/// Sherman-Morrison in O(K) per pixel.
-class BlockJacobiPreconditioner {
-public:
-    explicit BlockJacobiPreconditioner(const RelaxedSystemOp& op, int num_threads = 0);
-    void apply(const Eigen::VectorXd& r, Eigen::VectorXd& z) const;
-
-private:
-    int K_;
-    double delta_;
-    int threads_;
-    Eigen::VectorXd inv_;     // 1 / (L_pp + d_pk), pixel-major
-    Eigen::VectorXd factor_;  // delta / (1 + delta * sum_k inv_pk), per pixel
-};
+/// pixel's K x K diagonal block diag(L_pp + d_pk) + delta 1 1^T (sss/solvers/block_jacobi.hpp).
+BlockJacobi relaxed_block_jacobi(const RelaxedSystemOp& op, int num_threads = 0);
 
 enum class RelaxedPreconditioner { None, Jacobi, BlockJacobi };
 

@@ -1,4 +1,4 @@
-"""Comparison of two sets of soft layers (used by tests and benchmarks)."""
+"""Comparison of two sets of soft layers (tests and benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,151 @@
+"""Editor-ready files from soft layers: overview, RGBA PNGs, OpenRaster, PSD, npz.
+
+This module dispatches to the formats (:func:`save_layers`); the pieces live
+in submodules: :mod:`~sss.export.compositing` (8-bit layers for additive and
+'over' recomposition, composites), :mod:`~sss.export.srgb` (sRGB transfer),
+:mod:`~sss.export.preview` (colour-coded views, the overview),
+:mod:`~sss.export.ora` (the OpenRaster writer), :mod:`sss.psd` (the Photoshop
+writer), :mod:`~sss.export.naming` (the output file names) and
+:mod:`~sss.export.editing` (the result's ``colors``/``composite``/``save``).
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._files import check_name, write_set
+from ..colors import estimate_layer_colors, normalize_alphas
+from .compositing import (_check_space, _round8, composite_additive, composite_over,
+                          layer_rgba, ora_layers, quantize_alphas)
+from .naming import output_name, output_names, stale_pattern
+from .ora import _ora_file, _png_bytes, write_ora
+from .preview import PALETTE, colour_coded, overview
+from .srgb import linear_to_srgb, srgb_to_linear
+
+__all__ = ["FORMATS", "ALL_FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
+           "srgb_to_linear", "linear_to_srgb",
+           "composite_additive", "composite_over", "colour_coded", "overview",
+           "write_ora", "save_layers", "output_name", "output_names", "LayerEditing"]
+
+FORMATS = ("overview", "png", "ora", "npz")
+#: every output format: the defaults and those written only when asked for
+ALL_FORMATS = FORMATS + ("psd",)
+#: the formats that need the layer colours
+_COLOUR_FORMATS = ("overview", "png", "ora", "psd")
+
+
+def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
+                colors: np.ndarray | None = None, *, formats=FORMATS,
+                raw_alphas: np.ndarray | None = None, extra: dict | None = None,
+                colors_kwargs: dict | None = None,
+                ora_space: str = "srgb") -> dict[str, list[Path]]:
+    """Write the chosen files for one photo into `outdir`.
+
+    Parameters
+    ----------
+    outdir : path
+        Created if missing.
+    name : str
+        File name stem (``NAME_overview.png``, ``NAME_layer{i}.png``,
+        ``NAME.ora``, ``NAME_alphas.npz``).
+    image : (H, W, 3) ndarray
+        The photo, in [0, 1].
+    alphas : (H, W, K) ndarray
+        Soft layers at the photo's size (normalised here for the images).
+    colors : (H, W, K, 3) ndarray, optional
+        Layer colours; estimated with :func:`sss.estimate_layer_colors` if
+        None and needed.
+    formats : iterable of {"overview", "png", "ora", "npz", "psd"}
+    raw_alphas : ndarray, optional
+        Alphas to store unchanged in the npz (default `alphas`).
+    extra : dict, optional
+        More arrays for the npz (e.g. eigenvalues).
+    colors_kwargs : dict, optional
+        Keyword arguments for the colour estimation.
+    ora_space : {"srgb", "linear"}, optional
+        Blending space the OpenRaster stack is made exact for (see :func:`ora_layers`).
+
+    Returns
+    -------
+    dict mapping each format to the files written.
+
+    The files are written as one set (:mod:`sss._files`): every file is
+    rendered first, then written under a temporary name in `outdir` and
+    renamed, so a failure or an interruption leaves none of them under its
+    final name; existing symlinks are replaced, never written through; `name`
+    must be a plain file name (no directory parts). Files of an earlier
+    save with the same `name` that this one does not rewrite (e.g. a
+    ``NAME_layer7.png`` after a run with more layers, or another format) are
+    removed.
+
+    The npz holds ``alphas`` (raw, float32, as given), ``layer_alphas`` (the
+    normalised alphas at the photo's size used for the images, float32),
+    ``palette`` and the `extra` arrays.
+    """
+    formats = _check_formats(formats)
+    _check_space(ora_space)
+    check_name(name)
+    out = Path(os.fspath(outdir))
+    img = np.asarray(image, dtype=np.float64)
+    a = normalize_alphas(alphas)
+    if img.shape[:2] != a.shape[:2]:
+        raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
+                         f"image of {img.shape[0]} x {img.shape[1]} pixels")
+    need_colors = any(f in formats for f in _COLOUR_FORMATS)
+    if colors is None and need_colors:
+        colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
+    files: dict[str, bytes] = {}  # rendered in memory, then written as one set
+    written: dict[str, list[Path]] = {}
+
+    def add(fmt, fname, data):
+        files[fname] = data
+        written.setdefault(fmt, []).append(out / fname)
+
+    if "overview" in formats:
+        add("overview", output_name(name, "overview"), _png_bytes(overview(img, a, colors)))
+    if "png" in formats:
+        rgba = layer_rgba(img, a, colors)
+        for k in range(rgba.shape[0]):
+            add("png", output_name(name, "png", k), _png_bytes(rgba[k]))
+        del rgba
+    if "ora" in formats:
+        add("ora", output_name(name, "ora"), _ora_file(img, a, colors, space=ora_space)[0])
+    if "psd" in formats:
+        from ..psd import psd_bytes
+        order, rgba = ora_layers(img, a, colors, space=ora_space)
+        merged = _round8(composite_over(rgba, space=ora_space))
+        add("psd", output_name(name, "psd"), psd_bytes(rgba, merged, [f"layer {i}" for i in order]))
+    if "npz" in formats:
+        arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
+                                       dtype=np.float32),
+                  "layer_alphas": a.astype(np.float32),
+                  "palette": PALETTE[np.arange(a.shape[2]) % len(PALETTE)]}
+        for key, val in (extra or {}).items():
+            if val is not None:
+                arrays[key] = np.asarray(val)
+        buf = _io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        add("npz", output_name(name, "npz"), buf.getvalue())
+    out.mkdir(parents=True, exist_ok=True)
+    write_set(out, files, stale=stale_pattern(name))
+    return written
+
+
+def _check_formats(formats) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in ALL_FORMATS]
+    if bad:
+        raise ValueError(f"unknown format(s) {', '.join(map(repr, bad))}; "
+                         f"choose from {', '.join(ALL_FORMATS)}")
+    if not formats:
+        raise ValueError(f"no output format given; choose from {', '.join(ALL_FORMATS)}")
+    return formats
+
+
+from .editing import LayerEditing  # noqa: E402  (uses FORMATS and save_layers above)

@@ -1,0 +1,191 @@
+"""8-bit layers that recompose the photo, and their composites.
+
+Two compositing rules, both exact up to 8-bit rounding:
+
+Additive (:func:`layer_rgba`, the ``NAME_layer{i}.png`` files)
+    The soft segments are additive: ``photo = sum_i a_i * c_i`` with a_i the
+    PNG's alpha and c_i its colour. Alphas are quantised so that the K
+    8-bit alphas of a pixel sum to exactly 255, and colours are then
+    re-fitted to the quantised alphas (:func:`sss.project_layer_colors`)
+    before rounding, so recomposing the 8-bit files is off by at most half
+    a level (0.5/255) plus the photo's own rounding.
+
+'Over' (:func:`ora_layers`, the ``NAME.ora`` OpenRaster and ``NAME.psd`` stacks)
+    Editors stack layers with ordinary 'normal' (Porter-Duff source-over)
+    blending, so the stack uses ``svg:src-over`` for every layer and
+    converts the alphas. With layers ordered top (t = 0) to bottom
+    (t = K-1) and R_t = prod_{s<t} (1 - b_s) the coverage left by the
+    layers above, layer t gets alpha ``b_t = a_t / R_t`` (0 where
+    R_t = 0) and the bottom layer ``b = 1``. Then ordinary 'over'
+    compositing, ``out = b_t c_t + (1 - b_t) out`` from bottom to top,
+    gives ``sum_t a_t c_t``: the photo. Each b_t is quantised to 8 bits
+    before the next one is computed, and colours are re-fitted to the
+    effective alphas ``b_t R_t`` of the quantised values, so the stack
+    reproduces the photo to within half a level. The top layer's alpha is
+    exactly its soft segment; lower layers extend under the layers above
+    them (invisible while those are shown). The layer with the largest
+    area goes to the bottom, the others above it by decreasing area.
+
+    Blending space. The default ``space="srgb"`` fits the colours for
+    blending on the stored sRGB values, as the OpenRaster specification
+    (W3C compositing), Krita and MyPaint do. GIMP's OpenRaster loader gives
+    ``svg:src-over`` layers its *Normal* mode, which blends in linear light;
+    ``space="linear"`` (``--ora-space linear``) re-fits the colours for
+    linear-light blending instead. No stack of 'normal' layers can be exact
+    in both: at a pixel where layers of different colours mix, sRGB and
+    linear-light blending of the same layers differ (the sRGB curve is
+    strictly convex above 0.04, Jensen's inequality), and GIMP reads no
+    per-layer attribute that selects the composite space. How each editor
+    shows the stacks is measured by ``tools/check_ora_in_editors.py``
+    (docs/outputs.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..colors import normalize_alphas, project_layer_colors
+from .srgb import linear_to_srgb, srgb_to_linear
+
+__all__ = ["quantize_alphas", "layer_rgba", "ora_layers", "composite_additive",
+           "composite_over"]
+
+
+def quantize_alphas(alphas: np.ndarray) -> np.ndarray:
+    """Normalised alphas as uint8 levels that sum to exactly 255 per pixel.
+
+    Largest-remainder rounding of ``255 * normalize_alphas(alphas)``: every
+    level is the floor or the ceiling of its exact value.
+
+    Returns
+    -------
+    (H, W, K) ndarray, uint8
+    """
+    a = normalize_alphas(alphas) * 255.0
+    q = np.floor(a)
+    short = (255 - q.sum(-1)).round().astype(np.int64)  # levels still to hand out
+    rem = a - q
+    order = np.argsort(-rem, axis=-1, kind="stable")
+    rank = np.argsort(order, axis=-1, kind="stable")  # position of each layer in `order`
+    q += rank < short[..., None]
+    return q.astype(np.uint8)
+
+
+def _check_space(space: str) -> str:
+    if space not in ("srgb", "linear"):
+        raise ValueError(f"space must be 'srgb' or 'linear', got {space!r}")
+    return space
+
+
+def _round8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _round8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def layer_rgba(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """8-bit RGBA layers for additive recomposition (``sum_i a_i c_i = photo``).
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray, the photo in [0, 1]
+    alphas : (H, W, K) ndarray, the soft layers (normalised here)
+    colors : (H, W, K, 3) ndarray, layer colours for the normalised alphas
+
+    Returns
+    -------
+    (K, H, W, 4) ndarray, uint8
+        Per layer: colour re-fitted to the quantised alphas, then rounded;
+        alpha from :func:`quantize_alphas`.
+    """
+    q = quantize_alphas(alphas)
+    c = project_layer_colors(image, q.astype(np.float64) / 255.0, colors)
+    out = np.empty((q.shape[2],) + q.shape[:2] + (4,), np.uint8)
+    for k in range(q.shape[2]):
+        out[k, ..., :3] = _round8(c[..., k, :])
+        out[k, ..., 3] = q[..., k]
+    return out
+
+
+def _stack_order(alphas: np.ndarray) -> list[int]:
+    """Top-to-bottom order: the largest layer at the bottom, then by
+    decreasing area upwards (ties by index)."""
+    area = alphas.reshape(-1, alphas.shape[2]).sum(0)
+    bottom_up = sorted(range(alphas.shape[2]), key=lambda k: (-area[k], k))
+    return bottom_up[::-1]
+
+
+def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=None, *,
+               space: str = "srgb"):
+    """8-bit RGBA layers converted for ordinary 'over' blending.
+
+    Parameters
+    ----------
+    image, alphas, colors
+        As for :func:`layer_rgba`.
+    order : sequence of int, optional
+        Layer indices from top to bottom; default: largest area at the bottom.
+    space : {"srgb", "linear"}, optional
+        Where the editor blends: on the stored sRGB values (Krita, MyPaint,
+        the OpenRaster specification; the default) or in linear light
+        (GIMP, whose OpenRaster loader gives the layers its *Normal*
+        mode). With "linear" the colours are re-fitted so that blending the
+        linearised colours gives the linearised photo. See the module
+        docstring.
+
+    Returns
+    -------
+    order : list of int
+        Top-to-bottom layer indices.
+    rgba : (K, H, W, 4) ndarray, uint8
+        ``rgba[t]`` is the layer at stack position t (0 = top); the last is opaque.
+    """
+    a = normalize_alphas(alphas)
+    k = a.shape[2]
+    order = list(_stack_order(a) if order is None else order)
+    if sorted(order) != list(range(k)):
+        raise ValueError(f"order must be a permutation of 0..{k - 1}, got {order}")
+    remaining = np.ones(a.shape[:2])
+    b8 = np.empty(a.shape[:2] + (k,), np.uint8)
+    eff = np.empty_like(a)
+    for t, layer in enumerate(order):
+        if t == k - 1:
+            b = np.ones(a.shape[:2])
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b = np.where(remaining > 0, a[..., layer] / remaining, 0.0)
+            b = np.clip(b, 0.0, 1.0)
+        b8[..., t] = np.round(b * 255.0).astype(np.uint8)
+        bq = b8[..., t] / 255.0
+        eff[..., t] = bq * remaining
+        remaining = remaining * (1.0 - bq)
+    c = np.ascontiguousarray(colors[..., order, :])
+    if _check_space(space) == "linear":
+        c = linear_to_srgb(project_layer_colors(srgb_to_linear(image), eff, srgb_to_linear(c)))
+    else:
+        c = project_layer_colors(image, eff, c)
+    out = np.empty((k,) + a.shape[:2] + (4,), np.uint8)
+    for t in range(k):
+        out[t, ..., :3] = _round8(c[..., t, :])
+        out[t, ..., 3] = b8[..., t]
+    return order, out
+
+
+def composite_additive(rgba: np.ndarray) -> np.ndarray:
+    """``sum_i (A_i / 255) (C_i / 255)`` of (K, H, W, 4) uint8 layers -> (H, W, 3) floats."""
+    f = rgba.astype(np.float64) / 255.0
+    return (f[..., :3] * f[..., 3:]).sum(0)
+
+
+def composite_over(rgba_top_to_bottom: np.ndarray, *, space: str = "srgb") -> np.ndarray:
+    """Porter-Duff 'over' of (K, H, W, 4) uint8 layers given top first, on
+    black: ``out = a c + (1 - a) out`` from the bottom layer up, on the sRGB
+    values or (``space="linear"``) on linearised colours, re-encoded at the end."""
+    f = rgba_top_to_bottom.astype(np.float64) / 255.0
+    col = f[..., :3] if _check_space(space) == "srgb" else srgb_to_linear(f[..., :3])
+    out = np.zeros(f.shape[1:3] + (3,))
+    for t in range(f.shape[0] - 1, -1, -1):
+        out = f[t, ..., 3:] * col[t] + (1.0 - f[t, ..., 3:]) * out
+    return out if space == "srgb" else linear_to_srgb(out)

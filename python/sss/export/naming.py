@@ -1,0 +1,46 @@
+"""The names of the files written for one photo: the one place they are spelled."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["output_name", "output_names", "stale_pattern"]
+
+#: file name per format; ``{layer}`` is the layer index of the per-layer PNGs
+_TEMPLATES = {
+    "overview": "{name}_overview.png",
+    "png": "{name}_layer{layer}.png",
+    "ora": "{name}.ora",
+    "psd": "{name}.psd",
+    "npz": "{name}_alphas.npz",
+}
+
+
+def output_name(name: str, fmt: str, layer: int | None = None) -> str:
+    """File name of format `fmt` for stem `name` (`layer`: the index for "png")."""
+    template = _TEMPLATES[fmt]
+    if "{layer}" in template:
+        if layer is None:
+            raise ValueError(f"format {fmt!r} writes one file per layer: give the layer")
+        return template.format(name=name, layer=layer)
+    return template.format(name=name)
+
+
+def output_names(name: str, formats, num_layers: int) -> list[str]:
+    """Every file name written for `formats` and `num_layers` layers, in format order."""
+    out = []
+    for fmt in formats:
+        if "{layer}" in _TEMPLATES[fmt]:
+            out.extend(output_name(name, fmt, k) for k in range(num_layers))
+        else:
+            out.append(output_name(name, fmt))
+    return out
+
+
+def stale_pattern(name: str) -> re.Pattern:
+    """The file names written for `name`, whatever the formats and layer
+    count: an earlier run's files of that name that a new set does not
+    rewrite are removed (sss._files.write_set)."""
+    alts = [r"\d+".join(re.escape(part.format(name=name)) for part in t.split("{layer}"))
+            for t in _TEMPLATES.values()]
+    return re.compile("|".join(alts))

@@ -1,0 +1,89 @@
+"""Colour-coded views and the overview image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..colors import normalize_alphas
+from .compositing import _round8
+
+__all__ = ["PALETTE", "colour_coded", "overview"]
+
+#: Colours of the layers in the colour-coded views (layer i gets PALETTE[i % 10]).
+PALETTE = np.array([
+    [0.90, 0.10, 0.10], [0.10, 0.45, 0.90], [0.95, 0.80, 0.10], [0.15, 0.70, 0.25],
+    [0.60, 0.25, 0.80], [0.95, 0.50, 0.10], [0.10, 0.80, 0.80], [0.90, 0.40, 0.70],
+    [0.55, 0.35, 0.15], [0.50, 0.50, 0.50]])
+
+
+def colour_coded(alphas: np.ndarray) -> np.ndarray:
+    """Each layer painted in its PALETTE colour, mixed by the alphas: (H, W, 3)."""
+    a = normalize_alphas(alphas)
+    pal = PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
+    return a @ pal
+
+
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
+    from ..io import resize
+
+    h, w = img.shape[:2]
+    s = min(1.0, max_side / max(h, w))
+    if s >= 1.0:
+        return img
+    return np.clip(resize(img, max(1, round(h * s)), max(1, round(w * s)), method="bilinear"),
+                   0, 1)
+
+
+def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = None, *,
+             max_side: int = 640) -> np.ndarray:
+    """The photo beside its colour-coded layers, with each layer below.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+    alphas : (H, W, K) ndarray
+    colors : (H, W, K, 3) ndarray, optional
+        Layer colours; the bottom row shows each layer (its colour over a
+        checkerboard, by its alpha). Without colours the bottom row shows
+        each alpha matte in grey.
+    max_side : int, optional
+        Longer side of each of the two top panels, in pixels (never enlarged).
+
+    Returns
+    -------
+    ndarray, uint8, (rows, cols, 3)
+    """
+    img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
+    a = normalize_alphas(alphas)
+    top_l = _fit(img, max_side)
+    top_r = _fit(colour_coded(a), max_side)
+    ph, pw = top_l.shape[:2]
+    gap = max(2, pw // 80)
+    width = 2 * pw + gap
+    k = a.shape[2]
+    tw = max(1, (width - (k - 1) * gap) // k)
+    th = max(1, round(tw * img.shape[0] / img.shape[1]))
+    tiles = []
+    yy, xx = np.mgrid[0:th, 0:tw]
+    cell = max(2, tw // 16)
+    checker = np.where(((yy // cell) + (xx // cell)) % 2 == 0, 0.8, 0.6)[..., None]
+    for i in range(k):
+        from ..io import resize
+
+        al = np.clip(resize(a[..., i], th, tw, method="bilinear"), 0, 1)[..., None]
+        if colors is None:
+            tile = np.repeat(al, 3, axis=2)
+        else:
+            col = np.clip(resize(colors[..., i, :], th, tw, method="bilinear"), 0, 1)
+            tile = al * col + (1 - al) * checker
+        # a thin bar in the layer's colour-code colour above each tile
+        bar = np.broadcast_to(PALETTE[i % len(PALETTE)], (max(2, th // 20), tw, 3))
+        tiles.append(np.concatenate([bar, tile], 0))
+    bh = tiles[0].shape[0]
+    out = np.ones((ph + gap + bh, width, 3))
+    out[:ph, :pw] = top_l
+    out[:ph, pw + gap:pw + gap + pw] = top_r
+    for i, t in enumerate(tiles):
+        x0 = i * (tw + gap)
+        out[ph + gap:, x0:x0 + tw] = t
+    return _round8(out)
