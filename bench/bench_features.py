@@ -23,7 +23,7 @@ import sss
 from _common import best_time, machine, photo, publish, today
 
 
-def numpy_preprocess(F: np.ndarray, I: np.ndarray, guide: str = "reference", n: int = 10,
+def numpy_preprocess(F: np.ndarray, I: np.ndarray, n: int = 10,
                      eps: float = 0.01) -> np.ndarray:
     """Baseline: clip, guided filter of every channel (box means over offsets
     -(n-1)//2..n//2, edge-replicated padding; guide as in sss.preprocess_features),
@@ -54,15 +54,12 @@ def numpy_preprocess(F: np.ndarray, I: np.ndarray, guide: str = "reference", n: 
         a = (box(G * P) - mI * mP) / (box(G * G) - mI * mI + eps)
         return box(a) * G + box(mP - a * mI)
 
-    if guide == "color":
-        q = color(F)
-    else:
-        g = F.shape[2] - F.shape[2] % 3
-        q = np.empty_like(F)
-        for c in range(g):
-            q[..., c] = grey(I[..., c % 3], F[..., c])
-        if g < F.shape[2]:
-            q[..., g:] = color(F[..., g:])
+    g = F.shape[2] - F.shape[2] % 3
+    q = np.empty_like(F)
+    for c in range(g):
+        q[..., c] = grey(I[..., c % 3], F[..., c])
+    if g < F.shape[2]:
+        q[..., g:] = color(F[..., g:])
     X = q.reshape(-1, q.shape[2])
     X = X - X.mean(0)
     _, V = np.linalg.eigh(X.T @ X / len(X))
@@ -93,12 +90,11 @@ def main() -> None:
     img = photo(480, 640).astype(np.float64) / 255.0
     F = sss.compute_features(img)
     D = F.shape[2]
-    base = {g: best_time(lambda: numpy_preprocess(F, img, g), repeat=max(1, r // 2), warmup=0)
-            for g in ("reference", "color")}
+    base = best_time(lambda: numpy_preprocess(F, img), repeat=max(1, r // 2), warmup=0)
 
-    def agree(g):  # max abs difference to the baseline (PCA signs are a convention)
-        ref = numpy_preprocess(F, img, g)
-        out = sss.preprocess_features(F, img, guide=g, prefilter_components=None)
+    def agree():  # max abs difference to the baseline (PCA signs are a convention)
+        ref = numpy_preprocess(F, img)
+        out = sss.preprocess_features(F, img)
         return max(min(np.abs(ref[..., j] - out[..., j]).max(),
                        np.abs(ref[..., j] - 1 + out[..., j]).max()) for j in range(3))
 
@@ -115,15 +111,12 @@ def main() -> None:
         tt = best_time(lambda: stage1(nt), repeat=r)
         rows.append((label, tf, ts, tp, tt))
     cpu = best_cpu_time(lambda: stage1(1), repeat=r)
-    tcol = best_time(lambda: sss.preprocess_features(F, img, guide="color"), repeat=r)
-    tcol_all = best_time(lambda: sss.preprocess_features(F, img, guide="color",
-                                                         prefilter_components=None), repeat=r)
-    tref = rows[0][2]
+    tref = rows[0][3]
     load = os.getloadavg()[0]
 
     lines = [f"Features at 640x480 on `examples/data/coffee.jpg` ({today()}, {machine()}). "
              f"Default model `{sss.features.DEFAULT_MODEL}`, D = {D}; default preprocessing "
-             f"(`guide=\"reference\"`, all channels filtered), default cue `saliency` "
+             f"(the authors' guides, all channels filtered), default cue `saliency` "
              f"(`{sss.cues.SALIENCY_MODEL}`). Best of {r}; goal: features + "
              f"preprocessing <= 1 s. Load average during the run: {load:.1f} on {os.cpu_count()} "
              "cores (other jobs inflate wall times; the CPU time of the 1-thread run is robust "
@@ -140,12 +133,7 @@ def main() -> None:
               "(`scipy.ndimage.uniform_filter` box means), all cores:", "",
               "| preprocessing | sss (s) | numpy/scipy (s) | speed-up | max abs difference |",
               "| --- | ---: | ---: | ---: | ---: |",
-              f"| guide=\"reference\" (default), {D} channels | {tref:.3f} | {base['reference']:.3f} "
-              f"| {base['reference'] / tref:.1f}x | {agree('reference'):.1e} |",
-              f"| guide=\"color\", all {D} channels | {tcol_all:.3f} | {base['color']:.3f} "
-              f"| {base['color'] / tcol_all:.1f}x | {agree('color'):.1e} |",
-              f"| guide=\"color\", top 16 principal components | {tcol:.3f} | | "
-              f"{base['color'] / tcol:.1f}x | |"]
+              f"| {D} channels | {tref:.3f} | {base:.3f} | {base / tref:.1f}x | {agree():.1e} |"]
     publish("features", "Stage 1: feature network and preprocessing", lines, args.update_readme)
 
 

@@ -12,8 +12,7 @@ void bind_features(py::module_& m) {
     m.def(
         "preprocess_features",
         [](const py::array& features, const py::array& image, double clip, int neighborhood_size,
-           double smoothing, int num_components, int prefilter_components, int num_threads,
-           const std::string& guide) {
+           double smoothing, int num_components, int num_threads) {
             const ImageView fv = image_view(features, "features", 0);
             const ImageView iv = image_view(image, "image", 3);
             FeaturePrepParams params;
@@ -21,14 +20,7 @@ void bind_features(py::module_& m) {
             params.neighborhood_size = neighborhood_size;
             params.smoothing = smoothing;
             params.num_components = num_components;
-            params.prefilter_components = prefilter_components;
             params.num_threads = num_threads;
-            if (guide == "color")
-                params.guide = FeatureGuide::Color;
-            else if (guide == "reference")
-                params.guide = FeatureGuide::Reference;
-            else
-                throw py::value_error("guide must be 'color' or 'reference', got '" + guide + "'");
             auto* out = new std::vector<double>();
             py::capsule keep(out, [](void* p) { delete static_cast<std::vector<double>*>(p); });
             run_interruptible([&] {
@@ -43,8 +35,7 @@ void bind_features(py::module_& m) {
         },
         py::arg("features"), py::arg("image"), py::arg("clip") = 5.0,
         py::arg("neighborhood_size") = 10, py::arg("smoothing") = 0.01,
-        py::arg("num_components") = 3, py::arg("prefilter_components") = 16,
-        py::arg("num_threads") = 0, py::arg("guide") = "reference",
+        py::arg("num_components") = 3, py::arg("num_threads") = 0,
         "Clip, guided-filter (guide: image), PCA and [0,1]-rescale (H, W, D) float64 "
         "features; returns (H, W, num_components) float64.");
     m.def(

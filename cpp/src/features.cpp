@@ -331,10 +331,6 @@ std::vector<double> preprocess_features(const ImageView& features, const ImageVi
                                     std::to_string(D) + "], got " + std::to_string(K));
     if (!(params.clip > 0.0) || !std::isfinite(params.clip))
         throw std::invalid_argument("preprocess_features: clip must be finite and > 0");
-    if (params.prefilter_components < 0 ||
-        (params.prefilter_components > 0 && params.prefilter_components < K))
-        throw std::invalid_argument("preprocess_features: prefilter_components must be 0 or >= "
-                                    "num_components");
     const std::ptrdiff_t N = features.num_pixels();
     const double c = params.clip;
     const int nthreads = resolve_threads(params.num_threads);
@@ -362,23 +358,10 @@ std::vector<double> preprocess_features(const ImageView& features, const ImageVi
     }
     if (nonfinite)
         throw std::invalid_argument("preprocess_features: features contain NaN or infinite values");
-    Eigen::MatrixXd Y;  // column-major N x k: column j is channel plane j
-    if (params.guide == FeatureGuide::Reference) {
-        Y = std::move(X);
-        guided_filter_planes_reference(image, Y.data(), static_cast<int>(Y.cols()),
-                                       params.neighborhood_size, params.smoothing,
-                                       params.num_threads);
-    } else if (params.prefilter_components > 0 && params.prefilter_components < D) {
-        const Eigen::MatrixXd C = center_and_covariance(X, nthreads);
-        Y = project(X, top_eigenvectors(C, params.prefilter_components), nthreads);
-        X.resize(0, 0);
-    } else {
-        Y = std::move(X);
-    }
-
-    if (params.guide == FeatureGuide::Color)
-        guided_filter_planes(image, Y.data(), static_cast<int>(Y.cols()),
-                             params.neighborhood_size, params.smoothing, params.num_threads);
+    Eigen::MatrixXd Y = std::move(X);  // column-major N x D: column j is channel plane j
+    guided_filter_planes_reference(image, Y.data(), static_cast<int>(Y.cols()),
+                                   params.neighborhood_size, params.smoothing,
+                                   params.num_threads);
 
     const Eigen::MatrixXd C = center_and_covariance(Y, nthreads);
     const Eigen::MatrixXd Z = project(Y, top_eigenvectors(C, K), nthreads);

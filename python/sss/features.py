@@ -293,7 +293,6 @@ def compute_features(image: np.ndarray, model: str | os.PathLike | None = None, 
 def preprocess_features(features: np.ndarray, image: np.ndarray, *,
                         clip: float = 5.0, neighborhood_size: int = 10,
                         degree_of_smoothing: float = 0.01, num_components: int = 3,
-                        guide: str = "reference", prefilter_components: int | str | None = "auto",
                         num_threads: int | None = None) -> np.ndarray:
     """Reduce raw D-dimensional features to the 3-D features of the pipeline.
 
@@ -310,32 +309,13 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
     floor((n+1)/2)), and the image is padded by repeating its edge pixels
     ('replicate').
 
-    Two ways of guiding (`guide`):
-
-    - ``"reference"`` (default): what the authors' code computes. It calls
-      ``imguidedfilter`` on groups of three feature channels with the RGB
-      image, and for equal channel counts MATLAB filters channel c of the group
-      with image channel c alone as a grey-level guide; the D mod 3 remaining
-      channels are filtered one by one with the colour filter. All D channels
-      are filtered (no PCA first); grey guides need 4 box means per channel.
-    - ``"color"``: every feature channel is
-      filtered with the colour guided filter (3x3 colour covariance of the
-      image). It is the same linear operator for every channel, so it commutes
-      with a per-pixel linear map. When D > `prefilter_components`, the clipped
-      features are therefore projected on their top `prefilter_components`
-      principal directions first and only those channels are filtered. The
-      3-D result then differs from filtering all D channels only by the
-      filtered variance outside that subspace.
-
-    On docia (320x320, the default model, D = 32) the two give 3-D features
-    within 0.08 of each other (of a [0, 1] range) and k-means (k = 4) labelings
-    that agree with ARI 0.98. Against the authors' features, k-means agreement is
-    ARI 0.826 for ``"reference"`` and 0.825 for ``"color"`` (all channels). With
-    ``"color"``, 16 prefilter components change the result by at most 0.010 and
-    the labelings agree with the all-channel ones with ARI 0.996 (8 components:
-    0.027 and 0.990; 4: 0.11 and 0.973). That halves the filtering, but at
-    D = 32 the projection costs about as much as it saves (bench/README.md); it
-    pays for larger D. tests/test_features.py checks both.
+    The guides are the authors': their code calls ``imguidedfilter`` on
+    groups of three feature channels with the RGB image, and for equal channel
+    counts MATLAB filters channel c of the group with image channel c alone as
+    a grey-level guide; the D mod 3 remaining channels are filtered one by one
+    with the colour guided filter (3x3 colour covariance). All D channels are
+    filtered, then reduced by PCA. On docia (320x320, the default model), k-means
+    on the result agrees with k-means on the authors' features with ARI 0.826.
 
     Parameters
     ----------
@@ -352,13 +332,6 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
         covariance (0.01 = MATLAB's default for images in [0, 1]).
     num_components : int, optional
         Output dimension (3).
-    guide : {"reference", "color"}, optional
-        The reference's per-channel grey guides, or the colour guided filter
-        for every channel (see above).
-    prefilter_components : int, None or "auto", optional
-        With ``guide="color"``: project to this many principal components
-        before filtering (None or 0: filter all D channels). "auto" is 16 for
-        ``"color"`` and 0 for ``"reference"``, which allows no other value.
     num_threads : int, optional
         Threads; default all cores.
 
@@ -387,24 +360,8 @@ def preprocess_features(features: np.ndarray, image: np.ndarray, *,
     clip = as_float(clip, "clip", minimum=0.0, strict_minimum=True)
     n = as_int(neighborhood_size, "neighborhood_size", minimum=1)
     eps = as_float(degree_of_smoothing, "degree_of_smoothing", minimum=0.0, strict_minimum=True)
-    if guide not in ("color", "reference"):
-        raise ValueError(f"guide must be 'color' or 'reference', got {guide!r}")
-    if isinstance(prefilter_components, str):
-        if prefilter_components != "auto":
-            raise ValueError(f"prefilter_components must be an int, None or 'auto', "
-                             f"got {prefilter_components!r}")
-        pre = 16 if guide == "color" else 0
-    else:
-        pre = 0 if prefilter_components is None else int(prefilter_components)
-    if pre < 0 or (0 < pre < k):
-        raise ValueError(f"prefilter_components must be None, 0 or >= num_components ({k}), "
-                         f"got {prefilter_components}")
-    if guide == "reference" and pre:
-        raise ValueError("prefilter_components must be None, 0 or 'auto' with guide='reference' "
-                         "(its per-channel guides do not commute with a projection)")
     nt = as_threads(num_threads)
     npx = img.shape[0] * img.shape[1]
-    kf = D if pre == 0 or pre >= D else pre
-    check_memory(npx * 8 * (kf * 3 + 30 + (D if kf < D else 0)), "preprocess_features")
-    return check_finite_result(_core.preprocess_features(feats, img, clip, n, eps, k, pre, nt,
-                                                         guide), "preprocess_features")
+    check_memory(npx * 8 * (D * 3 + 30), "preprocess_features")
+    return check_finite_result(_core.preprocess_features(feats, img, clip, n, eps, k, nt),
+                               "preprocess_features")

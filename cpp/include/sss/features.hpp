@@ -7,27 +7,16 @@
 
 namespace sss {
 
-/// How the guided filter uses the RGB image.
-enum class FeatureGuide {
-    /// Every feature channel is filtered by the colour guided filter (He et al.,
-    /// 3x3 colour covariance): one linear operator for all channels, so the
-    /// features may be PCA-projected first (prefilter_components).
-    Color,
-    /// What the authors' preprocessFeatures does through MATLAB's imguidedfilter:
-    /// channels go in groups of three and channel c of a group is filtered with
-    /// image channel c as a grey-level guide; the D mod 3 remaining channels get
-    /// the colour filter. No PCA before filtering.
-    Reference,
-};
-
-/// Parameters of the feature preprocessing (reference defaults).
+/// Parameters of the feature preprocessing (reference defaults). The guided
+/// filter guides as the authors' preprocessFeatures does through MATLAB's
+/// imguidedfilter: channels go in groups of three and channel c of a group is
+/// filtered with image channel c as a grey-level guide; the D mod 3 remaining
+/// channels get the colour guided filter (3x3 colour covariance).
 struct FeaturePrepParams {
     double clip = 5.0;              ///< features are clipped to [-clip, clip]
     int neighborhood_size = 10;     ///< guided filter window side n (offsets -(n-1)/2 .. n/2)
     double smoothing = 0.01;        ///< guided filter epsilon (MATLAB DegreeOfSmoothing)
     int num_components = 3;         ///< output dimension
-    int prefilter_components = 16;  ///< PCA to this many dims before filtering (0: none; Color only)
-    FeatureGuide guide = FeatureGuide::Reference;
     int num_threads = 0;            ///< 0: all available (OpenMP); 1: serial
 };
 
