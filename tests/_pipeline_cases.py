@@ -14,8 +14,17 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parent / "data" / "pipeline_cases.npz"
-SMALL = dict(n_segments=40, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
-             relaxed_iterations=4, num_layers=3)
+def small(n_segments=40, initial_layers=8, **kw):
+    """Keywords of segment for a small, fast run."""
+    out = dict(num_layers=3, affinity=dict(superpixels=dict(n_segments=n_segments)),
+               eigen=dict(num_vectors=16), initial=dict(num_layers=initial_layers),
+               constrained=dict(max_iter=8), relaxed=dict(max_iter=4))
+    for key, value in kw.items():
+        if isinstance(value, dict) and key in out:
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
 
 
 def image(h, w, seed):
@@ -36,16 +45,16 @@ def features(img):
 
 #: name -> (image size, image seed, segment keywords)
 CASES = {
-    "reference": ((30, 28), 1, dict(method="reference", seed=3, **SMALL)),
-    "reference_options": ((26, 30), 2, dict(method="reference", seed=2,
-                                            kmeans_start_clusters=2, kmeans_replicates=1,
-                                            kmeans_rerun_below=3, prune_every=2,
-                                            normalized_laplacian=True, **SMALL)),
-    "multilevel_upsampled": ((48, 44), 3, dict(method="multilevel", seed=1, working_pixels=600,
-                                               **SMALL)),
+    "reference": ((30, 28), 1, small(method="reference", seed=3)),
+    "reference_options": ((26, 30), 2, small(
+        method="reference", seed=2, initial=dict(kmeans=dict(start_clusters=2, replicates=1,
+                                                             rerun_below=3)),
+        constrained=dict(prune_every=2), affinity=dict(normalized=True))),
+    "multilevel_upsampled": ((48, 44), 3, small(method="multilevel", seed=1,
+                                                levels=dict(working_pixels=600))),
     # more than 10000 pixels: the k-means subsample takes numpy's tail-shuffle branch
-    "multilevel_large": ((120, 96), 4, dict(method="multilevel", seed=5,
-                                            **dict(SMALL, initial_layers=10, n_segments=120))),
+    "multilevel_large": ((120, 96), 4, small(method="multilevel", seed=5, initial_layers=10,
+                                             n_segments=120)),
 }
 
 FIELDS = ("alphas", "initial_alphas", "grouped_alphas", "group_ids", "eigenvalues")

@@ -12,6 +12,7 @@ import pytest
 from scipy.ndimage import uniform_filter
 
 import sss
+from _pipeline_cases import small
 from sss.multilevel import box_mean, guided_upsample, working_shape
 from conftest import load_reference
 
@@ -173,8 +174,7 @@ def test_guided_upsample_rejects_bad_input(rng):
 
 
 # ---------------------------------------------------------------- the pipeline
-SMALL = dict(n_segments=60, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
-             relaxed_iterations=4, num_layers=3, working_pixels=1200)
+SMALL = small(n_segments=60, levels=dict(working_pixels=1200))
 
 
 def test_multilevel_returns_full_size_layers(rng):

@@ -52,7 +52,7 @@ def small():
 def test_segment_is_bitwise_identical_for_1_and_2_threads_and_repeated_runs():
     img = _photo(40)
     feat = np.clip(img + np.random.default_rng(0).normal(0, 0.05, img.shape), 0, 1)
-    kw = dict(num_eigenvectors=40, initial_layers=12, progress=False, seed=5)
+    kw = dict(eigen=dict(num_vectors=40), initial=dict(num_layers=12), progress=False, seed=5)
     a1 = sss.segment(img, feat, num_threads=1, **kw)
     a2 = sss.segment(img, feat, num_threads=2, **kw)
     a3 = sss.segment(img, feat, num_threads=2, **kw)
@@ -142,16 +142,16 @@ BAD_CASES = {
                              ValueError, "num_layers must be an integer, got 2.7"),
     "segment_too_many_layers": (lambda s: sss.segment(s["img"], s["feat"], num_layers=50,
                                                       progress=False),
-                                ValueError, "num_layers=50 is more than initial_layers=40"),
+                                ValueError, "num_layers=50 is more than initial.num_layers=40"),
     "segment_tiny_photo": (lambda s: sss.segment(s["img"][:5, :5], s["feat"][:5, :5],
                                                  progress=False),
-                           ValueError, "too small for num_eigenvectors=50"),
-    "segment_gamma_nan": (lambda s: sss.segment(s["img"], s["feat"], gamma_base=float("nan"),
+                           ValueError, "too small for eigen.num_vectors=50"),
+    "segment_gamma_nan": (lambda s: sss.segment(s["img"], s["feat"], relaxed=dict(gamma_base=float("nan")),
                                                 progress=False),
-                          ValueError, "gamma_base must be finite"),
-    "segment_low_above_high": (lambda s: sss.segment(s["img"], s["feat"], low=0.9, high=0.1,
+                          ValueError, "relaxed.gamma_base must be finite"),
+    "segment_low_above_high": (lambda s: sss.segment(s["img"], s["feat"], relaxed=dict(low=0.9, high=0.1),
                                                      progress=False),
-                               ValueError, "low must be smaller than high"),
+                               ValueError, "relaxed.low must be smaller than relaxed.high"),
     "relaxed_low_above_high": (lambda s: sss.relaxed_sparsify(s["lay"], s["L"], low=0.9,
                                                               high=0.1),
                                ValueError, "low must be smaller than high"),

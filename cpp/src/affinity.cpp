@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sss/parallel.hpp"
+#include "sss/random.hpp"
 
 namespace sss {
 namespace {
@@ -408,6 +409,72 @@ SparseMatrix weighted_laplacian(const std::vector<SparseRef>& mats, const std::v
             li[k] = rr;
             lv[k] = diag[static_cast<size_t>(r)];
         }
+    }
+    return L;
+}
+
+}  // namespace sss
+
+// ---------------------------------------------------------------- stage 6: the Laplacian
+namespace sss {
+
+SparseMatrix affinity_laplacian(const SparseRef& matting, const SparseRef& semantic,
+                                const SparseRef& color, const AffinityParams& params) {
+    const std::vector<SparseRef> terms{matting, semantic, color};
+    const std::vector<double> weights{1.0, params.semantic_weight, params.color_weight};
+    SparseMatrix L = weighted_laplacian(terms, weights);
+    if (!params.normalized) return L;
+    // D^-1/2 L D^-1/2 with D the row sums of W, each summed as numpy's
+    // add.reduceat does (first entry, then the pairwise sum of the rest)
+    SparseMatrix W = weighted_sum(terms, weights);
+    const Eigen::Index n = W.rows();
+    std::vector<double> s(static_cast<std::size_t>(n));
+    for (Eigen::Index r = 0; r < n; ++r) {
+        const int a = W.outerIndexPtr()[r], b = W.outerIndexPtr()[r + 1];
+        const double* v = W.valuePtr() + a;
+        const double d = b > a ? v[0] + numpy_sum(v + 1, b - a - 1) : 0.0;
+        if (!(d > 0))
+            throw std::invalid_argument(
+                "normalized=True needs positive affinity row sums, but row " + std::to_string(r) +
+                " sums to " + std::to_string(d) + "; use the unnormalised Laplacian");
+        s[static_cast<std::size_t>(r)] = 1.0 / std::sqrt(d);
+    }
+    SparseMatrix out(n, n);
+    out.reserve(L.nonZeros());
+    std::vector<Eigen::Triplet<double, int>> entries;
+    entries.reserve(static_cast<std::size_t>(L.nonZeros()));
+    for (Eigen::Index r = 0; r < n; ++r)
+        for (SparseMatrix::InnerIterator it(L, r); it; ++it) {
+            const double v = (s[static_cast<std::size_t>(r)] * it.value()) *
+                             s[static_cast<std::size_t>(it.col())];
+            if (v != 0.0) entries.emplace_back(int(r), int(it.col()), v);
+        }
+    out.setFromTriplets(entries.begin(), entries.end());
+    out.makeCompressed();
+    L.swap(out);
+    return L;
+}
+
+SparseMatrix image_laplacian(const ImageView& image, const ImageView& features,
+                             const AffinityParams& params, const int* labels,
+                             std::vector<int>* labels_out) {
+    check_image(image, "image", 3);
+    check_image(features, "features", 0);
+    if (features.height != image.height || features.width != image.width)
+        throw std::invalid_argument("features and image differ in size");
+    std::vector<int> own;
+    if (labels == nullptr) {
+        own = slic_superpixels(image, params.superpixels).labels;
+        labels = own.data();
+    }
+    const LabelView lab{labels, image.height, image.width};
+    SparseMatrix W_L = matting_affinity(image, params.matting);
+    SparseMatrix W_S = semantic_affinity(lab, features, params.semantic);
+    SparseMatrix W_C = color_affinity(lab, image, params.color);
+    SparseMatrix L = affinity_laplacian(W_L, W_S, W_C, params);
+    if (labels_out != nullptr) {
+        if (own.empty()) own.assign(labels, labels + image.num_pixels());
+        labels_out->swap(own);
     }
     return L;
 }

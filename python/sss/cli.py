@@ -35,13 +35,14 @@ from .colors import estimate_layer_colors, normalize_alphas
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, save_layers
 from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors, upsample_layer_colors
+from .params import Params
+from .pipeline import METHODS, segment
 
 __all__ = ["main", "build_parser", "segment_file"]
 
 #: --max-side of the reference method when none is given (its cost grows
 #: faster than the pixel count); the multilevel method needs none
 DEFAULT_MAX_SIDE = 640
-METHODS = ("multilevel", "reference")
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -66,7 +67,7 @@ def _int_at_least(minimum: int, maximum: int | None = None):
     return parse
 
 
-MAX_LAYERS = 40  # sss.segment's initial_layers: the layers that are grouped
+MAX_LAYERS = Params().initial.num_layers  # the layers that sss.segment groups
 _non_negative = _int_at_least(0)
 
 
@@ -170,17 +171,13 @@ def _load_features(path: Path) -> np.ndarray:
 
 def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
              num_threads=None):
-    import sss
-
-    if not hasattr(sss, "segment"):
-        raise RuntimeError("this build of sss has no segmentation pipeline (sss.segment)")
     kw = {}
     if model is not None:
         kw["model"] = model
     if num_threads is not None:
         kw["num_threads"] = num_threads
-    return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
-                       method=method, **kw)
+    return segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
+                   method=method, **kw)
 
 
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,

@@ -35,7 +35,7 @@ void rgb_to_lab(const ImageView& rgb, double* out, int num_threads = 0);
 struct SlicParams {
     int n_segments = 2500;        ///< requested number of superpixels
     double compactness = 1e-20;   ///< initial compactness m (Lab units); SLIC-0 adapts it
-    int max_num_iter = 10;        ///< k-means iterations (fewer if labels stop changing)
+    int max_iter = 10;        ///< k-means iterations (fewer if labels stop changing)
     double min_size_factor = 0.25;  ///< fragments smaller than this times N / n_segments are merged
     double search_factor = 1.0;   ///< a cluster competes for pixels within search_factor * S per axis
     /// 0: all available (OpenMP), but at most one per kSlicPixelsPerThread
@@ -63,7 +63,7 @@ struct SlicResult {
 /// their pixels' means. SLIC-0's adaptive compactness: m_k = `compactness` in
 /// the first iteration, afterwards m_k^2 is the largest squared colour
 /// distance of the cluster's pixels to its centre seen so far (never
-/// decreasing). Stops after max_num_iter iterations or when no label changes.
+/// decreasing). Stops after max_iter iterations or when no label changes.
 /// Finally every label is split into 4-connected components and components
 /// smaller than min_size_factor * N / n_segments pixels are merged into the
 /// adjacent one with the closest mean colour (smallest first). Labels are

@@ -1,0 +1,101 @@
+"""The pipeline in the C++ core (sss::segment) and the numpy/scipy/Pillow
+arithmetic it reproduces: results equal those of the stage-by-stage Python
+orchestration for the same seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sss
+from sss import _core
+from sss.io import resize
+from sss.kmeans import splitting_kmeans
+from sss.relaxed import image_gradient
+
+import _pipeline_cases as cases
+
+
+# ---------------------------------------------------------------- numpy's generator
+@pytest.mark.parametrize("seed", [0, 1, 7, 12345, 2**32 + 5, 2**63 + 11])
+def test_rng_follows_numpy_draw_for_draw(seed):
+    ours, theirs = _core.Rng(seed), np.random.default_rng(seed)
+    for n in (1, 2, 3, 10, 1000, 2**31 + 3, 2**40):
+        assert ours.integers(n) == theirs.integers(n)
+        assert ours.random() == theirs.random()
+    w = np.random.default_rng(99).random(50) ** 3
+    w[7] = 0.0
+    for _ in range(20):
+        assert ours.choice(list(w), float(w.sum())) == theirs.choice(50, p=w / w.sum())
+    for n, k in ((10, 10), (100, 7), (3000, 300), (10001, 5), (20000, 2000), (20000, 400),
+                 (20000, 401), (50, 1)):
+        assert list(ours.choice_without_replacement(n, k)) == \
+            list(theirs.choice(n, k, replace=False)), (n, k)
+    assert ours.integers(5) == theirs.integers(5)
+
+
+def test_rng_continues_a_numpy_generator_state():
+    g = np.random.default_rng(3)
+    g.integers(7)  # leaves half a 64-bit word buffered
+    st = g.bit_generator.state
+    s, inc = st["state"]["state"], st["state"]["inc"]
+    ours = _core.Rng(s >> 64, s & (2**64 - 1), inc >> 64, inc & (2**64 - 1),
+                     bool(st["has_uint32"]), st["uinteger"])
+    assert [ours.integers(9) for _ in range(5)] == [g.integers(9) for _ in range(5)]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 8193, 70001])
+def test_numpy_sum_rounds_as_numpy(n, rng):
+    x = rng.random(n) * 10.0 ** rng.integers(-4, 4, n)
+    assert _core.numpy_sum(x) == np.sum(x)
+
+
+# ---------------------------------------------------------------- stages reproduced exactly
+@pytest.mark.parametrize("n,k,seed", [(400, 12, 0), (12000, 15, 3), (90, 6, 1)])
+def test_splitting_kmeans_equals_python(rng, n, k, seed):
+    X = np.ascontiguousarray(rng.random((n, 3)) ** 2)
+    p = _core.SplittingParams()
+    np.testing.assert_array_equal(_core.splitting_kmeans(X, k, p, seed),
+                                  splitting_kmeans(X, k, rng=seed))
+
+
+def test_splitting_kmeans_names_the_unsplittable_case():
+    X = np.ascontiguousarray(np.random.default_rng(0).random((20, 3)))
+    with pytest.raises(ValueError, match="initial_layers"):
+        _core.splitting_kmeans(X, 8, _core.SplittingParams(), 0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (5, 9, 3), (40, 31, 3), (17, 20, 1)])
+def test_image_gradient_equals_scipy(rng, shape):
+    img = rng.random(shape)
+    assert np.array_equal(_core.image_gradient(img), image_gradient(img))
+
+
+@pytest.mark.parametrize("method", ["bicubic", "bilinear"])
+@pytest.mark.parametrize("src,dst", [((50, 40), (25, 20)), ((97, 130), (31, 44)),
+                                     ((20, 30), (20, 13)), ((20, 30), (9, 30)),
+                                     ((12, 12), (30, 25)), ((480, 640), (120, 160))])
+def test_resize_equals_pillow(rng, method, src, dst):
+    img = rng.random(src + (3,)) * 1.2 - 0.1
+    assert np.array_equal(_core.resize_image(img, *dst, method), resize(img, *dst, method=method))
+
+
+# ---------------------------------------------------------------- the whole pipeline
+@pytest.fixture(scope="module")
+def stored():
+    return np.load(cases.DATA)
+
+
+@pytest.mark.parametrize("name", list(cases.CASES))
+def test_core_pipeline_equals_the_python_orchestration(stored, name):
+    """sss.segment (the core's pipeline) gives the layers that the pipeline
+    orchestrated stage by stage in Python gave for the same inputs and seed
+    (tests/_pipeline_cases.py; stored in tests/data/pipeline_cases.npz)."""
+    img, feat, kw = cases.inputs(name)
+    res = sss.segment(img, feat, progress=False, **kw)
+    np.testing.assert_array_equal(res.group_ids, stored[f"{name}/group_ids"])
+    for f in ("eigenvalues", "initial_alphas", "grouped_alphas", "alphas"):
+        ref = stored[f"{name}/{f}"]
+        got = np.asarray(getattr(res, f))
+        assert got.shape == ref.shape and got.dtype == ref.dtype, f
+        assert np.array_equal(got, ref), f
