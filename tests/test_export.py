@@ -106,7 +106,7 @@ def test_ora_file_structure_and_stack(tmp_path, scene):
 
 def test_thumbnail_is_at_most_256(tmp_path, rng):
     img, raw = _scene(rng, h=300, w=520, k=2)
-    colors = sss.estimate_layer_colors(img, raw, max_iterations=5)
+    colors = sss.estimate_layer_colors(img, raw, max_iter=5)
     export.write_ora(tmp_path / "big.ora", img, raw, colors)
     with zipfile.ZipFile(tmp_path / "big.ora") as z:
         thumb = Image.open(io.BytesIO(z.read("Thumbnails/thumbnail.png")))

@@ -112,6 +112,12 @@ def test_stages_are_swappable(rng):
     assert calls == [16]
     assert res.superpixels is None
     assert abs(res.alphas.sum(axis=2).mean() - 1) < 1e-3
+    seen = []
+    res = sss.segment(img, feat, laplacian=lambda i, f, lab: L, method="reference",
+                      progress=lambda stage, frac: seen.append((stage, frac)), **SMALL)
+    starts = [stage for stage, frac in seen if frac == 0.0]
+    assert starts == ["features", "affinities", "eigenvectors", "constrained sparsification",
+                      "grouping", "relaxed sparsification"]
 
 
 def test_raw_features_go_through_preprocessing(rng, monkeypatch):
@@ -211,10 +217,10 @@ def test_core_stages_report_their_progress(rng):
     vals, vecs = sss.smallest_eigenvectors(L, 16)
     assert _core.progress_fraction() == 1.0
     init = sss.constrained_sparsify(vecs, vals, L, img.shape[:2], features=feat, num_layers=6,
-                                    iterations=8)
+                                    max_iter=8)
     assert _core.progress_fraction() == pytest.approx(7 / 8)
     grouped = sss.group_layers(init, feat, 3)
-    sss.relaxed_sparsify(grouped, L, image=img, iterations=4)
+    sss.relaxed_sparsify(grouped, L, image=img, max_iter=4)
     assert _core.progress_fraction() == pytest.approx(4 / 5)
 
 

@@ -77,7 +77,7 @@ sys.path.insert(0, {tests!r})
 from test_reliability import _photo
 img = _photo(130)  # 16900 rows: several chunks in the eigensolver's gemm_fixed
 L = sss.affinity_laplacian(img, img)
-v, V = sss.smallest_eigenvectors(L, 24, image_shape=(130, 130))
+v, V = sss.smallest_eigenvectors(L, 24, shape=(130, 130))
 print(hashlib.sha256(V.tobytes() + v.tobytes()).hexdigest())
 """
 
@@ -170,8 +170,8 @@ BAD_CASES = {
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6.5),
         ValueError, "num_layers must be an integer"),
     "colors_tolerance_zero": (lambda s: sss.estimate_layer_colors(
-        s["img"], s["lay"][:, :, :2] * 0 + 0.5, tolerance=0, max_iterations=10000),
-        ValueError, "tolerance must be >= 1e-13"),
+        s["img"], s["lay"][:, :, :2] * 0 + 0.5, tol=0, max_iter=10000),
+        ValueError, "tol must be >= 1e-13"),
     "eigen_empty_L": (lambda s: sss.smallest_eigenvectors(sp.csr_matrix((0, 0)), 1),
                       ValueError, "at least 2 x 2"),
     "eigen_k_too_large": (lambda s: sss.smallest_eigenvectors(sp.identity(9, format="csr"), 9),
@@ -231,9 +231,9 @@ def test_colour_divergence_is_an_error_and_non_convergence_a_warning(small, monk
 
 def test_relaxed_solve_without_convergence_is_warned_with_its_residual(small):
     with pytest.warns(RuntimeWarning, match=r"reached its iteration limit after 1 iterations "
-                                            r"with relative residual [0-9.e-]+ > cg_tol"):
-        out = sss.relaxed_sparsify(small["lay"], small["L"], iterations=1,
-                                   final_cg_iterations=1)
+                                            r"with relative residual [0-9.e-]+ > tol"):
+        out = sss.relaxed_sparsify(small["lay"], small["L"], max_iter=1,
+                                   final_cg_max_iter=1)
     assert np.isfinite(out).all()
 
 
@@ -263,13 +263,13 @@ def _threads_now() -> int:
 
 LONG_CALLS = {
     "colors": lambda s: sss.estimate_layer_colors(  # ~3 s on 2 cores
-        _photo(384), np.random.default_rng(0).random((384, 384, 6)), tolerance=1e-13,
-        max_iterations=10**9),
+        _photo(384), np.random.default_rng(0).random((384, 384, 6)), tol=1e-13,
+        max_iter=10**9),
     "features": lambda s: sss.compute_features(_photo(1024)),  # ~1.6 s on 2 cores
-    "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], iterations=10**8),
+    "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], max_iter=10**8),
     "constrained": lambda s: sss.constrained_sparsify(
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6,
-        iterations=10**8, prune_every=0),
+        max_iter=10**8, prune_every=0),
     "upsampling": lambda s: sss.multilevel.guided_upsample(  # ~3 s on 2 cores
         np.random.default_rng(0).random((60, 80, 8)), np.random.default_rng(1).random((60, 80, 3)),
         np.full((3000, 4000, 3), 0.5)),
@@ -512,7 +512,7 @@ FUZZ_TARGETS = [  # (name, ndim of a plausible input, call)
     ("image_gradient", 3, lambda x, p: sss.image_gradient(x)),
     ("relaxed_sparsify", 3, lambda x, p: sss.relaxed_sparsify(
         x, sp.identity(int(np.prod(x.shape[:2])) if x.ndim >= 2 else 1, format="csr"),
-        iterations=p)),
+        max_iter=p)),
     ("group_layers", 3, lambda x, p: sss.group_layers(x, x, p)),
     ("kmeans", 2, lambda x, p: sss.kmeans.kmeans(x, p)),
     ("segment", 3, lambda x, p: sss.segment(x, x, num_layers=p, progress=False)),

@@ -56,7 +56,7 @@ public:
             return out + ")";
         });
         cls_.def("__eq__", [names](py::object a, py::object b) {
-            if (!py::isinstance(b, a.get_type())) return false;
+            if (!py::isinstance(b, py::type::of(a))) return false;
             for (const auto& f : *names)
                 if (!a.attr(f.c_str()).equal(b.attr(f.c_str()))) return false;
             return true;
@@ -205,9 +205,9 @@ void bind_params(py::module_& m) {
         .field("final_cg_max_iter", &RelaxedParams::final_cg_iterations,
                "CG iterations of the final solve (1000)")
         .field("tol", &RelaxedParams::cg_tol, "relative residual of every CG solve (1e-6)")
-        .field("sparsity_weight", &RelaxedParams::sparsity, "sigma_S (1)")
-        .field("fidelity_weight", &RelaxedParams::fidelity, "sigma_F (1)")
-        .field("constraint_weight", &RelaxedParams::constraint, "delta, sum-to-one (100)")
+        .field("sparsity_sigma", &RelaxedParams::sparsity, "sigma_S, weight of the sparsity term (1)")
+        .field("fidelity_sigma", &RelaxedParams::fidelity, "sigma_F, weight of the fidelity term (1)")
+        .field("constraint_delta", &RelaxedParams::constraint, "delta, weight of the sum-to-one term (100)")
         .field("low", &RelaxedParams::low, "input alphas below are set to 0 (0.1)")
         .field("high", &RelaxedParams::high, "input alphas above are set to 1 (0.9)")
         .field("gamma_base", &RelaxedParams::gamma_base,
@@ -329,6 +329,46 @@ void bind_pipeline(py::module_& m) {
         },
         py::arg("image"), py::arg("height"), py::arg("width"), py::arg("filter") = "bicubic",
         "An (H, W, C) float64 image resized as sss.io.resize does with Pillow.");
+    m.def(
+        "image_laplacian",
+        [](const py::array& image, const py::array& features, const py::object& labels,
+           const AffinityParams& params, int num_threads, bool return_parts) {
+            const ImageView img = image_view(image, "image", 3);
+            const ImageView feat = image_view(features, "features", 0);
+            py::array lab;
+            const int* lp = nullptr;
+            if (!labels.is_none()) {
+                lab = labels.cast<py::array>();
+                require_array<int>(lab, "labels", 2);
+                if (lab.shape(0) != img.height || lab.shape(1) != img.width)
+                    throw py::value_error("labels must match the image's size");
+                lp = static_cast<const int*>(lab.data());
+            }
+            AffinityParams p = params;
+            p.superpixels.num_threads = num_threads;
+            p.matting.num_threads = num_threads;
+            p.color.num_threads = num_threads;
+            std::vector<int> used;
+            AffinityTerms terms;
+            auto* L = new SparseMatrix();
+            std::unique_ptr<SparseMatrix> owner(L);
+            run_interruptible([&] {
+                SparseMatrix res = image_laplacian(img, feat, p, lp, &used,
+                                                   return_parts ? &terms : nullptr);
+                L->swap(res);
+            });
+            py::object parts = py::none();
+            if (return_parts)
+                parts = py::make_tuple(csr_to_python(std::move(terms.matting)),
+                                       csr_to_python(std::move(terms.semantic)),
+                                       csr_to_python(std::move(terms.color)));
+            return py::make_tuple(csr_to_python(std::move(*L)),
+                                  vector_to_array(std::move(used), {img.height, img.width}),
+                                  parts);
+        },
+        py::arg("image"), py::arg("features"), py::arg("labels"), py::arg("params"),
+        py::arg("num_threads") = 0, py::arg("return_parts") = false,
+        "Stages 2-6 (sss::image_laplacian): (L, labels, (W_L, W_S, W_C) or None), CSR parts.");
     m.def(
         "segment",
         [](const py::array& image, const py::array& working_image,

@@ -26,8 +26,10 @@ void bind_superpixels(py::module_& m) {
             return py::make_tuple(to_numpy(res.labels, {view.height, view.width}), res.count,
                                   res.iterations);
         },
-        py::arg("image"), py::arg("n_segments") = 2500, py::arg("compactness") = 1e-20,
-        py::arg("max_iter") = 10, py::arg("min_size_factor") = 0.25, py::arg("search_factor") = 1.0,
+        py::arg("image"), py::arg("n_segments") = SlicParams{}.n_segments,
+        py::arg("compactness") = SlicParams{}.compactness, py::arg("max_iter") = SlicParams{}.max_iter,
+        py::arg("min_size_factor") = SlicParams{}.min_size_factor,
+        py::arg("search_factor") = SlicParams{}.search_factor,
         py::arg("num_threads") = 0,
         "SLIC-0 superpixels of an (H, W, 3) float64 C-contiguous RGB image: "
         "(labels (H, W) int32, count, iterations).");

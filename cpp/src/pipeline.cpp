@@ -147,26 +147,24 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
     out.working_height = h;
     out.working_width = w;
 
-    // stages 2-6
+    // stages 2-6 (a stage of their own unless a ready Laplacian replaces them)
     SparseMatrix L_own;
-    {
+    if (overrides.laplacian == nullptr) {
         Stage st(hook, "affinities", false);
-        if (overrides.laplacian == nullptr) {
-            AffinityParams ap = params.affinity;
-            ap.superpixels.num_threads = threads;
-            ap.matting.num_threads = threads;
-            ap.color.num_threads = threads;
-            SparseMatrix L = image_laplacian(working_image, working_features, ap,
-                                             overrides.superpixels, &out.superpixels);
-            L_own.swap(L);
-        } else {
-            if (overrides.laplacian->rows() != n || overrides.laplacian->cols() != n)
-                throw std::invalid_argument("laplacian must be " + std::to_string(n) + " x " +
-                                            std::to_string(n));
-            if (overrides.superpixels != nullptr)
-                out.superpixels.assign(overrides.superpixels, overrides.superpixels + n);
-        }
+        AffinityParams ap = params.affinity;
+        ap.superpixels.num_threads = threads;
+        ap.matting.num_threads = threads;
+        ap.color.num_threads = threads;
+        SparseMatrix L = image_laplacian(working_image, working_features, ap,
+                                         overrides.superpixels, &out.superpixels);
+        L_own.swap(L);
         st.done();
+    } else {
+        if (overrides.laplacian->rows() != n || overrides.laplacian->cols() != n)
+            throw std::invalid_argument("laplacian must be " + std::to_string(n) + " x " +
+                                        std::to_string(n));
+        if (overrides.superpixels != nullptr)
+            out.superpixels.assign(overrides.superpixels, overrides.superpixels + n);
     }
     const SparseRef L = overrides.laplacian != nullptr ? *overrides.laplacian : SparseRef(L_own);
 

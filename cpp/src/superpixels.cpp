@@ -582,4 +582,27 @@ std::vector<double> region_means(const LabelView& labels, int count, const Image
     return sum;
 }
 
+SuperpixelGraph superpixel_graph(const LabelView& labels, const ImageView* image,
+                                 const ImageView* features, int connectivity) {
+    SuperpixelGraph g;
+    g.count = check_labels(labels, "superpixel_graph");
+    g.height = labels.height;
+    g.width = labels.width;
+    // connectivity 0: no adjacency (the colour affinity pairs by distance instead)
+    if (connectivity != 0) g.pairs = adjacent_pairs(labels, g.count, connectivity);
+    g.centroids = centroid_pixels(labels, g.count);
+    auto means = [&](const ImageView* v, std::vector<double>& out, int& channels, const char* what) {
+        if (v == nullptr) return;
+        check_image(*v, what, 0);
+        if (v->height != labels.height || v->width != labels.width)
+            throw std::invalid_argument(std::string("superpixel_graph: ") + what +
+                                        " and labels differ in size");
+        out = region_means(labels, g.count, *v);
+        channels = v->channels;
+    };
+    means(image, g.mean_color, g.color_channels, "image");
+    means(features, g.mean_feature, g.feature_channels, "features");
+    return g;
+}
+
 }  // namespace sss

@@ -64,7 +64,7 @@ from .colors import estimate_layer_colors, normalize_alphas, project_layer_color
 
 __all__ = ["FORMATS", "ALL_FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
            "srgb_to_linear", "linear_to_srgb",
-           "composite_additive", "composite_over", "colour_coded", "overview",
+           "composite_additive", "composite_over", "color_coded", "overview",
            "write_ora", "save_layers", "save_result"]
 
 FORMATS = ("overview", "png", "ora", "npz")
@@ -228,7 +228,7 @@ def composite_over(rgba_top_to_bottom: np.ndarray, *, space: str = "srgb") -> np
     return out if space == "srgb" else linear_to_srgb(out)
 
 
-def colour_coded(alphas: np.ndarray) -> np.ndarray:
+def color_coded(alphas: np.ndarray) -> np.ndarray:
     """Each layer painted in its PALETTE colour, mixed by the alphas: (H, W, 3)."""
     a = normalize_alphas(alphas)
     pal = PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
@@ -268,7 +268,7 @@ def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = 
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
     a = normalize_alphas(alphas)
     top_l = _fit(img, max_side)
-    top_r = _fit(colour_coded(a), max_side)
+    top_r = _fit(color_coded(a), max_side)
     ph, pw = top_l.shape[:2]
     gap = max(2, pw // 80)
     width = 2 * pw + gap

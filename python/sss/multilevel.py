@@ -49,6 +49,7 @@ import math
 
 import numpy as np
 
+from . import _defaults as D
 from . import _core
 
 __all__ = ["working_shape", "guided_upsample", "box_mean", "layer_colors",
@@ -117,7 +118,8 @@ def _int_param(value, name, minimum):
 
 
 def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray, *,
-                    radius: int = 1, eps: float = 1e-4, clip: bool = True,
+                    radius: int = D.UPSAMPLE.radius, eps: float = D.UPSAMPLE.eps,
+                    clip: bool = D.UPSAMPLE.clip,
                     num_threads: int | None = None) -> np.ndarray:
     """Soft layers at the resolution of `guide`, following its edges.
 
@@ -179,7 +181,8 @@ def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray
                                  as_threads(num_threads))
 
 
-def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 19200,
+def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
+                 max_pixels: int = D.LEVELS.working_pixels,
                  **kwargs) -> np.ndarray:
     """Layer colours at full resolution, estimated at a working resolution.
 

@@ -41,6 +41,13 @@ SparseMatrix semantic_affinity(const LabelView& labels, const ImageView& feature
 SparseMatrix color_affinity(const LabelView& labels, const ImageView& image,
                             const ColorParams& params = {});
 
+/// semantic_affinity of a superpixel graph with mean features (its
+/// connectivity is the graph's, not params.connectivity).
+SparseMatrix semantic_affinity(const SuperpixelGraph& graph, const SemanticParams& params = {});
+
+/// color_affinity of a superpixel graph with mean colours.
+SparseMatrix color_affinity(const SuperpixelGraph& graph, const ColorParams& params = {});
+
 /// All pairs (i, j), i < j, of the n points (y[i], x[i]) with
 /// sqrt((y_i - y_j)^2 + (x_i - x_j)^2) <= radius, found with a uniform grid
 /// of cell size ~radius (no loop over all pairs). Flattened [i0, j0, i1, j1,
@@ -79,12 +86,19 @@ struct AffinityParams {
 SparseMatrix affinity_laplacian(const SparseRef& matting, const SparseRef& semantic,
                                 const SparseRef& color, const AffinityParams& params);
 
+/// The three affinities of stages 3-5.
+struct AffinityTerms {
+    SparseMatrix matting, semantic, color;
+};
+
 /// Stages 2-6 in one call: SLIC superpixels of `image` (unless `labels` is
-/// given: h x w labels 0..K-1), the matting, semantic and colour affinities
-/// and their Laplacian (affinity_laplacian above). `labels_out`, if not
-/// null, receives the superpixel labels used.
+/// given: h x w labels 0..K-1), their graph (computed once for both
+/// superpixel affinities), the matting, semantic and colour affinities and
+/// their Laplacian (affinity_laplacian above). `labels_out` and
+/// `terms_out`, if not null, receive the superpixel labels and the affinities.
 SparseMatrix image_laplacian(const ImageView& image, const ImageView& features,
                              const AffinityParams& params, const int* labels = nullptr,
-                             std::vector<int>* labels_out = nullptr);
+                             std::vector<int>* labels_out = nullptr,
+                             AffinityTerms* terms_out = nullptr);
 
 }  // namespace sss

@@ -85,6 +85,25 @@ struct Centroids {
 };
 Centroids centroid_pixels(const LabelView& labels, int count);
 
+/// What the semantic and colour affinities need to know about a label map,
+/// computed once for both (docs/algorithm.md stages 4-5).
+struct SuperpixelGraph {
+    int height = 0, width = 0;      ///< size of the label map
+    int count = 0;                  ///< number of labels K
+    std::vector<int> pairs;         ///< adjacent_pairs: [a0, b0, a1, b1, ...], a < b
+    Centroids centroids;            ///< size and centroid pixel of every label
+    std::vector<double> mean_color;    ///< K x color_channels (empty without an image)
+    int color_channels = 0;
+    std::vector<double> mean_feature;  ///< K x feature_channels (empty without features)
+    int feature_channels = 0;
+};
+
+/// The graph of `labels` (check_labels) with `connectivity` 4 or 8 and the
+/// per-label means of `image` and `features` (either may be null; same size
+/// as the labels).
+SuperpixelGraph superpixel_graph(const LabelView& labels, const ImageView* image,
+                                 const ImageView* features, int connectivity = 8);
+
 /// Per-label mean of `values` (H x W x C, same size as the labels):
 /// count x C, row-major.
 std::vector<double> region_means(const LabelView& labels, int count, const ImageView& values);
