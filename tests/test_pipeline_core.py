@@ -118,3 +118,51 @@ def test_core_pipeline_equals_the_python_orchestration(stored, name):
         got = np.asarray(getattr(res, f))
         assert got.shape == ref.shape and got.dtype == ref.dtype, f
         assert np.array_equal(got, ref), f
+
+
+# ---------------------------------------------------------------- parameters, declared once
+def test_params_keyword_constructors_repr_and_copies():
+    e = sss.EigenParams(tol=1e-8, num_vectors=20)
+    assert (e.tol, e.num_vectors, e.max_restarts) == (1e-8, 20, 1000)
+    assert repr(e).startswith("EigenParams(num_vectors=20, method='block', ncv=0, tol=1e-08")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tolerance'"):
+        sss.EigenParams(tolerance=1e-8)
+    with pytest.raises(TypeError):
+        sss.EigenParams(num_vectors=2.5)
+    with pytest.raises(ValueError, match="preconditioner must be one of"):
+        sss.RelaxedParams(preconditioner="ilu")
+    p = sss.Params.multilevel()
+    import copy
+    q = copy.deepcopy(p)
+    q.eigen.tol = 1e-3
+    assert p.eigen.tol == 1e-6 and q != p and copy.deepcopy(p) == p
+
+
+def test_method_defaults_are_declared_in_the_core():
+    ref, ml = sss.Params.reference(), sss.Params.multilevel()
+    assert (ref.method, ref.eigen.num_vectors, ref.eigen.tol, ref.constrained.max_iter,
+            ref.constrained.sample_stride) == ("reference", 100, 1e-10, 40, 0)
+    assert (ml.method, ml.eigen.num_vectors, ml.eigen.tol, ml.constrained.max_iter,
+            ml.constrained.sample_stride, ml.levels.working_pixels, ml.levels.feature_pixels,
+            ml.levels.upsample.radius, ml.levels.upsample.eps) == \
+        ("multilevel", 50, 1e-6, 20, 2, 19200, 640 * 480, 1, 1e-4)
+    assert sss.default_params("reference") == ref and sss.Params() == ml
+
+
+def test_segment_takes_stage_objects_and_dicts(monkeypatch):
+    """A stage object replaces the stage's parameters; a dict changes only its fields."""
+    seen = []
+    monkeypatch.setattr(_core, "segment", lambda *a, **kw: seen.append(a[3]) or 1 / 0)
+    img, feat, _ = cases.inputs("reference")
+    with pytest.raises(ZeroDivisionError):
+        sss.segment(img, feat, progress=False, eigen=dict(tol=1e-7),
+                    relaxed=sss.RelaxedParams(max_iter=3), num_layers=4, seed=9)
+    p = seen[-1]
+    assert (p.method, p.eigen.tol, p.eigen.num_vectors, p.relaxed.max_iter, p.num_layers,
+            p.seed, p.num_threads) == ("multilevel", 1e-7, 50, 3, 4, 9, 1)
+    with pytest.raises(ZeroDivisionError):
+        sss.segment(img, feat, progress=False, method="reference", num_threads=1,
+                    affinity=dict(semantic=dict(center=0.8)))
+    p = seen[-1]
+    assert (p.affinity.semantic.center, p.affinity.semantic.steepness, p.eigen.num_vectors,
+            p.num_threads) == (0.8, 20.0, 100, 1)

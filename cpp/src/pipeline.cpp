@@ -19,8 +19,8 @@ Params::Params() {
     constrained.sample_stride = 2;
     eigen.num_vectors = 50;
     eigen.tol = 1e-6;
-    // the working level is a small problem of fixed size: on a busy 2-core
-    // machine its stages run 2-6x slower on two threads than on one
+    // the working level is a small problem of fixed size that does not gain
+    // from more threads (docs/multilevel.md)
     num_threads = 1;
 }
 
