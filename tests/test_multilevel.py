@@ -210,6 +210,20 @@ def test_method_and_its_arguments_are_checked(rng):
         sss.segment(img, img, max_side=1, progress=False)
 
 
+def test_a_laplacian_callable_works_at_the_working_level(rng):
+    """laplacian= as a callable is given the working level's photo and features."""
+    img = _photo(60, 80, rng)
+    shapes = []
+
+    def lap(image, features, labels):
+        shapes.append(image.shape)
+        return sss.affinity_laplacian(image, features, n_segments=60)
+
+    res = sss.segment(img, img[..., ::-1].copy(), laplacian=lap, progress=False, **SMALL)
+    assert shapes == [res.working_shape + (3,)] and res.working_shape != (60, 80)
+    assert res.alphas.shape == (60, 80, 3) and res.superpixels is None
+
+
 def test_max_side_downsizes_the_photo(rng):
     img = _photo(60, 80, rng)
     res = sss.segment(img, img[..., ::-1].copy(), max_side=40, progress=False, **SMALL)

@@ -130,10 +130,6 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
     if (reference && (h != image.height || w != image.width))
         throw std::invalid_argument(
             "the reference method works on the photo itself: working_image must have its size");
-    if (!reference && (overrides.superpixels != nullptr || overrides.laplacian != nullptr))
-        throw std::invalid_argument(
-            "superpixels= and a ready laplacian= are pixel arrays of the full photo: they work "
-            "with method='reference' only");
     if (params.num_layers < 1)
         throw std::invalid_argument("num_layers must be >= 1, got " +
                                     std::to_string(params.num_layers));

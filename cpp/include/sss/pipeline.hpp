@@ -74,11 +74,10 @@ enum class StageEvent { Begin, End };
 /// through report_progress(). It may throw (e.g. Cancelled) to stop the run.
 using StageHook = std::function<void(const char* stage, StageEvent event, bool fractions)>;
 
-/// Optional replacements of stages (reference method only, except the
-/// eigensolver and the stage hook).
+/// Optional replacements of stages, at the working level.
 struct Overrides {
     const int* superpixels = nullptr;   ///< h x w labels 0..K-1 instead of SLIC
-    const SparseRef* laplacian = nullptr;  ///< a ready Laplacian instead of stages 2-6
+    const SparseRef* laplacian = nullptr;  ///< a ready (h w) x (h w) Laplacian instead of stages 2-6
     /// (L, k) -> eigenpairs, instead of smallest_eigenvectors
     std::function<EigenResult(const SparseRef&, int)> eigensolver;
     StageHook on_stage;
