@@ -130,7 +130,7 @@ def bench_size(L, h, w, repeat, end_to_end):
         res = {}
         for name, shape in (("default ordering (baseline)", None), ("image_shape", (h, w))):
             dt, (vals, _, info) = timed(lambda: sss.smallest_eigenvectors(
-                L, 100, image_shape=shape, return_info=True))
+                L, 100, shape=shape, return_info=True))
             res[name] = (dt, vals, info)
         t0 = res["default ordering (baseline)"][0]
         for name, (dt, vals, info) in res.items():

@@ -10,9 +10,9 @@ here). Configurations, each with several seeds (the layers depend on the seed
 through the k-means initialisation, and on these photos that changes the SAD a
 lot):
 
-- ``no cue, no clean-up``: ``cues=(), alpha_cutoff=0``: the pipeline before
+- ``no cue, no clean-up``: ``cues=(), levels=dict(alpha_cutoff=0)``: the pipeline before
   the semantic cues;
-- ``clean-up only``: ``cues=()`` (the default ``alpha_cutoff``);
+- ``clean-up only``: ``cues=()`` (the default ``levels.alpha_cutoff``);
 - ``default``: ``sss.segment(image)``.
 
 The anchor is closed-form matting (pymatting) GIVEN the benchmark's user
@@ -34,7 +34,7 @@ import sss
 from _common import machine, publish, today
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tools")
-CONFIGS = [("no cue, no clean-up", dict(cues=(), alpha_cutoff=0.0)),
+CONFIGS = [("no cue, no clean-up", dict(cues=(), levels=dict(alpha_cutoff=0.0))),
            ("clean-up only", dict(cues=())),
            ("default", dict())]
 

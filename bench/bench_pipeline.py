@@ -68,7 +68,7 @@ def eigensolver_row(L, shape, t_block, vals_block):
     """Default (block Krylov-Schur) against Spectra's Lanczos on the same L,
     both with the grid ordering (as segment calls them)."""
     t_lan, (lv, _) = best(lambda: sss.smallest_eigenvectors(L, 100, method="lanczos",
-                                                            image_shape=shape))
+                                                            shape=shape))
     return (f"| eigenvectors, k = 100, N = {L.shape[0]} | block Krylov-Schur (default) "
             f"{t_block:.1f} s | Spectra Lanczos (`method=\"lanczos\"`) {t_lan:.1f} s | "
             f"{t_lan / t_block:.2f}x (eigenvalues agree to {np.abs(lv - vals_block).max():.1e}) |")
@@ -78,7 +78,7 @@ def eigensolver_parts(img, feat):
     """Where the default eigensolver spends its time, and Lanczos on the same L."""
     L = sss.affinity_laplacian(img, feat)
     t0 = time.perf_counter()
-    vals, _, info = sss.smallest_eigenvectors(L, 100, image_shape=img.shape[:2],
+    vals, _, info = sss.smallest_eigenvectors(L, 100, shape=img.shape[:2],
                                               return_info=True)
     t = time.perf_counter() - t0
     parts = ", ".join(f"{k[8:]} {v:.1f} s" for k, v in info.items() if k.startswith("seconds_"))
@@ -96,7 +96,7 @@ def baselines(img, feat):
     L = sss.affinity_laplacian(img, feat)
     print("\nbaselines at", img.shape[:2])
     shape = img.shape[:2]
-    t_ours, (vals, _) = best(lambda: sss.smallest_eigenvectors(L, 100, image_shape=shape))
+    t_ours, (vals, _) = best(lambda: sss.smallest_eigenvectors(L, 100, shape=shape))
     t_ref, (rv, _) = best(lambda: sla.eigsh(L, 100, sigma=-1e-3, which="LM"))
     rows.append(f"| eigenvectors, k = 100 | {t_ours:.1f} s | scipy `eigsh(sigma=-1e-3)` "
                 f"(ARPACK + SuperLU) {t_ref:.1f} s | {t_ref / t_ours:.2f}x (eigenvalues agree "
@@ -178,8 +178,8 @@ def main():
         w, h = (int(v) for v in size.split("x"))
         img, feat = load(w, h)
         t0 = time.perf_counter()
-        res = sss.segment(img, feat, progress=True, constrained_sample_stride=stride,
-                          method="reference")
+        res = sss.segment(img, feat, progress=True, method="reference",
+                          constrained=dict(sample_stride=0 if stride == "auto" else stride))
         s_used = auto_sample_stride((h, w)) if stride == "auto" else stride
         label = f"{size}" + (" exact (s = 1)" if stride == 1 else
                              (f" default (s = {s_used})" if s_used > 1 else ""))

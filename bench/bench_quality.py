@@ -113,7 +113,7 @@ def main(argv=None):
         ml = sss.segment(im, seed=0, progress=False)
         tm = time.perf_counter() - t
         # the same features as the reference: no semantic cue, no clean-up
-        plain = sss.segment(im, seed=0, progress=False, cues=(), alpha_cutoff=0.0)
+        plain = sss.segment(im, seed=0, progress=False, cues=(), levels=dict(alpha_cutoff=0.0))
         var = agreement(r1, r0)["union_error"]
         err = agreement(ml.alphas, r0)["union_error"]
         err_plain = agreement(plain.alphas, r0)["union_error"]
@@ -152,7 +152,7 @@ def main(argv=None):
     hs = "" if args.no_half else " ---: | ---: |"
     lines = ["| photo | reference seed 0 vs seed 1 (variability) | multilevel vs reference "
              "seed 0 | difference | within 2 var + 0.02 | multilevel without the cue "
-             "(cues=(), alpha_cutoff=0) vs reference | difference |" + hh +
+             "(cues=(), levels=dict(alpha_cutoff=0)) vs reference | difference |" + hh +
              " reference s (cached) | multilevel s |",
              "| --- | ---: | ---: | ---: | --- | ---: | ---: |" + hs + " ---: | ---: |"] + rows
     hm = ""

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 
 import sss
 from photos import SHARED, available, photo
-from render_layers import _matched_order, colour_coded
+from render_layers import _matched_order, color_coded
 
 sys.path.insert(0, str(SHARED / "tools"))
 
@@ -84,7 +84,7 @@ def main():
         conf = sss.cues.cue_confidence(sal)
         print(f"{n:12s} saliency mean {sal.mean():.2f} max {sal.max():.2f} confidence {conf:.2f}  "
               f"union_error(default, cues=()) {change:.3f}", flush=True)
-        strip([img, sal, colour_coded(off), colour_coded(on, _matched_order(on, off))],
+        strip([img, sal, color_coded(off), color_coded(on, _matched_order(on, off))],
               ["photo", "saliency map", "cues=()", "default (saliency cue)"],
               out / f"{n}.jpg")
     if a.matting_dev:
@@ -95,10 +95,10 @@ def main():
             img = E.load(n, 0.5, "input", "RGB")
             gt = E.load(n, 0.5, "gt", "L")
             sal = sss.saliency_map(img, num_threads=1)
-            off = sss.segment(img, cues=(), alpha_cutoff=0.0, progress=False).alphas
+            off = sss.segment(img, cues=(), levels=dict(alpha_cutoff=0.0), progress=False).alphas
             on = sss.segment(img, progress=False).alphas
             sad, subset, union = E.best_union(np.asarray(on, dtype=np.float64), gt)
-            strip([img, gt, sal, colour_coded(off), colour_coded(on, _matched_order(on, off)), union],
+            strip([img, gt, sal, color_coded(off), color_coded(on, _matched_order(on, off)), union],
                   ["photo", "true alpha", "saliency", "no cue, no clean-up", "default",
                    f"best union {list(subset)}: SAD {sad / 1000:.2f}"], mdir / f"{n}.png")
             print(f"{n}: {mdir / (n + '.png')}", flush=True)

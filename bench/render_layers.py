@@ -33,7 +33,7 @@ def _matched_order(ours, ref):
     return colour
 
 
-def colour_coded(layers, colour_index=None):
+def color_coded(layers, colour_index=None):
     k = layers.shape[2]
     idx = np.arange(k) if colour_index is None else colour_index
     return np.clip(np.einsum("hwk,kc->hwc", layers.astype(np.float64), COLOURS[idx]), 0, 1)
@@ -44,7 +44,7 @@ def side_by_side(photo, layer_sets, titles, path):
     panels = [np.asarray(photo, dtype=np.float64) / (255.0 if photo.dtype == np.uint8 else 1.0)]
     first = layer_sets[0]
     for i, s in enumerate(layer_sets):
-        panels.append(colour_coded(s, None if i == 0 else _matched_order(s, first)))
+        panels.append(color_coded(s, None if i == 0 else _matched_order(s, first)))
     h, w = panels[0].shape[:2]
     gap, top = 6, 18
     canvas = Image.new("RGB", (len(panels) * (w + gap) - gap, h + top), "white")

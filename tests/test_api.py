@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import sss
+from _pipeline_cases import small
 
-SMALL = dict(n_segments=40, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
-             relaxed_iterations=4, num_layers=3, progress=False)
+SMALL = small(progress=False)
 
 
 def _rgb(h=28, w=26):

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 import sss
+import sss.cli
 from sss import cli, export
 from sss._batchprogress import BatchProgress as Progress
 
@@ -41,7 +42,7 @@ def _fake_segment(calls):
 @pytest.fixture
 def fake(monkeypatch):
     calls = []
-    monkeypatch.setattr(sss, "segment", _fake_segment(calls), raising=False)
+    monkeypatch.setattr(sss.cli, "segment", _fake_segment(calls))
     return calls
 
 
@@ -303,7 +304,7 @@ def test_cli_end_to_end_with_the_real_pipeline(tmp_path, monkeypatch, capsys):
         results.append(real(*args, **kwargs))
         return results[-1]
 
-    monkeypatch.setattr(sss, "segment", spy)
+    monkeypatch.setattr(sss.cli, "segment", spy)
     code = cli.main(["segment", str(tmp_path / "docia.png"), "-o", str(tmp_path / "out"),
                      "--features", str(tmp_path / "docia_features.png"), "--max-side", "32"])
     err = capsys.readouterr().err

@@ -39,7 +39,7 @@ def test_layers_recompose_the_photo_exactly(scene):
 
 def test_constraint_holds_even_without_cg_iterations(scene):
     img, a = scene
-    c, info = sss.estimate_layer_colors(img, a, max_iterations=0, return_info=True)
+    c, info = sss.estimate_layer_colors(img, a, max_iter=0, return_info=True)
     assert info["iterations"] == 0
     assert np.abs(np.einsum("hwk,hwkc->hwc", a, c) - img).max() <= 1e-6
 
@@ -57,8 +57,8 @@ def test_cg_converges_and_reduces_the_energy(scene):
              (wy[..., None] * np.diff(c, axis=0) ** 2).sum()
         return data + sm
 
-    c0 = sss.estimate_layer_colors(img, a, max_iterations=0)
-    c1, info = sss.estimate_layer_colors(img, a, tolerance=1e-8, max_iterations=2000,
+    c0 = sss.estimate_layer_colors(img, a, max_iter=0)
+    c1, info = sss.estimate_layer_colors(img, a, tol=1e-8, max_iter=2000,
                                          return_info=True)
     assert info["relative_residual"] <= 1e-8
     assert energy(c1) < energy(c0)
@@ -80,7 +80,7 @@ def test_two_flat_regions_get_their_own_colours():
     a = np.zeros((h, w, 2))
     a[:, :10, 0] = 1
     a[:, 10:, 1] = 1
-    c = sss.estimate_layer_colors(img, a, tolerance=1e-10, max_iterations=3000)
+    c = sss.estimate_layer_colors(img, a, tol=1e-10, max_iter=3000)
     np.testing.assert_allclose(c[:, :, 0], np.broadcast_to([0.9, 0.2, 0.1], (h, w, 3)),
                                atol=1e-3)
     np.testing.assert_allclose(c[:, :, 1], np.broadcast_to([0.1, 0.3, 0.8], (h, w, 3)),
@@ -96,7 +96,7 @@ def test_soft_transition_colours_are_the_pure_region_colours():
     a = np.stack([1 - a1, a1], -1)
     f, b = np.array([0.8, 0.6, 0.2]), np.array([0.1, 0.2, 0.7])
     img = a[..., :1] * f + a[..., 1:] * b
-    c = sss.estimate_layer_colors(img, a, tolerance=1e-10, max_iterations=3000)
+    c = sss.estimate_layer_colors(img, a, tol=1e-10, max_iter=3000)
     assert np.abs(c[..., 0, :] - f).max() < 1e-3
     assert np.abs(c[..., 1, :] - b).max() < 1e-3
 
@@ -207,8 +207,8 @@ def test_deterministic_and_independent_of_threads(rng):
 
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("kwargs, match", [
-    ({"eps": 0}, "eps"), ({"eps": np.nan}, "eps"), ({"max_iterations": -1}, "max_iterations"),
-    ({"tolerance": -1}, "tolerance"), ({"num_threads": 0}, "num_threads")])
+    ({"eps": 0}, "eps"), ({"eps": np.nan}, "eps"), ({"max_iter": -1}, "max_iter"),
+    ({"tol": -1}, "tol"), ({"num_threads": 0}, "num_threads")])
 def test_bad_parameters(scene, kwargs, match):
     img, a = scene
     with pytest.raises(ValueError, match=match):

@@ -42,15 +42,15 @@ def test_kmeans_separates_clear_clusters(rng):
     centres = np.array([[0, 0, 0], [5, 5, 5], [0, 5, 0]], float)
     X = np.concatenate([c + 0.1 * rng.standard_normal((50, 3)) for c in centres])
     for start in ("plus", "sample", "cluster"):
-        labels, C, D = kmeans(X, 3, start=start, replicates=3, rng=1)
+        labels, C, D = kmeans(X, 3, start=start, replicates=3, seed=1)
         assert len(np.unique(labels[:50])) == 1 and len(np.unique(labels)) == 3
         assert D.shape == (150, 3)
 
 
 def test_splitting_kmeans_counts_and_determinism(rng):
     X = rng.random((3000, 3))
-    a = splitting_kmeans(X, 15, rng=3)
-    b = splitting_kmeans(X, 15, rng=3)
+    a = splitting_kmeans(X, 15, seed=3)
+    b = splitting_kmeans(X, 15, seed=3)
     assert np.array_equal(a, b)
     assert sorted(np.unique(a)) == list(range(15))
 
@@ -143,9 +143,9 @@ def _small(rng, h=12, w=10):
 def test_small_problem_sums_to_one_and_is_deterministic(rng):
     img, L, vals, vecs = _small(rng)
     a = sss.constrained_sparsify(vecs, vals, L, img.shape[:2], features=img, num_layers=6,
-                                 iterations=8, seed=4)
+                                 max_iter=8, seed=4)
     b = sss.constrained_sparsify(vecs, vals, L, img.shape[:2], features=img, num_layers=6,
-                                 iterations=8, seed=4)
+                                 max_iter=8, seed=4)
     assert np.array_equal(a, b)
     assert 1 <= a.shape[2] <= 6
     assert np.abs(a.sum(axis=2) - 1).max() < 1e-10
@@ -158,7 +158,7 @@ def test_first_iteration_projects_indicators(rng):
     img, L, vals, vecs = _small(rng)
     labels = (np.arange(120).reshape(12, 10) % 3).astype(np.int32)
     out = sss.constrained_sparsify(vecs, vals, L, (12, 10), labels=labels, num_layers=3,
-                                   iterations=1)
+                                   max_iter=1)
     for k in range(2):
         ind = (labels.ravel() == k).astype(float)
         np.testing.assert_allclose(out[:, :, k].ravel(), vecs @ (vecs.T @ ind), atol=1e-6)
@@ -210,7 +210,7 @@ def test_sampled_energy_gives_full_resolution_layers(rng):
     h, w = 20, 18
     img, L, vals, vecs = _small(rng, h, w)
     layers, info = sss.constrained_sparsify(vecs, vals, L, (h, w), features=img, num_layers=6,
-                                            iterations=9, sample_stride=3, return_info=True)
+                                            max_iter=9, sample_stride=3, return_info=True)
     assert info["sample_count"] == 7 * 6 and layers.shape[:2] == (h, w)
     A = np.column_stack([np.ones(h * w), vecs])
     X = layers.reshape(h * w, -1)
@@ -218,7 +218,7 @@ def test_sampled_energy_gives_full_resolution_layers(rng):
     assert np.abs(X - A @ coef).max() < 1e-9
     # the sampled run differs from the full one, which is the point
     full = sss.constrained_sparsify(vecs, vals, L, (h, w), features=img, num_layers=6,
-                                    iterations=9)
+                                    max_iter=9)
     assert full.shape != layers.shape or np.abs(full - layers).max() > 1e-6
 
 
@@ -231,9 +231,9 @@ def test_sample_stride_auto_and_errors(rng):
     assert auto_sample_stride((1, 1)) == 1
     img, L, vals, vecs = _small(rng)
     a = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, num_layers=6,
-                                 iterations=6, sample_stride="auto")
+                                 max_iter=6, sample_stride="auto")
     b = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, num_layers=6,
-                                 iterations=6)
+                                 max_iter=6)
     assert np.array_equal(a, b)
     for bad in (0, -1, 1.5, "fast", True):
         with pytest.raises(ValueError, match="sample_stride"):
@@ -256,7 +256,7 @@ def test_gram_kernels_give_the_same_layers(rng):
     out = {}
     for kernel in _core.gram_kernels():
         layers, info = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img,
-                                                num_layers=6, iterations=8, gram_kernel=kernel,
+                                                num_layers=6, max_iter=8, gram_kernel=kernel,
                                                 return_info=True)
         assert info["gram_kernel"] == kernel
         assert info["seconds_gram"] >= 0 and info["seconds_solve"] >= 0

@@ -1,6 +1,6 @@
 """The C++ core is usable without Python: install it with CMake, build the
-example host program with find_package(sss CONFIG), run it, and compare its
-output with the Python binding on the same image."""
+example host program with find_package(sss CONFIG), let it segment a photo
+from files with sss::segment, and compare its layers with sss.segment's."""
 
 from __future__ import annotations
 
@@ -53,41 +53,54 @@ def host_program(tmp_path_factory):
     return exe, tmp
 
 
-def _parse(out: str) -> dict:
-    vals = {}
-    for line in out.splitlines():
-        key, _, rest = line.partition(" ")
-        vals[key] = rest
-    return vals
+def _photo(h, w):
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    img = np.stack([xx, yy, 0.5 + 0.4 * np.sin(7 * xx * yy + 3 * xx)], -1)
+    img[xx + 0.4 * yy > 0.7] *= 0.4
+    return np.round(img * 255).astype(np.uint8)
 
 
-def _checksums(W):
-    coo = W.tocoo()
-    weights = (coo.row.astype(np.int64) * 7 + coo.col.astype(np.int64) * 13) % 101 + 1
-    return coo.data.sum(), (coo.data * weights).sum()
-
-
-def test_host_program_matches_python_on_a_ppm(host_program, rng):
+@pytest.mark.parametrize("method,h,w,opts", [
+    ("multilevel", 50, 60, dict(working_pixels=1200)),  # resized to a 31 x 38 working level
+    ("multilevel", 30, 34, {}),                          # the photo is the working level
+    ("reference", 30, 34, {}),
+])
+def test_host_program_segments_as_python(host_program, method, h, w, opts):
+    """The host reads a photo and its features, runs sss::segment and writes
+    the layers: the same layers, bitwise, as sss.segment in Python."""
     exe, tmp = host_program
-    img = rng.integers(0, 256, size=(23, 31, 3), dtype=np.uint8)
-    ppm = tmp / "img.ppm"
-    ppm.write_bytes(b"P6\n31 23\n255\n" + img.tobytes())
-    out = _parse(_run([exe, ppm]))
-    W = sss.matting_affinity(img)
-    assert out["size"] == f"{W.shape[0]} x {W.shape[1]}"
-    assert int(out["nnz"]) == W.nnz
-    s, c = _checksums(W)
-    assert float(out["sum"]) == pytest.approx(s, rel=1e-12)
-    assert float(out["checksum"]) == pytest.approx(c, rel=1e-12)
-    assert float(out["laplacian_max_row_sum"]) < 1e-10
+    img = _photo(h, w)
+    feat = np.ascontiguousarray(np.clip(img[..., ::-1] / 255.0 * 0.8 + 0.1, 0, 1))
+    ppm, npy, out = tmp / f"{method}{h}.ppm", tmp / f"{method}{h}_f.npy", tmp / f"{method}{h}_a.npy"
+    ppm.write_bytes(f"P6\n{w} {h}\n255\n".encode() + img.tobytes())
+    np.save(npy, feat)
+    knobs = dict(num_layers=3, seed=2, n_segments=40, num_vectors=16, initial_layers=8,
+                 max_iter=6, **opts)
+    stdout = _run([exe, ppm, npy, out, f"method={method}",
+                   *(f"{k}={v}" for k, v in knobs.items())])
+    layers = np.load(out)
+    res = sss.segment(img, feat, method=method, num_layers=3, seed=2, progress=False,
+                      affinity=dict(superpixels=dict(n_segments=40)),
+                      eigen=dict(num_vectors=16), initial=dict(num_layers=8),
+                      constrained=dict(max_iter=6), relaxed=dict(max_iter=6),
+                      levels=dict(working_pixels=opts.get("working_pixels", 19200)))
+    assert f"working {res.working_shape[0]} x {res.working_shape[1]}" in stdout
+    assert layers.dtype == np.float32 and layers.shape == res.alphas.shape
+    np.testing.assert_array_equal(layers, res.alphas)
 
 
-def test_host_program_builtin_image_and_errors(host_program):
+def test_host_program_reports_bad_input(host_program):
     exe, tmp = host_program
-    out = _parse(_run([exe]))
-    assert out["size"] == "1200 x 1200"
-    assert int(out["nnz"]) > 0
+    res = subprocess.run([exe], capture_output=True, text=True)
+    assert res.returncode == 2 and "usage" in res.stderr
     bad = tmp / "bad.ppm"
     bad.write_bytes(b"P3\n2 2\n255\n")
-    res = subprocess.run([exe, bad], capture_output=True, text=True)
+    np.save(tmp / "f.npy", np.zeros((2, 2, 3)))
+    res = subprocess.run([exe, bad, tmp / "f.npy", tmp / "o.npy"], capture_output=True, text=True)
     assert res.returncode == 1 and "not a binary 8-bit PPM" in res.stderr
+    ppm = tmp / "ok.ppm"
+    ppm.write_bytes(b"P6\n4 4\n255\n" + bytes(48))
+    np.save(tmp / "f32.npy", np.zeros((4, 4, 3), np.float32))
+    res = subprocess.run([exe, ppm, tmp / "f32.npy", tmp / "o.npy"], capture_output=True,
+                         text=True)
+    assert res.returncode == 1 and "float64" in res.stderr

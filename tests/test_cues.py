@@ -50,10 +50,10 @@ def test_segment_rejects_bad_cue_arguments():
     img = _small(skimage_data.astronaut(), 48)
     with pytest.raises(ValueError, match="unknown cue"):
         sss.segment(img, cues=("faces",), progress=False)
-    with pytest.raises(ValueError, match="cue_weight"):
-        sss.segment(img, cue_weight=float("nan"), progress=False)
     with pytest.raises(ValueError, match="alpha_cutoff"):
-        sss.segment(img, alpha_cutoff=0.5, progress=False)
+        sss.segment(img, levels=dict(alpha_cutoff=0.5), progress=False)
+    with pytest.raises(ValueError, match="alpha_cutoff"):
+        sss.segment(img, levels=dict(alpha_cutoff=float("nan")), progress=False)
 
 
 # ---------------------------------------------------------------- saliency map
@@ -173,6 +173,9 @@ def test_clean_alphas_snaps_and_keeps_a_partition():
     np.testing.assert_allclose(out[mid], expect[mid], atol=1e-6)
     # cutoff 0 only renormalises
     np.testing.assert_allclose(clean_alphas(a, 0.0), a / a.sum(axis=2, keepdims=True), atol=1e-6)
+    # the pipeline's default and the reference's
+    assert sss.Params.multilevel().levels.alpha_cutoff == 0.01
+    assert sss.Params.reference().levels.alpha_cutoff == 0.0
     for bad in (-0.1, 0.3, float("nan")):
         with pytest.raises(ValueError, match="cutoff"):
             clean_alphas(a, bad)
@@ -201,13 +204,13 @@ def test_default_cues_cut_out_the_object():
     front of sky and trees) at half size (about 400 x 280): without the cue and
     the clean-up, the objects share layers with the background; with the
     defaults one union of layers is much closer to the true alpha. Measured
-    here: mean SAD/1000 3.4 (default) against 10.2 (cues=(), alpha_cutoff=0);
+    here: mean SAD/1000 3.4 (default) against 10.2 (cues=(), levels=dict(alpha_cutoff=0));
     bench/README.md has the matting_dev table."""
     on, off = [], []
     for name in ("GT04", "GT17"):
         img, gt = _matting_dev(name, 0.5)
         on.append(_best_union_sad(sss.segment(img, progress=False).alphas, gt) / 1000)
-        off.append(_best_union_sad(sss.segment(img, cues=(), alpha_cutoff=0.0,
+        off.append(_best_union_sad(sss.segment(img, cues=(), levels=dict(alpha_cutoff=0.0),
                                                progress=False).alphas, gt) / 1000)
     assert np.mean(on) < 0.6 * np.mean(off), (on, off)
 
@@ -215,7 +218,7 @@ def test_default_cues_cut_out_the_object():
 def test_reference_method_has_no_cue_by_default():
     img = _small(skimage_data.astronaut(), 40)
     a = sss.segment(img, method="reference", progress=False, num_layers=3)
-    b = sss.segment(img, method="reference", cues=(), alpha_cutoff=0.0, progress=False,
+    b = sss.segment(img, method="reference", cues=(), levels=dict(alpha_cutoff=0.0), progress=False,
                     num_layers=3)
     np.testing.assert_array_equal(a.alphas, b.alphas)
     c = sss.segment(img, method="reference", cues=("saliency",), progress=False, num_layers=3)

@@ -38,7 +38,7 @@ def test_docia_eigenpairs_match_reference(docia_laplacian, method, image_shape):
     (image_shape), which changes only rounding."""
     ref = load_reference("eigs.npz")
     L = oracle_csr(docia_laplacian, "L", 320, 320)
-    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, image_shape=image_shape,
+    vals, vecs, info = sss.smallest_eigenvectors(L, 100, method=method, shape=image_shape,
                                                  return_info=True)
     assert info["method"] == method
     assert vals.shape == (100,) and vecs.shape == (102400, 100)
@@ -165,7 +165,7 @@ def test_grid_nested_dissection_bad_input():
         grid_nested_dissection(sp.csr_matrix((6, 5)), (2, 3))
     with pytest.raises(ValueError, match="leaf_size"):
         grid_nested_dissection(L, (5, 6), leaf_size=0)
-    with pytest.raises(ValueError, match="image_shape"):
+    with pytest.raises(ValueError, match="shape"):
         grid_nested_dissection(L, (30,))
 
 
@@ -253,7 +253,7 @@ def test_grid_laplacian_known_spectrum(method, with_shape):
     for h, w in ((12, 9), (12, 12)):
         L = _grid_laplacian(h, w)
         vals, vecs = sss.smallest_eigenvectors(L, 10, method=method,
-                                               image_shape=(h, w) if with_shape else None)
+                                               shape=(h, w) if with_shape else None)
         np.testing.assert_allclose(vals, _grid_eigs(h, w)[:10], atol=1e-10)
         assert np.abs(L @ vecs - vecs * vals).max() < 1e-9
         assert np.abs(vecs.T @ vecs - np.eye(10)).max() < 1e-10
@@ -360,12 +360,12 @@ def test_bad_input():
 def test_bad_image_shape():
     L = _grid_laplacian(5, 6)
     for bad in ((6, 6), (5, 5), (30, 2), (-5, -6), (0, 30), (30,), (5, 6, 3, 1)):
-        with pytest.raises(ValueError, match="image_shape"):
-            sss.smallest_eigenvectors(L, 3, image_shape=bad)
+        with pytest.raises(ValueError, match="shape"):
+            sss.smallest_eigenvectors(L, 3, shape=bad)
     for bad in ((5.0, 6), ("5", "6"), 30, (True, 30)):
-        with pytest.raises(TypeError, match="image_shape"):
-            sss.smallest_eigenvectors(L, 3, image_shape=bad)
-    vals, _ = sss.smallest_eigenvectors(L, 3, image_shape=np.array([5, 6, 3]))  # (H, W, C)
+        with pytest.raises(TypeError, match="shape"):
+            sss.smallest_eigenvectors(L, 3, shape=bad)
+    vals, _ = sss.smallest_eigenvectors(L, 3, shape=np.array([5, 6, 3]))  # (H, W, C)
     np.testing.assert_allclose(vals, _grid_eigs(5, 6)[:3], atol=1e-10)
 
 

@@ -106,7 +106,7 @@ def test_ora_file_structure_and_stack(tmp_path, scene):
 
 def test_thumbnail_is_at_most_256(tmp_path, rng):
     img, raw = _scene(rng, h=300, w=520, k=2)
-    colors = sss.estimate_layer_colors(img, raw, max_iterations=5)
+    colors = sss.estimate_layer_colors(img, raw, max_iter=5)
     export.write_ora(tmp_path / "big.ora", img, raw, colors)
     with zipfile.ZipFile(tmp_path / "big.ora") as z:
         thumb = Image.open(io.BytesIO(z.read("Thumbnails/thumbnail.png")))
@@ -181,19 +181,18 @@ def test_srgb_linear_roundtrip():
     np.testing.assert_allclose(export.linear_to_srgb(export.srgb_to_linear(x)), x, atol=1e-12)
 
 
-def test_layer_editing_methods(tmp_path, scene):
-    """The methods SoftSegments gets: cached colours, composite, save."""
-    import dataclasses
-
+def test_result_editing_methods(tmp_path, scene):
+    """SoftSegments' cached colours, composite and save (through export.save_result)."""
     img, raw, _ = scene
 
-    @dataclasses.dataclass
-    class Result(export.LayerEditing):
-        alphas: np.ndarray
-        image: np.ndarray | None = None
-        eigenvalues: np.ndarray | None = None
+    def result(image):
+        e = np.zeros((0, 0, 0), np.float32)
+        return sss.SoftSegments(alphas=raw.astype(np.float32), initial_alphas=e,
+                                grouped_alphas=e, group_ids=np.zeros(0, int),
+                                eigenvalues=np.arange(4.0), superpixels=None, features=None,
+                                image=image, method="reference")
 
-    r = Result(raw.astype(np.float32), img, np.arange(4.0))
+    r = result(img)
     c = r.colors
     assert r.colors is c and not c.flags.writeable  # cached, read-only
     np.testing.assert_allclose(r.composite(background=0.0), img, atol=1e-6)
@@ -206,4 +205,6 @@ def test_layer_editing_methods(tmp_path, scene):
     with np.load(written["npz"][0]) as z:
         np.testing.assert_array_equal(z["eigenvalues"], np.arange(4.0))
     with pytest.raises(ValueError, match="no image"):
-        Result(raw).colors
+        result(None).colors
+    with pytest.raises(ValueError, match="no image"):
+        result(None).save(tmp_path)

@@ -192,14 +192,14 @@ def test_distances_are_direct_sums_of_squares(rng):
 # ---------------------------------------------------------------- Python layer
 def test_kmeans_returns_labels_centres_and_all_distances(rng):
     X = rng.random((400, 3))
-    labels, C, D = kmeans(X, 6, start="sample", rng=2)
+    labels, C, D = kmeans(X, 6, start="sample", seed=2)
     assert labels.dtype == np.intp and labels.shape == (400,)
     assert C.shape == (6, 3) and D.shape == (400, 6)
     np.testing.assert_allclose(D, ((X[:, None] - C[None]) ** 2).sum(axis=2), atol=1e-14)
     for j in range(6):
         np.testing.assert_allclose(C[j], X[labels == j].mean(axis=0), atol=1e-14)
-    a = kmeans(X, 6, start="plus", replicates=3, rng=5)
-    b = kmeans(X, 6, start="plus", replicates=3, rng=5)
+    a = kmeans(X, 6, start="plus", replicates=3, seed=5)
+    b = kmeans(X, 6, start="plus", replicates=3, seed=5)
     assert all(np.array_equal(u, v) for u, v in zip(a, b))
 
 
@@ -207,7 +207,7 @@ def test_core_and_previous_numpy_implementation_agree(rng):
     """The core backend reproduces the previous pure numpy k-means (the
     benchmark baseline) exactly on data without near-ties."""
     X = rng.random((3000, 3))
-    fast = splitting_kmeans(X, 15, rng=7)
+    fast = splitting_kmeans(X, 15, seed=7)
     slow = km._splitting_kmeans(X, 15, 5, 7, 13, 100, np.random.default_rng(7),
                                 backend=NUMPY_BACKEND)
     np.testing.assert_array_equal(fast, slow)
@@ -224,7 +224,7 @@ def test_inputs_are_not_modified(rng):
     C0 = X[:4].copy()
     X_copy, C_copy = X.copy(), C0.copy()
     kmeans(X, 4, start=C0)
-    splitting_kmeans(X, 6, rng=1)
+    splitting_kmeans(X, 6, seed=1)
     core_lloyd(X, C0)
     assert np.array_equal(X, X_copy) and np.array_equal(C0, C_copy)
 

@@ -12,6 +12,7 @@ import pytest
 from scipy.ndimage import uniform_filter
 
 import sss
+from _pipeline_cases import small
 from sss.multilevel import box_mean, guided_upsample, working_shape
 from conftest import load_reference
 
@@ -173,8 +174,7 @@ def test_guided_upsample_rejects_bad_input(rng):
 
 
 # ---------------------------------------------------------------- the pipeline
-SMALL = dict(n_segments=60, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
-             relaxed_iterations=4, num_layers=3, working_pixels=1200)
+SMALL = small(n_segments=60, levels=dict(working_pixels=1200))
 
 
 def test_multilevel_returns_full_size_layers(rng):
@@ -208,6 +208,20 @@ def test_method_and_its_arguments_are_checked(rng):
         sss.segment(img, img, superpixels=np.zeros((30, 40), int), progress=False)
     with pytest.raises(ValueError, match="max_side"):
         sss.segment(img, img, max_side=1, progress=False)
+
+
+def test_a_laplacian_callable_works_at_the_working_level(rng):
+    """laplacian= as a callable is given the working level's photo and features."""
+    img = _photo(60, 80, rng)
+    shapes = []
+
+    def lap(image, features, labels):
+        shapes.append(image.shape)
+        return sss.affinity_laplacian(image, features, n_segments=60)
+
+    res = sss.segment(img, img[..., ::-1].copy(), laplacian=lap, progress=False, **SMALL)
+    assert shapes == [res.working_shape + (3,)] and res.working_shape != (60, 80)
+    assert res.alphas.shape == (60, 80, 3) and res.superpixels is None
 
 
 def test_max_side_downsizes_the_photo(rng):

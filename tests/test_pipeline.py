@@ -13,9 +13,9 @@ from sss._progress import Progress
 
 from layer_match import match_layers
 from conftest import load_reference
+from _pipeline_cases import small
 
-SMALL = dict(n_segments=40, num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
-             relaxed_iterations=4, num_layers=3)
+SMALL = small()
 
 
 def _small_inputs(rng, h=28, w=26):
@@ -113,20 +113,12 @@ def test_stages_are_swappable(rng):
     assert calls == [16]
     assert res.superpixels is None
     assert abs(res.alphas.sum(axis=2).mean() - 1) < 1e-3
-
-
-def test_features_none_without_network_says_so(rng, monkeypatch):
-    img, _ = _small_inputs(rng)
-    monkeypatch.delattr(sss, "compute_features", raising=False)
-    with pytest.raises(RuntimeError, match="feature network"):
-        sss.segment(img, progress=False)
-
-
-def test_raw_features_without_preprocessing_say_so(rng, monkeypatch):
-    img, _ = _small_inputs(rng)
-    monkeypatch.delattr(sss, "preprocess_features", raising=False)
-    with pytest.raises(RuntimeError, match="preprocess_features"):
-        sss.segment(img, rng.random((28, 26, 8)), progress=False)
+    seen = []
+    res = sss.segment(img, feat, laplacian=lambda i, f, lab: L, method="reference",
+                      progress=lambda stage, frac: seen.append((stage, frac)), **SMALL)
+    starts = [stage for stage, frac in seen if frac == 0.0]
+    assert starts == ["features", "affinities", "eigenvectors", "constrained sparsification",
+                      "grouping", "relaxed sparsification"]
 
 
 def test_raw_features_go_through_preprocessing(rng, monkeypatch):
@@ -137,7 +129,7 @@ def test_raw_features_go_through_preprocessing(rng, monkeypatch):
         seen.append(f.shape)
         return feat
 
-    monkeypatch.setattr(sss, "preprocess_features", fake_preprocess, raising=False)
+    monkeypatch.setattr(sss.pipeline, "preprocess_features", fake_preprocess)
     sss.segment(img, rng.random((28, 26, 8)), progress=False, **SMALL)
     assert seen == [(28, 26, 8)]
 
@@ -153,7 +145,13 @@ def test_bad_input(rng):
     with pytest.raises(ValueError, match="channels"):  # (2 channels are grey + alpha)
         sss.segment(np.concatenate([img, img[..., :2]], axis=2), feat, progress=False)
     with pytest.raises(ValueError, match="preconditioner"):
-        sss.segment(img, feat, preconditioner="ilu", progress=False)
+        sss.segment(img, feat, relaxed=dict(preconditioner="ilu"), progress=False)
+    with pytest.raises(TypeError, match="no field 'tolerance'"):
+        sss.segment(img, feat, eigen=dict(tolerance=1e-3), progress=False)
+    with pytest.raises(TypeError, match="sss.EigenParams or a dict"):
+        sss.segment(img, feat, eigen=sss.RelaxedParams(), progress=False)
+    with pytest.raises(ValueError, match="eigen.tol"):
+        sss.segment(img, feat, eigen=dict(tol=0.0), progress=False)
     with pytest.raises(ValueError, match="laplacian"):
         sss.segment(img, feat, laplacian=sp.eye(10, format="csr"), progress=False)
     bad = img.copy()
@@ -167,8 +165,9 @@ def test_every_stage_parameter_is_reachable(rng):
     their stages (the result changes, it still sums to 1)."""
     img, feat = _small_inputs(rng)
     a = sss.segment(img, feat, progress=False, **SMALL)
-    b = sss.segment(img, feat, progress=False, kmeans_start_clusters=2, kmeans_replicates=1,
-                    kmeans_rerun_below=3, prune_every=2, normalized_laplacian=True, **SMALL)
+    b = sss.segment(img, feat, progress=False, **small(
+        initial=dict(kmeans=dict(start_clusters=2, replicates=1, rerun_below=3)),
+        constrained=dict(prune_every=2), affinity=dict(normalized=True)))
     assert not np.array_equal(a.alphas, b.alphas)
     assert abs(b.alphas.sum(axis=2).mean() - 1) < 1e-3
 
@@ -219,10 +218,10 @@ def test_core_stages_report_their_progress(rng):
     vals, vecs = sss.smallest_eigenvectors(L, 16)
     assert _core.progress_fraction() == 1.0
     init = sss.constrained_sparsify(vecs, vals, L, img.shape[:2], features=feat, num_layers=6,
-                                    iterations=8)
+                                    max_iter=8)
     assert _core.progress_fraction() == pytest.approx(7 / 8)
     grouped = sss.group_layers(init, feat, 3)
-    sss.relaxed_sparsify(grouped, L, image=img, iterations=4)
+    sss.relaxed_sparsify(grouped, L, image=img, max_iter=4)
     assert _core.progress_fraction() == pytest.approx(4 / 5)
 
 

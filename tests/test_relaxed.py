@@ -55,9 +55,9 @@ def test_block_jacobi_mode_close_to_reference(sparsify_case):
 def test_gradient_from_image_equals_precomputed(docia_inputs, sparsify_case):
     o, L = sparsify_case
     img = docia_inputs["image"]
-    a = sss.relaxed_sparsify(o["groupedSegments"], L, img, iterations=2)
+    a = sss.relaxed_sparsify(o["groupedSegments"], L, img, max_iter=2)
     b = sss.relaxed_sparsify(o["groupedSegments"], L, gradient=sss.image_gradient(img),
-                             iterations=2)
+                             max_iter=2)
     assert np.array_equal(a, b)
 
 
@@ -96,8 +96,8 @@ def _dense_reference(lay, L, grad, iterations):
 def test_tight_solves_match_dense_irls(rng, pc):
     img, L, lay = _small_problem(rng)
     grad = sss.image_gradient(img)
-    out = sss.relaxed_sparsify(lay, L, gradient=grad, iterations=3, cg_tol=1e-13,
-                               cg_iterations=2000, preconditioner=pc)
+    out = sss.relaxed_sparsify(lay, L, gradient=grad, max_iter=3, tol=1e-13,
+                               cg_max_iter=2000, preconditioner=pc)
     np.testing.assert_allclose(out, _dense_reference(lay, L, grad, 3), atol=1e-8)
 
 
@@ -111,7 +111,7 @@ def test_threads_do_not_change_the_result(rng):
 def test_all_vanishing_pixel_gets_uniform_layers(rng):
     img, L, lay = _small_problem(rng, 6, 6, 4)
     lay[2, 3] = 0.05  # all below the 0.1 threshold
-    out = sss.relaxed_sparsify(lay, L, img, iterations=0, final_cg_iterations=0)
+    out = sss.relaxed_sparsify(lay, L, img, max_iter=0, final_cg_max_iter=0)
     np.testing.assert_allclose(out[2, 3], 0.25)
     assert np.all(np.isfinite(out))
 
@@ -119,7 +119,7 @@ def test_all_vanishing_pixel_gets_uniform_layers(rng):
 def test_input_not_modified(rng):
     img, L, lay = _small_problem(rng)
     before = lay.copy()
-    sss.relaxed_sparsify(lay, L, img, iterations=1)
+    sss.relaxed_sparsify(lay, L, img, max_iter=1)
     assert np.array_equal(lay, before)
 
 
@@ -134,10 +134,10 @@ def test_bad_input(rng):
         sss.relaxed_sparsify(lay, L, gradient=np.zeros((3, 3)))
     with pytest.raises(ValueError, match="image must be"):
         sss.relaxed_sparsify(lay, L, img[:-1])
-    with pytest.raises(ValueError, match="cg_tol"):
-        sss.relaxed_sparsify(lay, L, img, cg_tol=0)
-    with pytest.raises(ValueError, match="iterations"):
-        sss.relaxed_sparsify(lay, L, img, iterations=-1)
+    with pytest.raises(ValueError, match="tol"):
+        sss.relaxed_sparsify(lay, L, img, tol=0)
+    with pytest.raises(ValueError, match="max_iter"):
+        sss.relaxed_sparsify(lay, L, img, max_iter=-1)
     bad = lay.copy()
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -52,7 +52,7 @@ def small():
 def test_segment_is_bitwise_identical_for_1_and_2_threads_and_repeated_runs():
     img = _photo(40)
     feat = np.clip(img + np.random.default_rng(0).normal(0, 0.05, img.shape), 0, 1)
-    kw = dict(num_eigenvectors=40, initial_layers=12, progress=False, seed=5)
+    kw = dict(eigen=dict(num_vectors=40), initial=dict(num_layers=12), progress=False, seed=5)
     a1 = sss.segment(img, feat, num_threads=1, **kw)
     a2 = sss.segment(img, feat, num_threads=2, **kw)
     a3 = sss.segment(img, feat, num_threads=2, **kw)
@@ -77,7 +77,7 @@ sys.path.insert(0, {tests!r})
 from test_reliability import _photo
 img = _photo(130)  # 16900 rows: several chunks in the eigensolver's gemm_fixed
 L = sss.affinity_laplacian(img, img)
-v, V = sss.smallest_eigenvectors(L, 24, image_shape=(130, 130))
+v, V = sss.smallest_eigenvectors(L, 24, shape=(130, 130))
 print(hashlib.sha256(V.tobytes() + v.tobytes()).hexdigest())
 """
 
@@ -142,16 +142,16 @@ BAD_CASES = {
                              ValueError, "num_layers must be an integer, got 2.7"),
     "segment_too_many_layers": (lambda s: sss.segment(s["img"], s["feat"], num_layers=50,
                                                       progress=False),
-                                ValueError, "num_layers=50 is more than initial_layers=40"),
+                                ValueError, "num_layers=50 is more than initial.num_layers=40"),
     "segment_tiny_photo": (lambda s: sss.segment(s["img"][:5, :5], s["feat"][:5, :5],
                                                  progress=False),
-                           ValueError, "too small for num_eigenvectors=50"),
-    "segment_gamma_nan": (lambda s: sss.segment(s["img"], s["feat"], gamma_base=float("nan"),
+                           ValueError, "too small for eigen.num_vectors=50"),
+    "segment_gamma_nan": (lambda s: sss.segment(s["img"], s["feat"], relaxed=dict(gamma_base=float("nan")),
                                                 progress=False),
-                          ValueError, "gamma_base must be finite"),
-    "segment_low_above_high": (lambda s: sss.segment(s["img"], s["feat"], low=0.9, high=0.1,
+                          ValueError, "relaxed.gamma_base must be finite"),
+    "segment_low_above_high": (lambda s: sss.segment(s["img"], s["feat"], relaxed=dict(low=0.9, high=0.1),
                                                      progress=False),
-                               ValueError, "low must be smaller than high"),
+                               ValueError, "relaxed.low must be smaller than relaxed.high"),
     "relaxed_low_above_high": (lambda s: sss.relaxed_sparsify(s["lay"], s["L"], low=0.9,
                                                               high=0.1),
                                ValueError, "low must be smaller than high"),
@@ -170,8 +170,8 @@ BAD_CASES = {
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6.5),
         ValueError, "num_layers must be an integer"),
     "colors_tolerance_zero": (lambda s: sss.estimate_layer_colors(
-        s["img"], s["lay"][:, :, :2] * 0 + 0.5, tolerance=0, max_iterations=10000),
-        ValueError, "tolerance must be >= 1e-13"),
+        s["img"], s["lay"][:, :, :2] * 0 + 0.5, tol=0, max_iter=10000),
+        ValueError, "tol must be >= 1e-13"),
     "eigen_empty_L": (lambda s: sss.smallest_eigenvectors(sp.csr_matrix((0, 0)), 1),
                       ValueError, "at least 2 x 2"),
     "eigen_k_too_large": (lambda s: sss.smallest_eigenvectors(sp.identity(9, format="csr"), 9),
@@ -231,9 +231,9 @@ def test_colour_divergence_is_an_error_and_non_convergence_a_warning(small, monk
 
 def test_relaxed_solve_without_convergence_is_warned_with_its_residual(small):
     with pytest.warns(RuntimeWarning, match=r"reached its iteration limit after 1 iterations "
-                                            r"with relative residual [0-9.e-]+ > cg_tol"):
-        out = sss.relaxed_sparsify(small["lay"], small["L"], iterations=1,
-                                   final_cg_iterations=1)
+                                            r"with relative residual [0-9.e-]+ > tol"):
+        out = sss.relaxed_sparsify(small["lay"], small["L"], max_iter=1,
+                                   final_cg_max_iter=1)
     assert np.isfinite(out).all()
 
 
@@ -263,13 +263,13 @@ def _threads_now() -> int:
 
 LONG_CALLS = {
     "colors": lambda s: sss.estimate_layer_colors(  # ~3 s on 2 cores
-        _photo(384), np.random.default_rng(0).random((384, 384, 6)), tolerance=1e-13,
-        max_iterations=10**9),
+        _photo(384), np.random.default_rng(0).random((384, 384, 6)), tol=1e-13,
+        max_iter=10**9),
     "features": lambda s: sss.compute_features(_photo(1024)),  # ~1.6 s on 2 cores
-    "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], iterations=10**8),
+    "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], max_iter=10**8),
     "constrained": lambda s: sss.constrained_sparsify(
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6,
-        iterations=10**8, prune_every=0),
+        max_iter=10**8, prune_every=0),
     "upsampling": lambda s: sss.multilevel.guided_upsample(  # ~3 s on 2 cores
         np.random.default_rng(0).random((60, 80, 8)), np.random.default_rng(1).random((60, 80, 3)),
         np.full((3000, 4000, 3), 0.5)),
@@ -512,7 +512,7 @@ FUZZ_TARGETS = [  # (name, ndim of a plausible input, call)
     ("image_gradient", 3, lambda x, p: sss.image_gradient(x)),
     ("relaxed_sparsify", 3, lambda x, p: sss.relaxed_sparsify(
         x, sp.identity(int(np.prod(x.shape[:2])) if x.ndim >= 2 else 1, format="csr"),
-        iterations=p)),
+        max_iter=p)),
     ("group_layers", 3, lambda x, p: sss.group_layers(x, x, p)),
     ("kmeans", 2, lambda x, p: sss.kmeans.kmeans(x, p)),
     ("segment", 3, lambda x, p: sss.segment(x, x, num_layers=p, progress=False)),

@@ -180,7 +180,7 @@ def test_superpixels_nan_and_bad_parameters():
     img = np.zeros((8, 8, 3))
     for kw, match in [({"n_segments": 0}, "n_segments"), ({"n_segments": 2.5}, "n_segments"),
                       ({"compactness": 0}, "compactness"), ({"compactness": np.inf}, "compactness"),
-                      ({"max_num_iter": 0}, "max_num_iter"),
+                      ({"max_iter": 0}, "max_iter"),
                       ({"min_size_factor": 1.5}, "min_size_factor"),
                       ({"search_factor": 0.5}, "search_factor"),
                       ({"num_threads": 0}, "num_threads")]:

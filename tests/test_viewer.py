@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import sss
+from _pipeline_cases import small
 from sss.viewer import make_server
 
 
@@ -21,9 +22,7 @@ def served(tmp_path_factory):
     out = tmp_path_factory.mktemp("view")
     yy, xx = np.mgrid[0:48, 0:64] / 64.0
     img = np.stack([xx, yy, 0.5 + 0.4 * np.sin(8 * xx)], -1)
-    seg = sss.segment(img, img[..., ::-1].copy(), progress=False, n_segments=40,
-                      num_eigenvectors=16, initial_layers=8, constrained_iterations=8,
-                      relaxed_iterations=4, num_layers=3)
+    seg = sss.segment(img, img[..., ::-1].copy(), progress=False, **small())
     seg.save(out, formats=("npz",), name="photo")
     server = make_server(out)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -21,8 +21,8 @@ void bind_affinity(py::module_& m) {
             params.connectivity = connectivity;
             return csr_result([&] { return semantic_affinity(lv, fv, params); });
         },
-        py::arg("labels"), py::arg("features"), py::arg("steepness") = 20.0,
-        py::arg("center") = 0.85, py::arg("connectivity") = 8,
+        py::arg("labels"), py::arg("features"), py::arg("steepness") = SemanticParams{}.steepness,
+        py::arg("center") = SemanticParams{}.center, py::arg("connectivity") = SemanticParams{}.connectivity,
         "Semantic affinity at centroid pixels as CSR parts (data, indices, indptr, shape).");
     m.def(
         "color_affinity",
@@ -37,8 +37,8 @@ void bind_affinity(py::module_& m) {
             params.num_threads = num_threads;
             return csr_result([&] { return color_affinity(lv, iv, params); });
         },
-        py::arg("labels"), py::arg("image"), py::arg("steepness") = 50.0, py::arg("center") = 0.95,
-        py::arg("radius") = 0.2, py::arg("num_threads") = 0,
+        py::arg("labels"), py::arg("image"), py::arg("steepness") = ColorParams{}.steepness,
+        py::arg("center") = ColorParams{}.center, py::arg("radius") = ColorParams{}.radius, py::arg("num_threads") = 0,
         "Non-local colour affinity at centroid pixels as CSR parts.");
     m.def(
         "pairs_within_radius",

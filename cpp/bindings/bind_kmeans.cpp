@@ -53,7 +53,7 @@ void bind_kmeans(py::module_& m) {
                                   std::move(res.sqdist), std::move(res.min_sqdist),
                                   res.iterations, res.converged);
         },
-        py::arg("X"), py::arg("centers"), py::arg("max_iter") = 100, py::arg("num_threads") = 0,
+        py::arg("X"), py::arg("centers"), py::arg("max_iter") = LloydParams{}.max_iter, py::arg("num_threads") = 0,
         py::arg("kernel") = "auto",
         "Lloyd's k-means (MATLAB semantics) from the given centres on float64 C-contiguous "
         "(n, d) points: (labels int32, centers, sqdist to own centre, sqdist to nearest centre, "

@@ -16,7 +16,7 @@ void bind_matting(py::module_& m) {
             params.num_threads = num_threads;
             return csr_result([&] { return matting_affinity(view, params); });
         },
-        py::arg("image"), py::arg("radius") = 1, py::arg("eps") = 1e-7, py::arg("num_threads") = 0,
+        py::arg("image"), py::arg("radius") = MattingParams{}.radius, py::arg("eps") = MattingParams{}.eps, py::arg("num_threads") = 0,
         "Matting affinity of an (H, W, 3) float64 C-contiguous image as CSR parts "
         "(data, indices, indptr, shape).");
     m.def(

@@ -39,6 +39,17 @@ void bind_multilevel(py::module_& m) {
         py::arg("layers"), py::arg("guide_low"), py::arg("guide"), py::arg("radius"),
         py::arg("eps"), py::arg("clip"), py::arg("num_threads"),
         "Guided upsampling of (h, w, K) layers to the size of the (H, W, 3) guide.");
+    m.def(
+        "clean_alphas",
+        [](const py::array& alphas, double cutoff) {
+            const ImageView av = image_view(alphas, "alphas", 0);
+            std::vector<float> out(av.data, av.data + av.num_pixels() * av.channels);
+            clean_alphas(out.data(), av.num_pixels(), av.channels, cutoff);
+            return vector_to_array(std::move(out), {av.height, av.width, av.channels});
+        },
+        py::arg("alphas"), py::arg("cutoff"),
+        "(H, W, K) layers with alpha below cutoff snapped to 0 and above 1 - cutoff to 1, "
+        "renormalised; a float32 copy.");
 }
 
 }  // namespace sss::bindings

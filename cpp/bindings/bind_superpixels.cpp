@@ -9,13 +9,13 @@ namespace sss::bindings {
 void bind_superpixels(py::module_& m) {
     m.def(
         "superpixels",
-        [](const py::array& image, int n_segments, double compactness, int max_num_iter,
+        [](const py::array& image, int n_segments, double compactness, int max_iter,
            double min_size_factor, double search_factor, int num_threads) {
             const ImageView view = image_view(image, "image", 3);
             SlicParams params;
             params.n_segments = n_segments;
             params.compactness = compactness;
-            params.max_num_iter = max_num_iter;
+            params.max_iter = max_iter;
             params.min_size_factor = min_size_factor;
             params.search_factor = search_factor;
             params.num_threads = num_threads;
@@ -26,8 +26,10 @@ void bind_superpixels(py::module_& m) {
             return py::make_tuple(to_numpy(res.labels, {view.height, view.width}), res.count,
                                   res.iterations);
         },
-        py::arg("image"), py::arg("n_segments") = 2500, py::arg("compactness") = 1e-20,
-        py::arg("max_num_iter") = 10, py::arg("min_size_factor") = 0.25, py::arg("search_factor") = 1.0,
+        py::arg("image"), py::arg("n_segments") = SlicParams{}.n_segments,
+        py::arg("compactness") = SlicParams{}.compactness, py::arg("max_iter") = SlicParams{}.max_iter,
+        py::arg("min_size_factor") = SlicParams{}.min_size_factor,
+        py::arg("search_factor") = SlicParams{}.search_factor,
         py::arg("num_threads") = 0,
         "SLIC-0 superpixels of an (H, W, 3) float64 C-contiguous RGB image: "
         "(labels (H, W) int32, count, iterations).");

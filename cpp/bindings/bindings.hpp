@@ -17,5 +17,6 @@ void bind_relaxed(pybind11::module_& m);
 void bind_colors(pybind11::module_& m);
 void bind_multilevel(pybind11::module_& m);
 void bind_build_info(pybind11::module_& m);
+void bind_pipeline(pybind11::module_& m);
 
 }  // namespace sss::bindings

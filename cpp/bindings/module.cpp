@@ -48,4 +48,5 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_colors(m);
     sss::bindings::bind_multilevel(m);
     sss::bindings::bind_build_info(m);
+    sss::bindings::bind_pipeline(m);
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sss/parallel.hpp"
+#include "sss/random.hpp"
 
 namespace sss {
 namespace {
@@ -197,40 +198,50 @@ SparseMatrix centroid_pair_matrix(std::ptrdiff_t num_pixels, const std::vector<i
 
 SparseMatrix semantic_affinity(const LabelView& labels, const ImageView& features,
                                const SemanticParams& params) {
-    const int K = check_labels(labels, "semantic_affinity");
+    check_labels(labels, "semantic_affinity");
     check_image(features, "semantic_affinity", 0);
     check_same_size(labels, features, "semantic_affinity", "features");
+    return semantic_affinity(superpixel_graph(labels, nullptr, &features, params.connectivity),
+                             params);
+}
+
+SparseMatrix semantic_affinity(const SuperpixelGraph& graph, const SemanticParams& params) {
     check_finite_param(params.steepness, "semantic_affinity", "steepness");
     check_finite_param(params.center, "semantic_affinity", "center");
-    const std::vector<int> pairs = adjacent_pairs(labels, K, params.connectivity);
-    const Centroids cen = centroid_pixels(labels, K);
-    const std::vector<double> means = region_means(labels, K, features);
-    const int C = features.channels;
-    const std::vector<int> pixel = [&] {
-        std::vector<int> p(static_cast<size_t>(K));
-        for (size_t k = 0; k < p.size(); ++k) p[k] = cen.row[k] * labels.width + cen.col[k];
-        return p;
-    }();
+    const int K = graph.count, C = graph.feature_channels;
+    if (graph.mean_feature.size() != static_cast<size_t>(K) * C || C < 1)
+        throw std::invalid_argument("semantic_affinity: the superpixel graph has no mean features");
+    const std::vector<int>& pairs = graph.pairs;
+    std::vector<int> pixel(static_cast<size_t>(K));
+    for (size_t k = 0; k < pixel.size(); ++k)
+        pixel[k] = graph.centroids.row[k] * graph.width + graph.centroids.col[k];
     std::vector<double> w(pairs.size() / 2);
     for (size_t e = 0; e < w.size(); ++e) {
-        const double aff = 1.0 - row_distance(means, C, pairs[2 * e], pairs[2 * e + 1]);
+        const double aff = 1.0 - row_distance(graph.mean_feature, C, pairs[2 * e], pairs[2 * e + 1]);
         w[e] = std::erf(params.steepness * (aff - params.center));
     }
-    return centroid_pair_matrix(labels.num_pixels(), pixel, pairs, w);
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(graph.height) * graph.width;
+    return centroid_pair_matrix(n, pixel, pairs, w);
 }
 
 SparseMatrix color_affinity(const LabelView& labels, const ImageView& image, const ColorParams& params) {
-    const int K = check_labels(labels, "color_affinity");
+    check_labels(labels, "color_affinity");
     check_image(image, "color_affinity", 0);
     check_same_size(labels, image, "color_affinity", "image");
+    // no adjacency needed: connectivity 0 skips it
+    return color_affinity(superpixel_graph(labels, &image, nullptr, 0), params);
+}
+
+SparseMatrix color_affinity(const SuperpixelGraph& graph, const ColorParams& params) {
     check_finite_param(params.steepness, "color_affinity", "steepness");
     check_finite_param(params.center, "color_affinity", "center");
     if (!(params.radius >= 0.0))
         throw std::invalid_argument("color_affinity: radius must be >= 0");
-    const int H = labels.height, W = labels.width;
-    const Centroids cen = centroid_pixels(labels, K);
-    const std::vector<double> means = region_means(labels, K, image);
-    const int C = image.channels;
+    const int H = graph.height, W = graph.width, K = graph.count, C = graph.color_channels;
+    if (graph.mean_color.size() != static_cast<size_t>(K) * C || C < 1)
+        throw std::invalid_argument("color_affinity: the superpixel graph has no mean colours");
+    const Centroids& cen = graph.centroids;
+    const std::vector<double>& means = graph.mean_color;
     std::vector<int> pixel(static_cast<size_t>(K));
     std::vector<double> ny(static_cast<size_t>(K)), nx(static_cast<size_t>(K));
     for (size_t k = 0; k < pixel.size(); ++k) {
@@ -261,7 +272,7 @@ SparseMatrix color_affinity(const LabelView& labels, const ImageView& image, con
         kept_pairs.push_back(pairs[static_cast<size_t>(2 * e + 1)]);
         kept.push_back(w[static_cast<size_t>(e)]);
     }
-    return centroid_pair_matrix(labels.num_pixels(), pixel, kept_pairs, kept);
+    return centroid_pair_matrix(static_cast<std::ptrdiff_t>(H) * W, pixel, kept_pairs, kept);
 }
 
 namespace {
@@ -408,6 +419,80 @@ SparseMatrix weighted_laplacian(const std::vector<SparseRef>& mats, const std::v
             li[k] = rr;
             lv[k] = diag[static_cast<size_t>(r)];
         }
+    }
+    return L;
+}
+
+}  // namespace sss
+
+// ---------------------------------------------------------------- stage 6: the Laplacian
+namespace sss {
+
+SparseMatrix affinity_laplacian(const SparseRef& matting, const SparseRef& semantic,
+                                const SparseRef& color, const AffinityParams& params) {
+    const std::vector<SparseRef> terms{matting, semantic, color};
+    const std::vector<double> weights{1.0, params.semantic_weight, params.color_weight};
+    SparseMatrix L = weighted_laplacian(terms, weights);
+    if (!params.normalized) return L;
+    // D^-1/2 L D^-1/2 with D the row sums of W, each summed as numpy's
+    // add.reduceat does (first entry, then the pairwise sum of the rest)
+    SparseMatrix W = weighted_sum(terms, weights);
+    const Eigen::Index n = W.rows();
+    std::vector<double> s(static_cast<std::size_t>(n));
+    for (Eigen::Index r = 0; r < n; ++r) {
+        const int a = W.outerIndexPtr()[r], b = W.outerIndexPtr()[r + 1];
+        const double* v = W.valuePtr() + a;
+        const double d = b > a ? v[0] + numpy_sum(v + 1, b - a - 1) : 0.0;
+        if (!(d > 0))
+            throw std::invalid_argument(
+                "normalized=True needs positive affinity row sums, but row " + std::to_string(r) +
+                " sums to " + std::to_string(d) + "; use the unnormalised Laplacian");
+        s[static_cast<std::size_t>(r)] = 1.0 / std::sqrt(d);
+    }
+    SparseMatrix out(n, n);
+    out.reserve(L.nonZeros());
+    std::vector<Eigen::Triplet<double, int>> entries;
+    entries.reserve(static_cast<std::size_t>(L.nonZeros()));
+    for (Eigen::Index r = 0; r < n; ++r)
+        for (SparseMatrix::InnerIterator it(L, r); it; ++it) {
+            const double v = (s[static_cast<std::size_t>(r)] * it.value()) *
+                             s[static_cast<std::size_t>(it.col())];
+            if (v != 0.0) entries.emplace_back(int(r), int(it.col()), v);
+        }
+    out.setFromTriplets(entries.begin(), entries.end());
+    out.makeCompressed();
+    L.swap(out);
+    return L;
+}
+
+SparseMatrix image_laplacian(const ImageView& image, const ImageView& features,
+                             const AffinityParams& params, const int* labels,
+                             std::vector<int>* labels_out, AffinityTerms* terms_out) {
+    check_image(image, "image", 3);
+    check_image(features, "features", 0);
+    if (features.height != image.height || features.width != image.width)
+        throw std::invalid_argument("features and image differ in size");
+    std::vector<int> own;
+    if (labels == nullptr) {
+        own = slic_superpixels(image, params.superpixels).labels;
+        labels = own.data();
+    }
+    const LabelView lab{labels, image.height, image.width};
+    check_labels(lab, "superpixel labels");
+    const SuperpixelGraph graph =
+        superpixel_graph(lab, &image, &features, params.semantic.connectivity);
+    SparseMatrix W_L = matting_affinity(image, params.matting);
+    SparseMatrix W_S = semantic_affinity(graph, params.semantic);
+    SparseMatrix W_C = color_affinity(graph, params.color);
+    SparseMatrix L = affinity_laplacian(W_L, W_S, W_C, params);
+    if (terms_out != nullptr) {
+        terms_out->matting.swap(W_L);
+        terms_out->semantic.swap(W_S);
+        terms_out->color.swap(W_C);
+    }
+    if (labels_out != nullptr) {
+        if (own.empty()) own.assign(labels, labels + image.num_pixels());
+        labels_out->swap(own);
     }
     return L;
 }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
+#include <optional>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -446,6 +448,167 @@ RowMatrixXd pairwise_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
         return 0;
     });
     return out;
+}
+
+}  // namespace sss
+
+// ---------------------------------------------------------------- starts, replicates, splitting
+namespace sss {
+
+namespace {
+
+RowMatrixXd rows_of(const Eigen::Ref<const RowMatrixXd>& X, const std::vector<std::int64_t>& idx) {
+    RowMatrixXd out(static_cast<Eigen::Index>(idx.size()), X.cols());
+    for (std::size_t i = 0; i < idx.size(); ++i)
+        out.row(static_cast<Eigen::Index>(i)) = X.row(static_cast<Eigen::Index>(idx[i]));
+    return out;
+}
+
+RowMatrixXd plus_start(const Eigen::Ref<const RowMatrixXd>& X, int k, Rng& rng) {
+    const Eigen::Index n = X.rows();
+    RowMatrixXd C(k, X.cols());
+    C.row(0) = X.row(static_cast<Eigen::Index>(rng.integers(n)));
+    Eigen::VectorXd dmin = nearest_sqdist(X, C.topRows(1));
+    std::vector<double> w(static_cast<std::size_t>(n));
+    for (int j = 1; j < k; ++j) {
+        const double s = numpy_sum(dmin.data(), n);
+        std::int64_t idx;
+        if (s > 0) {
+            std::copy(dmin.data(), dmin.data() + n, w.begin());
+            idx = rng.choice(w, s);
+        } else {
+            idx = rng.integers(n);
+        }
+        C.row(j) = X.row(static_cast<Eigen::Index>(idx));
+        const Eigen::VectorXd dj = nearest_sqdist(X, C.middleRows(j, 1));
+        dmin = dmin.cwiseMin(dj);
+    }
+    return C;
+}
+
+KmeansResult run_lloyd(const Eigen::Ref<const RowMatrixXd>& X, const RowMatrixXd& C0, int max_iter) {
+    LloydParams p;
+    p.max_iter = max_iter;
+    LloydResult r = lloyd_kmeans(X, C0, p);
+    return {std::move(r.labels), std::move(r.centers), std::move(r.sqdist), std::move(r.min_sqdist)};
+}
+
+KmeansResult kmeans_from(const Eigen::Ref<const RowMatrixXd>& X, int k, KmeansStart start,
+                         const RowMatrixXd* given, int replicates, int max_iter, Rng& rng) {
+    const Eigen::Index n = X.rows();
+    if (k < 1 || k > n)
+        throw std::invalid_argument("kmeans: k must be in [1, n] = [1, " + std::to_string(n) +
+                                    "], got " + std::to_string(k));
+    if (replicates < 1 || max_iter < 1)
+        throw std::invalid_argument("kmeans: replicates and max_iter must be >= 1");
+    KmeansResult best;
+    double best_total = 0.0;
+    for (int r = 0; r < replicates; ++r) {
+        RowMatrixXd C0;
+        if (given != nullptr) {
+            C0 = *given;
+        } else if (start == KmeansStart::Plus) {
+            C0 = plus_start(X, k, rng);
+        } else if (start == KmeansStart::Sample) {
+            C0 = rows_of(X, rng.choice_without_replacement(n, k));
+        } else {
+            const auto m = static_cast<std::int64_t>(std::floor(0.1 * static_cast<double>(n)));
+            if (m < k) {
+                C0 = rows_of(X, rng.choice_without_replacement(n, k));
+            } else {
+                const RowMatrixXd sub = rows_of(X, rng.choice_without_replacement(n, m));
+                const RowMatrixXd c = rows_of(sub, rng.choice_without_replacement(m, k));
+                C0 = run_lloyd(sub, c, max_iter).centers;
+            }
+        }
+        KmeansResult res = run_lloyd(X, C0, max_iter);
+        const double total = numpy_sum(res.sqdist.data(), res.sqdist.size());
+        if (r == 0 || total < best_total) {
+            best_total = total;
+            best = std::move(res);
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+KmeansResult kmeans(const Eigen::Ref<const RowMatrixXd>& X, int k, KmeansStart start,
+                    int replicates, int max_iter, Rng& rng) {
+    return kmeans_from(X, k, start, nullptr, replicates, max_iter, rng);
+}
+
+std::vector<int> splitting_kmeans(const Eigen::Ref<const RowMatrixXd>& X, int k,
+                                  const SplittingParams& params, Rng& rng) {
+    const Eigen::Index n = X.rows(), d = X.cols();
+    if (k < 1 || k > n)
+        throw std::invalid_argument("splitting_kmeans: k must be in [1, n] = [1, " +
+                                    std::to_string(n) + "], got " + std::to_string(k));
+    if (params.start_clusters < 1 || params.replicates < 1 || params.max_iter < 1)
+        throw std::invalid_argument(
+            "splitting_kmeans: start_clusters, replicates and max_iter must be >= 1");
+    const int k0 = std::min(k, params.start_clusters);
+    KmeansResult run = kmeans_from(X, k0, KmeansStart::Cluster, nullptr, params.replicates,
+                                   params.max_iter, rng);
+    std::vector<int> idx = std::move(run.labels);
+    RowMatrixXd C = std::move(run.centers);
+    Eigen::VectorXd dmin = std::move(run.min_sqdist);  // distances of the last full run
+    struct Split {
+        double score = -2.0;
+        std::vector<std::int64_t> members;
+        std::vector<int> sub_labels;  // empty: the cluster cannot be split
+        RowMatrixXd sub_centers;
+    };
+    std::vector<std::optional<Split>> cache;
+    for (int cnt = k0 + 1; cnt <= k; ++cnt) {
+        cache.resize(static_cast<std::size_t>(cnt - 1));
+        int best = -1;
+        for (int cl = 0; cl < cnt - 1; ++cl) {
+            auto& entry = cache[static_cast<std::size_t>(cl)];
+            if (!entry) {
+                Split s;
+                for (Eigen::Index i = 0; i < n; ++i)
+                    if (idx[static_cast<std::size_t>(i)] == cl) s.members.push_back(i);
+                if (static_cast<Eigen::Index>(s.members.size()) > 2 * d) {
+                    const RowMatrixXd sub = rows_of(X, s.members);
+                    KmeansResult two = kmeans_from(sub, 2, KmeansStart::Cluster, nullptr, 1,
+                                                   params.max_iter, rng);
+                    std::vector<double> own(s.members.size());
+                    for (std::size_t i = 0; i < own.size(); ++i)
+                        own[i] = dmin[static_cast<Eigen::Index>(s.members[i])];
+                    s.score = numpy_sum(own.data(), static_cast<std::ptrdiff_t>(own.size())) -
+                              numpy_sum(two.min_sqdist.data(), two.min_sqdist.size());
+                    s.sub_labels = std::move(two.labels);
+                    s.sub_centers = std::move(two.centers);
+                }
+                entry = std::move(s);
+            }
+            if (best < 0 || entry->score > cache[static_cast<std::size_t>(best)]->score) best = cl;
+        }
+        if (best < 0 || cache[static_cast<std::size_t>(best)]->sub_labels.empty())
+            throw std::invalid_argument(
+                "cannot split the " + std::to_string(n) + " feature points into k=" +
+                std::to_string(k) + " clusters (k is initial_layers in sss.segment, num_layers "
+                "in sss.constrained_sparsify): after " + std::to_string(cnt - 1) +
+                " clusters none can be split further (a cluster needs more than " +
+                std::to_string(2 * d) + " points); use k <= " + std::to_string(cnt - 1) +
+                " or a larger image");
+        Split s = std::move(*cache[static_cast<std::size_t>(best)]);
+        cache[static_cast<std::size_t>(best)].reset();
+        C.conservativeResize(C.rows() + 1, Eigen::NoChange);
+        C.row(C.rows() - 1) = s.sub_centers.row(1);
+        C.row(best) = s.sub_centers.row(0);
+        for (std::size_t i = 0; i < s.members.size(); ++i)
+            if (s.sub_labels[i] == 1) idx[static_cast<std::size_t>(s.members[i])] = cnt - 1;
+        if (cnt < params.rerun_below) {
+            KmeansResult full = kmeans_from(X, cnt, KmeansStart::Plus, &C, 1, params.max_iter, rng);
+            idx = std::move(full.labels);
+            C = std::move(full.centers);
+            dmin = std::move(full.min_sqdist);
+            cache.clear();
+        }
+    }
+    return idx;
 }
 
 }  // namespace sss

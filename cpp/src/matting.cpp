@@ -2,6 +2,8 @@
 // directly into compressed sparse row storage.
 #include "sss/matting.hpp"
 
+#include "sss/affinity.hpp"
+
 #include <Eigen/Dense>
 
 #include <algorithm>
@@ -200,57 +202,8 @@ SparseMatrix laplacian_from_affinity(const SparseRef& W) {
     if (W.rows() != W.cols())
         throw std::invalid_argument("laplacian_from_affinity: affinity must be square, got " +
                                     std::to_string(W.rows()) + " x " + std::to_string(W.cols()));
-    const Eigen::Index n = W.rows();
-    const int* wo = W.outerIndexPtr();
-    const int* wi = W.innerIndexPtr();
-    const double* wv = W.valuePtr();
-
-    std::vector<int> has_diag(static_cast<size_t>(n), 0);
-    std::int64_t total = 0;
-    for (Eigen::Index r = 0; r < n; ++r) {
-        for (int k = wo[r]; k < wo[r + 1]; ++k)
-            if (wi[k] == r) has_diag[static_cast<size_t>(r)] = 1;
-        total += (wo[r + 1] - wo[r]) + (has_diag[static_cast<size_t>(r)] ? 0 : 1);
-    }
-    if (total > INT_MAX)
-        throw std::length_error("laplacian_from_affinity: too many nonzeros for 32-bit indices");
-
-    SparseMatrix L(n, n);
-    L.resizeNonZeros(static_cast<Eigen::Index>(total));
-    int* lo = L.outerIndexPtr();
-    int* li = L.innerIndexPtr();
-    double* lv = L.valuePtr();
-    lo[0] = 0;
-    for (Eigen::Index r = 0; r < n; ++r)
-        lo[r + 1] = lo[r] + (wo[r + 1] - wo[r]) + (has_diag[static_cast<size_t>(r)] ? 0 : 1);
-
-#pragma omp parallel for schedule(static)
-    for (Eigen::Index r = 0; r < n; ++r) {
-        double rowsum = 0.0, wrr = 0.0;
-        for (int k = wo[r]; k < wo[r + 1]; ++k) {
-            rowsum += wv[k];
-            if (wi[k] == r) wrr += wv[k];
-        }
-        const double diag = rowsum - wrr;
-        int out = lo[r];
-        bool placed = false;
-        for (int k = wo[r]; k < wo[r + 1]; ++k) {
-            if (!placed && wi[k] >= r) {
-                if (wi[k] != r) {  // no stored diagonal: insert it here
-                    li[out] = static_cast<int>(r);
-                    lv[out++] = diag;
-                }
-                placed = true;
-            }
-            li[out] = wi[k];
-            lv[out++] = (wi[k] == r) ? diag : -wv[k];
-        }
-        if (!placed) {
-            li[out] = static_cast<int>(r);
-            lv[out++] = diag;
-        }
-    }
-    return L;
+    // D - W is assembled in one place, for any weighted sum of affinities
+    return weighted_laplacian({W}, {1.0});
 }
 
 }  // namespace sss

@@ -186,4 +186,23 @@ std::vector<float> guided_upsample(const ImageView& layers, const ImageView& gui
     return out;
 }
 
+void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff) {
+    if (!(cutoff >= 0.0 && cutoff <= 0.25))
+        throw std::invalid_argument("clean_alphas: cutoff must be in [0, 0.25], got " +
+                                    std::to_string(cutoff));
+    if (k < 1 || n < 0) throw std::invalid_argument("clean_alphas: need n >= 0 and k >= 1");
+    const float t = static_cast<float>(cutoff);
+    const float scale = static_cast<float>(1.0 - 2.0 * cutoff);
+    for (std::ptrdiff_t p = 0; p < n; ++p) {
+        float* a = alphas + p * k;
+        float s = 0.0f;
+        for (int j = 0; j < k; ++j) {
+            a[j] = std::min(std::max((a[j] - t) / scale, 0.0f), 1.0f);
+            s += a[j];
+        }
+        if (s > 0.0f)
+            for (int j = 0; j < k; ++j) a[j] /= s;
+    }
+}
+
 }  // namespace sss

@@ -257,9 +257,9 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
                                     std::to_string(params.n_segments));
     if (!(params.compactness > 0.0) || !std::isfinite(params.compactness))
         throw std::invalid_argument("superpixels: compactness must be finite and > 0");
-    if (params.max_num_iter < 1)
-        throw std::invalid_argument("superpixels: max_num_iter must be >= 1, got " +
-                                    std::to_string(params.max_num_iter));
+    if (params.max_iter < 1)
+        throw std::invalid_argument("superpixels: max_iter must be >= 1, got " +
+                                    std::to_string(params.max_iter));
     if (!(params.min_size_factor >= 0.0 && params.min_size_factor <= 1.0))
         throw std::invalid_argument("superpixels: min_size_factor must be in [0, 1]");
     if (!(params.search_factor >= 1.0 && params.search_factor <= 4.0))
@@ -359,7 +359,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
                 static_cast<float>(lab[static_cast<size_t>(p) * 3 + c]);
 
     int it = 0;
-    for (; it < params.max_num_iter; ++it) {
+    for (; it < params.max_iter; ++it) {
         check_cancel();
         band_ptr.assign(static_cast<size_t>(nb) + 1, 0);
         for (int k = 0; k < K; ++k) {
@@ -432,7 +432,7 @@ SlicResult slic_superpixels(const ImageView& image, const SlicParams& params) {
             }
         }
         res.iterations = it + 1;
-        if ((it > 0 && changed == 0) || it + 1 == params.max_num_iter) break;
+        if ((it > 0 && changed == 0) || it + 1 == params.max_iter) break;
 
         // Update: centres to the means of their pixels. Rows are split into a
         // fixed number of blocks summed separately and combined in order, so
@@ -580,6 +580,29 @@ std::vector<double> region_means(const LabelView& labels, int count, const Image
         for (int c = 0; c < C; ++c) sum[k * C + c] /= static_cast<double>(n[k]);
     }
     return sum;
+}
+
+SuperpixelGraph superpixel_graph(const LabelView& labels, const ImageView* image,
+                                 const ImageView* features, int connectivity) {
+    SuperpixelGraph g;
+    g.count = check_labels(labels, "superpixel_graph");
+    g.height = labels.height;
+    g.width = labels.width;
+    // connectivity 0: no adjacency (the colour affinity pairs by distance instead)
+    if (connectivity != 0) g.pairs = adjacent_pairs(labels, g.count, connectivity);
+    g.centroids = centroid_pixels(labels, g.count);
+    auto means = [&](const ImageView* v, std::vector<double>& out, int& channels, const char* what) {
+        if (v == nullptr) return;
+        check_image(*v, what, 0);
+        if (v->height != labels.height || v->width != labels.width)
+            throw std::invalid_argument(std::string("superpixel_graph: ") + what +
+                                        " and labels differ in size");
+        out = region_means(labels, g.count, *v);
+        channels = v->channels;
+    };
+    means(image, g.mean_color, g.color_channels, "image");
+    means(features, g.mean_feature, g.feature_channels, "features");
+    return g;
 }
 
 }  // namespace sss

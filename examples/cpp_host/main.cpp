@@ -1,14 +1,24 @@
-// Computes the matting affinity of a small image with the installed sss core
-// and prints its size, number of nonzeros and a checksum.
+// Segments a photo with the installed sss core, without Python:
 //
-//   sss_cpp_host               uses a built-in 40 x 30 synthetic image
-//   sss_cpp_host image.ppm     reads a binary (P6) 8-bit PPM
-#include <sss/sss.hpp>
+//   sss_cpp_host PHOTO.ppm FEATURES.npy LAYERS.npy [name=value ...]
+//
+// PHOTO.ppm is a binary 8-bit PPM (P6); FEATURES.npy the photo's 3-D
+// semantic features (stage 1, e.g. written by Python from
+// sss.preprocess_features(sss.compute_features(photo), photo)) as an
+// (H, W, 3) float64 array, at the photo's size or at the working level's;
+// LAYERS.npy receives the (H, W, K) float32 soft layers. Options:
+// method=multilevel|reference, num_layers=K, seed=S, n_segments=N,
+// num_vectors=M, initial_layers=I, working_pixels=P, max_iter=T (constrained
+// and relaxed sparsification's iterations). Prints the layers' size and the
+// working level's.
+#include <sss/pipeline.hpp>
 
-#include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,47 +42,116 @@ std::vector<double> read_ppm(const std::string& path, int& h, int& w) {
     return img;
 }
 
-std::vector<double> synthetic(int h, int w) {
-    std::vector<double> img(static_cast<size_t>(h) * w * 3);
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-            double* p = &img[(static_cast<size_t>(y) * w + x) * 3];
-            const bool disk = (x - 20) * (x - 20) + (y - 15) * (y - 15) < 64;
-            p[0] = disk ? 0.9 : x / double(w - 1);
-            p[1] = disk ? 0.2 : y / double(h - 1);
-            p[2] = 0.25 + 0.5 * ((x * 7 + y * 3) % 11) / 10.0;
-        }
-    return img;
+// A C-order little-endian float64 .npy array of shape (h, w, c) (NumPy's
+// format version 1 or 2).
+std::vector<double> read_npy(const std::string& path, int& h, int& w, int& c) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw std::runtime_error("cannot open " + path);
+    char magic[8];
+    f.read(magic, 8);
+    if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+        throw std::runtime_error(path + ": not a .npy file");
+    std::uint32_t len = 0;
+    if (magic[6] == 1) {
+        unsigned char b[2];
+        f.read(reinterpret_cast<char*>(b), 2);
+        len = b[0] | (b[1] << 8);
+    } else {
+        unsigned char b[4];
+        f.read(reinterpret_cast<char*>(b), 4);
+        len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+    }
+    std::string header(len, ' ');
+    f.read(header.data(), len);
+    if (header.find("'descr': '<f8'") == std::string::npos ||
+        header.find("'fortran_order': False") == std::string::npos)
+        throw std::runtime_error(path + ": expected a C-order float64 ('<f8') array");
+    const auto open = header.find('(', header.find("'shape'"));
+    const auto close = header.find(')', open);
+    std::istringstream shape(header.substr(open + 1, close - open - 1));
+    std::vector<long> dims;
+    std::string item;
+    while (std::getline(shape, item, ','))
+        if (item.find_first_not_of(' ') != std::string::npos) dims.push_back(std::stol(item));
+    if (dims.size() != 3) throw std::runtime_error(path + ": expected an (H, W, C) array");
+    h = static_cast<int>(dims[0]);
+    w = static_cast<int>(dims[1]);
+    c = static_cast<int>(dims[2]);
+    std::vector<double> data(static_cast<size_t>(h) * w * c);
+    f.read(reinterpret_cast<char*>(data.data()),
+           static_cast<std::streamsize>(data.size() * sizeof(double)));
+    if (!f) throw std::runtime_error(path + ": truncated data");
+    return data;
+}
+
+void write_npy(const std::string& path, const std::vector<float>& data, int h, int w, int c) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                         std::to_string(h) + ", " + std::to_string(w) + ", " +
+                         std::to_string(c) + "), }";
+    const size_t total = 10 + header.size() + 1;
+    header.append((64 - total % 64) % 64, ' ');
+    header += '\n';
+    std::ofstream f(path, std::ios::binary);
+    if (!f) throw std::runtime_error("cannot write " + path);
+    const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
+                                  static_cast<unsigned char>(header.size() >> 8)};
+    f.write("\x93NUMPY\x01\x00", 8);
+    f.write(reinterpret_cast<const char*>(len), 2);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    f.write(reinterpret_cast<const char*>(data.data()),
+            static_cast<std::streamsize>(data.size() * sizeof(float)));
+    if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+sss::Params parse_options(int argc, char** argv) {
+    std::string method = "multilevel";
+    for (int i = 4; i < argc; ++i)
+        if (std::strncmp(argv[i], "method=", 7) == 0) method = argv[i] + 7;
+    if (method != "multilevel" && method != "reference")
+        throw std::invalid_argument("method must be multilevel or reference, got " + method);
+    sss::Params p = method == "reference" ? sss::Params::reference() : sss::Params::multilevel();
+    for (int i = 4; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const auto eq = arg.find('=');
+        if (eq == std::string::npos) throw std::invalid_argument("expected name=value: " + arg);
+        const std::string name = arg.substr(0, eq), value = arg.substr(eq + 1);
+        if (name == "method") continue;
+        const long long v = std::stoll(value);
+        if (name == "num_layers") p.num_layers = static_cast<int>(v);
+        else if (name == "seed") p.seed = static_cast<std::uint64_t>(v);
+        else if (name == "n_segments") p.affinity.superpixels.n_segments = static_cast<int>(v);
+        else if (name == "num_vectors") p.eigen.num_vectors = static_cast<int>(v);
+        else if (name == "initial_layers") p.initial.num_layers = static_cast<int>(v);
+        else if (name == "working_pixels") p.levels.working_pixels = v;
+        else if (name == "max_iter") {
+            p.constrained.iterations = static_cast<int>(v);
+            p.relaxed.iterations = static_cast<int>(v);
+        } else throw std::invalid_argument("unknown option " + name);
+    }
+    return p;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc < 4) {
+        std::cerr << "usage: sss_cpp_host PHOTO.ppm FEATURES.npy LAYERS.npy [name=value ...]\n";
+        return 2;
+    }
     try {
-        int h = 30, w = 40;
-        std::vector<double> pixels = argc > 1 ? read_ppm(argv[1], h, w) : synthetic(h, w);
-        sss::ImageView image{pixels.data(), h, w, 3};
-        const sss::SparseMatrix W = sss::matting_affinity(image);
-        const sss::SparseMatrix L = sss::laplacian_from_affinity(W);
-        // checksum: sum of values weighted by a pattern of their (row, col)
-        double sum = 0.0, checksum = 0.0;
-        for (int r = 0; r < W.outerSize(); ++r)
-            for (sss::SparseMatrix::InnerIterator it(W, r); it; ++it) {
-                sum += it.value();
-                checksum += it.value() * ((it.row() * 7 + it.col() * 13) % 101 + 1);
-            }
-        double max_row_sum = 0.0;
-        for (int r = 0; r < L.outerSize(); ++r) {
-            double s = 0.0;
-            for (sss::SparseMatrix::InnerIterator it(L, r); it; ++it) s += it.value();
-            max_row_sum = std::max(max_row_sum, std::abs(s));
-        }
-        std::printf("size %ld x %ld\nnnz %ld\nsum %.15e\nchecksum %.15e\nlaplacian_max_row_sum %.3e\n",
-                    static_cast<long>(W.rows()), static_cast<long>(W.cols()),
-                    static_cast<long>(W.nonZeros()), sum, checksum, max_row_sum);
-        return 0;
+        const sss::Params params = parse_options(argc, argv);
+        int h = 0, w = 0, fh = 0, fw = 0, fc = 0;
+        const std::vector<double> img = read_ppm(argv[1], h, w);
+        const std::vector<double> feat = read_npy(argv[2], fh, fw, fc);
+        const sss::ImageView image{img.data(), h, w, 3};
+        const sss::ImageView features{feat.data(), fh, fw, fc};
+        const sss::SoftSegments seg = sss::segment(image, features, params);
+        write_npy(argv[3], seg.alphas, seg.height, seg.width, seg.num_layers);
+        std::cout << "layers " << seg.height << " x " << seg.width << " x " << seg.num_layers
+                  << "\nworking " << seg.working_height << " x " << seg.working_width << "\n";
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
+        std::cerr << "sss_cpp_host: " << e.what() << "\n";
         return 1;
     }
+    return 0;
 }

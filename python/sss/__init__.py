@@ -13,7 +13,8 @@ docs/algorithm.md) is a module usable on its own:
 - :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
 - :mod:`sss.multilevel` -- working level and guided upsampling of the default pipeline
-- :mod:`sss.pipeline` -- ``segment``: the whole pipeline
+- :mod:`sss.pipeline` -- ``segment``: the whole pipeline (run by the C++ core)
+- :mod:`sss.params` -- every stage's parameters and defaults (``Params``)
 - :mod:`sss.batch` -- ``segment_many``: many photos over any executor (processes, Dask)
 - :mod:`sss.colors` -- layer colours for editing and compositing
 - :mod:`sss.io` -- reading and writing photos
@@ -66,7 +67,10 @@ from .affinity import affinity_laplacian, color_affinity, semantic_affinity
 from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
-from .pipeline import Cancelled, SoftSegments, load, segment
+from .params import (AffinityParams, ColorParams, ConstrainedParams, EigenParams,
+                     InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
+                     SemanticParams, SlicParams, SplittingParams, UpsampleParams)
+from .pipeline import Cancelled, SoftSegments, default_params, load, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .io import imread, imsave
 from ._config import show_config
@@ -76,5 +80,8 @@ __all__ = ["compute_features", "preprocess_features", "saliency_map", "append_cu
            "semantic_affinity", "color_affinity", "affinity_laplacian",
            "smallest_eigenvectors", "constrained_sparsify", "group_layers", "initial_labels",
            "image_gradient", "relaxed_sparsify", "SoftSegments", "segment", "load", "Cancelled",
+           "default_params", "Params", "AffinityParams", "SlicParams", "MattingParams",
+           "SemanticParams", "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
+           "ConstrainedParams", "RelaxedParams", "MultilevelParams", "UpsampleParams",
            "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
            "imread", "imsave", "show_config"]

@@ -65,6 +65,7 @@ class Progress:
         self.timings: dict[str, float] = {}
         self.peak_memory: dict[str, float] = {}
         self.cancelled = False
+        self._current = None
 
     def _out(self):
         return self.stream if self.stream is not None else sys.stderr
@@ -93,49 +94,89 @@ class Progress:
                 print(f" {10 * int(10 * f)}%", end="", file=out, flush=True)
                 shown = f
 
-    @contextmanager
-    def stage(self, name: str, fractions: bool = False):
-        """Time the block as stage `name`; `fractions`: it reports its progress."""
-        out = self._out()
+    def begin(self, name: str, fractions: bool = False) -> None:
+        """Start stage `name`; `fractions`: it reports its progress (see :meth:`stage`)."""
         if self.enabled:
-            print(f"[sss] {name}...", end="", file=out, flush=True)
+            print(f"[sss] {name}...", end="", file=self._out(), flush=True)
         self._notify(name, 0.0)
         if self.cancelled:
             raise Cancelled(f"cancelled by the progress callback before {name}")
-        stop, poller = threading.Event(), None
+        self._stop, self._poller = threading.Event(), None
         read = _core_fraction() if fractions else None
         if read is not None and (self.enabled or self.callback is not None):
-            poller = threading.Thread(target=self._poll, args=(name, stop, read), daemon=True)
-            poller.start()
-        t0 = time.perf_counter()
-        try:
-            yield
-        except BaseException:
-            stop.set()
-            if poller is not None:
-                poller.join()
-            if self.enabled:
-                print(" failed", file=out, flush=True)
-            if self.cancelled:
-                _clear_cancel()
-                raise Cancelled(f"cancelled by the progress callback during {name}") from None
-            raise
-        stop.set()
-        if poller is not None:
-            poller.join()
-        dt = time.perf_counter() - t0
+            self._poller = threading.Thread(target=self._poll, args=(name, self._stop, read),
+                                            daemon=True)
+            self._poller.start()
+        self._current = name
+        self._t0 = time.perf_counter()
+
+    def _stop_poller(self):
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join()
+
+    def end(self) -> None:
+        """End the stage started by :meth:`begin`: record and report its time."""
+        name, self._current = self._current, None
+        self._stop_poller()
+        dt = time.perf_counter() - self._t0
         self.timings[name] = self.timings.get(name, 0.0) + dt
         if resource is not None:
             kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             self.peak_memory[name] = kib / 1024.0  # Linux reports KiB
         if self.enabled:
+            out = self._out()
             tty = bool(getattr(out, "isatty", lambda: False)())
-            prefix = f"\r[sss] {name}..." if (tty and poller is not None) else ""
+            prefix = f"\r[sss] {name}..." if (tty and self._poller is not None) else ""
             print(f"{prefix} {dt:.2f} s   " if prefix else f" {dt:.2f} s", file=out, flush=True)
         if self.cancelled:
             _clear_cancel()
             raise Cancelled(f"cancelled by the progress callback during {name}")
         self._notify(name, 1.0)
+
+    def _fail(self):
+        """Close a stage that raised; the Cancelled to raise instead, if the
+        callback cancelled it."""
+        name, self._current = getattr(self, "_current", None), None
+        if name is None:
+            return None
+        self._stop_poller()
+        if self.enabled:
+            print(" failed", file=self._out(), flush=True)
+        if self.cancelled:
+            _clear_cancel()
+            return Cancelled(f"cancelled by the progress callback during {name}")
+        return None
+
+    @contextmanager
+    def stage(self, name: str, fractions: bool = False):
+        """Time the block as stage `name`; `fractions`: it reports its progress."""
+        self.begin(name, fractions)
+        try:
+            yield
+        except BaseException:
+            exc = self._fail()
+            if exc is not None:
+                raise exc from None
+            raise
+        self.end()
+
+    def run(self, compute):
+        """``compute(on_stage)`` for a computation that reports its own stages
+        by calling ``on_stage(name, begin, fractions)`` at the start
+        (begin=True) and end of each (the core's pipeline)."""
+        def on_stage(name, begin, fractions):
+            if begin:
+                self.begin(name, fractions)
+            else:
+                self.end()
+        try:
+            return compute(on_stage)
+        except BaseException:
+            exc = self._fail()
+            if exc is not None:
+                raise exc from None
+            raise
 
 
 def _core_call(name: str) -> None:

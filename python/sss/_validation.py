@@ -287,58 +287,78 @@ def check_symmetric(L: sp.csr_matrix, name: str = "L", rtol: float = 1e-8) -> No
                          f"(largest entry {scale:.3g})")
 
 
-# sss.segment's parameters: integers with their minimum, reals with their
-# minimum (None: any finite value) and whether the minimum is excluded.
-_SEGMENT_INTS = {"num_layers": 1, "n_segments": 1, "matting_radius": 1, "num_eigenvectors": 1,
-                 "initial_layers": 1, "constrained_iterations": 0, "kmeans_start_clusters": 1,
-                 "kmeans_replicates": 1, "kmeans_rerun_below": 0, "relaxed_iterations": 0,
-                 "cg_iterations": 1, "final_cg_iterations": 0}
-_SEGMENT_FLOATS = {"compactness": (0.0, False), "matting_eps": (0.0, False),
-                   "semantic_weight": (0.0, False), "color_weight": (0.0, False),
-                   "semantic_steepness": (None, False), "semantic_center": (None, False),
-                   "color_steepness": (None, False), "color_center": (None, False),
-                   "color_radius": (0.0, False), "sparsity_exponent": (0.0, True),
-                   "sparsity_weight": (0.0, True), "constrained_clamp": (0.0, True),
-                   "prune_threshold": (0.0, False), "cg_tol": (0.0, True),
-                   "relaxed_sparsity_weight": (0.0, False), "fidelity_weight": (0.0, True),
-                   "constraint_weight": (0.0, False), "low": (None, False),
-                   "high": (None, False), "gamma_base": (0.0, True),
-                   "gradient_cap": (0.0, False), "relaxed_clamp": (0.0, True)}
+# sss.segment's parameters (fields of sss.Params, dotted): integers with their
+# minimum, reals with their minimum (None: any finite value) and whether the
+# minimum is excluded.
+_SEGMENT_INTS = {"num_layers": 1, "affinity.superpixels.n_segments": 1,
+                 "affinity.superpixels.max_iter": 1, "affinity.matting.radius": 1,
+                 "eigen.num_vectors": 1, "initial.num_layers": 1,
+                 "initial.kmeans.start_clusters": 1, "initial.kmeans.replicates": 1,
+                 "initial.kmeans.rerun_below": 0, "initial.kmeans.max_iter": 1,
+                 "constrained.max_iter": 0, "constrained.prune_every": 0,
+                 "constrained.sample_stride": 0, "relaxed.max_iter": 0,
+                 "relaxed.cg_max_iter": 1, "relaxed.final_cg_max_iter": 0,
+                 "levels.working_pixels": 64, "levels.feature_pixels": 64,
+                 "levels.upsample.radius": 0, "grouping_replicates": 1}
+_SEGMENT_FLOATS = {"affinity.superpixels.compactness": (0.0, False),
+                   "affinity.matting.eps": (0.0, False),
+                   "affinity.semantic_weight": (0.0, False), "affinity.color_weight": (0.0, False),
+                   "affinity.semantic.steepness": (None, False),
+                   "affinity.semantic.center": (None, False),
+                   "affinity.color.steepness": (None, False),
+                   "affinity.color.center": (None, False), "affinity.color.radius": (0.0, False),
+                   "eigen.tol": (0.0, True), "constrained.gamma": (0.0, True),
+                   "constrained.sparsity_weight": (0.0, True), "constrained.clamp": (0.0, True),
+                   "constrained.prune_threshold": (0.0, False), "relaxed.tol": (0.0, True),
+                   "relaxed.sparsity_sigma": (0.0, False),
+                   "relaxed.fidelity_sigma": (0.0, True),
+                   "relaxed.constraint_delta": (0.0, False), "relaxed.low": (None, False),
+                   "relaxed.high": (None, False), "relaxed.gamma_base": (0.0, True),
+                   "relaxed.gradient_cap": (0.0, False), "relaxed.clamp": (0.0, True),
+                   "levels.upsample.eps": (0.0, True)}
 
 
-def check_segment_args(args: dict) -> np.ndarray:
-    """Check the arguments of :func:`sss.segment` (its ``locals()``) before any
-    work starts; return the image as :func:`as_image` gives it.
+def _field(params, dotted: str):
+    value = params
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def check_segment_args(image, features, params) -> np.ndarray:
+    """Check the arguments of :func:`sss.segment` (the photo, the features and
+    the sss.Params of the call) before any work starts; return the image as
+    :func:`as_image` gives it.
 
     Every error names the parameter, its value and what is allowed."""
-    img = as_image(args["image"], name="image", channels=3, min_size=3)
+    img = as_image(image, name="image", channels=3, min_size=3)
     h, w = img.shape[:2]
-    ints = {name: as_int(args[name], name, minimum=lo) for name, lo in _SEGMENT_INTS.items()
-            if name in args}
+    ints = {name: as_int(_field(params, name), name, minimum=lo)
+            for name, lo in _SEGMENT_INTS.items()}
     for name, (lo, strict) in _SEGMENT_FLOATS.items():
-        if name in args:
-            as_float(args[name], name, minimum=lo, strict_minimum=strict)
-    if not args["low"] < args["high"]:
-        raise ValueError(f"low must be smaller than high, got low={args['low']}, "
-                         f"high={args['high']}")
-    if args.get("prune_every") is not None:
-        as_int(args["prune_every"], "prune_every", minimum=0)
-    as_threads(args.get("num_threads"))
-    if args.get("preconditioner") not in ("block_jacobi", "jacobi", "none"):
-        raise ValueError("preconditioner must be 'block_jacobi', 'jacobi' or 'none', got "
-                         f"{args.get('preconditioner')!r}")
-    k, m = ints["num_layers"], ints["initial_layers"]
+        as_float(_field(params, name), name, minimum=lo, strict_minimum=strict)
+    as_float(params.levels.alpha_cutoff, "levels.alpha_cutoff", minimum=0.0, maximum=0.25)
+    low, high = params.relaxed.low, params.relaxed.high
+    if not low < high:
+        raise ValueError(f"relaxed.low must be smaller than relaxed.high, got low={low}, "
+                         f"high={high}")
+    k, m = ints["num_layers"], ints["initial.num_layers"]
     if k > m:
-        raise ValueError(f"num_layers={k} is more than initial_layers={m}, the layers that "
+        raise ValueError(f"num_layers={k} is more than initial.num_layers={m}, the layers that "
                          f"are grouped into the output; use num_layers <= {m}")
-    ne = ints["num_eigenvectors"]
-    if h * w <= max(ne, m):
+    ne = ints["eigen.num_vectors"]
+    if params.method == "multilevel":
+        from .multilevel import working_shape
+        wh, ww = working_shape((h, w), ints["levels.working_pixels"])
+    else:
+        wh, ww = h, w
+    if wh * ww <= max(ne, m):
         side = int(np.ceil(np.sqrt(max(ne, m) + 1)))
         raise ValueError(f"image of {h} x {w} = {h * w} pixels is too small for "
-                         f"num_eigenvectors={ne} and initial_layers={m}: it needs more pixels "
-                         f"than either (at least {side} x {side}); use a larger image or "
+                         f"eigen.num_vectors={ne} and initial.num_layers={m}: it needs more "
+                         f"pixels than either (at least {side} x {side}); use a larger image or "
                          "smaller values")
-    feats = args.get("features")
+    feats = features
     if isinstance(feats, np.ndarray) and feats.ndim == 3 and feats.shape[2] == 3 \
             and feats.dtype.kind == "f" and feats.size and np.isfinite(feats).all():
         lo_v, hi_v = float(feats.min()), float(feats.max())

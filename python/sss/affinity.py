@@ -12,16 +12,17 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from . import _defaults as D
 from . import _core
-from ._validation import as_float, as_image, check_memory, from_core_csr
-from .matting import matting_affinity
-from .superpixels import _threads, as_labels, superpixels
+from ._validation import as_float, as_image, as_int, check_memory, from_core_csr
+from .superpixels import _threads, as_labels
 
 __all__ = ["semantic_affinity", "color_affinity", "affinity_laplacian", "pairs_within_radius"]
 
 
-def semantic_affinity(labels: np.ndarray, features: np.ndarray, steepness: float = 20.0,
-                      center: float = 0.85, *, connectivity: int = 8) -> sp.csr_matrix:
+def semantic_affinity(labels: np.ndarray, features: np.ndarray, steepness: float = D.SEMANTIC.steepness,
+                      center: float = D.SEMANTIC.center, *,
+                      connectivity: int = D.SEMANTIC.connectivity) -> sp.csr_matrix:
     """Semantic affinity W_S between adjacent superpixels.
 
     For every pair of touching superpixels s < t with mean features f_s, f_t:
@@ -76,8 +77,8 @@ def semantic_affinity(labels: np.ndarray, features: np.ndarray, steepness: float
     return from_core_csr(_core.semantic_affinity(lab, feat, steepness, center, int(connectivity)))
 
 
-def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = 50.0,
-                   center: float = 0.95, radius: float = 0.2, *,
+def color_affinity(labels: np.ndarray, image: np.ndarray, steepness: float = D.COLOR.steepness,
+                   center: float = D.COLOR.center, radius: float = D.COLOR.radius, *,
                    num_threads: int | None = None) -> sp.csr_matrix:
     """Non-local colour affinity W_C between nearby superpixels.
 
@@ -171,12 +172,16 @@ def pairs_within_radius(points: np.ndarray, radius: float, *,
 
 
 def affinity_laplacian(image: np.ndarray, features: np.ndarray, labels: np.ndarray | None = None,
-                       *, semantic_weight: float = 0.01, color_weight: float = 0.01,
-                       semantic_steepness: float = 20.0, semantic_center: float = 0.85,
-                       color_steepness: float = 50.0, color_center: float = 0.95,
-                       color_radius: float = 0.2, matting_radius: int = 1,
-                       matting_eps: float = 1e-7, n_segments: int = 2500,
-                       compactness: float = 1e-20, normalized: bool = False,
+                       *, semantic_weight: float = D.AFFINITY.semantic_weight,
+                       color_weight: float = D.AFFINITY.color_weight,
+                       semantic_steepness: float = D.SEMANTIC.steepness,
+                       semantic_center: float = D.SEMANTIC.center,
+                       color_steepness: float = D.COLOR.steepness,
+                       color_center: float = D.COLOR.center, color_radius: float = D.COLOR.radius,
+                       matting_radius: int = D.MATTING.radius, matting_eps: float = D.MATTING.eps,
+                       n_segments: int = D.SLIC.n_segments,
+                       compactness: float = D.SLIC.compactness,
+                       normalized: bool = D.AFFINITY.normalized,
                        return_affinities: bool = False, num_threads: int | None = None):
     """The Laplacian of the combined affinity of semantic soft segmentation.
 
@@ -240,38 +245,36 @@ def affinity_laplacian(image: np.ndarray, features: np.ndarray, labels: np.ndarr
     .. [2] A. Levin, D. Lischinski, Y. Weiss, "A Closed-Form Solution to
            Natural Image Matting", IEEE TPAMI 30(2), 2008.
     """
-    semantic_weight = _finite(semantic_weight, "semantic_weight")
-    color_weight = _finite(color_weight, "color_weight")
-    img = as_image(image, name="image", channels=3, min_size=2 * int(matting_radius) + 1)
+    params = _core.AffinityParams(
+        superpixels=_core.SlicParams(n_segments=as_int(n_segments, "n_segments", minimum=1),
+                                     compactness=as_float(compactness, "compactness",
+                                                          minimum=0.0)),
+        matting=_core.MattingParams(radius=as_int(matting_radius, "matting_radius", minimum=1),
+                                    eps=as_float(matting_eps, "matting_eps", minimum=0.0)),
+        semantic=_core.SemanticParams(steepness=_finite(semantic_steepness, "semantic_steepness"),
+                                      center=_finite(semantic_center, "semantic_center")),
+        color=_core.ColorParams(steepness=_finite(color_steepness, "color_steepness"),
+                                center=_finite(color_center, "color_center"),
+                                radius=as_float(color_radius, "color_radius", minimum=0.0)),
+        semantic_weight=_finite(semantic_weight, "semantic_weight"),
+        color_weight=_finite(color_weight, "color_weight"), normalized=bool(normalized))
+    img = as_image(image, name="image", channels=3, min_size=2 * params.matting.radius + 1)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != img.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
                          f"the image's {img.shape[0]} x {img.shape[1]}")
-    if labels is None:
-        lab = superpixels(img, n_segments=n_segments, compactness=compactness,
-                          num_threads=num_threads)
-    else:
-        lab = as_labels(labels, img.shape[:2])
-    W_L = matting_affinity(img, matting_radius, matting_eps, num_threads=num_threads)
-    W_S = semantic_affinity(lab, feat, semantic_steepness, semantic_center)
-    W_C = color_affinity(lab, img, color_steepness, color_center, color_radius,
-                         num_threads=num_threads)
-    check_memory(2 * 12 * (W_L.nnz + W_S.nnz + W_C.nnz + img.shape[0] * img.shape[1]),
-                 "affinity_laplacian")
-    terms, weights = (W_L, W_S, W_C), (1.0, semantic_weight, color_weight)
-    L = from_core_csr(_core.weighted_laplacian(_parts(terms), weights))
-    W = _weighted_sum(terms, weights) if (normalized or return_affinities) else None
-    if normalized:
-        d = np.asarray(W.sum(axis=1)).ravel()
-        if not np.all(d > 0):
-            bad = int(np.argmax(~(d > 0)))
-            raise ValueError(f"normalized=True needs positive affinity row sums, but row {bad} "
-                             f"sums to {d[bad]:.3g}; use the unnormalised Laplacian")
-        s = sp.diags(1.0 / np.sqrt(d))
-        L = sp.csr_matrix(s @ L @ s)
-        L.sort_indices()
+    lab = None if labels is None else as_labels(labels, img.shape[:2])
+    n = img.shape[0] * img.shape[1]
+    # the three affinities (~25, ~0.1 and ~1 nonzeros a row) and L
+    check_memory(12.0 * n * 60 * (2 if return_affinities else 1), "affinity_laplacian")
+    L, used, terms = _core.image_laplacian(img, feat, lab, params, _threads(num_threads),
+                                           bool(return_affinities))
+    L = from_core_csr(L)
     if return_affinities:
-        return L, {"labels": lab, "matting": W_L, "semantic": W_S, "color": W_C, "affinity": W}
+        W_L, W_S, W_C = (from_core_csr(t) for t in terms)
+        W = _weighted_sum((W_L, W_S, W_C), (1.0, params.semantic_weight, params.color_weight))
+        return L, {"labels": used, "matting": W_L, "semantic": W_S, "color": W_C,
+                   "affinity": W}
     return L
 
 

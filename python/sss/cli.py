@@ -35,13 +35,14 @@ from .colors import estimate_layer_colors, normalize_alphas
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, output_names, save_layers
 from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors, upsample_layer_colors
+from .params import Params
+from .pipeline import METHODS, segment
 
 __all__ = ["main", "build_parser", "segment_file"]
 
 #: --max-side of the reference method when none is given (its cost grows
 #: faster than the pixel count); the multilevel method needs none
 DEFAULT_MAX_SIDE = 640
-METHODS = ("multilevel", "reference")
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -66,7 +67,7 @@ def _int_at_least(minimum: int, maximum: int | None = None):
     return parse
 
 
-MAX_LAYERS = 40  # sss.segment's initial_layers: the layers that are grouped
+MAX_LAYERS = Params().initial.num_layers  # the layers that sss.segment groups
 _non_negative = _int_at_least(0)
 
 
@@ -185,10 +186,6 @@ def _cue_list(text: str) -> tuple[str, ...]:
 
 def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
              num_threads=None, cues=None):
-    import sss
-
-    if not hasattr(sss, "segment"):
-        raise RuntimeError("this build of sss has no segmentation pipeline (sss.segment)")
     kw = {}
     if model is not None:
         kw["model"] = model
@@ -196,8 +193,8 @@ def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
         kw["num_threads"] = num_threads
     if cues is not None:
         kw["cues"] = cues
-    return sss.segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
-                       method=method, **kw)
+    return segment(image, features, num_layers=num_layers, seed=seed, progress=verbose,
+                   method=method, **kw)
 
 
 def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,

@@ -80,7 +80,7 @@ def normalize_alphas(alphas: np.ndarray) -> np.ndarray:
 
 
 def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float = 1e-5,
-                          max_iterations: int = 100, tolerance: float = 1e-5,
+                          max_iter: int = 100, tol: float = 1e-5,
                           num_threads: int | None = None, return_info: bool = False):
     """Colour of every soft layer, such that the layers recompose the photo.
 
@@ -113,9 +113,9 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     eps : float, optional
         Smoothness added to every neighbour pair (> 0). It only matters where
         the alpha gradient is ~0: larger values give smoother colours there.
-    max_iterations : int, optional
+    max_iter : int, optional
         Maximum CG iterations on each level of the cascade.
-    tolerance : float, optional
+    tol : float, optional
         CG stops when the relative residual ||b - A x|| / ||b|| of every
         channel is below it (>= 1e-13). A final residual above both it and
         1e-2 gives a RuntimeWarning with its size; a residual above 1
@@ -151,8 +151,8 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
            Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018, Sec. 4.3-4.4.
     """
     eps = as_float(eps, "eps", minimum=0.0, strict_minimum=True)
-    max_iterations = as_int(max_iterations, "max_iterations", minimum=0)
-    tolerance = as_float(tolerance, "tolerance", minimum=_MIN_TOLERANCE)
+    max_iter = as_int(max_iter, "max_iter", minimum=0)
+    tol = as_float(tol, "tol", minimum=_MIN_TOLERANCE)
     nt = _threads(num_threads)
     img = as_image(image, name="image", channels=3)
     a = _as_alphas(alphas)
@@ -161,15 +161,15 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     # 6 solver vectors of N*K*3 doubles, edge weights, pyramid
     check_memory(n * k * 8 * (6 * 3 + 4 + 8), "estimate_layer_colors")
     colors, iterations, residual, coarse = _core.estimate_layer_colors(
-        img, a, eps, max_iterations, tolerance, nt)
+        img, a, eps, max_iter, tol, nt)
     check_finite_result(colors, "estimate_layer_colors")
     if not residual <= 1.0:  # worse than the zero start: CG diverged
         raise FloatingPointError(
             f"estimate_layer_colors diverged: relative residual {residual:.3g} after "
-            f"{iterations} iterations (tolerance={tolerance}, max_iterations={max_iterations})")
-    if max_iterations > 0 and residual > max(tolerance, _WARN_RESIDUAL):
+            f"{iterations} iterations (tol={tol}, max_iter={max_iter})")
+    if max_iter > 0 and residual > max(tol, _WARN_RESIDUAL):
         warnings.warn(f"estimate_layer_colors did not converge: relative residual {residual:.3g} "
-                      f"> tolerance={tolerance} after max_iterations={max_iterations}; the "
+                      f"> tol={tol} after max_iter={max_iter}; the "
                       "colours are approximate", RuntimeWarning, stacklevel=2)
     if return_info:
         return colors, {"iterations": int(iterations), "relative_residual": float(residual),

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from . import _defaults as D
 from . import _core
 from ._validation import as_csr, as_float, as_image, as_int, as_threads, check_memory, \
     check_finite_result, check_symmetric
@@ -88,8 +89,10 @@ def structured_block_solve(B: np.ndarray, C: np.ndarray, b: np.ndarray) -> np.nd
     return np.asarray(y).T
 
 
-def initial_labels(features: np.ndarray, num_layers: int = 40, *, start_clusters: int = 5,
-                   replicates: int = 7, rerun_below: int = 13, seed=0) -> np.ndarray:
+def initial_labels(features: np.ndarray, num_layers: int = D.INITIAL.num_layers, *,
+                   start_clusters: int = D.KMEANS.start_clusters,
+                   replicates: int = D.KMEANS.replicates,
+                   rerun_below: int = D.KMEANS.rerun_below, seed=0) -> np.ndarray:
     """The k-means initialisation of constrained sparsification.
 
     Parameters
@@ -117,16 +120,22 @@ def initial_labels(features: np.ndarray, num_layers: int = 40, *, start_clusters
     h, w, d = feat.shape
     return splitting_kmeans(feat.reshape(-1, d), num_layers, start_clusters=start_clusters,
                             replicates=replicates, rerun_below=rerun_below,
-                            rng=seed).reshape(h, w)
+                            seed=seed).reshape(h, w)
 
 
 def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, shape, *,
                          features: np.ndarray | None = None,
-                         labels: np.ndarray | None = None, num_layers: int = 40,
-                         iterations: int = 40, gamma: float = 0.8, weight: float = 0.3,
-                         clamp: float = 1e-10, prune_threshold: float = 0.1,
-                         prune_every: int | None = None, kmeans_start_clusters: int = 5,
-                         kmeans_replicates: int = 7, kmeans_rerun_below: int = 13, seed=0,
+                         labels: np.ndarray | None = None,
+                         num_layers: int = D.INITIAL.num_layers,
+                         max_iter: int = D.CONSTRAINED.max_iter,
+                         gamma: float = D.CONSTRAINED.gamma,
+                         sparsity_weight: float = D.CONSTRAINED.sparsity_weight,
+                         clamp: float = D.CONSTRAINED.clamp,
+                         prune_threshold: float = D.CONSTRAINED.prune_threshold,
+                         prune_every: int | None = None,
+                         kmeans_start_clusters: int = D.KMEANS.start_clusters,
+                         kmeans_replicates: int = D.KMEANS.replicates,
+                         kmeans_rerun_below: int = D.KMEANS.rerun_below, seed=0,
                          num_threads: int | None = None, gram_kernel: str = "auto",
                          sample_stride: int | str = 1,
                          return_info: bool = False):
@@ -134,16 +143,16 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
 
     Each layer is alpha_k = E y_k (E: the eigenvectors) for k < K and the last
     is 1 - sum of the others, so layers sum to 1. Starting from one-hot layers
-    (k-means labels on the features), `iterations` IRLS steps minimise
+    (k-means labels on the features), `max_iter` IRLS steps minimise
 
         sum_k y_k^T Lambda y_k + sum_{k,p} |alpha_kp|^gamma + |1 - alpha_kp|^gamma
 
     (Levin et al.'s spectral matting energy with the eigenvalue matrix as the
     smoothness term), with the weights
-    e1 = weight^gamma max(|alpha - 1|, clamp)^(gamma - 2) and
-    e0 = weight^gamma max(|alpha|, clamp)^(gamma - 2). Each step's coupled
+    e1 = w^gamma max(|alpha - 1|, clamp)^(gamma - 2) and
+    e0 = w^gamma max(|alpha|, clamp)^(gamma - 2). Each step's coupled
     (K-1) m system is solved by its block structure
-    (:func:`structured_block_solve`). After every ceil(iterations/4) steps,
+    (:func:`structured_block_solve`). After every ceil(max_iter/4) steps,
     layers whose max |alpha| is below `prune_threshold` are dropped.
 
     Parameters
@@ -162,18 +171,18 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         Initial labels 0..num_layers-1, used instead of the k-means.
     num_layers : int, optional
         Initial number of layers (40).
-    iterations : int, optional
+    max_iter : int, optional
         IRLS iterations (40).
     gamma : float, optional
         Sparsity exponent (0.8).
-    weight : float, optional
+    sparsity_weight : float, optional
         w0 = w1 of the sparsity penalty (0.3).
     clamp : float, optional
         Lower clamp of |alpha| and |1 - alpha| in the weights (1e-10).
     prune_threshold : float, optional
         Layers with max |alpha| below it are dropped (0.1).
     prune_every : int, optional
-        Pruning period (default ceil(iterations / 4)).
+        Pruning period (default ceil(max_iter / 4)).
     kmeans_start_clusters, kmeans_replicates, kmeans_rerun_below : int, optional
         Parameters of the splitting k-means initialisation (5, 7, 13), see
         :func:`initial_labels`.
@@ -250,9 +259,10 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         raise ValueError(f"L is {Lc.shape[0]} x {Lc.shape[0]}, expected {n} x {n}")
     check_symmetric(Lc, "L")
     num_layers = as_int(num_layers, "num_layers", minimum=1)
-    iterations = as_int(iterations, "iterations", minimum=0)
+    iterations = as_int(max_iter, "max_iter", minimum=0)
     gamma, weight, clamp = (as_float(v, name, minimum=0.0, strict_minimum=True) for name, v in
-                            (("gamma", gamma), ("weight", weight), ("clamp", clamp)))
+                            (("gamma", gamma), ("sparsity_weight", sparsity_weight),
+                             ("clamp", clamp)))
     prune_threshold = as_float(prune_threshold, "prune_threshold", minimum=0.0)
     if prune_every is None:
         prune_every = math.ceil(int(iterations) / 4)
@@ -361,7 +371,7 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
             F = feat.reshape(-1, feat.shape[2])
             sums = A.sum(axis=0)
             comp = (A.T @ F) / np.where(sums == 0, 1.0, sums)[:, None]
-            ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates, rng=seed)
+            ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates, seed=seed)
     else:
         ids = np.asarray(group_ids).ravel()
         if ids.shape != (k,) or ids.dtype.kind not in "iu" or ids.min() < 0 or \

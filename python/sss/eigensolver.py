@@ -3,8 +3,8 @@
 ``smallest_eigenvectors(L, k)`` returns the k smallest eigenpairs of a sparse
 symmetric matrix by shift-and-invert Lanczos (Spectra) around a shift just
 below the spectrum, with a sparse Cholesky factorisation (CHOLMOD; Eigen's
-LDL^T without it). ``grid_nested_dissection(L, image_shape)`` is the
-fill-reducing ordering used for pixel-grid matrices when ``image_shape`` is
+LDL^T without it). ``grid_nested_dissection(L, shape)`` is the
+fill-reducing ordering used for pixel-grid matrices when ``shape`` is
 given.
 """
 
@@ -12,38 +12,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _defaults as D
 from . import _core
 from ._validation import as_csr, as_float, as_int, as_threads, check_memory
 
 __all__ = ["smallest_eigenvectors", "grid_nested_dissection"]
 
 
-def _grid_shape(image_shape, n: int, name: str = "image_shape") -> tuple[int, int]:
-    """(H, W) from `image_shape` (its first two entries), checked against N."""
+def _grid_shape(shape, n: int, name: str = "shape") -> tuple[int, int]:
+    """(H, W) from `shape` (its first two entries), checked against N."""
     try:
-        dims = tuple(image_shape)
+        dims = tuple(shape)
     except TypeError:
         raise TypeError(f"{name} must be a tuple (H, W) or (H, W, C), got "
-                        f"{type(image_shape).__name__}") from None
+                        f"{type(shape).__name__}") from None
     if len(dims) not in (2, 3):
-        raise ValueError(f"{name} must be (H, W) or (H, W, C), got {image_shape!r}")
+        raise ValueError(f"{name} must be (H, W) or (H, W, C), got {shape!r}")
     hw = []
     for d in dims[:2]:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"{name} entries must be integers, got {image_shape!r}")
+            raise TypeError(f"{name} entries must be integers, got {shape!r}")
         hw.append(int(d))
     h, w = hw
     if h < 1 or w < 1:
-        raise ValueError(f"{name} must be positive, got {image_shape!r}")
+        raise ValueError(f"{name} must be positive, got {shape!r}")
     if h * w != n:
         raise ValueError(f"{name} {h} x {w} has {h * w} pixels but L is {n} x {n}")
     return h, w
 
 
-def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
-                          ncv: int | None = None, tol: float = 1e-10,
-                          max_restarts: int = 1000, method: str = "block",
-                          block_size: int | None = None, image_shape=None,
+def smallest_eigenvectors(L, k: int = D.EIGEN.num_vectors, *, shift: float | None = None,
+                          ncv: int | None = None, tol: float = D.EIGEN.tol,
+                          max_restarts: int = D.EIGEN.max_restarts,
+                          method: str = D.EIGEN.method,
+                          block_size: int | None = None, shape=None,
                           return_info: bool = False, num_threads: int | None = None):
     """The k eigenpairs of a symmetric sparse matrix with the smallest eigenvalues.
 
@@ -74,7 +76,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     The factorisation is SuiteSparse CHOLMOD's supernodal Cholesky when the
     extension was built with it (see ``info['backend']``), else
     Eigen's SimplicialLDLT with AMD ordering (same results, slower). When L
-    is a pixel-grid matrix and `image_shape` is given, CHOLMOD factorises in
+    is a pixel-grid matrix and `shape` is given, CHOLMOD factorises in
     the order of :func:`grid_nested_dissection` instead of computing its own
     (METIS/AMD) ordering; this changes the speed, not the result (beyond
     rounding).
@@ -106,7 +108,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     block_size : int, optional
         Vectors per solve for ``method="block"`` (default clamp(k / 6, 4, 16):
         16 for k = 100).
-    image_shape : tuple of int, optional
+    shape : tuple of int, optional
         (H, W) (or (H, W, C)) of the image whose pixels are L's rows, pixel
         p = row * W + col, as for the Laplacians of :mod:`sss.affinity`. Used
         only for the fill-reducing ordering of the factorisation (see above);
@@ -137,7 +139,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     ------
     TypeError, ValueError
         For a non-matrix, non-square or non-finite L, k outside [1, N-1], or
-        an `image_shape` that is not (H, W) with H * W = N.
+        an `shape` that is not (H, W) with H * W = N.
     MemoryError
         If the Lanczos basis and eigenvectors would not fit in memory.
     RuntimeError
@@ -167,7 +169,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     if n < 2:
         raise ValueError(f"L must be at least 2 x 2 to have eigenpairs to compute, got "
                          f"{n} x {n}")
-    gh, gw = (0, 0) if image_shape is None else _grid_shape(image_shape, n)
+    gh, gw = (0, 0) if shape is None else _grid_shape(shape, n)
     nt = as_threads(num_threads)
     k = as_int(k, "k")
     if not 1 <= k < n:
@@ -201,7 +203,7 @@ def smallest_eigenvectors(L, k: int = 100, *, shift: float | None = None,
     return values, vectors
 
 
-def grid_nested_dissection(A, image_shape, *, leaf_size: int = 16) -> np.ndarray:
+def grid_nested_dissection(A, shape, *, leaf_size: int = 16) -> np.ndarray:
     """Fill-reducing permutation of a pixel-grid matrix by geometric nested dissection.
 
     The rows of `A` are the pixels of an H x W image (p = row * W + col). The
@@ -223,7 +225,7 @@ def grid_nested_dissection(A, image_shape, *, leaf_size: int = 16) -> np.ndarray
     A : (N, N) sparse matrix or ndarray
         Matrix on the pixel grid; only its pattern is read (it is not
         modified).
-    image_shape : tuple of int
+    shape : tuple of int
         (H, W) or (H, W, C) of the image, with H * W = N.
     leaf_size : int, optional
         Rectangles of at most this many pixels are not split further.
@@ -238,7 +240,7 @@ def grid_nested_dissection(A, image_shape, *, leaf_size: int = 16) -> np.ndarray
     Raises
     ------
     TypeError, ValueError
-        For a non-matrix or non-square A, an `image_shape` with H * W != N,
+        For a non-matrix or non-square A, an `shape` with H * W != N,
         or leaf_size < 1.
 
     References
@@ -250,7 +252,7 @@ def grid_nested_dissection(A, image_shape, *, leaf_size: int = 16) -> np.ndarray
     """
     Ac = as_csr(A, name="A", square=True)
     n = Ac.shape[0]
-    h, w = _grid_shape(image_shape, n)
+    h, w = _grid_shape(shape, n)
     leaf = as_int(leaf_size, "leaf_size")
     if leaf < 1:
         raise ValueError(f"leaf_size must be >= 1, got {leaf_size}")

@@ -18,6 +18,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import _defaults as D
 from . import _core
 from ._validation import as_int, as_points, check_memory
 
@@ -105,7 +106,7 @@ def _check_positive(value, name):
 
 
 def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter: int = 100,
-           rng: np.random.Generator | int | None = 0):
+           seed: np.random.Generator | int | None = 0):
     """Lloyd's k-means with MATLAB ``kmeans`` semantics.
 
     Parameters
@@ -123,7 +124,7 @@ def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter
         is returned.
     max_iter : int, optional
         Maximum Lloyd iterations per run (MATLAB's default 100).
-    rng : numpy Generator or int seed, optional
+    seed : int or numpy Generator, optional
         Random source; fixed seed gives a deterministic result.
 
     Returns
@@ -153,14 +154,16 @@ def kmeans(X: np.ndarray, k: int, *, start="plus", replicates: int = 1, max_iter
     elif not isinstance(start, str) or start not in ("plus", "sample", "cluster"):
         raise ValueError(f"unknown start {start!r}")
     check_memory(8.0 * n * k, "kmeans distances")
-    rng = np.random.default_rng(rng)
+    rng = np.random.default_rng(seed)
     labels, C, _, _ = _kmeans(X, k, start, replicates, max_iter, rng)
     return labels.astype(np.intp), C, _core.pairwise_sqdist(X, C, 0)
 
 
-def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = 5, replicates: int = 7,
-                     rerun_below: int = 13, max_iter: int = 100,
-                     rng: np.random.Generator | int | None = 0) -> np.ndarray:
+def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = D.KMEANS.start_clusters,
+                     replicates: int = D.KMEANS.replicates,
+                     rerun_below: int = D.KMEANS.rerun_below,
+                     max_iter: int = D.KMEANS.max_iter,
+                     seed: np.random.Generator | int | None = 0) -> np.ndarray:
     """Cluster-splitting k-means: the initialisation of constrained sparsification.
 
     Starts with `start_clusters` clusters (k-means, 'cluster' start,
@@ -179,7 +182,7 @@ def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = 5, replicat
         Final number of clusters (reference: 40).
     start_clusters, replicates, rerun_below, max_iter : int, optional
         Reference values 5, 7, 13 and 100.
-    rng : numpy Generator or int seed, optional
+    seed : int or numpy Generator, optional
 
     Returns
     -------
@@ -198,7 +201,7 @@ def splitting_kmeans(X: np.ndarray, k: int, *, start_clusters: int = 5, replicat
     replicates = _check_positive(replicates, "replicates")
     max_iter = _check_positive(max_iter, "max_iter")
     return _splitting_kmeans(X, k, start_clusters, replicates, int(rerun_below), max_iter,
-                             np.random.default_rng(rng))
+                             np.random.default_rng(seed))
 
 
 def _splitting_kmeans(X, k, start_clusters, replicates, rerun_below, max_iter, rng,

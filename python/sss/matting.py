@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from . import _defaults as D
 from . import _core
 from ._validation import as_threads as _threads, as_csr, as_float, as_image, as_int, \
     check_memory, from_core_csr
@@ -17,7 +18,8 @@ from ._validation import as_threads as _threads, as_csr, as_float, as_image, as_
 __all__ = ["matting_affinity", "laplacian_from_affinity"]
 
 
-def matting_affinity(image: np.ndarray, radius: int = 1, eps: float = 1e-7, *,
+def matting_affinity(image: np.ndarray, radius: int = D.MATTING.radius,
+                     eps: float = D.MATTING.eps, *,
                      num_threads: int | None = None) -> sp.csr_matrix:
     """Closed-form matting affinity of an RGB image.
 

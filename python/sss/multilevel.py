@@ -49,6 +49,7 @@ import math
 
 import numpy as np
 
+from . import _defaults as D
 from . import _core
 
 __all__ = ["working_shape", "guided_upsample", "clean_alphas", "box_mean", "layer_colors",
@@ -117,7 +118,8 @@ def _int_param(value, name, minimum):
 
 
 def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray, *,
-                    radius: int = 1, eps: float = 1e-4, clip: bool = True,
+                    radius: int = D.UPSAMPLE.radius, eps: float = D.UPSAMPLE.eps,
+                    clip: bool = D.UPSAMPLE.clip,
                     num_threads: int | None = None) -> np.ndarray:
     """Soft layers at the resolution of `guide`, following its edges.
 
@@ -179,7 +181,7 @@ def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray
                                  as_threads(num_threads))
 
 
-def clean_alphas(alphas: np.ndarray, cutoff: float = 0.01) -> np.ndarray:
+def clean_alphas(alphas: np.ndarray, cutoff: float = D.LEVELS.alpha_cutoff) -> np.ndarray:
     """Snap near-0 and near-1 alpha to exactly 0 and 1, keeping the layers a partition.
 
     Soft segmentation leaves a faint haze of small alpha values over the
@@ -190,7 +192,8 @@ def clean_alphas(alphas: np.ndarray, cutoff: float = 0.01) -> np.ndarray:
     1)`` with ``t = cutoff``, which is the identity's stretch on [t, 1 - t],
     and the layers are divided by their sum so that they still add up to one
     at every pixel (where all are 0, which needs alpha < t in every layer and
-    so cannot happen for cutoff < 1 / num_layers, they stay 0).
+    so cannot happen for cutoff < 1 / num_layers, they stay 0). The multilevel
+    pipeline ends with it (``levels.alpha_cutoff``, C++ ``sss::clean_alphas``).
 
     Parameters
     ----------
@@ -213,14 +216,11 @@ def clean_alphas(alphas: np.ndarray, cutoff: float = 0.01) -> np.ndarray:
 
     a = as_image(alphas, name="alphas", channels=None)
     t = as_float(cutoff, "cutoff", minimum=0.0, maximum=0.25)
-    out = np.clip((np.asarray(a, dtype=np.float32) - np.float32(t)) / np.float32(1 - 2 * t),
-                  0.0, 1.0)
-    s = out.sum(axis=2, keepdims=True)
-    np.divide(out, s, out=out, where=s > 0)
-    return out
+    return _core.clean_alphas(np.ascontiguousarray(a, dtype=np.float64), t)
 
 
-def layer_colors(image: np.ndarray, alphas: np.ndarray, *, max_pixels: int = 19200,
+def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
+                 max_pixels: int = D.LEVELS.working_pixels,
                  **kwargs) -> np.ndarray:
     """Layer colours at full resolution, estimated at a working resolution.
 

@@ -13,45 +13,36 @@ every pixel as in the authors' implementation.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from . import _core
+from .params import Params
 from ._progress import Cancelled, Progress
-from ._validation import as_csr, as_float, as_image, as_photo, check_memory, check_segment_args
-from .export import LayerEditing
-from .constrained import constrained_sparsify, group_layers
-from .eigensolver import smallest_eigenvectors
-from .io import resize
+from ._validation import as_csr, as_image, as_int, as_photo, as_threads, check_memory, \
+    check_segment_args
 from .cues import append_cues, check_cues
-from .multilevel import clean_alphas, guided_upsample, working_shape
-from .relaxed import image_gradient, relaxed_sparsify
+from .features import compute_features, preprocess_features
+from .io import resize
+from .multilevel import working_shape
+from .superpixels import as_labels
 
-__all__ = ["SoftSegments", "segment", "load", "METHODS", "Cancelled"]
+__all__ = ["SoftSegments", "segment", "load", "default_params", "METHODS", "Cancelled"]
 
 #: the methods of :func:`segment`
 METHODS = ("multilevel", "reference")
-
-#: pixel budget of the multilevel working level (160 x 120)
-WORKING_PIXELS = 19200
-#: pixel budget of the copy the feature network sees in the multilevel method
-FEATURE_PIXELS = 640 * 480
-#: per-method defaults of the parameters whose default depends on the method
-_METHOD_DEFAULTS = {
-    "reference": dict(num_eigenvectors=100, constrained_iterations=40,
-                      constrained_sample_stride="auto", eigensolver_tol=1e-10,
-                      cues=(), alpha_cutoff=0.0),
-    "multilevel": dict(num_eigenvectors=50, constrained_iterations=20,
-                       constrained_sample_stride=2, eigensolver_tol=1e-6,
-                       cues=("saliency",), alpha_cutoff=0.01),
-}
+#: each method's semantic cues (sss.cues) when segment computes the features
+_DEFAULT_CUES = {"multilevel": ("saliency",), "reference": ()}
 
 
 @dataclass
-class SoftSegments(LayerEditing):
+class SoftSegments:
     """Result of :func:`segment`.
 
     Attributes
@@ -87,9 +78,9 @@ class SoftSegments(LayerEditing):
     working_shape : tuple (h, w)
         Size at which stages 2-10 ran: (H, W) for the reference method.
 
-    Methods (from :class:`sss.export.LayerEditing`): ``colors`` (cached
-    (H, W, K, 3) layer colours, :func:`sss.estimate_layer_colors`),
-    ``composite(layers, background)`` and ``save(directory, formats)``.
+    Methods: ``colors`` (cached (H, W, K, 3) layer colours),
+    ``composite(layers, background)``, ``layer(i)`` and
+    ``save(directory, formats)`` (which writes with :mod:`sss.export`).
     """
 
     alphas: np.ndarray
@@ -114,6 +105,42 @@ class SoftSegments(LayerEditing):
             parts.append(f"{sum(self.timings.values()):.2f} s")
         return f"SoftSegments({', '.join(parts)})"
 
+    @property
+    def colors(self) -> np.ndarray:
+        """(H, W, K, 3) layer colours (:func:`sss.estimate_layer_colors`;
+        for a multilevel result :func:`sss.multilevel.layer_colors`, which
+        estimates them at the working resolution and fits them exactly to the
+        full-size photo), computed on first use and cached."""
+        cached = self.__dict__.get("_colors_cache")
+        if cached is None:
+            if self.image is None:
+                raise ValueError("layer colours need the photo: this result has no image")
+            if self.method == "multilevel":
+                from .multilevel import layer_colors
+                cached = layer_colors(self.image, self.alphas)
+            else:
+                from .colors import estimate_layer_colors
+                cached = estimate_layer_colors(self.image, self.alphas)
+            cached.setflags(write=False)
+            self.__dict__["_colors_cache"] = cached
+        return cached
+
+    def composite(self, layers=None, background=None) -> np.ndarray:
+        """Selected layers over a background (see :func:`sss.colors.composite`):
+        e.g. ``composite([0, 2], background=new_photo)`` replaces the rest.
+        With every layer (the default) this is the photo."""
+        from .colors import composite as _composite
+        return _composite(self.alphas, self.colors, layers=layers, background=background)
+
+    def save(self, directory, formats=None, *, name: str = "segments",
+             ora_space: str = "srgb") -> dict:
+        """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
+        ``name_alphas.npz`` (or the chosen `formats`) into `directory` with
+        :func:`sss.export.save_layers`; returns the files written per format."""
+        from .export import FORMATS, save_result
+        return save_result(self, directory, FORMATS if formats is None else formats,
+                           name=name, ora_space=ora_space)
+
     def layer(self, i: int) -> np.ndarray:
         """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours
         (:attr:`colors`) with its soft segment as alpha. The layers composited
@@ -130,16 +157,6 @@ class SoftSegments(LayerEditing):
         return rgba
 
 
-def _feature_network():
-    """sss.compute_features, looked up late: the feature stage is optional."""
-    fn = getattr(sys.modules[__package__], "compute_features", None)
-    if fn is None:
-        raise RuntimeError("features=None needs the feature network (sss.compute_features), "
-                           "which is not available in this installation; pass "
-                           "precomputed (H, W, D) features instead")
-    return fn
-
-
 def _network_kwargs(num_threads, model):
     """Keyword arguments for the feature network: only those given, so that
     a replacement sss.compute_features keeps its own defaults."""
@@ -151,14 +168,12 @@ def _network_kwargs(num_threads, model):
     return kw
 
 
-def _feature_stage(image, features, num_threads=None, model=None, cues=(), cue_weight=8.0):
-    pkg = sys.modules[__package__]  # late lookup: the feature stage is optional
+def _feature_stage(image, features, num_threads=None, model=None, cues=()):
     if features is None:
-        fn = _feature_network()
-        raw = fn(image, **_network_kwargs(num_threads, model))
-        if not cues:
-            return raw
-        features = append_cues(raw, image, cues, weight=cue_weight, num_threads=num_threads)
+        # the network's raw features (and cues) go through preprocessing below
+        features = compute_features(image, **_network_kwargs(num_threads, model))
+        if cues:
+            features = append_cues(features, image, cues, num_threads=num_threads)
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != image.shape[:2]:
         raise ValueError(f"features of {feat.shape[0]} x {feat.shape[1]} pixels do not match "
@@ -168,48 +183,27 @@ def _feature_stage(image, features, num_threads=None, model=None, cues=(), cue_w
     if feat.shape[2] < 3:
         raise ValueError(f"features must have 3 channels (preprocessed) or more (raw), got "
                          f"{feat.shape[2]}")
-    fn = getattr(pkg, "preprocess_features", None)
-    if fn is None:
-        raise RuntimeError(f"features with {feat.shape[2]} channels need "
-                           "sss.preprocess_features, which is not available in this "
-                           "installation; pass 3-D preprocessed features")
-    return fn(feat, image) if num_threads is None else fn(feat, image, num_threads=num_threads)
+    if num_threads is None:
+        return preprocess_features(feat, image)
+    return preprocess_features(feat, image, num_threads=num_threads)
 
 
 def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             num_layers: int = 5, seed: int = 0, progress: bool = True,
             method: str = "multilevel", max_side: int | None = None,
-            channel_axis: int | None = -1, model=None, cues=None,
-            cue_weight: float = 8.0, alpha_cutoff: float | None = None,
-            working_pixels: int = WORKING_PIXELS, feature_pixels: int = FEATURE_PIXELS,
-            upsample_radius: int = 1, upsample_eps: float = 1e-4,
+            num_threads: int | None = None, channel_axis: int | None = -1, model=None,
+            cues=None, params: Params | None = None, affinity=None, eigen=None, initial=None,
+            constrained=None, relaxed=None, levels=None,
             superpixels: np.ndarray | None = None, laplacian=None,
-            eigensolver: Callable | None = None,
-            # steps 2-6: superpixels and affinities
-            n_segments: int = 2500, compactness: float = 1e-20,
-            matting_radius: int = 1, matting_eps: float = 1e-7,
-            semantic_weight: float = 0.01, color_weight: float = 0.01,
-            semantic_steepness: float = 20.0, semantic_center: float = 0.85,
-            color_steepness: float = 50.0, color_center: float = 0.95,
-            color_radius: float = 0.2, normalized_laplacian: bool = False,
-            # step 7
-            num_eigenvectors: int | None = None, eigensolver_tol: float | None = None,
-            # step 8
-            initial_layers: int = 40, constrained_iterations: int | None = None,
-            sparsity_exponent: float = 0.8, sparsity_weight: float = 0.3,
-            constrained_clamp: float = 1e-10, prune_threshold: float = 0.1,
-            prune_every: int | None = None, kmeans_start_clusters: int = 5,
-            kmeans_replicates: int = 7, kmeans_rerun_below: int = 13,
-            constrained_sample_stride: int | str | None = None,
-            # step 10
-            relaxed_iterations: int = 20, cg_iterations: int = 100,
-            final_cg_iterations: int = 1000, cg_tol: float = 1e-6,
-            relaxed_sparsity_weight: float = 1.0, fidelity_weight: float = 1.0,
-            constraint_weight: float = 100.0, low: float = 0.1, high: float = 0.9,
-            gamma_base: float = 0.9, gradient_cap: float = 0.1, relaxed_clamp: float = 1e-2,
-            preconditioner: str = "block_jacobi",
-            num_threads: int | None = None) -> SoftSegments:
+            eigensolver: Callable | None = None) -> SoftSegments:
     """Semantic soft segmentation of an image into `num_layers` soft layers.
+
+    The stages after the feature network (superpixels, affinities,
+    eigenvectors, constrained sparsification, grouping, relaxed
+    sparsification and, for the multilevel method, the guided upsampling)
+    run in the C++ core (``sss::segment``); each stage's parameters are an
+    object of the core (:class:`sss.Params` and its parts), whose defaults
+    are the reference's.
 
     Parameters
     ----------
@@ -224,12 +218,13 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         as the command line does. The array is not modified.
     features : (H, W, D) ndarray, optional
         Semantic features: D = 3 are used as they are; D > 3 go through
-        ``sss.preprocess_features``; None runs the feature network
-        ``sss.compute_features`` (an error if it is not available).
+        :func:`sss.preprocess_features`; None runs the feature network
+        :func:`sss.compute_features`.
     num_layers : int, optional
         Number of output layers (5).
     seed : int, optional
-        Seed of the two k-means steps; the result is deterministic for it.
+        Seed (>= 0) of the two k-means steps; the result is deterministic for
+        it (``numpy.random.default_rng(seed)``'s draws, reproduced in C++).
     progress : bool or callable, optional
         True (default): report each stage and its time on stderr (``[sss]
         stage... 1.23 s``), with the fraction done while the eigensolver and
@@ -240,48 +235,56 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         :class:`sss.Cancelled`.
     method : {"multilevel", "reference"}, optional
         "multilevel" (default): stages 2-10 run on a copy of the photo
-        resized to at most `working_pixels` pixels, with a smaller spectral
-        basis (`num_eigenvectors` 50), 20 constrained iterations on a
-        sampled energy and a looser eigensolver tolerance; the layers are
-        then carried to full resolution by :func:`sss.multilevel.guided_upsample`.
-        Its cost is a fixed amount of work plus a few operations per pixel,
-        and the layers do not depend on the photo's pixel count (see
-        :mod:`sss.multilevel`). "reference": every stage on every pixel, as
-        the authors' implementation (cost grows faster than the pixel count).
-    model : path, optional
-        An ONNX feature network to use instead of the shipped one when
-        `features` is None (see :func:`sss.compute_features`).
-    cues : sequence of str, optional
-        Semantic cues appended to the network's features when `features` is
-        None (see :mod:`sss.cues`): ``("saliency",)``, a salient-object map,
-        by default for "multilevel"; ``()`` turns cues off (the default for
-        "reference", which stays the authors' computation). Features passed
-        as `features` are used as given.
-    cue_weight : float, optional
-        Scale of each cue against the strongest feature channel (8).
-    alpha_cutoff : float, optional
-        Final clean-up of the layers: alpha is mapped to
-        ``clip((alpha - t) / (1 - 2 t), 0, 1)`` and the layers renormalised,
-        so values below t become exactly 0 and above 1 - t exactly 1 (see
-        :func:`sss.multilevel.clean_alphas`). Default 0.01 (2.5 levels of
-        8 bits) for "multilevel", 0 (off) for "reference".
-    channel_axis : int or None, optional
-        Axis of `image` that holds the channels (-1; e.g. 0 for (C, H, W));
-        None for a greyscale (H, W) image.
+        resized to at most ``levels.working_pixels`` pixels, with a smaller
+        spectral basis (50 eigenvectors), 20 constrained iterations on a
+        sampled energy and a looser eigensolver tolerance
+        (:meth:`sss.Params.multilevel`); the layers are then carried to full
+        resolution by :func:`sss.multilevel.guided_upsample`. Its cost is a
+        fixed amount of work plus a few operations per pixel, and the layers
+        do not depend on the photo's pixel count (see :mod:`sss.multilevel`).
+        "reference": every stage on every pixel, as the authors'
+        implementation (:meth:`sss.Params.reference`; cost grows faster than
+        the pixel count).
     max_side : int, optional
         If given, the photo (and `features`) is first downsized
         (antialiased bicubic) so that its longer side is at most `max_side`
         pixels; the layers are returned at that size. The way to bound the
         memory of very large photos.
-    working_pixels : int, optional
-        Multilevel only: pixel budget of the working level (19200, i.e.
-        160 x 120; the aspect ratio is kept).
-    feature_pixels : int, optional
-        Multilevel only: pixel budget of the copy the feature network sees
-        (640 x 480); its features are resized to the working level.
-    upsample_radius, upsample_eps : optional
-        Multilevel only: window radius (1 working pixel, i.e. 3 x 3 windows)
-        and regulariser (1e-4) of the guided upsampling.
+    num_threads : int, optional
+        Threads (at most 4 per core). Default: all cores, except for the
+        multilevel working level (stages 2-10), which runs on one thread
+        unless `num_threads` is given. The layers are bitwise the same for
+        every thread count.
+    channel_axis : int or None, optional
+        Axis of `image` that holds the channels (-1; e.g. 0 for (C, H, W));
+        None for a greyscale (H, W) image.
+    model : path, optional
+        An ONNX feature network to use instead of the shipped one when
+        `features` is None (see :func:`sss.compute_features`).
+    cues : sequence of str, optional
+        Semantic cues appended to the network's features when `features` is
+        None (:mod:`sss.cues`): by default ``("saliency",)``, a salient-object
+        map, for "multilevel" and ``()`` for "reference" (which stays the
+        authors' computation); ``()`` turns them off. Features passed as
+        `features` are used as given (:func:`sss.append_cues` adds cues to
+        them). The multilevel method also ends with a clean-up of near-0 and
+        near-1 alpha, ``levels.alpha_cutoff`` (0.01; see
+        :func:`sss.multilevel.clean_alphas`).
+    params : sss.Params, optional
+        Every stage's parameters at once, used as given (`method`,
+        `num_layers`, `seed` and `num_threads` of this call still apply).
+        Default: ``sss.Params.reference()`` or ``sss.Params.multilevel()``.
+    affinity, eigen, initial, constrained, relaxed, levels : optional
+        One stage's parameters: an :class:`sss.AffinityParams` (stages 2-6:
+        superpixels, matting, semantic and colour affinities, Laplacian),
+        :class:`sss.EigenParams` (stage 7), :class:`sss.InitialParams`
+        (stage 8's k-means initialisation), :class:`sss.ConstrainedParams`
+        (stage 8), :class:`sss.RelaxedParams` (stage 10) or
+        :class:`sss.MultilevelParams` (working level and upsampling), used as
+        given; or a dict of some of its fields, which change the method's
+        defaults only there, e.g. ``eigen=dict(tol=1e-8)``. Print one (e.g.
+        ``sss.Params.multilevel().eigen``) to see its fields and defaults;
+        docs/algorithm.md explains each.
     superpixels : (H, W) integer ndarray, optional
         Reference only: superpixel labels to use instead of computing SLIC.
     laplacian : sparse matrix or callable, optional
@@ -289,61 +292,6 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         ``(image, features, labels) -> L`` replacing ``sss.affinity_laplacian``.
     eigensolver : callable, optional
         ``(L, k) -> (values, vectors)`` replacing :func:`smallest_eigenvectors`.
-        The default is called with ``image_shape=(h, w)``, which lets its
-        factorisation use the grid nested-dissection ordering.
-    n_segments, compactness : optional
-        SLIC superpixels (2500, 1e-20), used when `superpixels` is None.
-    matting_radius, matting_eps : optional
-        Matting affinity window radius (1) and epsilon (1e-7).
-    semantic_weight, color_weight : float, optional
-        Weights of the semantic and colour affinities (0.01, 0.01).
-    semantic_steepness, semantic_center : float, optional
-        Semantic affinity erf(a (1 - ||df|| - c)) parameters (20, 0.85).
-    color_steepness, color_center, color_radius : float, optional
-        Colour affinity parameters (50, 0.95) and centroid radius (0.2).
-    normalized_laplacian : bool, optional
-        Use the paper's normalised Laplacian (Eq. 3) instead of the
-        reference's D - W.
-    num_eigenvectors : int, optional
-        Eigenvectors used (reference 100, multilevel 50).
-    eigensolver_tol : float, optional
-        Relative tolerance of the eigensolver (reference 1e-10, multilevel
-        1e-6), see :func:`smallest_eigenvectors`.
-    initial_layers, constrained_iterations : int, optional
-        Constrained sparsification: initial layers (40) and iterations
-        (reference 40, multilevel 20).
-    sparsity_exponent, sparsity_weight, constrained_clamp, prune_threshold : optional
-        gamma (0.8), w0 = w1 (0.3), weight clamp (1e-10) and pruning
-        threshold (0.1) of constrained sparsification.
-    prune_every : int, optional
-        Pruning period (default ceil(constrained_iterations / 4)).
-    constrained_sample_stride : int or "auto", optional
-        Evaluate the sparsity energy of constrained sparsification on every
-        s-th pixel in each direction (``sample_stride`` of
-        :func:`sss.constrained_sparsify`). Reference default "auto": 1, i.e.
-        exactly the authors' computation, below 512 x 512 pixels; 2 from
-        640 x 480 up (~3x faster; on the reference image the final layers
-        are the same, see bench/README.md). Multilevel default: 2.
-    kmeans_start_clusters, kmeans_replicates, kmeans_rerun_below : int, optional
-        Splitting k-means initialisation: 5 clusters, 7 replicates, full
-        re-runs below 13 clusters.
-    relaxed_iterations, cg_iterations, final_cg_iterations, cg_tol : optional
-        Relaxed sparsification: reweighted solves (20), CG caps (100, 1000)
-        and relative tolerance (1e-6).
-    relaxed_sparsity_weight, fidelity_weight, constraint_weight : float, optional
-        sigma_S (1), sigma_F (1), delta (100).
-    low, high, gamma_base, gradient_cap, relaxed_clamp : float, optional
-        Input thresholds (0.1, 0.9), gamma_p = gamma_base (0.9) +
-        min(gradient, gradient_cap (0.1)), weight clamp (1e-2).
-    preconditioner : {'block_jacobi', 'jacobi', 'none'}, optional
-        CG preconditioner of the relaxed stage ('none' is the reference's
-        plain CG, ~3x slower).
-    num_threads : int, optional
-        Threads (at most 4 per core). Default: all cores, except for the
-        multilevel working level (stages 2-10), which runs on one thread
-        unless `num_threads` is given. The layers are bitwise the same for
-        every thread count. Bad parameters raise before any work starts; see
-        docs/reliability.md.
 
     Returns
     -------
@@ -351,10 +299,14 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
 
     Raises
     ------
+    ValueError, TypeError
+        For bad arguments, before any work starts; see docs/reliability.md.
     MemoryError
         Before anything large is allocated, when the photo needs more memory
         than is available; the message gives the estimate and suggests
         `max_side`.
+    Cancelled
+        When the progress callback returned False.
 
     References
     ----------
@@ -365,151 +317,143 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     image = as_photo(image, channel_axis=channel_axis)
-    defaults = _METHOD_DEFAULTS[method]
-    if num_eigenvectors is None:
-        num_eigenvectors = defaults["num_eigenvectors"]
-    if constrained_iterations is None:
-        constrained_iterations = defaults["constrained_iterations"]
-    if constrained_sample_stride is None:
-        constrained_sample_stride = defaults["constrained_sample_stride"]
-    if eigensolver_tol is None:
-        eigensolver_tol = defaults["eigensolver_tol"]
-    cues = defaults["cues"] if cues is None else check_cues(cues)
-    cue_weight = as_float(cue_weight, "cue_weight", minimum=0.0)
-    if alpha_cutoff is None:
-        alpha_cutoff = defaults["alpha_cutoff"]
-    alpha_cutoff = as_float(alpha_cutoff, "alpha_cutoff", minimum=0.0, maximum=0.25)
-    _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_radius,
-                           upsample_eps, eigensolver_tol)
-    _check_input_size(image, method, max_side, num_layers)
-    img = check_segment_args(locals())
-    num_layers = int(num_layers)
+    p = _segment_params(method, params, num_layers, seed, num_threads,
+                        dict(affinity=affinity, eigen=eigen, initial=initial,
+                             constrained=constrained, relaxed=relaxed, levels=levels))
+    cues = _DEFAULT_CUES[method] if cues is None else check_cues(cues)
+    if max_side is not None:
+        as_int(max_side, "max_side", minimum=3)
+    _check_input_size(image, method, max_side, p.num_layers)
+    img = check_segment_args(image, features, p)
     if max_side is not None:
         img, features = _limit_side(img, features, max_side)
     h, w = img.shape[:2]
-    rng = np.random.default_rng(seed)
     prog = Progress(progress)
 
-    # The multilevel working level is a small problem of fixed size: one thread
-    # unless asked otherwise (on a busy 2-core machine its stages ran 2-6x
-    # slower on two threads than on one; see docs/multilevel.md).
-    work_threads = num_threads if (num_threads is not None or method == "reference") else 1
     if method == "multilevel":
         if superpixels is not None or (laplacian is not None and not callable(laplacian)):
             raise ValueError("superpixels= and a ready laplacian= are pixel arrays of the full "
                              "photo: they work with method='reference' only")
-        wh, ww = working_shape((h, w), working_pixels)
+        wh, ww = working_shape((h, w), p.levels.working_pixels)
         with prog.stage("features"):
-            work, feat = _working_inputs(img, features, (wh, ww), feature_pixels, num_threads,
-                                         model, cues, cue_weight)
+            work, feat = _working_inputs(img, features, (wh, ww), p.levels.feature_pixels,
+                                         num_threads, model, cues)
     else:
         wh, ww = h, w
         work = img
         with prog.stage("features"):
-            feat = _feature_stage(img, features, num_threads, model, cues, cue_weight)
+            feat = _feature_stage(img, features, num_threads, model, cues)
+    feat = np.ascontiguousarray(as_image(feat, name="features", channels=3))
+    work = np.ascontiguousarray(work, dtype=np.float64)
 
-    labels = None
-    with prog.stage("affinities"):
-        if laplacian is not None and not callable(laplacian):
-            L = as_csr(laplacian, name="laplacian", square=True)
-            if L.shape[0] != h * w:
-                raise ValueError(f"laplacian is {L.shape[0]} x {L.shape[0]}, expected "
-                                 f"{h * w} x {h * w}")
-            labels = None if superpixels is None else np.asarray(superpixels)
+    labels = None if superpixels is None else as_labels(superpixels, (wh, ww))
+    lap = None
+    if laplacian is not None:
+        if callable(laplacian):
+            with prog.stage("affinities"):
+                L = laplacian(work, feat, labels)
         else:
-            fn = laplacian
-            if fn is None:
-                fn = getattr(sys.modules[__package__], "affinity_laplacian", None)
-                if fn is None:
-                    raise RuntimeError("sss.affinity_laplacian is not available in this "
-                                       "installation; pass laplacian=")
-                params = dict(semantic_weight=semantic_weight, color_weight=color_weight,
-                              semantic_steepness=semantic_steepness,
-                              semantic_center=semantic_center,
-                              color_steepness=color_steepness, color_center=color_center,
-                              color_radius=color_radius, matting_radius=matting_radius,
-                              matting_eps=matting_eps, n_segments=n_segments,
-                              compactness=compactness, normalized=normalized_laplacian,
-                              num_threads=work_threads)
-                L, parts = fn(work, feat, superpixels, return_affinities=True, **params)
-                labels = parts["labels"]
-            else:
-                L = fn(work, feat, superpixels)
-                labels = None if superpixels is None else np.asarray(superpixels)
-
-    with prog.stage("eigenvectors", fractions=True):
-        if eigensolver is None:
-            values, vectors = smallest_eigenvectors(L, num_eigenvectors, image_shape=(wh, ww),
-                                                    tol=eigensolver_tol,
-                                                    num_threads=work_threads)
-        else:
-            values, vectors = eigensolver(L, num_eigenvectors)
-
-    with prog.stage("constrained sparsification", fractions=True):
-        init = constrained_sparsify(vectors, values, L, (wh, ww), features=feat,
-                                    num_layers=initial_layers,
-                                    iterations=constrained_iterations, gamma=sparsity_exponent,
-                                    weight=sparsity_weight, clamp=constrained_clamp,
-                                    prune_threshold=prune_threshold, prune_every=prune_every,
-                                    kmeans_start_clusters=kmeans_start_clusters,
-                                    kmeans_replicates=kmeans_replicates,
-                                    kmeans_rerun_below=kmeans_rerun_below, seed=rng,
-                                    sample_stride=constrained_sample_stride,
-                                    num_threads=work_threads)
-    del vectors
-
-    with prog.stage("grouping"):
-        grouped, ids = group_layers(init, feat, num_layers, seed=rng, return_ids=True)
-
-    with prog.stage("relaxed sparsification", fractions=True):
-        alphas = relaxed_sparsify(grouped, L, gradient=image_gradient(work),
-                                  iterations=relaxed_iterations, cg_iterations=cg_iterations,
-                                  final_cg_iterations=final_cg_iterations, cg_tol=cg_tol,
-                                  sparsity_weight=relaxed_sparsity_weight,
-                                  fidelity_weight=fidelity_weight,
-                                  constraint_weight=constraint_weight, low=low, high=high,
-                                  gamma_base=gamma_base, gradient_cap=gradient_cap,
-                                  clamp=relaxed_clamp, preconditioner=preconditioner,
-                                  num_threads=work_threads)
-    del L
-    if method == "multilevel":
-        if (wh, ww) != (h, w):
-            with prog.stage("upsampling"):
-                alphas = guided_upsample(alphas, np.clip(work, 0, 1), img,
-                                         radius=upsample_radius, eps=upsample_eps)
-        else:
-            alphas = _clip_to_simplex(alphas)
-    if alpha_cutoff > 0:
-        alphas = clean_alphas(alphas, alpha_cutoff)
+            L = laplacian
+        L = as_csr(L, name="laplacian", square=True)
+        if L.shape[0] != wh * ww:
+            raise ValueError(f"laplacian is {L.shape[0]} x {L.shape[0]}, expected "
+                             f"{wh * ww} x {wh * ww}")
+        L.sort_indices()
+        lap = (np.ascontiguousarray(L.data, dtype=np.float64),
+               np.ascontiguousarray(L.indices, dtype=np.int32),
+               np.ascontiguousarray(L.indptr, dtype=np.int32))
+    res = prog.run(lambda on_stage: _core.segment(
+        img, work, feat, p, superpixels=labels, laplacian=lap,
+        eigensolver=_checked_eigensolver(eigensolver), on_stage=on_stage))
+    flag, relres, _, run = res["last_cg"]
+    if flag != 0 and relres > p.relaxed.tol:
+        why = {1: "reached its iteration limit", 3: "stagnated", 4: "broke down"}.get(
+            int(flag), f"stopped with flag {int(flag)}")
+        warnings.warn(f"relaxed_sparsify: the last CG solve {why} after {int(run)} iterations "
+                      f"with relative residual {relres:.3g} > tol={p.relaxed.tol}; the "
+                      "layers are approximate", RuntimeWarning, stacklevel=2)
     if prog.enabled:
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
-    return SoftSegments(alphas=np.asarray(alphas, dtype=np.float32),
-                        initial_alphas=init.astype(np.float32),
-                        grouped_alphas=grouped.astype(np.float32),
-                        group_ids=np.asarray(ids), eigenvalues=np.asarray(values),
-                        superpixels=labels, features=feat, timings=dict(prog.timings),
-                        peak_memory=dict(prog.peak_memory),
-                        image=img, method=method, working_shape=(wh, ww))
+    return SoftSegments(alphas=res["alphas"], initial_alphas=res["initial_alphas"],
+                        grouped_alphas=res["grouped_alphas"],
+                        group_ids=np.asarray(res["group_ids"], dtype=np.intp),
+                        eigenvalues=np.asarray(res["eigenvalues"]),
+                        superpixels=res["superpixels"], features=feat,
+                        timings=dict(prog.timings), peak_memory=dict(prog.peak_memory),
+                        image=img, method=method, working_shape=tuple(res["working_shape"]))
 
 
-def _clip_to_simplex(alphas):
-    """Layers clipped to [0, 1] and renormalised to sum to one (float32)."""
-    a = np.clip(np.asarray(alphas, dtype=np.float32), 0.0, 1.0)
-    s = a.sum(axis=2, keepdims=True)
-    np.maximum(s, 1e-12, out=s)
-    return a / s
+#: segment's per-stage keyword -> the Params field it sets
+_STAGES = ("affinity", "eigen", "initial", "constrained", "relaxed", "levels")
 
 
-def _check_multilevel_args(max_side, working_pixels, feature_pixels, upsample_radius,
-                           upsample_eps, eigensolver_tol):
-    from ._validation import as_float, as_int
-    if max_side is not None:
-        as_int(max_side, "max_side", minimum=3)
-    as_int(working_pixels, "working_pixels", minimum=64)
-    as_int(feature_pixels, "feature_pixels", minimum=64)
-    as_int(upsample_radius, "upsample_radius", minimum=0)
-    as_float(upsample_eps, "upsample_eps", minimum=0.0, strict_minimum=True)
-    as_float(eigensolver_tol, "eigensolver_tol", minimum=0.0, strict_minimum=True)
+def default_params(method: str = "multilevel") -> Params:
+    """The parameters :func:`segment` uses for `method` (a fresh copy)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return Params.for_method(method)
+
+
+def _segment_params(method, params, num_layers, seed, num_threads, stages) -> Params:
+    """The Params of one segment call: the method's defaults (or `params`),
+    the per-stage objects or dicts, and the common knobs."""
+    if params is None:
+        p = default_params(method)
+    elif isinstance(params, Params):
+        p = copy.deepcopy(params)
+    else:
+        raise TypeError(f"params must be an sss.Params, got {type(params).__name__}")
+    for name, value in stages.items():
+        if value is None:
+            continue
+        current = getattr(p, name)
+        if isinstance(value, dict):
+            _update_fields(current, value, name)
+        elif isinstance(value, type(current)):
+            setattr(p, name, value)
+        else:
+            raise TypeError(f"{name} must be an sss.{type(current).__name__} or a dict of its "
+                            f"fields, got {type(value).__name__}")
+    p.method = method
+    p.num_layers = as_int(num_layers, "num_layers", minimum=1)
+    p.seed = as_int(seed, "seed", minimum=0)
+    if num_threads is not None:
+        p.num_threads = as_threads(num_threads)
+    elif method == "reference":
+        p.num_threads = 0
+    return p
+
+
+def _update_fields(obj, values: dict, path: str) -> None:
+    """Set the fields of a parameter object from a dict (nested dicts update
+    nested objects); errors name the dotted field."""
+    for key, v in values.items():
+        if key not in obj._fields():
+            raise TypeError(f"{path}: {type(obj).__name__} has no field {key!r}; its fields "
+                            f"are {', '.join(obj._fields())}")
+        if isinstance(v, dict) and hasattr(getattr(obj, key), "_fields"):
+            _update_fields(getattr(obj, key), v, f"{path}.{key}")
+            continue
+        try:
+            setattr(obj, key, v)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{path}.{key}: {e}") from None
+
+
+def _checked_eigensolver(fn):
+    """A user eigensolver's results as the core needs them (float64, (k,) and (N, k))."""
+    if fn is None:
+        return None
+
+    def call(L, k):
+        values, vectors = fn(L, k)
+        values = np.ascontiguousarray(values, dtype=np.float64).ravel()
+        vectors = np.asfortranarray(vectors, dtype=np.float64)
+        if vectors.ndim != 2 or vectors.shape != (L.shape[0], values.shape[0]):
+            raise ValueError(f"eigensolver returned values {values.shape} and vectors "
+                             f"{vectors.shape}; expected (k,) and ({L.shape[0]}, k)")
+        return values, vectors
+    return call
 
 
 def _limited_shape(h, w, max_side):
@@ -570,24 +514,21 @@ def _check_input_size(image, method, max_side, num_layers):
 
 
 def _working_inputs(img, features, work_shape, feature_pixels, num_threads, model=None,
-                    cues=(), cue_weight=8.0):
+                    cues=()):
     """The photo and its 3-D features at the working resolution."""
-    pkg = sys.modules[__package__]
     h, w = img.shape[:2]
     wh, ww = work_shape
     if features is None:
-        fn = _feature_network()
         fh, fw = working_shape((h, w), feature_pixels)
         src = img if (fh, fw) == (h, w) else np.clip(resize(img, fh, fw, method="bicubic"), 0, 1)
         # the working image from the (smaller) network copy: one pass over a large photo
         work = src if (wh, ww) == src.shape[:2] else resize(src, wh, ww, method="bicubic")
-        raw = fn(src, **_network_kwargs(num_threads, model))
+        raw = compute_features(src, **_network_kwargs(num_threads, model))
         if cues:
-            raw = append_cues(raw, np.clip(src, 0, 1), cues, weight=cue_weight,
-                              num_threads=num_threads)
+            raw = append_cues(raw, src, cues, num_threads=num_threads)
         if raw.shape[:2] != (wh, ww):
             raw = resize(raw, wh, ww, method="bilinear").astype(np.float32)
-        return work, pkg.preprocess_features(raw, np.clip(work, 0, 1))
+        return work, preprocess_features(raw, np.clip(work, 0, 1))
     work = img if (wh, ww) == (h, w) else resize(img, wh, ww, method="bicubic")
     feat = as_image(features, name="features", channels=None)
     if feat.shape[:2] != (h, w):

@@ -13,20 +13,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import ndimage
 
+from . import _defaults as D
 from . import _core
 from ._validation import as_threads as _threads, as_csr, as_float, as_image, as_int, \
     check_finite_result, check_memory, check_symmetric
 
 __all__ = ["relaxed_sparsify", "image_gradient"]
-
-# Farid & Simoncelli's 13-tap prefilter (k) and derivative (d) kernels, at the
-# four-decimal precision the reference implementation uses.
-_FS13_K = np.array([0.0000, 0.0007, 0.0071, 0.0374, 0.1126, 0.2119, 0.2605,
-                    0.2119, 0.1126, 0.0374, 0.0071, 0.0007, 0.0000])
-_FS13_D = np.array([0.0001, 0.0019, 0.0142, 0.0509, 0.0963, 0.0878, 0.0000,
-                    -0.0878, -0.0963, -0.0509, -0.0142, -0.0019, -0.0001])
 
 _PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
 
@@ -58,34 +51,26 @@ def image_gradient(image: np.ndarray) -> np.ndarray:
     if isinstance(image, np.ndarray) and image.ndim == 2:
         image = image[:, :, None]
     img = as_image(image, name="image", channels=None)
-    gx2 = np.zeros(img.shape[:2])
-    gy2 = np.zeros(img.shape[:2])
-    for c in range(img.shape[2]):
-        ch = img[:, :, c]
-        # convolution (not correlation), as MATLAB's conv2; "nearest" = replicate
-        gy = ndimage.convolve1d(ndimage.convolve1d(ch, _FS13_D, axis=0, mode="nearest"),
-                                _FS13_K, axis=1, mode="nearest")
-        gx = ndimage.convolve1d(ndimage.convolve1d(ch, _FS13_K, axis=0, mode="nearest"),
-                                _FS13_D, axis=1, mode="nearest")
-        gx2 += gx * gx
-        gy2 += gy * gy
-    return np.sqrt(gx2 + gy2)
+    return _core.image_gradient(np.ascontiguousarray(img))
 
 
 def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
-                     gradient: np.ndarray | None = None, iterations: int = 20,
-                     cg_iterations: int = 100, final_cg_iterations: int = 1000,
-                     cg_tol: float = 1e-6, sparsity_weight: float = 1.0,
-                     fidelity_weight: float = 1.0, constraint_weight: float = 100.0,
-                     low: float = 0.1, high: float = 0.9, gamma_base: float = 0.9,
-                     gradient_cap: float = 0.1, clamp: float = 1e-2,
-                     preconditioner: str = "block_jacobi", num_threads: int | None = None,
+                     gradient: np.ndarray | None = None, max_iter: int = D.RELAXED.max_iter,
+                     cg_max_iter: int = D.RELAXED.cg_max_iter,
+                     final_cg_max_iter: int = D.RELAXED.final_cg_max_iter,
+                     tol: float = D.RELAXED.tol, sparsity_sigma: float = D.RELAXED.sparsity_sigma,
+                     fidelity_sigma: float = D.RELAXED.fidelity_sigma,
+                     constraint_delta: float = D.RELAXED.constraint_delta,
+                     low: float = D.RELAXED.low, high: float = D.RELAXED.high,
+                     gamma_base: float = D.RELAXED.gamma_base,
+                     gradient_cap: float = D.RELAXED.gradient_cap, clamp: float = D.RELAXED.clamp,
+                     preconditioner: str = D.RELAXED.preconditioner, num_threads: int | None = None,
                      return_log: bool = False):
     """Relaxed sparsification of soft layers (docs/algorithm.md, stage 10).
 
     The input layers are thresholded (below `low` -> 0, above `high` -> 1)
     and renormalised to sum to 1 per pixel (a pixel whose layers all vanish
-    gets 1/K each), giving a_hat. Then `iterations` reweighted solves of
+    gets 1/K each), giving a_hat. Then `max_iter` reweighted solves of
 
         (blockdiag(L) + delta C^T C + s (diag(u) + diag(v)) + f I) a
             = s v + f a_hat + delta
@@ -106,13 +91,13 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
         `image` or `gradient`; with neither, gamma_p = gamma_base everywhere.
     gradient : (H, W) ndarray, optional
         Precomputed gradient magnitude, used instead of `image`.
-    iterations : int, optional
+    max_iter : int, optional
         Number of reweighted solves (reference: 20).
-    cg_iterations, final_cg_iterations : int, optional
+    cg_max_iter, final_cg_max_iter : int, optional
         CG iteration caps of the reweighted and final solves (100, 1000).
-    cg_tol : float, optional
+    tol : float, optional
         Relative residual tolerance ||b - A a|| / ||b|| of every solve (1e-6).
-    sparsity_weight, fidelity_weight, constraint_weight : float, optional
+    sparsity_sigma, fidelity_sigma, constraint_delta : float, optional
         sigma_S (1), sigma_F (1) and delta (100) of the energy.
     low, high : float, optional
         Input thresholds (0.1, 0.9).
@@ -135,7 +120,7 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
     -------
     alphas : (H, W, K) ndarray, float64
         Refined layers; they sum to ~1 per pixel (not clipped to [0, 1]).
-    log : (iterations + 1, 4) ndarray
+    log : (max_iter + 1, 4) ndarray
         Only with ``return_log=True``.
 
     References
@@ -167,13 +152,13 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
                          f"{preconditioner!r}")
     check_symmetric(Lc, "L")
     ints = {name: as_int(v, name, minimum=lo) for name, v, lo in (
-        ("iterations", iterations, 0), ("cg_iterations", cg_iterations, 1),
-        ("final_cg_iterations", final_cg_iterations, 0))}
+        ("max_iter", max_iter, 0), ("cg_max_iter", cg_max_iter, 1),
+        ("final_cg_max_iter", final_cg_max_iter, 0))}
     pos = {name: as_float(v, name, minimum=0.0, strict_minimum=True) for name, v in (
-        ("cg_tol", cg_tol), ("fidelity_weight", fidelity_weight), ("clamp", clamp),
+        ("tol", tol), ("fidelity_sigma", fidelity_sigma), ("clamp", clamp),
         ("gamma_base", gamma_base))}
     nonneg = {name: as_float(v, name, minimum=0.0) for name, v in (
-        ("sparsity_weight", sparsity_weight), ("constraint_weight", constraint_weight),
+        ("sparsity_sigma", sparsity_sigma), ("constraint_delta", constraint_delta),
         ("gradient_cap", gradient_cap))}
     low, high = as_float(low, "low"), as_float(high, "high")
     if not low < high:
@@ -183,17 +168,17 @@ def relaxed_sparsify(layers: np.ndarray, L, image: np.ndarray | None = None, *,
     # operator + ~8 work vectors of K*N doubles
     check_memory(8.0 * n * k * 12, "relaxed_sparsify")
     out, log = _core.relaxed_sparsify(
-        lay, Lc.data, Lc.indices, Lc.indptr, grad, ints["iterations"], ints["cg_iterations"],
-        ints["final_cg_iterations"], pos["cg_tol"], nonneg["sparsity_weight"],
-        pos["fidelity_weight"], nonneg["constraint_weight"], low, high, pos["gamma_base"],
+        lay, Lc.data, Lc.indices, Lc.indptr, grad, ints["max_iter"], ints["cg_max_iter"],
+        ints["final_cg_max_iter"], pos["tol"], nonneg["sparsity_sigma"],
+        pos["fidelity_sigma"], nonneg["constraint_delta"], low, high, pos["gamma_base"],
         nonneg["gradient_cap"], pos["clamp"], preconditioner, nt)
     check_finite_result(out, "relaxed_sparsify")
-    if len(log) and log[-1][0] != 0 and log[-1][1] > pos["cg_tol"]:
+    if len(log) and log[-1][0] != 0 and log[-1][1] > pos["tol"]:
         flag, relres, _, run = log[-1]
         why = {1: "reached its iteration limit", 3: "stagnated", 4: "broke down"}.get(
             int(flag), f"stopped with flag {int(flag)}")
         warnings.warn(f"relaxed_sparsify: the last CG solve {why} after {int(run)} iterations "
-                      f"with relative residual {relres:.3g} > cg_tol={pos['cg_tol']}; the "
+                      f"with relative residual {relres:.3g} > tol={pos['tol']}; the "
                       "layers are approximate", RuntimeWarning, stacklevel=2)
     if return_log:
         return out, log

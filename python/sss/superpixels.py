@@ -13,15 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _defaults as D
 from . import _core
 from ._validation import as_threads as _threads, as_float, as_image, check_memory
 
 __all__ = ["superpixels", "superpixel_graph", "SuperpixelGraph", "rgb_to_lab", "as_labels"]
 
 
-def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 1e-20,
-                max_num_iter: int = 10, *, min_size_factor: float = 0.25,
-                search_factor: float = 1.0, num_threads: int | None = None) -> np.ndarray:
+def superpixels(image: np.ndarray, n_segments: int = D.SLIC.n_segments,
+                compactness: float = D.SLIC.compactness, max_iter: int = D.SLIC.max_iter, *,
+                min_size_factor: float = D.SLIC.min_size_factor,
+                search_factor: float = D.SLIC.search_factor, num_threads: int | None = None) -> np.ndarray:
     """SLIC-0 superpixels of an RGB image.
 
     The image is converted to CIELAB (sRGB, D65; values outside [0, 1], e.g.
@@ -54,7 +56,7 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
         only (SLIC-0 adapts it per superpixel afterwards). The reference
         passes 1e-20, i.e. colour alone decides the first assignment. Must
         be > 0.
-    max_num_iter : int, optional
+    max_iter : int, optional
         Maximum number of k-means iterations (it stops early when no pixel
         changes label).
     min_size_factor : float, optional
@@ -89,7 +91,7 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
            Soft Segmentation", ACM TOG 37(4) (SIGGRAPH), 2018, Sec. 3.3.
     """
     n_segments = _positive_int(n_segments, "n_segments")
-    max_num_iter = _positive_int(max_num_iter, "max_num_iter")
+    max_iter = _positive_int(max_iter, "max_iter")
     compactness = as_float(compactness, "compactness", minimum=0.0, strict_minimum=True)
     min_size_factor = as_float(min_size_factor, "min_size_factor", minimum=0.0, maximum=1.0)
     img = as_image(image, name="image", channels=3)
@@ -99,7 +101,7 @@ def superpixels(image: np.ndarray, n_segments: int = 2500, compactness: float = 
                          "for 32-bit labels")
     check_memory(n * 64, "superpixels")  # Lab (double + float planes), labels, components
     search_factor = as_float(search_factor, "search_factor", minimum=1.0, maximum=4.0)
-    labels, _count, _iters = _core.superpixels(img, n_segments, compactness, max_num_iter,
+    labels, _count, _iters = _core.superpixels(img, n_segments, compactness, max_iter,
                                                min_size_factor, search_factor,
                                                _threads(num_threads))
     return labels

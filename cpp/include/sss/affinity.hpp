@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sss/image.hpp"
+#include "sss/matting.hpp"
 #include "sss/sparse.hpp"
 #include "sss/superpixels.hpp"
 
@@ -40,6 +41,13 @@ SparseMatrix semantic_affinity(const LabelView& labels, const ImageView& feature
 SparseMatrix color_affinity(const LabelView& labels, const ImageView& image,
                             const ColorParams& params = {});
 
+/// semantic_affinity of a superpixel graph with mean features (its
+/// connectivity is the graph's, not params.connectivity).
+SparseMatrix semantic_affinity(const SuperpixelGraph& graph, const SemanticParams& params = {});
+
+/// color_affinity of a superpixel graph with mean colours.
+SparseMatrix color_affinity(const SuperpixelGraph& graph, const ColorParams& params = {});
+
 /// All pairs (i, j), i < j, of the n points (y[i], x[i]) with
 /// sqrt((y_i - y_j)^2 + (x_i - x_j)^2) <= radius, found with a uniform grid
 /// of cell size ~radius (no loop over all pairs). Flattened [i0, j0, i1, j1,
@@ -61,5 +69,36 @@ SparseMatrix weighted_sum(const std::vector<SparseRef>& mats, const std::vector<
 /// without forming W (docs/algorithm.md, stage 6): off-diagonal entries -W_ij where W_ij
 /// is nonzero, and the diagonal L_rr = rowsum(W)_r - W_rr stored for every row.
 SparseMatrix weighted_laplacian(const std::vector<SparseRef>& mats, const std::vector<double>& weights);
+
+/// Stages 2-6: superpixels, the three affinities and the Laplacian.
+struct AffinityParams {
+    SlicParams superpixels;        ///< n_segments 2500, compactness 1e-20
+    MattingParams matting;         ///< radius 1, eps 1e-7
+    SemanticParams semantic;       ///< steepness 20, center 0.85
+    ColorParams color;             ///< steepness 50, center 0.95, radius 0.2
+    double semantic_weight = 0.01; ///< weight of W_S in W = W_L + w_S W_S + w_C W_C
+    double color_weight = 0.01;    ///< weight of W_C
+    bool normalized = false;       ///< D^-1/2 (D - W) D^-1/2 (the paper's Eq. 3) instead of D - W
+};
+
+/// The Laplacian of stage 6 from the three affinities: D - W of
+/// W = W_L + semantic_weight W_S + color_weight W_C, or its normalised form.
+SparseMatrix affinity_laplacian(const SparseRef& matting, const SparseRef& semantic,
+                                const SparseRef& color, const AffinityParams& params);
+
+/// The three affinities of stages 3-5.
+struct AffinityTerms {
+    SparseMatrix matting, semantic, color;
+};
+
+/// Stages 2-6 in one call: SLIC superpixels of `image` (unless `labels` is
+/// given: h x w labels 0..K-1), their graph (computed once for both
+/// superpixel affinities), the matting, semantic and colour affinities and
+/// their Laplacian (affinity_laplacian above). `labels_out` and
+/// `terms_out`, if not null, receive the superpixel labels and the affinities.
+SparseMatrix image_laplacian(const ImageView& image, const ImageView& features,
+                             const AffinityParams& params, const int* labels = nullptr,
+                             std::vector<int>* labels_out = nullptr,
+                             AffinityTerms* terms_out = nullptr);
 
 }  // namespace sss

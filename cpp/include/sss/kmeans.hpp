@@ -4,7 +4,10 @@
 
 #include <Eigen/Dense>
 
+#include <string>
 #include <vector>
+
+#include "sss/random.hpp"
 
 namespace sss {
 
@@ -81,5 +84,40 @@ Eigen::VectorXd nearest_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
 /// every centre. num_threads as in LloydParams.
 RowMatrixXd pairwise_sqdist(const Eigen::Ref<const RowMatrixXd>& X,
                             const Eigen::Ref<const RowMatrixXd>& centers, int num_threads = 0);
+
+/// Starts of kmeans(): k-means++ (Plus), k distinct random points (Sample), or
+/// a Sample-started run on a random 10% subsample (Cluster), as MATLAB's
+/// 'plus', 'sample' and 'cluster'.
+enum class KmeansStart { Plus, Sample, Cluster };
+
+/// Result of kmeans(): as LloydResult, of the best replicate.
+struct KmeansResult {
+    std::vector<int> labels;
+    RowMatrixXd centers;
+    Eigen::VectorXd sqdist;      ///< to the final centre of each point's cluster
+    Eigen::VectorXd min_sqdist;  ///< to the nearest final centre
+};
+
+/// MATLAB-style k-means: `replicates` runs of lloyd_kmeans from starts drawn
+/// from `rng`, the one with the lowest total distance kept (the first on
+/// ties). Draw for draw what sss.kmeans does with a numpy Generator, so a
+/// seed gives the same clusters in C++ and Python.
+KmeansResult kmeans(const Eigen::Ref<const RowMatrixXd>& X, int k, KmeansStart start,
+                    int replicates, int max_iter, Rng& rng);
+
+/// Parameters of splitting_kmeans (the reference's values).
+struct SplittingParams {
+    int start_clusters = 5;  ///< clusters of the first k-means
+    int replicates = 7;      ///< its replicates
+    int rerun_below = 13;    ///< a full k-means follows each split while fewer clusters
+    int max_iter = 100;      ///< Lloyd iterations per run
+};
+
+/// Cluster-splitting k-means, the initialisation of constrained
+/// sparsification (docs/algorithm.md stage 8; sss.splitting_kmeans): labels
+/// 0..k-1 of the n points of X. Throws std::invalid_argument when the points
+/// cannot be split into k clusters.
+std::vector<int> splitting_kmeans(const Eigen::Ref<const RowMatrixXd>& X, int k,
+                                  const SplittingParams& params, Rng& rng);
 
 }  // namespace sss

@@ -39,4 +39,17 @@ std::vector<double> box_mean(const ImageView& x, int radius);
 std::vector<float> guided_upsample(const ImageView& layers, const ImageView& guide_low,
                                    const ImageView& guide, const GuidedUpsampleParams& params);
 
+/// Snap near-0 and near-1 alpha to exactly 0 and 1, in place, keeping the
+/// layers a partition of one. `alphas` holds n pixels of k layers (row-major).
+/// Each value becomes clip((a - t) / (1 - 2 t), 0, 1) with t = `cutoff`, then
+/// every pixel is divided by its sum (pixels whose values all fall below t
+/// stay 0; that needs t > 1 / k). Float arithmetic, pixel by pixel, so the
+/// result does not depend on the thread count. Throws std::invalid_argument
+/// for a cutoff outside [0, 0.25].
+///
+/// Why: the iterative solves and the upsampling leave a haze of alpha values
+/// of a few thousandths over the whole photo in every layer, which adds up
+/// when layers are combined (docs/cues.md).
+void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff);
+
 }  // namespace sss

@@ -15,3 +15,8 @@
 #include "sss/colors.hpp"
 #include "sss/multilevel.hpp"
 #include "sss/progress.hpp"
+#include "sss/random.hpp"
+#include "sss/gradient.hpp"
+#include "sss/grouping.hpp"
+#include "sss/resize.hpp"
+#include "sss/pipeline.hpp"

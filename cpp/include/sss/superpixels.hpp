@@ -35,7 +35,7 @@ void rgb_to_lab(const ImageView& rgb, double* out, int num_threads = 0);
 struct SlicParams {
     int n_segments = 2500;        ///< requested number of superpixels
     double compactness = 1e-20;   ///< initial compactness m (Lab units); SLIC-0 adapts it
-    int max_num_iter = 10;        ///< k-means iterations (fewer if labels stop changing)
+    int max_iter = 10;        ///< k-means iterations (fewer if labels stop changing)
     double min_size_factor = 0.25;  ///< fragments smaller than this times N / n_segments are merged
     double search_factor = 1.0;   ///< a cluster competes for pixels within search_factor * S per axis
     /// 0: all available (OpenMP), but at most one per kSlicPixelsPerThread
@@ -63,7 +63,7 @@ struct SlicResult {
 /// their pixels' means. SLIC-0's adaptive compactness: m_k = `compactness` in
 /// the first iteration, afterwards m_k^2 is the largest squared colour
 /// distance of the cluster's pixels to its centre seen so far (never
-/// decreasing). Stops after max_num_iter iterations or when no label changes.
+/// decreasing). Stops after max_iter iterations or when no label changes.
 /// Finally every label is split into 4-connected components and components
 /// smaller than min_size_factor * N / n_segments pixels are merged into the
 /// adjacent one with the closest mean colour (smallest first). Labels are
@@ -84,6 +84,25 @@ struct Centroids {
     std::vector<int> col;
 };
 Centroids centroid_pixels(const LabelView& labels, int count);
+
+/// What the semantic and colour affinities need to know about a label map,
+/// computed once for both (docs/algorithm.md stages 4-5).
+struct SuperpixelGraph {
+    int height = 0, width = 0;      ///< size of the label map
+    int count = 0;                  ///< number of labels K
+    std::vector<int> pairs;         ///< adjacent_pairs: [a0, b0, a1, b1, ...], a < b
+    Centroids centroids;            ///< size and centroid pixel of every label
+    std::vector<double> mean_color;    ///< K x color_channels (empty without an image)
+    int color_channels = 0;
+    std::vector<double> mean_feature;  ///< K x feature_channels (empty without features)
+    int feature_channels = 0;
+};
+
+/// The graph of `labels` (check_labels) with `connectivity` 4 or 8 and the
+/// per-label means of `image` and `features` (either may be null; same size
+/// as the labels).
+SuperpixelGraph superpixel_graph(const LabelView& labels, const ImageView* image,
+                                 const ImageView* features, int connectivity = 8);
 
 /// Per-label mean of `values` (H x W x C, same size as the labels):
 /// count x C, row-major.

@@ -5,8 +5,8 @@ in submodules: :mod:`~sss.export.compositing` (8-bit layers for additive and
 'over' recomposition, composites), :mod:`~sss.export.srgb` (sRGB transfer),
 :mod:`~sss.export.preview` (colour-coded views, the overview),
 :mod:`~sss.export.ora` (the OpenRaster writer), :mod:`sss.psd` (the Photoshop
-writer), :mod:`~sss.export.naming` (the output file names) and
-:mod:`~sss.export.editing` (the result's ``colors``/``composite``/``save``).
+writer), :mod:`~sss.export.naming` (the output file names); :func:`save_result`
+writes a whole :class:`sss.SoftSegments`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from .compositing import (_check_space, _round8, composite_additive, composite_o
                           layer_rgba, ora_layers, quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
 from .ora import _ora_file, _png_bytes, write_ora
-from .preview import PALETTE, colour_coded, overview
+from .preview import PALETTE, color_coded, overview
 from .srgb import linear_to_srgb, srgb_to_linear
 
 __all__ = ["FORMATS", "ALL_FORMATS", "PALETTE", "quantize_alphas", "layer_rgba", "ora_layers",
            "srgb_to_linear", "linear_to_srgb",
-           "composite_additive", "composite_over", "colour_coded", "overview",
-           "write_ora", "save_layers", "output_name", "output_names", "LayerEditing"]
+           "composite_additive", "composite_over", "color_coded", "overview",
+           "write_ora", "save_layers", "save_result", "output_name", "output_names"]
 
 FORMATS = ("overview", "png", "ora", "npz")
 #: every output format: the defaults and those written only when asked for
@@ -148,4 +148,23 @@ def _check_formats(formats) -> tuple[str, ...]:
     return formats
 
 
-from .editing import LayerEditing  # noqa: E402  (uses FORMATS and save_layers above)
+
+
+def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
+                ora_space: str = "srgb") -> dict[str, list[Path]]:
+    """Write a :class:`sss.SoftSegments` result (``SoftSegments.save``): the
+    `formats` of :func:`save_layers`, the npz with what :func:`sss.load`
+    needs to give the result back whole. Returns the files written per format."""
+    if getattr(result, "image", None) is None:
+        raise ValueError("saving layers needs the photo: this result has no image")
+    formats = _check_formats(formats)
+    needs = any(f in formats for f in _COLOUR_FORMATS)
+    extra = {key: getattr(result, key, None)
+             for key in ("initial_alphas", "eigenvalues", "superpixels")}
+    extra["image"] = np.asarray(result.image, dtype=np.float32)
+    extra["method"] = np.array(getattr(result, "method", "reference"))
+    if getattr(result, "working_shape", None):
+        extra["working_shape"] = np.asarray(result.working_shape)
+    return save_layers(directory, name, result.image, result.alphas,
+                       result.colors if needs else None, formats=formats,
+                       raw_alphas=result.alphas, extra=extra, ora_space=ora_space)

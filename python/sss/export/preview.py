@@ -7,7 +7,7 @@ import numpy as np
 from ..colors import normalize_alphas
 from .compositing import _round8
 
-__all__ = ["PALETTE", "colour_coded", "overview"]
+__all__ = ["PALETTE", "color_coded", "overview"]
 
 #: Colours of the layers in the colour-coded views (layer i gets PALETTE[i % 10]).
 PALETTE = np.array([
@@ -16,7 +16,7 @@ PALETTE = np.array([
     [0.55, 0.35, 0.15], [0.50, 0.50, 0.50]])
 
 
-def colour_coded(alphas: np.ndarray) -> np.ndarray:
+def color_coded(alphas: np.ndarray) -> np.ndarray:
     """Each layer painted in its PALETTE colour, mixed by the alphas: (H, W, 3)."""
     a = normalize_alphas(alphas)
     pal = PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
@@ -56,7 +56,7 @@ def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = 
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
     a = normalize_alphas(alphas)
     top_l = _fit(img, max_side)
-    top_r = _fit(colour_coded(a), max_side)
+    top_r = _fit(color_coded(a), max_side)
     ph, pw = top_l.shape[:2]
     gap = max(2, pw // 80)
     width = 2 * pw + gap

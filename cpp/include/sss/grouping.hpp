@@ -1,0 +1,26 @@
+// Stage 9 (docs/algorithm.md): grouping the layers of constrained
+// sparsification into the requested number of layers.
+#pragma once
+
+#include <vector>
+
+#include "sss/image.hpp"
+#include "sss/kmeans.hpp"
+
+namespace sss {
+
+struct GroupingResult {
+    RowMatrixXd grouped;        ///< N x G: group g is the sum of its layers
+    std::vector<int> group_ids; ///< group of each input layer
+};
+
+/// Groups the N x K soft `layers` by k-means (k-means++ start, `replicates`
+/// runs, random source `rng`) on their alpha-weighted mean features
+/// sum_p alpha_k(p) f(p) / sum_p alpha_k(p) (`features`: H x W x D with
+/// H W = N) into `num_groups` groups, and sums the layers of each group. With
+/// K <= num_groups every layer is its own group (G = K). As sss.group_layers.
+GroupingResult group_layers(const Eigen::Ref<const RowMatrixXd>& layers,
+                            const ImageView& features, int num_groups, Rng& rng,
+                            int replicates = 1);
+
+}  // namespace sss

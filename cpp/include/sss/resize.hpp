@@ -1,0 +1,25 @@
+// Resizing images for the multilevel working level.
+#pragma once
+
+#include <vector>
+
+#include "sss/image.hpp"
+
+namespace sss {
+
+enum class ResizeFilter { Bilinear, Bicubic };
+
+/// The H x W x C image resized to out_height x out_width, channel by channel,
+/// as sss.io.resize does with Pillow: values rounded to float32, then
+/// Pillow's two-pass separable resampling of 32-bit float images
+/// (horizontal pass first; filters widened by the scale when downsizing,
+/// i.e. antialiased; bicubic a = -0.5), every pass stored in float32.
+/// Values are not clipped. Returns out_height x out_width x C, row-major.
+std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
+                                 ResizeFilter filter);
+
+/// (h, w) with h * w <= max_pixels and the aspect ratio of (height, width);
+/// images within the budget keep their size (sss.multilevel.working_shape).
+void working_shape(int height, int width, long long max_pixels, int& out_height, int& out_width);
+
+}  // namespace sss

@@ -1,0 +1,147 @@
+// Pillow's resampling (libImaging/Resample.c) for 32-bit float images.
+#include "sss/resize.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace sss {
+
+namespace {
+
+double bicubic(double x) {
+    constexpr double a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+double bilinear(double x) {
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return 1.0 - x;
+    return 0.0;
+}
+
+struct Coeffs {
+    int ksize = 0;
+    std::vector<int> bounds;  // xmin, count per output
+    std::vector<double> k;    // ksize per output
+};
+
+Coeffs precompute(int in_size, int out_size, ResizeFilter filter) {
+    double (*fn)(double) = filter == ResizeFilter::Bicubic ? bicubic : bilinear;
+    const double support_base = filter == ResizeFilter::Bicubic ? 2.0 : 1.0;
+    const float in0 = 0.0f, in1 = static_cast<float>(in_size);
+    const double scale = static_cast<double>(in1 - in0) / out_size;
+    double filterscale = scale < 1.0 ? 1.0 : scale;
+    const double support = support_base * filterscale;
+    Coeffs c;
+    c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+    c.bounds.resize(static_cast<std::size_t>(out_size) * 2);
+    c.k.assign(static_cast<std::size_t>(out_size) * c.ksize, 0.0);
+    for (int xx = 0; xx < out_size; ++xx) {
+        const double center = in0 + (xx + 0.5) * scale;
+        double ww = 0.0;
+        const double ss = 1.0 / filterscale;
+        int xmin = static_cast<int>(center - support + 0.5);
+        if (xmin < 0) xmin = 0;
+        int xmax = static_cast<int>(center + support + 0.5);
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        double* k = &c.k[static_cast<std::size_t>(xx) * c.ksize];
+        for (int x = 0; x < xmax; ++x) {
+            const double w = fn((x + xmin - center + 0.5) * ss);
+            k[x] = w;
+            ww += w;
+        }
+        for (int x = 0; x < xmax; ++x)
+            if (ww != 0.0) k[x] /= ww;
+        c.bounds[2 * xx] = xmin;
+        c.bounds[2 * xx + 1] = xmax;
+    }
+    return c;
+}
+
+}  // namespace
+
+std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
+                                 ResizeFilter filter) {
+    check_image(image, "resize_image", 0);
+    if (out_height < 1 || out_width < 1)
+        throw std::invalid_argument("resize_image: output size must be at least 1 x 1, got " +
+                                    std::to_string(out_height) + " x " +
+                                    std::to_string(out_width));
+    const int h = image.height, w = image.width, nc = image.channels;
+    std::vector<double> out(static_cast<std::size_t>(out_height) * out_width * nc);
+    std::vector<float> plane(static_cast<std::size_t>(h) * w);
+    const bool horiz = out_width != w, vert = out_height != h;
+    const Coeffs ch = precompute(w, out_width, filter);
+    const Coeffs cv = precompute(h, out_height, filter);
+    for (int c = 0; c < nc; ++c) {
+        for (std::ptrdiff_t p = 0; p < image.num_pixels(); ++p)
+            plane[static_cast<std::size_t>(p)] = static_cast<float>(image.data[p * nc + c]);
+        // horizontal pass over the rows the vertical pass uses
+        int first = 0, rows = h;
+        std::vector<float> tmp;
+        const float* src = plane.data();
+        int src_w = w;
+        std::vector<int> vb = cv.bounds;
+        if (horiz) {
+            if (vert) {
+                first = cv.bounds[0];
+                rows = cv.bounds[2 * out_height - 2] + cv.bounds[2 * out_height - 1] - first;
+                for (int i = 0; i < out_height; ++i) vb[2 * i] -= first;
+            }
+            tmp.resize(static_cast<std::size_t>(rows) * out_width);
+            for (int y = 0; y < rows; ++y) {
+                const float* row = plane.data() + static_cast<std::size_t>(y + first) * w;
+                for (int xx = 0; xx < out_width; ++xx) {
+                    const int xmin = ch.bounds[2 * xx], xmax = ch.bounds[2 * xx + 1];
+                    const double* k = &ch.k[static_cast<std::size_t>(xx) * ch.ksize];
+                    double ss = 0.0;
+                    for (int x = 0; x < xmax; ++x) ss += row[x + xmin] * k[x];
+                    tmp[static_cast<std::size_t>(y) * out_width + xx] = static_cast<float>(ss);
+                }
+            }
+            src = tmp.data();
+            src_w = out_width;
+        }
+        std::vector<float> res;
+        if (vert) {
+            res.resize(static_cast<std::size_t>(out_height) * src_w);
+            for (int yy = 0; yy < out_height; ++yy) {
+                const int ymin = vb[2 * yy], ymax = vb[2 * yy + 1];
+                const double* k = &cv.k[static_cast<std::size_t>(yy) * cv.ksize];
+                for (int xx = 0; xx < src_w; ++xx) {
+                    double ss = 0.0;
+                    for (int y = 0; y < ymax; ++y)
+                        ss += src[static_cast<std::size_t>(y + ymin) * src_w + xx] * k[y];
+                    res[static_cast<std::size_t>(yy) * src_w + xx] = static_cast<float>(ss);
+                }
+            }
+            src = res.data();
+        }
+        for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(out_height) * out_width; ++p)
+            out[static_cast<std::size_t>(p) * nc + c] = src[p];
+    }
+    return out;
+}
+
+void working_shape(int height, int width, long long max_pixels, int& out_height, int& out_width) {
+    if (max_pixels < 1)
+        throw std::invalid_argument("working_shape: max_pixels must be >= 1, got " +
+                                    std::to_string(max_pixels));
+    if (static_cast<long long>(height) * width <= max_pixels) {
+        out_height = height;
+        out_width = width;
+        return;
+    }
+    const double s = std::sqrt(static_cast<double>(max_pixels) /
+                               (static_cast<double>(height) * static_cast<double>(width)));
+    out_height = std::max(1, static_cast<int>(std::floor(height * s)));
+    out_width = std::max(1, static_cast<int>(std::floor(width * s)));
+}
+
+}  // namespace sss

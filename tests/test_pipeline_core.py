@@ -1,0 +1,168 @@
+"""The pipeline in the C++ core (sss::segment) and the numpy/scipy/Pillow
+arithmetic it reproduces: results equal those of the stage-by-stage Python
+orchestration for the same seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sss
+from sss import _core
+from sss.io import resize
+from sss.kmeans import splitting_kmeans
+from sss.relaxed import image_gradient
+
+import _pipeline_cases as cases
+
+
+# ---------------------------------------------------------------- numpy's generator
+@pytest.mark.parametrize("seed", [0, 1, 7, 12345, 2**32 + 5, 2**63 + 11])
+def test_rng_follows_numpy_draw_for_draw(seed):
+    ours, theirs = _core.Rng(seed), np.random.default_rng(seed)
+    for n in (1, 2, 3, 10, 1000, 2**31 + 3, 2**40):
+        assert ours.integers(n) == theirs.integers(n)
+        assert ours.random() == theirs.random()
+    w = np.random.default_rng(99).random(50) ** 3
+    w[7] = 0.0
+    for _ in range(20):
+        assert ours.choice(list(w), float(w.sum())) == theirs.choice(50, p=w / w.sum())
+    for n, k in ((10, 10), (100, 7), (3000, 300), (10001, 5), (20000, 2000), (20000, 400),
+                 (20000, 401), (50, 1)):
+        assert list(ours.choice_without_replacement(n, k)) == \
+            list(theirs.choice(n, k, replace=False)), (n, k)
+    assert ours.integers(5) == theirs.integers(5)
+
+
+def test_rng_continues_a_numpy_generator_state():
+    g = np.random.default_rng(3)
+    g.integers(7)  # leaves half a 64-bit word buffered
+    st = g.bit_generator.state
+    s, inc = st["state"]["state"], st["state"]["inc"]
+    ours = _core.Rng(s >> 64, s & (2**64 - 1), inc >> 64, inc & (2**64 - 1),
+                     bool(st["has_uint32"]), st["uinteger"])
+    assert [ours.integers(9) for _ in range(5)] == [g.integers(9) for _ in range(5)]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 8193, 70001])
+def test_numpy_sum_rounds_as_numpy(n, rng):
+    x = rng.random(n) * 10.0 ** rng.integers(-4, 4, n)
+    assert _core.numpy_sum(x) == np.sum(x)
+
+
+# ---------------------------------------------------------------- stages reproduced exactly
+@pytest.mark.parametrize("n,k,seed", [(400, 12, 0), (12000, 15, 3), (90, 6, 1)])
+def test_splitting_kmeans_equals_python(rng, n, k, seed):
+    X = np.ascontiguousarray(rng.random((n, 3)) ** 2)
+    p = _core.SplittingParams()
+    np.testing.assert_array_equal(_core.splitting_kmeans(X, k, p, seed),
+                                  splitting_kmeans(X, k, seed=seed))
+
+
+def test_splitting_kmeans_names_the_unsplittable_case():
+    X = np.ascontiguousarray(np.random.default_rng(0).random((20, 3)))
+    with pytest.raises(ValueError, match="initial_layers"):
+        _core.splitting_kmeans(X, 8, _core.SplittingParams(), 0)
+
+
+def _scipy_gradient(img):
+    """The relaxed stage's gradient as the reference computes it, with scipy."""
+    from scipy import ndimage
+    k = np.array([0.0000, 0.0007, 0.0071, 0.0374, 0.1126, 0.2119, 0.2605,
+                  0.2119, 0.1126, 0.0374, 0.0071, 0.0007, 0.0000])
+    d = np.array([0.0001, 0.0019, 0.0142, 0.0509, 0.0963, 0.0878, 0.0000,
+                  -0.0878, -0.0963, -0.0509, -0.0142, -0.0019, -0.0001])
+    gx2, gy2 = np.zeros(img.shape[:2]), np.zeros(img.shape[:2])
+    for c in range(img.shape[2]):
+        ch = img[:, :, c]
+        gy = ndimage.convolve1d(ndimage.convolve1d(ch, d, axis=0, mode="nearest"), k, axis=1,
+                                mode="nearest")
+        gx = ndimage.convolve1d(ndimage.convolve1d(ch, k, axis=0, mode="nearest"), d, axis=1,
+                                mode="nearest")
+        gx2 += gx * gx
+        gy2 += gy * gy
+    return np.sqrt(gx2 + gy2)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (5, 9, 3), (40, 31, 3), (17, 20, 1)])
+def test_image_gradient_equals_scipy(rng, shape):
+    img = rng.random(shape)
+    assert np.array_equal(image_gradient(img), _scipy_gradient(img))
+
+
+@pytest.mark.parametrize("method", ["bicubic", "bilinear"])
+@pytest.mark.parametrize("src,dst", [((50, 40), (25, 20)), ((97, 130), (31, 44)),
+                                     ((20, 30), (20, 13)), ((20, 30), (9, 30)),
+                                     ((12, 12), (30, 25)), ((480, 640), (120, 160))])
+def test_resize_equals_pillow(rng, method, src, dst):
+    img = rng.random(src + (3,)) * 1.2 - 0.1
+    assert np.array_equal(_core.resize_image(img, *dst, method), resize(img, *dst, method=method))
+
+
+# ---------------------------------------------------------------- the whole pipeline
+@pytest.fixture(scope="module")
+def stored():
+    return np.load(cases.DATA)
+
+
+@pytest.mark.parametrize("name", list(cases.CASES))
+def test_core_pipeline_equals_the_python_orchestration(stored, name):
+    """sss.segment (the core's pipeline) gives the layers that the pipeline
+    orchestrated stage by stage in Python gave for the same inputs and seed
+    (tests/_pipeline_cases.py; stored in tests/data/pipeline_cases.npz)."""
+    img, feat, kw = cases.inputs(name)
+    res = sss.segment(img, feat, progress=False, **kw)
+    np.testing.assert_array_equal(res.group_ids, stored[f"{name}/group_ids"])
+    for f in ("eigenvalues", "initial_alphas", "grouped_alphas", "alphas"):
+        ref = stored[f"{name}/{f}"]
+        got = np.asarray(getattr(res, f))
+        assert got.shape == ref.shape and got.dtype == ref.dtype, f
+        assert np.array_equal(got, ref), f
+
+
+# ---------------------------------------------------------------- parameters, declared once
+def test_params_keyword_constructors_repr_and_copies():
+    e = sss.EigenParams(tol=1e-8, num_vectors=20)
+    assert (e.tol, e.num_vectors, e.max_restarts) == (1e-8, 20, 1000)
+    assert repr(e).startswith("EigenParams(num_vectors=20, method='block', ncv=0, tol=1e-08")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tolerance'"):
+        sss.EigenParams(tolerance=1e-8)
+    with pytest.raises(TypeError):
+        sss.EigenParams(num_vectors=2.5)
+    with pytest.raises(ValueError, match="preconditioner must be one of"):
+        sss.RelaxedParams(preconditioner="ilu")
+    p = sss.Params.multilevel()
+    import copy
+    q = copy.deepcopy(p)
+    q.eigen.tol = 1e-3
+    assert p.eigen.tol == 1e-6 and q != p and copy.deepcopy(p) == p
+
+
+def test_method_defaults_are_declared_in_the_core():
+    ref, ml = sss.Params.reference(), sss.Params.multilevel()
+    assert (ref.method, ref.eigen.num_vectors, ref.eigen.tol, ref.constrained.max_iter,
+            ref.constrained.sample_stride) == ("reference", 100, 1e-10, 40, 0)
+    assert (ml.method, ml.eigen.num_vectors, ml.eigen.tol, ml.constrained.max_iter,
+            ml.constrained.sample_stride, ml.levels.working_pixels, ml.levels.feature_pixels,
+            ml.levels.upsample.radius, ml.levels.upsample.eps) == \
+        ("multilevel", 50, 1e-6, 20, 2, 19200, 640 * 480, 1, 1e-4)
+    assert sss.default_params("reference") == ref and sss.Params() == ml
+
+
+def test_segment_takes_stage_objects_and_dicts(monkeypatch):
+    """A stage object replaces the stage's parameters; a dict changes only its fields."""
+    seen = []
+    monkeypatch.setattr(_core, "segment", lambda *a, **kw: seen.append(a[3]) or 1 / 0)
+    img, feat, _ = cases.inputs("reference")
+    with pytest.raises(ZeroDivisionError):
+        sss.segment(img, feat, progress=False, eigen=dict(tol=1e-7),
+                    relaxed=sss.RelaxedParams(max_iter=3), num_layers=4, seed=9)
+    p = seen[-1]
+    assert (p.method, p.eigen.tol, p.eigen.num_vectors, p.relaxed.max_iter, p.num_layers,
+            p.seed, p.num_threads) == ("multilevel", 1e-7, 50, 3, 4, 9, 1)
+    with pytest.raises(ZeroDivisionError):
+        sss.segment(img, feat, progress=False, method="reference", num_threads=1,
+                    affinity=dict(semantic=dict(center=0.8)))
+    p = seen[-1]
+    assert (p.affinity.semantic.center, p.affinity.semantic.steepness, p.eigen.num_vectors,
+            p.num_threads) == (0.8, 20.0, 100, 1)
