@@ -240,24 +240,24 @@ def test_sample_stride_auto_and_errors(rng):
             sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, sample_stride=bad)
 
 
-def test_gram_kernel_errors(rng):
+def test_gram_kernel_errors():
     from sss import _core
-    img, L, vals, vecs = _small(rng)
-    with pytest.raises(ValueError, match="gram_kernel"):
-        sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img, gram_kernel="gpu")
     with pytest.raises(ValueError, match="gram_kernel"):
         _core.weighted_gram(np.ones((3, 2)), np.ones(3), "gpu")
+    with pytest.raises(TypeError, match="gram_kernel"):  # not a user-facing switch
+        sss.constrained_sparsify(np.ones((4, 1)), np.ones(1), np.eye(4), (2, 2),
+                                 gram_kernel="avx2")
 
 
-def test_gram_kernels_give_the_same_layers(rng):
+def test_gram_kernels_give_the_same_layers(rng, monkeypatch):
     """Every kernel runs the whole stage to the same result (to rounding)."""
     from sss import _core
     img, L, vals, vecs = _small(rng)
     out = {}
     for kernel in _core.gram_kernels():
+        monkeypatch.setattr(sss.constrained, "_GRAM_KERNEL", kernel)
         layers, info = sss.constrained_sparsify(vecs, vals, L, (12, 10), features=img,
-                                                num_layers=6, max_iter=8, gram_kernel=kernel,
-                                                return_info=True)
+                                                num_layers=6, max_iter=8, return_info=True)
         assert info["gram_kernel"] == kernel
         assert info["seconds_gram"] >= 0 and info["seconds_solve"] >= 0
         out[kernel] = layers

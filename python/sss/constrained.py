@@ -27,6 +27,11 @@ __all__ = ["constrained_sparsify", "initial_labels", "group_layers", "structured
 AUTO_MIN_SAMPLES = 65536
 
 
+#: Kernel of the weighted Gram matrices: "auto" lets the core take the fastest
+#: available (AVX2, BLAS dsyrk or Eigen; they agree to rounding). Not a user
+#: parameter; tests set it to run the stage with each kernel.
+_GRAM_KERNEL = "auto"
+
 def auto_sample_stride(shape, min_samples: int = AUTO_MIN_SAMPLES) -> int:
     """The largest stride s whose s x s sampling keeps >= `min_samples` pixels.
 
@@ -136,7 +141,7 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
                          kmeans_start_clusters: int = D.KMEANS.start_clusters,
                          kmeans_replicates: int = D.KMEANS.replicates,
                          kmeans_rerun_below: int = D.KMEANS.rerun_below, seed=0,
-                         num_threads: int | None = None, gram_kernel: str = "auto",
+                         num_threads: int | None = None,
                          sample_stride: int | str = 1,
                          return_info: bool = False):
     """Constrained sparsification: many sparse soft layers from the eigenvectors.
@@ -203,14 +208,6 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         layer, mean |difference| 1.5e-4, in a run from the reference's
         eigenvectors), while s = 3 (11k samples) lost a layer; bench/README.md
         compares s = 2 with s = 1 at 640 x 480.
-    gram_kernel : {"auto", "blas", "avx2", "eigen"}, optional
-        Kernel for the weighted Gram matrices E^T diag(w) E, the bulk of the
-        work: BLAS ``dsyrk`` (when the extension was built with a BLAS), a
-        built-in AVX2/FMA kernel, or Eigen's portable rank update. "auto"
-        takes the AVX2 kernel on CPUs that have it (as fast as an optimised
-        BLAS dsyrk, bench/README.md), else BLAS, else Eigen
-        (:func:`sss._core.gram_kernels` lists the available ones). They
-        agree to rounding.
     return_info : bool, optional
         Also return a dict with ``labels`` (the initialisation), ``kept``
         (original index of each surviving layer), ``layer_counts`` (layers
@@ -276,12 +273,6 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
         raise ValueError(f"sample_stride must be a positive integer or 'auto', got "
                          f"{sample_stride!r}")
     prune_every = as_int(prune_every, "prune_every", minimum=0)
-    if gram_kernel not in ("auto", "blas", "avx2", "eigen"):
-        raise ValueError(f"gram_kernel must be 'auto', 'blas', 'avx2' or 'eigen', got "
-                         f"{gram_kernel!r}")
-    if gram_kernel != "auto" and gram_kernel not in _core.gram_kernels():
-        raise ValueError(f"gram_kernel {gram_kernel!r} is not available in this build on this "
-                         f"CPU (available: {', '.join(_core.gram_kernels())})")
     m = E.shape[1]
     # E (row + column major), alpha, e0, e1, per-thread Gram blocks
     check_memory(8.0 * n * (2 * m + 4 * num_layers) + 8.0 * num_layers * m * m * 3,
@@ -307,7 +298,7 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
     nt = as_threads(num_threads)
     alphas, kept, counts, core_info = _core.constrained_sparsify(
         E, ev, Lc.data, Lc.indices, Lc.indptr, lab, num_layers, int(iterations), float(gamma),
-        float(weight), float(clamp), float(prune_threshold), int(prune_every), nt, gram_kernel,
+        float(weight), float(clamp), float(prune_threshold), int(prune_every), nt, _GRAM_KERNEL,
         int(sample_stride), w)
     layers = check_finite_result(np.asarray(alphas).reshape(h, w, -1), "constrained_sparsify")
     if return_info:
