@@ -403,7 +403,7 @@ ConstrainedResult constrained_sparsify(const Eigen::Ref<const RowMatrixXd>& E_in
     res.sample_count = ns;
     Eigen::MatrixXd e0(ns, K), e1(ns, K);
     // IRLS weights by blocks of pixels: the clamped bases, then x^(gamma-2)
-    // over the block (pow_array: vectorised, ~3x faster than std::pow).
+    // over the block (pow_array: vectorised; bench/README.md times it).
     auto reweight = [&]() {
         e0.resize(ns, K);
         e1.resize(ns, K);

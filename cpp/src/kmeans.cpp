@@ -29,9 +29,8 @@ constexpr int kCopies = 4;
 // units" n (k + 4) of a pass over the points (about 5 ms of work), at most
 // all cores. A pass needs one fork/join; on an oversubscribed machine a
 // thread often waits a scheduler time slice (several ms) for its core, so
-// shorter passes run on one thread. The splitting k-means at 640x480 makes
-// about 3000 passes of at most 307200 x 16 units: measured on the shared 2-core
-// machine under load, 2 threads per pass made it 2.5x slower than 1.
+// shorter passes run on one thread (the splitting k-means makes thousands of
+// short passes; bench/README.md, k-means section, has the measurements).
 // An explicit count is obeyed (for at least 2 chunks of points). Results
 // never depend on it.
 constexpr Index kThreadWork = Index(1) << 22;

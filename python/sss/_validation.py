@@ -271,8 +271,8 @@ def check_symmetric(L: sp.csr_matrix, name: str = "L", rtol: float = 1e-8) -> No
     relative to its largest entry.
 
     A cheap test first: (L - L^T) y for a fixed random y (two sparse products,
-    ~50x faster than forming L - L^T); only when it is not ~0 is the
-    difference formed, to report it."""
+    no new matrix); only when it is not ~0 is the difference formed, to
+    report it."""
     if L.nnz == 0:
         return
     y = np.random.default_rng(12345).standard_normal(L.shape[0])
