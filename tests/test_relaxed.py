@@ -153,3 +153,18 @@ def test_memory_error(monkeypatch, rng):
     monkeypatch.setenv("SSS_MEMORY_LIMIT", "100")
     with pytest.raises(MemoryError, match="relaxed_sparsify"):
         sss.relaxed_sparsify(lay, L, img)
+
+
+def test_preconditioners_come_from_one_registry():
+    """The names accepted by relaxed_sparsify and RelaxedParams are the core's
+    registry (relaxed.cpp); an unknown one is refused with the list."""
+    from sss import _core
+    import sss.relaxed as rel
+    names = _core.relaxed_preconditioners()
+    assert names == ["block_jacobi", "jacobi", "none"]
+    assert rel._PRECONDITIONERS == tuple(names)
+    assert sss.RelaxedParams().preconditioner == "block_jacobi"
+    for n in names:
+        assert sss.RelaxedParams(preconditioner=n).preconditioner == n
+    with pytest.raises(ValueError, match="'block_jacobi', 'jacobi', 'none'"):
+        sss.RelaxedParams(preconditioner="ilu")

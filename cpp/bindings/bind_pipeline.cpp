@@ -115,10 +115,7 @@ const std::vector<std::pair<const char*, Method>> kMethods{{"multilevel", Method
                                                            {"reference", Method::Reference}};
 const std::vector<std::pair<const char*, EigenMethod>> kEigenMethods{
     {"block", EigenMethod::Block}, {"lanczos", EigenMethod::Lanczos}};
-const std::vector<std::pair<const char*, RelaxedPreconditioner>> kPreconditioners{
-    {"block_jacobi", RelaxedPreconditioner::BlockJacobi},
-    {"jacobi", RelaxedPreconditioner::Jacobi},
-    {"none", RelaxedPreconditioner::None}};
+
 
 py::array_t<float> matrix_to_float(const RowMatrixXd& m, int h, int w) {
     py::array_t<float> out({static_cast<py::ssize_t>(h), static_cast<py::ssize_t>(w),
@@ -215,11 +212,12 @@ void bind_params(py::module_& m) {
         .field("clamp", &RelaxedParams::clamp, "lower clamp of |alpha|, |1 - alpha| (0.01)")
         .property(
             "preconditioner",
-            [](const RelaxedParams& p) { return enum_name(p.preconditioner, kPreconditioners); },
+            [](const RelaxedParams& p) { return p.preconditioner; },
             [](RelaxedParams& p, const std::string& v) {
-                p.preconditioner = parse_enum(v, "preconditioner", kPreconditioners);
+                relaxed_preconditioner(v);  // unknown names raise ValueError
+                p.preconditioner = v;
             },
-            "'block_jacobi', 'jacobi' or 'none'");
+            "a name of sss._core.relaxed_preconditioners() ('block_jacobi', 'jacobi', 'none')");
     ParamsClass<GuidedUpsampleParams>(m, "UpsampleParams", "Guided upsampling (multilevel).")
         .field("radius", &GuidedUpsampleParams::radius, "window radius at the working level (1)")
         .field("eps", &GuidedUpsampleParams::eps, "regulariser of the colour model (1e-4)")

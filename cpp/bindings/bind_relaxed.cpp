@@ -10,6 +10,14 @@ namespace sss::bindings {
 
 void bind_relaxed(py::module_& m) {
     m.def(
+        "relaxed_preconditioners",
+        [] {
+            py::list names;
+            for (const auto& entry : relaxed_preconditioners()) names.append(entry.first);
+            return names;
+        },
+        "Names of the relaxed-sparsification preconditioners registered in the core.");
+    m.def(
         "pow_array",
         [](const Eigen::VectorXd& x, const Eigen::VectorXd& e, bool simd) {
             if (x.size() != e.size()) throw py::value_error("pow_array: x and e differ in length");
@@ -52,15 +60,8 @@ void bind_relaxed(py::module_& m) {
             p.gradient_cap = gradient_cap;
             p.clamp = clamp;
             p.num_threads = num_threads;
-            if (preconditioner == "none")
-                p.preconditioner = RelaxedPreconditioner::None;
-            else if (preconditioner == "jacobi")
-                p.preconditioner = RelaxedPreconditioner::Jacobi;
-            else if (preconditioner == "block_jacobi")
-                p.preconditioner = RelaxedPreconditioner::BlockJacobi;
-            else
-                throw py::value_error("preconditioner must be 'none', 'jacobi' or 'block_jacobi', "
-                                      "got '" + preconditioner + "'");
+            relaxed_preconditioner(preconditioner);  // std::invalid_argument -> ValueError
+            p.preconditioner = preconditioner;
             RelaxedResult res;
             run_interruptible([&] {
                 res = relaxed_sparsify(lv, L, gv, p);

@@ -96,34 +96,53 @@ BlockJacobi relaxed_block_jacobi(const RelaxedSystemOp& op, int num_threads) {
 
 namespace {
 
-// The preconditioners of RelaxedParams::preconditioner (the one place that maps them).
-CgResult solve(const RelaxedSystemOp& op, RelaxedPreconditioner kind, const Eigen::VectorXd& b,
-               Eigen::VectorXd& x, const CgParams& cg) {
-    switch (kind) {
-        case RelaxedPreconditioner::None:
-            return pcg(op, IdentityPreconditioner{op.rows()}, b.data(), x.data(), cg);
-        case RelaxedPreconditioner::Jacobi: {
-            JacobiPreconditioner M;
-            const Eigen::Index n = op.laplacian_diagonal().size();
-            const int K = op.num_layers();
-            M.inv_diag.resize(n * K);
-            for (Eigen::Index p = 0; p < n; ++p)
-                for (int k = 0; k < K; ++k)
-                    M.inv_diag[p * K + k] =
-                        1.0 / (op.laplacian_diagonal()[p] + op.delta() + op.diagonal()[p * K + k]);
-            return pcg(op, M, b.data(), x.data(), cg);
-        }
-        case RelaxedPreconditioner::BlockJacobi:
-        default:
-            return pcg(op, relaxed_block_jacobi(op, cg.num_threads), b.data(), x.data(), cg);
-    }
+CgResult solve_plain(const RelaxedSystemOp& op, const Eigen::VectorXd& b, Eigen::VectorXd& x,
+                     const CgParams& cg) {
+    return pcg(op, IdentityPreconditioner{op.rows()}, b.data(), x.data(), cg);
+}
+
+CgResult solve_jacobi(const RelaxedSystemOp& op, const Eigen::VectorXd& b, Eigen::VectorXd& x,
+                      const CgParams& cg) {
+    JacobiPreconditioner M;
+    const Eigen::Index n = op.laplacian_diagonal().size();
+    const int K = op.num_layers();
+    M.inv_diag.resize(n * K);
+    for (Eigen::Index p = 0; p < n; ++p)
+        for (int k = 0; k < K; ++k)
+            M.inv_diag[p * K + k] =
+                1.0 / (op.laplacian_diagonal()[p] + op.delta() + op.diagonal()[p * K + k]);
+    return pcg(op, M, b.data(), x.data(), cg);
+}
+
+CgResult solve_block_jacobi(const RelaxedSystemOp& op, const Eigen::VectorXd& b,
+                            Eigen::VectorXd& x, const CgParams& cg) {
+    return pcg(op, relaxed_block_jacobi(op, cg.num_threads), b.data(), x.data(), cg);
 }
 
 }  // namespace
 
+const std::vector<std::pair<std::string, RelaxedSolve>>& relaxed_preconditioners() {
+    static const std::vector<std::pair<std::string, RelaxedSolve>> registry{
+        {"block_jacobi", solve_block_jacobi},  // exact inverse of each pixel's K x K block
+        {"jacobi", solve_jacobi},              // inverse diagonal
+        {"none", solve_plain},                 // plain CG, the reference's solver
+    };
+    return registry;
+}
+
+RelaxedSolve relaxed_preconditioner(const std::string& name) {
+    std::string known;
+    for (const auto& [key, solve] : relaxed_preconditioners()) {
+        if (key == name) return solve;
+        known += (known.empty() ? "'" : ", '") + key + "'";
+    }
+    throw std::invalid_argument("preconditioner must be one of " + known + ", got '" + name + "'");
+}
+
 RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
                                const ImageView& gradient, const RelaxedParams& params) {
     check_image(layers, "relaxed_sparsify: layers", 0);
+    const RelaxedSolve solve = relaxed_preconditioner(params.preconditioner);
     const Eigen::Index n = layers.num_pixels();
     const int K = layers.channels;
     if (L.rows() != n || L.cols() != n)
@@ -200,7 +219,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
         }
         op.set_diagonal(d);
         cg.max_iterations = params.cg_iterations;
-        res.cg_log.push_back(solve(op, params.preconditioner, b, x, cg));
+        res.cg_log.push_back(solve(op, b, x, cg));
     }
     report_progress(static_cast<double>(params.iterations) / (params.iterations + 1));
     if (params.final_cg_iterations > 0) {
@@ -209,7 +228,7 @@ RelaxedResult relaxed_sparsify(const ImageView& layers, const SparseRef& L,
         b.array() += params.constraint;
         op.set_diagonal(d);
         cg.max_iterations = params.final_cg_iterations;
-        res.cg_log.push_back(solve(op, params.preconditioner, b, x, cg));
+        res.cg_log.push_back(solve(op, b, x, cg));
     }
     res.alphas = std::move(x);
     return res;

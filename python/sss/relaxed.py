@@ -21,7 +21,7 @@ from ._validation import as_threads as _threads, as_csr, as_float, as_image, as_
 
 __all__ = ["relaxed_sparsify", "image_gradient"]
 
-_PRECONDITIONERS = ("block_jacobi", "jacobi", "none")
+_PRECONDITIONERS = tuple(_core.relaxed_preconditioners())  # registered in relaxed.cpp
 
 
 def image_gradient(image: np.ndarray) -> np.ndarray:

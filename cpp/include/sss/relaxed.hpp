@@ -2,6 +2,10 @@
 // preconditioned conjugate gradients on the K*N system, matrix-free.
 #pragma once
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <Eigen/Dense>
 
 #include <vector>
@@ -43,7 +47,19 @@ private:
 /// pixel's K x K diagonal block diag(L_pp + d_pk) + delta 1 1^T (sss/solvers/block_jacobi.hpp).
 BlockJacobi relaxed_block_jacobi(const RelaxedSystemOp& op, int num_threads = 0);
 
-enum class RelaxedPreconditioner { None, Jacobi, BlockJacobi };
+/// One preconditioned CG solve of the relaxed system, from x as the start.
+using RelaxedSolve = CgResult (*)(const RelaxedSystemOp& op, const Eigen::VectorXd& b,
+                                  Eigen::VectorXd& x, const CgParams& cg);
+
+/// The preconditioners of RelaxedParams::preconditioner by name ("block_jacobi",
+/// "jacobi", "none"): the one registration point (relaxed.cpp). A new
+/// preconditioner is an op class in its own header (sss/solvers/) plus one
+/// entry here; the bindings and Python read the names from this list.
+const std::vector<std::pair<std::string, RelaxedSolve>>& relaxed_preconditioners();
+
+/// The solve registered as `name`; throws std::invalid_argument naming the
+/// registered ones otherwise.
+RelaxedSolve relaxed_preconditioner(const std::string& name);
 
 struct RelaxedParams {
     int iterations = 20;            ///< reweighted (IRLS) solves
@@ -58,7 +74,7 @@ struct RelaxedParams {
     double gamma_base = 0.9;        ///< gamma_p = gamma_base + min(grad_p, gradient_cap)
     double gradient_cap = 0.1;
     double clamp = 1e-2;            ///< |alpha| and |1 - alpha| are clamped below by this
-    RelaxedPreconditioner preconditioner = RelaxedPreconditioner::BlockJacobi;
+    std::string preconditioner = "block_jacobi";  ///< a name of relaxed_preconditioners()
     int num_threads = 0;
 };
 
