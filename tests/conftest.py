@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +59,16 @@ def docia_laplacian():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(autouse=True)
+def _keep_signal_handlers():
+    """Give every test the SIGINT / SIGTERM handlers it started with: a test
+    that leaves Ctrl-C ignored (a worker pool, a subprocess helper) must not
+    change what later tests see."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, handler in saved.items():
+        if handler is not None and signal.getsignal(s) is not handler:
+            signal.signal(s, handler)
+

@@ -286,6 +286,9 @@ def test_ctrl_c_stops_a_long_stage_quickly(small, stage):
     (process CPU time stays flat), a second interrupted run leaves no more
     threads than the first (pools are reused, nothing accumulates) and the
     core works again."""
+    # Python's own Ctrl-C handler, as in a user's interpreter (code run earlier
+    # in this process may have left SIGINT ignored; conftest restores it after)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     main = threading.get_ident()
     threads_after = []
     for _ in range(2):
