@@ -178,7 +178,7 @@ def main(argv=None):
                     f"{np.median(s_err - var):+.3f}.")
     notes += ("\n\nSide-by-side pictures (photo | reference seed 0 | reference seed 1 | "
               "multilevel; colours matched to the reference seed 0) are written to "
-              "bench/out/quality/; copies are in docs/multilevel/.")
+              "bench/out/quality/; copies of those of the photos that may be redistributed (not the matting_dev ones) are in docs/multilevel/.")
     publish("quality", f"Multilevel against the reference, 640x480 ({today()}, {machine()})",
             lines, args.update_readme, notes)
     (OUT / "quality" / "results.json").write_text(json.dumps(results, indent=1))
