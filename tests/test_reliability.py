@@ -400,7 +400,9 @@ def test_cli_interrupted_while_segmenting_exits_cleanly_and_writes_nothing(tmp_p
                                                                            status):
     from PIL import Image
 
-    Image.fromarray((_photo(96) * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    # large enough that the core's stages after the affinities take a while
+    # (the signal is sent once the affinities line is complete)
+    Image.fromarray((_photo(200) * 255).astype(np.uint8)).save(tmp_path / "p.png")
     env = dict(os.environ, PYTHONPATH=str(Path(sss.__file__).resolve().parents[1]))
     proc = subprocess.Popen([sys.executable, "-m", "sss", "segment", str(tmp_path / "p.png"),
                              "-o", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True,
