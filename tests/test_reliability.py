@@ -395,6 +395,10 @@ def test_sigterm_becomes_an_exception_and_the_handler_is_restored():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_cli_interrupted_while_segmenting_exits_cleanly_and_writes_nothing(tmp_path, sig,
                                                                            status):
@@ -404,9 +408,12 @@ def test_cli_interrupted_while_segmenting_exits_cleanly_and_writes_nothing(tmp_p
     # (the signal is sent once the affinities line is complete)
     Image.fromarray((_photo(200) * 255).astype(np.uint8)).save(tmp_path / "p.png")
     env = dict(os.environ, PYTHONPATH=str(Path(sss.__file__).resolve().parents[1]))
+    # the child starts with SIGINT at its default, as from a terminal (an ignored
+    # SIGINT is inherited through exec, and code run earlier in this test
+    # process may have left it ignored)
     proc = subprocess.Popen([sys.executable, "-m", "sss", "segment", str(tmp_path / "p.png"),
                              "-o", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env, preexec_fn=_default_sigint)
     try:
         for line in proc.stderr:  # signal once the pipeline is in its C++ stages
             if "[sss] affinities" in line:
