@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import as_float, as_image, as_int, as_threads, check_finite_result
+from .features import session_options, shipped_model_path
 
 __all__ = ["CUES", "saliency_map", "append_cues", "check_cues", "cue_confidence",
            "SALIENCY_MODEL"]
@@ -53,13 +54,7 @@ _LOCK = threading.Lock()
 
 
 def _model_path(name: str) -> Path:
-    here = Path(__file__).resolve().parent
-    for p in (here / "models" / name, here.parents[1] / "models" / name):
-        if p.is_file():
-            return p
-    raise FileNotFoundError(f"the cue model {name} is not installed (looked in "
-                            f"{here / 'models'} and {here.parents[1] / 'models'}); reinstall "
-                            "sss or pass cues=()")
+    return shipped_model_path(name, "pass cues=()")
 
 
 def _session(num_threads: int):
@@ -69,13 +64,7 @@ def _session(num_threads: int):
         s = _SESSIONS.get(key)
         if s is None:
             import onnxruntime as ort
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = num_threads
-            opts.inter_op_num_threads = 1
-            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            opts.log_severity_level = 3
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            s = ort.InferenceSession(str(path), sess_options=opts,
+            s = ort.InferenceSession(str(path), sess_options=session_options(num_threads),
                                      providers=["CPUExecutionProvider"])
             _SESSIONS[key] = s
     return s

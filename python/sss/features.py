@@ -43,19 +43,42 @@ _PAD = 32
 
 
 # ------------------------------------------------------------------------ model loading
-def default_model_path() -> Path:
-    """Path of the feature model shipped with the package.
+def shipped_model_path(name: str, way_out: str) -> Path:
+    """Path of the model file `name` shipped with the package.
 
-    Installed packages carry it as ``sss/models/<name>.onnx``; in a source
-    checkout (``PYTHONPATH=python``) it is ``models/<name>.onnx`` at the root.
+    Installed packages carry it as ``sss/models/<name>``; in a source
+    checkout (``PYTHONPATH=python``) it is ``models/<name>`` at the root.
+    `way_out` ends the error message when it is missing (e.g. "pass model=").
     """
     here = Path(__file__).resolve().parent
-    for p in (here / "models" / DEFAULT_MODEL, here.parents[1] / "models" / DEFAULT_MODEL):
+    for p in (here / "models" / name, here.parents[1] / "models" / name):
         if p.is_file():
             return p
     raise FileNotFoundError(
-        f"the default feature model {DEFAULT_MODEL} is not installed (looked in "
-        f"{here / 'models'} and {here.parents[1] / 'models'}); reinstall sss or pass model=")
+        f"the model {name} is not installed (looked in {here / 'models'} and "
+        f"{here.parents[1] / 'models'}); reinstall sss or {way_out}")
+
+
+def default_model_path() -> Path:
+    """Path of the feature model shipped with the package (see
+    :func:`shipped_model_path`)."""
+    return shipped_model_path(DEFAULT_MODEL, "pass model=")
+
+
+def session_options(num_threads: int):
+    """onnxruntime options for sss's networks: `num_threads` intra-op threads,
+    sequential, full graph optimisation, quiet, no idle spinning."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = num_threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    # do not keep idle threads spinning (the machine may be shared)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
 
 
 class _Model:
@@ -66,14 +89,7 @@ class _Model:
             import onnxruntime as ort
         except ImportError as e:  # pragma: no cover - onnxruntime is a dependency
             raise ImportError("sss.compute_features needs onnxruntime (pip install onnxruntime)") from e
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = num_threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        # do not keep idle threads spinning (the machine may be shared)
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = session_options(num_threads)
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts,
                                                 providers=["CPUExecutionProvider"])
