@@ -146,22 +146,27 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
         total(0, out);
     };
 
+    // y = op x and out = <x, y>: by blocks of rows, both in one pass, when the
+    // op can apply a row range; else the whole op, then the dot products
+    auto apply_and_dot = [&](const auto& op, const double* xin, double* y,
+                             std::vector<double>& out) {
+        if constexpr (detail::has_perform_op_rows<std::decay_t<decltype(op)>>::value) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+            for (int blk = 0; blk < nblk; ++blk) {
+                op.perform_op_rows(xin, y, bounds[blk], bounds[blk + 1]);
+                detail::block_dot(xin, y, bounds[blk], bounds[blk + 1], R, slot_of(blk, 0));
+            }
+            total(0, out);
+        } else {
+            op.perform_op(xin, y);
+            dot_all(xin, y, out);
+        }
+    };
+
     Eigen::VectorXd r(n), z(n), p(n), q(n);
     std::vector<double> bb, rn, rz, rz_prev, pq, pp, xx;
     // z = M^-1 r and rz = <r, z>
-    auto precondition = [&]() {
-        if constexpr (detail::has_perform_op_rows<Precond>::value) {
-#pragma omp parallel for schedule(static) num_threads(nt)
-            for (int blk = 0; blk < nblk; ++blk) {
-                M.perform_op_rows(r.data(), z.data(), bounds[blk], bounds[blk + 1]);
-                detail::block_dot(r.data(), z.data(), bounds[blk], bounds[blk + 1], R, slot_of(blk, 0));
-            }
-            total(0, rz);
-        } else {
-            M.perform_op(r.data(), z.data());
-            dot_all(r.data(), z.data(), rz);
-        }
-    };
+    auto precondition = [&]() { apply_and_dot(M, r.data(), z.data(), rz); };
 
     CgResult res;
     // r = b - A x; <b, b>, <r, r>
@@ -257,17 +262,7 @@ CgResult pcg(const Op& A, const Precond& M, const double* b_in, double* x_out,
             }
         }
         // q = A p; <p, q>
-        if constexpr (detail::has_perform_op_rows<Op>::value) {
-#pragma omp parallel for schedule(static) num_threads(nt)
-            for (int blk = 0; blk < nblk; ++blk) {
-                A.perform_op_rows(p.data(), q.data(), bounds[blk], bounds[blk + 1]);
-                detail::block_dot(p.data(), q.data(), bounds[blk], bounds[blk + 1], R, slot_of(blk, 0));
-            }
-            total(0, pq);
-        } else {
-            A.perform_op(p.data(), q.data());
-            dot_all(p.data(), q.data(), pq);
-        }
+        apply_and_dot(A, p.data(), q.data(), pq);
         if (matlab) {
             if (pq[0] <= 0.0 || std::isinf(pq[0])) { flag = 4; iter_done = ii; break; }
             alpha[0] = rz[0] / pq[0];
