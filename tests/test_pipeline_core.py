@@ -120,6 +120,42 @@ def test_core_pipeline_equals_the_python_orchestration(stored, name):
         assert np.array_equal(got, ref), f
 
 
+def _grouping_inertia(layers, feat, ids):
+    """k-means objective of a grouping: squared distances of the layers'
+    alpha-weighted mean features to their group's centre."""
+    A = np.asarray(layers).reshape(-1, np.asarray(layers).shape[-1])
+    F = feat.reshape(-1, feat.shape[2])
+    comp = (A.T @ F) / A.sum(axis=0)[:, None]
+    ids = np.asarray(ids)
+    return sum(((comp[ids == g] - comp[ids == g].mean(axis=0)) ** 2).sum() for g in np.unique(ids))
+
+
+def test_multilevel_grouping_keeps_the_best_of_its_kmeans_runs(stored):
+    """The multilevel default runs the grouping's k-means 10 times and keeps
+    the grouping of least inertia: the layers before the grouping are those of
+    the one-run case, and its first run is that case's, so the inertia can
+    only go down."""
+    assert sss.Params.multilevel().grouping_replicates == 10
+    assert sss.Params.reference().grouping_replicates == 1
+    name = "multilevel_large"
+    img, feat, kw = cases.inputs(name)
+    assert kw.pop("params").grouping_replicates == 1
+    res = sss.segment(img, feat, progress=False, **kw)
+    init = np.asarray(res.initial_alphas)
+    assert np.array_equal(init, stored[f"{name}/initial_alphas"])
+    init = init.reshape(-1, init.shape[-1])
+    ids = np.asarray(res.group_ids)
+    grouped = np.asarray(res.grouped_alphas)
+    grouped = grouped.reshape(-1, grouped.shape[-1])
+    for g in range(grouped.shape[1]):
+        np.testing.assert_allclose(grouped[:, g], init[:, ids == g].sum(axis=1), atol=1e-6)
+    one = _grouping_inertia(init, feat, stored[f"{name}/group_ids"])
+    best = _grouping_inertia(init, feat, ids)
+    assert best <= one * (1 + 1e-12)
+    # and the ten runs found a better grouping than the single run on this case
+    assert not np.array_equal(ids, stored[f"{name}/group_ids"]) and best < one
+
+
 # ---------------------------------------------------------------- parameters, declared once
 def test_params_keyword_constructors_repr_and_copies():
     e = sss.EigenParams(tol=1e-8, num_vectors=20)

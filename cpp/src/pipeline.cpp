@@ -35,6 +35,7 @@ Params Params::reference() {
     p.eigen.tol = 1e-10;
     p.num_threads = 0;
     p.levels.alpha_cutoff = 0.0;
+    p.grouping_replicates = 1;
     return p;
 }
 
