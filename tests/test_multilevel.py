@@ -243,6 +243,19 @@ def test_too_large_photo_is_refused_quickly(monkeypatch):
     assert time.perf_counter() - t < 2.0
 
 
+def test_memory_estimate_counts_the_cue_network(monkeypatch, rng):
+    """The saliency network's ~400 MB are part of the estimate: under a
+    500 MB limit a small photo is refused with the default cue and accepted
+    without it (or with features given, when no network runs)."""
+    monkeypatch.setenv("SSS_MEMORY_LIMIT", str(500 * 2**20))
+    img = _photo(40, 52, rng)
+    with pytest.raises(MemoryError, match="52 x 40"):
+        sss.segment(img, progress=False, **SMALL)
+    assert sss.segment(img, progress=False, cues=(), **SMALL).alphas.shape[:2] == (40, 52)
+    assert sss.segment(img, img[..., ::-1].copy(), progress=False,
+                       **SMALL).alphas.shape[:2] == (40, 52)
+
+
 def test_multilevel_on_docia_matches_the_authors_layers():
     """On the reference image, with the authors' features, the multilevel
     layers are expressed by unions of the authors' final layers (and back)

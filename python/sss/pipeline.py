@@ -323,7 +323,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     cues = _DEFAULT_CUES[method] if cues is None else check_cues(cues)
     if max_side is not None:
         as_int(max_side, "max_side", minimum=3)
-    _check_input_size(image, method, max_side, p.num_layers)
+    _check_input_size(image, method, max_side, p.num_layers,
+                      cue_networks=len(cues) if features is None else 0)
     img = check_segment_args(image, features, p)
     if max_side is not None:
         img, features = _limit_side(img, features, max_side)
@@ -481,8 +482,9 @@ def _limit_side(img, features, max_side):
     return out, features
 
 
-def _check_input_size(image, method, max_side, num_layers):
-    """Refuse, before any large allocation, a photo that cannot fit in memory."""
+def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
+    """Refuse, before any large allocation, a photo that cannot fit in memory
+    (`cue_networks`: how many cue networks will run besides the feature network)."""
     shape = getattr(image, "shape", None)
     if shape is None or len(shape) != 3:
         return  # as_image gives the precise error
@@ -498,8 +500,9 @@ def _check_input_size(image, method, max_side, num_layers):
     if method == "multilevel":
         # measured peaks: ~70 bytes a pixel (the float64 photo and its copies, float32
         # resizing buffers) + 4 per layer (the float32 output) + ~300 MB (network,
-        # working level)
-        need = n * (72 + 4 * k) + 3e8 + extra
+        # working level) + ~400 MB per cue network (the saliency network's activations at
+        # 320 x 320 and onnxruntime's arena for them)
+        need = n * (72 + 4 * k) + 3e8 + 4e8 * cue_networks + extra
     else:
         # Laplacian (~38 nonzeros a row), the eigensolver's factor (~180 a row at
         # 640 x 480, growing with the pixel count) and its basis of 300 vectors
