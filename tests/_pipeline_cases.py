@@ -4,8 +4,9 @@ The stored arrays were computed by the pipeline as orchestrated in Python
 (before sss::segment moved it into the C++ core); test_pipeline_core.py
 checks that the core's pipeline gives the same layers for the same seed.
 The multilevel cases turn off the final clean-up (``levels.alpha_cutoff``)
-and run the grouping's k-means once (``grouping_replicates=1``; the default of
-10 runs came after them).
+and run the grouping's k-means once on every layer (``grouping_replicates=1``,
+``grouping_min_mass=0``; the multilevel defaults of 10 runs and of leaving
+near-empty layers out came after them).
 Regenerate (only when a deliberate change of the results is intended) with
 ``PYTHONPATH=python python tests/_pipeline_cases.py``.
 """
@@ -69,7 +70,8 @@ FIELDS = ("alphas", "initial_alphas", "grouped_alphas", "group_ids", "eigenvalue
 
 def inputs(name):
     """(image, features, segment keywords) of a case; a ``grouping_replicates``
-    entry becomes ``params`` of the case's method with that field set."""
+    entry becomes ``params`` of the case's method with that field set (and
+    ``grouping_min_mass`` 0)."""
     (h, w), s, kw = CASES[name]
     img = image(h, w, s)
     kw = dict(kw)
@@ -77,6 +79,7 @@ def inputs(name):
         import sss
         p = sss.Params.reference() if kw.get("method") == "reference" else sss.Params.multilevel()
         p.grouping_replicates = kw.pop("grouping_replicates")
+        p.grouping_min_mass = 0.0
         kw["params"] = p
     return img, features(img), kw
 

@@ -131,6 +131,31 @@ def test_grouping_kmeans_puts_similar_layers_together(rng):
     np.testing.assert_allclose(grouped.sum(axis=2), 1)
 
 
+def test_grouping_min_mass_keeps_a_near_empty_layer_from_taking_a_group():
+    """A layer with almost no alpha and outlying features: plain k-means gives
+    it a group of its own (an empty output layer) and merges two regions;
+    with min_mass it joins the nearest group and the regions stay apart."""
+    feat = np.zeros((10, 10, 3))
+    feat[:, 5:] = 0.5
+    feat[0, 9] = [5.0, 5.0, 5.0]        # the only pixel of the tiny layer
+    lay = np.zeros((10, 10, 5))
+    lay[:, :2, 0] = 1
+    lay[:, 2:5, 1] = 1
+    lay[:, 5:8, 2] = 1
+    lay[:, 8:, 3] = 1
+    lay[0, 9, 3], lay[0, 9, 4] = 0.9, 0.1   # mass 0.1 of 100 pixels: 0.001
+    for seed in range(5):
+        _, plain = sss.group_layers(lay, feat, 2, seed=seed, replicates=10, return_ids=True)
+        assert plain[4] != plain[3] and plain[0] == plain[1] == plain[2] == plain[3]
+        grouped, ids = sss.group_layers(lay, feat, 2, seed=seed, replicates=10, min_mass=0.005,
+                                        return_ids=True)
+        assert ids[0] == ids[1] != ids[2] == ids[3]
+        assert ids[4] == ids[3]         # nearest centre: the right half's
+        np.testing.assert_allclose(grouped.sum(axis=2), 1)
+    with pytest.raises(ValueError, match="min_mass"):
+        sss.group_layers(lay, feat, 2, min_mass=-0.1)
+
+
 # ---------------------------------------------------------------- small problems
 def _small(rng, h=12, w=10):
     img = rng.random((h, w, 3))

@@ -139,8 +139,10 @@ def test_multilevel_grouping_keeps_the_best_of_its_kmeans_runs(stored):
     assert sss.Params.reference().grouping_replicates == 1
     name = "multilevel_large"
     img, feat, kw = cases.inputs(name)
-    assert kw.pop("params").grouping_replicates == 1
-    res = sss.segment(img, feat, progress=False, **kw)
+    p = kw.pop("params")
+    assert (p.grouping_replicates, p.grouping_min_mass) == (1, 0.0)
+    p.grouping_replicates = 10
+    res = sss.segment(img, feat, progress=False, params=p, **kw)
     init = np.asarray(res.initial_alphas)
     assert np.array_equal(init, stored[f"{name}/initial_alphas"])
     init = init.reshape(-1, init.shape[-1])
@@ -154,6 +156,30 @@ def test_multilevel_grouping_keeps_the_best_of_its_kmeans_runs(stored):
     assert best <= one * (1 + 1e-12)
     # and the ten runs found a better grouping than the single run on this case
     assert not np.array_equal(ids, stored[f"{name}/group_ids"]) and best < one
+
+
+def test_multilevel_grouping_leaves_small_layers_out_of_the_kmeans():
+    """Layers below grouping_min_mass join the group of the nearest centre of
+    the others' k-means (each centre the mean of its members at convergence),
+    as sss.group_layers(min_mass=) does."""
+    assert sss.Params.multilevel().grouping_min_mass == 0.005
+    assert sss.Params.reference().grouping_min_mass == 0.0
+    img, feat, kw = cases.inputs("multilevel_large")
+    p = kw.pop("params")
+    p.grouping_min_mass = 0.06     # leaves out some of this case's 10 initial layers
+    res = sss.segment(img, feat, progress=False, params=p, **kw)
+    init = np.asarray(res.initial_alphas)
+    A = init.reshape(-1, init.shape[-1]).astype(np.float64)
+    mass = A.sum(axis=0) / A.shape[0]
+    small = np.flatnonzero(mass < 0.06)
+    big = np.flatnonzero(mass >= 0.06)
+    assert small.size >= 1 and big.size > 3
+    F = feat.reshape(-1, 3)
+    comp = (A.T @ F) / A.sum(axis=0)[:, None]
+    ids = np.asarray(res.group_ids)
+    centres = np.array([comp[big][ids[big] == g].mean(axis=0) for g in range(3)])
+    for i in small:
+        assert ids[i] == np.argmin(((comp[i] - centres) ** 2).sum(axis=1))
 
 
 # ---------------------------------------------------------------- parameters, declared once

@@ -249,7 +249,12 @@ void bind_params(py::module_& m) {
         .field("relaxed", &Params::relaxed, "RelaxedParams")
         .field("levels", &Params::levels, "MultilevelParams (multilevel method only)")
         .field("grouping_replicates", &Params::grouping_replicates,
-               "k-means runs of the grouping (1)");
+               "k-means runs of the grouping, the least inertia kept (multilevel 10, "
+               "reference 1)")
+        .field("grouping_min_mass", &Params::grouping_min_mass,
+               "layers with less alpha than this fraction of the pixels join the nearest "
+               "group instead of taking part in the grouping's k-means (multilevel 0.005, "
+               "reference 0)");
     params.cls().def_static("reference", &Params::reference,
                             "The reference method's defaults (the authors' values).");
     params.cls().def_static("for_method", [](const std::string& method) {

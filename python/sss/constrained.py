@@ -310,7 +310,7 @@ def constrained_sparsify(eigenvectors: np.ndarray, eigenvalues: np.ndarray, L, s
 
 def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, *,
                  group_ids: np.ndarray | None = None, seed=0, replicates: int = 1,
-                 return_ids: bool = False):
+                 min_mass: float = 0.0, return_ids: bool = False):
     """Group soft layers by k-means on their alpha-weighted mean features (step 9).
 
     Layer i's feature is sum_p alpha_i(p) f(p) / sum_p alpha_i(p); k-means
@@ -332,7 +332,14 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
         Random source of the k-means.
     replicates : int, optional
         k-means runs from different starts, the one with the lowest total
-        distance kept (1, as the reference).
+        distance kept (1, as the reference; the multilevel pipeline: 10).
+    min_mass : float, optional
+        Layers whose total alpha is below ``min_mass * H * W`` do not take
+        part in the k-means (when more than `num_groups` layers remain) and
+        join the group of the nearest centre: the mean feature of a
+        near-empty layer is noise, and k-means would make such an outlier a
+        group of its own, an empty output layer (0, as the reference; the
+        multilevel pipeline: 0.005).
     return_ids : bool, optional
         Also return the group of each layer.
 
@@ -362,7 +369,17 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
             F = feat.reshape(-1, feat.shape[2])
             sums = A.sum(axis=0)
             comp = (A.T @ F) / np.where(sums == 0, 1.0, sums)[:, None]
-            ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates, seed=seed)
+            min_mass = as_float(min_mass, "min_mass", minimum=0.0)
+            big = np.flatnonzero(sums >= min_mass * A.shape[0]) if min_mass > 0 else np.arange(k)
+            if num_groups < big.size < k:
+                ids = np.empty(k, dtype=np.int64)
+                ids[big], C, _ = kmeans(comp[big], num_groups, start="plus",
+                                        replicates=replicates, seed=seed)
+                small = np.setdiff1d(np.arange(k), big)
+                ids[small] = np.argmin(((comp[small, None, :] - C[None]) ** 2).sum(-1), axis=1)
+            else:
+                ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates,
+                                   seed=seed)
     else:
         ids = np.asarray(group_ids).ravel()
         if ids.shape != (k,) or ids.dtype.kind not in "iu" or ids.min() < 0 or \

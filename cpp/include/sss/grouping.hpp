@@ -18,9 +18,12 @@ struct GroupingResult {
 /// runs, random source `rng`) on their alpha-weighted mean features
 /// sum_p alpha_k(p) f(p) / sum_p alpha_k(p) (`features`: H x W x D with
 /// H W = N) into `num_groups` groups, and sums the layers of each group. With
-/// K <= num_groups every layer is its own group (G = K). As sss.group_layers.
+/// K <= num_groups every layer is its own group (G = K). Layers whose total
+/// alpha is below `min_mass` N (a fraction of the pixels) are left out of the
+/// k-means when more than num_groups layers remain, and each joins the group
+/// of the nearest centre. As sss.group_layers.
 GroupingResult group_layers(const Eigen::Ref<const RowMatrixXd>& layers,
                             const ImageView& features, int num_groups, Rng& rng,
-                            int replicates = 1);
+                            int replicates = 1, double min_mass = 0.0);
 
 }  // namespace sss

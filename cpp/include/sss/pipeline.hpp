@@ -57,6 +57,10 @@ struct Params {
     /// k-means runs of the grouping, the one of least inertia kept (the reference: 1;
     /// multilevel: 10, which makes the grouping far less dependent on the seed)
     int grouping_replicates = 10;
+    /// layers holding less than this fraction of the pixels' alpha do not take part in
+    /// the grouping's k-means and join the group of the nearest centre (reference: 0;
+    /// multilevel: 0.005), so that a near-empty layer never becomes a group of its own
+    double grouping_min_mass = 0.005;
 
     Params();                      ///< the multilevel method's defaults
     static Params reference();     ///< 100 eigenvectors (tol 1e-10), 40 iterations, auto stride,
