@@ -4,9 +4,9 @@ The stored arrays were computed by the pipeline as orchestrated in Python
 (before sss::segment moved it into the C++ core); test_pipeline_core.py
 checks that the core's pipeline gives the same layers for the same seed.
 The multilevel cases turn off the final clean-up (``levels.alpha_cutoff``)
-and run the grouping's k-means once on every layer (``grouping_replicates=1``,
-``grouping_min_mass=0``; the multilevel defaults of 10 runs and of leaving
-near-empty layers out came after them).
+and run the grouping's k-means once on every layer (``grouping=dict(replicates=1,
+min_mass=0)``, the reference's grouping; the multilevel defaults of 10 runs and
+of leaving near-empty layers out came after them).
 Regenerate (only when a deliberate change of the results is intended) with
 ``PYTHONPATH=python python tests/_pipeline_cases.py``.
 """
@@ -57,31 +57,22 @@ CASES = {
     "multilevel_upsampled": ((48, 44), 3, small(method="multilevel", seed=1,
                                                 levels=dict(working_pixels=600,
                                                             alpha_cutoff=0.0),
-                                                grouping_replicates=1)),
+                                                grouping=dict(replicates=1, min_mass=0.0))),
     # more than 10000 pixels: the k-means subsample takes numpy's tail-shuffle branch
     "multilevel_large": ((120, 96), 4, small(method="multilevel", seed=5, initial_layers=10,
                                              n_segments=120,
                                              levels=dict(alpha_cutoff=0.0),
-                                             grouping_replicates=1)),
+                                             grouping=dict(replicates=1, min_mass=0.0))),
 }
 
 FIELDS = ("alphas", "initial_alphas", "grouped_alphas", "group_ids", "eigenvalues")
 
 
 def inputs(name):
-    """(image, features, segment keywords) of a case; a ``grouping_replicates``
-    entry becomes ``params`` of the case's method with that field set (and
-    ``grouping_min_mass`` 0)."""
+    """(image, features, segment keywords) of a case."""
     (h, w), s, kw = CASES[name]
     img = image(h, w, s)
-    kw = dict(kw)
-    if "grouping_replicates" in kw:
-        import sss
-        p = sss.Params.reference() if kw.get("method") == "reference" else sss.Params.multilevel()
-        p.grouping_replicates = kw.pop("grouping_replicates")
-        p.grouping_min_mass = 0.0
-        kw["params"] = p
-    return img, features(img), kw
+    return img, features(img), dict(kw)
 
 
 def main():

@@ -135,14 +135,12 @@ def test_multilevel_grouping_keeps_the_best_of_its_kmeans_runs(stored):
     the grouping of least inertia: the layers before the grouping are those of
     the one-run case, and its first run is that case's, so the inertia can
     only go down."""
-    assert sss.Params.multilevel().grouping_replicates == 10
-    assert sss.Params.reference().grouping_replicates == 1
+    assert sss.Params.multilevel().grouping.replicates == 10
+    assert sss.Params.reference().grouping.replicates == 1
     name = "multilevel_large"
     img, feat, kw = cases.inputs(name)
-    p = kw.pop("params")
-    assert (p.grouping_replicates, p.grouping_min_mass) == (1, 0.0)
-    p.grouping_replicates = 10
-    res = sss.segment(img, feat, progress=False, params=p, **kw)
+    assert kw.pop("grouping") == dict(replicates=1, min_mass=0.0)
+    res = sss.segment(img, feat, progress=False, grouping=dict(min_mass=0.0), **kw)
     init = np.asarray(res.initial_alphas)
     assert np.array_equal(init, stored[f"{name}/initial_alphas"])
     init = init.reshape(-1, init.shape[-1])
@@ -159,15 +157,20 @@ def test_multilevel_grouping_keeps_the_best_of_its_kmeans_runs(stored):
 
 
 def test_multilevel_grouping_leaves_small_layers_out_of_the_kmeans():
-    """Layers below grouping_min_mass join the group of the nearest centre of
+    """Layers below grouping.min_mass join the group of the nearest centre of
     the others' k-means (each centre the mean of its members at convergence),
-    as sss.group_layers(min_mass=) does."""
-    assert sss.Params.multilevel().grouping_min_mass == 0.005
-    assert sss.Params.reference().grouping_min_mass == 0.0
+    as sss.group_layers(min_mass=) does; a Params object and a dict give the
+    same result."""
+    assert sss.Params.multilevel().grouping.min_mass == 0.005
+    assert sss.Params.reference().grouping.min_mass == 0.0
     img, feat, kw = cases.inputs("multilevel_large")
-    p = kw.pop("params")
-    p.grouping_min_mass = 0.06     # leaves out some of this case's 10 initial layers
-    res = sss.segment(img, feat, progress=False, params=p, **kw)
+    kw.pop("grouping")
+    # leaves out some of this case's 10 initial layers
+    res = sss.segment(img, feat, progress=False, grouping=dict(min_mass=0.06), **kw)
+    p = sss.Params.multilevel()
+    p.grouping = sss.GroupingParams(replicates=10, min_mass=0.06)
+    same = sss.segment(img, feat, progress=False, params=p, **kw)
+    np.testing.assert_array_equal(same.group_ids, res.group_ids)
     init = np.asarray(res.initial_alphas)
     A = init.reshape(-1, init.shape[-1]).astype(np.float64)
     mass = A.sum(axis=0) / A.shape[0]
@@ -180,6 +183,8 @@ def test_multilevel_grouping_leaves_small_layers_out_of_the_kmeans():
     centres = np.array([comp[big][ids[big] == g].mean(axis=0) for g in range(3)])
     for i in small:
         assert ids[i] == np.argmin(((comp[i] - centres) ** 2).sum(axis=1))
+    with pytest.raises(ValueError, match="grouping.min_mass"):
+        sss.segment(img, feat, progress=False, grouping=dict(min_mass=-1.0), **kw)
 
 
 # ---------------------------------------------------------------- parameters, declared once

@@ -195,6 +195,12 @@ void bind_params(py::module_& m) {
         .field("sample_stride", &ConstrainedParams::sample_stride,
                "sparsity energy on every s-th pixel each way (0: auto, the reference; "
                "multilevel 2)");
+    ParamsClass<GroupingParams>(m, "GroupingParams", "Grouping of the layers (stage 9).")
+        .field("replicates", &GroupingParams::replicates,
+               "k-means runs, the least inertia kept (reference 1, multilevel 10)")
+        .field("min_mass", &GroupingParams::min_mass,
+               "layers with less alpha than this fraction of the pixels join the nearest "
+               "group instead of taking part in the k-means (reference 0, multilevel 0.005)");
     ParamsClass<RelaxedParams>(m, "RelaxedParams", "Relaxed sparsification (stage 10).")
         .field("max_iter", &RelaxedParams::iterations, "reweighted solves (20)")
         .field("cg_max_iter", &RelaxedParams::cg_iterations, "CG iterations per solve (100)")
@@ -246,15 +252,9 @@ void bind_params(py::module_& m) {
         .field("eigen", &Params::eigen, "EigenParams")
         .field("initial", &Params::initial, "InitialParams")
         .field("constrained", &Params::constrained, "ConstrainedParams")
+        .field("grouping", &Params::grouping, "GroupingParams")
         .field("relaxed", &Params::relaxed, "RelaxedParams")
-        .field("levels", &Params::levels, "MultilevelParams (multilevel method only)")
-        .field("grouping_replicates", &Params::grouping_replicates,
-               "k-means runs of the grouping, the least inertia kept (multilevel 10, "
-               "reference 1)")
-        .field("grouping_min_mass", &Params::grouping_min_mass,
-               "layers with less alpha than this fraction of the pixels join the nearest "
-               "group instead of taking part in the grouping's k-means (multilevel 0.005, "
-               "reference 0)");
+        .field("levels", &Params::levels, "MultilevelParams (multilevel method only)");
     params.cls().def_static("reference", &Params::reference,
                             "The reference method's defaults (the authors' values).");
     params.cls().def_static("for_method", [](const std::string& method) {

@@ -35,8 +35,7 @@ Params Params::reference() {
     p.eigen.tol = 1e-10;
     p.num_threads = 0;
     p.levels.alpha_cutoff = 0.0;
-    p.grouping_replicates = 1;
-    p.grouping_min_mass = 0.0;
+    p.grouping = GroupingParams{};
     return p;
 }
 
@@ -208,8 +207,8 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
     {
         Stage st(hook, "grouping", false);
         GroupingResult g = group_layers(out.initial_alphas, working_features, params.num_layers,
-                                        rng, params.grouping_replicates,
-                                        params.grouping_min_mass);
+                                        rng, params.grouping.replicates,
+                                        params.grouping.min_mass);
         out.grouped_alphas.swap(g.grouped);
         out.group_ids = std::move(g.group_ids);
         st.done();

@@ -68,7 +68,7 @@ from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
 from .params import (AffinityParams, ColorParams, ConstrainedParams, EigenParams,
-                     InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
+                     GroupingParams, InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
                      SemanticParams, SlicParams, SplittingParams, UpsampleParams)
 from .pipeline import Cancelled, SoftSegments, default_params, load, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
@@ -82,6 +82,6 @@ __all__ = ["compute_features", "preprocess_features", "saliency_map", "append_cu
            "image_gradient", "relaxed_sparsify", "SoftSegments", "segment", "load", "Cancelled",
            "default_params", "Params", "AffinityParams", "SlicParams", "MattingParams",
            "SemanticParams", "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
-           "ConstrainedParams", "RelaxedParams", "MultilevelParams", "UpsampleParams",
-           "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
+           "ConstrainedParams", "GroupingParams", "RelaxedParams", "MultilevelParams",
+           "UpsampleParams", "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
            "imread", "imsave", "show_config"]

@@ -5,7 +5,7 @@ and the stage headers), bound to Python with keyword constructors and a
 readable repr; their defaults are the reference implementation's. A
 :class:`Params` gathers one of each; ``Params.reference()`` and
 ``Params.multilevel()`` give the two methods' defaults (they differ in the
-eigensolver, constrained sparsification and the thread count)::
+eigensolver, constrained sparsification, the grouping and the thread count)::
 
     >>> sss.Params.multilevel().eigen
     EigenParams(num_vectors=50, method='block', ncv=0, tol=1e-06, ...)
@@ -18,10 +18,11 @@ iteration count), ``tol`` (a relative tolerance), ``shape``, American
 
 from __future__ import annotations
 
-from ._core import (AffinityParams, ColorParams, ConstrainedParams, EigenParams, InitialParams,
-                    MattingParams, MultilevelParams, Params, RelaxedParams, SemanticParams,
-                    SlicParams, SplittingParams, UpsampleParams)
+from ._core import (AffinityParams, ColorParams, ConstrainedParams, EigenParams, GroupingParams,
+                    InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
+                    SemanticParams, SlicParams, SplittingParams, UpsampleParams)
 
 __all__ = ["Params", "AffinityParams", "SlicParams", "MattingParams", "SemanticParams",
            "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
-           "ConstrainedParams", "RelaxedParams", "MultilevelParams", "UpsampleParams"]
+           "ConstrainedParams", "GroupingParams", "RelaxedParams", "MultilevelParams",
+           "UpsampleParams"]

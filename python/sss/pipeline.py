@@ -193,7 +193,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             method: str = "multilevel", max_side: int | None = None,
             num_threads: int | None = None, channel_axis: int | None = -1, model=None,
             cues=None, params: Params | None = None, affinity=None, eigen=None, initial=None,
-            constrained=None, relaxed=None, levels=None,
+            constrained=None, grouping=None, relaxed=None, levels=None,
             superpixels: np.ndarray | None = None, laplacian=None,
             eigensolver: Callable | None = None) -> SoftSegments:
     """Semantic soft segmentation of an image into `num_layers` soft layers.
@@ -274,12 +274,15 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Every stage's parameters at once, used as given (`method`,
         `num_layers`, `seed` and `num_threads` of this call still apply).
         Default: ``sss.Params.reference()`` or ``sss.Params.multilevel()``.
-    affinity, eigen, initial, constrained, relaxed, levels : optional
+    affinity, eigen, initial, constrained, grouping, relaxed, levels : optional
         One stage's parameters: an :class:`sss.AffinityParams` (stages 2-6:
         superpixels, matting, semantic and colour affinities, Laplacian),
         :class:`sss.EigenParams` (stage 7), :class:`sss.InitialParams`
         (stage 8's k-means initialisation), :class:`sss.ConstrainedParams`
-        (stage 8), :class:`sss.RelaxedParams` (stage 10) or
+        (stage 8), :class:`sss.GroupingParams` (stage 9: k-means runs
+        ``replicates``, and ``min_mass``, the fraction of the alpha below
+        which a layer joins the nearest group instead of taking part),
+        :class:`sss.RelaxedParams` (stage 10) or
         :class:`sss.MultilevelParams` (working level and upsampling), used as
         given; or a dict of some of its fields, which change the method's
         defaults only there, e.g. ``eigen=dict(tol=1e-8)``. Print one (e.g.
@@ -319,7 +322,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     image = as_photo(image, channel_axis=channel_axis)
     p = _segment_params(method, params, num_layers, seed, num_threads,
                         dict(affinity=affinity, eigen=eigen, initial=initial,
-                             constrained=constrained, relaxed=relaxed, levels=levels))
+                             constrained=constrained, grouping=grouping, relaxed=relaxed,
+                             levels=levels))
     cues = _DEFAULT_CUES[method] if cues is None else check_cues(cues)
     if max_side is not None:
         as_int(max_side, "max_side", minimum=3)

@@ -9,6 +9,14 @@
 
 namespace sss {
 
+/// Stage 9's parameters (Params::grouping).
+struct GroupingParams {
+    int replicates = 1;      ///< k-means runs, the one of least inertia kept (reference: 1)
+    /// layers holding less than this fraction of the pixels' alpha do not take part in the
+    /// k-means and join the group of the nearest centre (reference: 0)
+    double min_mass = 0.0;
+};
+
 struct GroupingResult {
     RowMatrixXd grouped;        ///< N x G: group g is the sum of its layers
     std::vector<int> group_ids; ///< group of each input layer

@@ -12,6 +12,7 @@
 #include "sss/affinity.hpp"
 #include "sss/constrained.hpp"
 #include "sss/eigensolver.hpp"
+#include "sss/grouping.hpp"
 #include "sss/image.hpp"
 #include "sss/kmeans.hpp"
 #include "sss/matting.hpp"
@@ -53,14 +54,10 @@ struct Params {
     InitialParams initial;
     ConstrainedParams constrained; ///< sample_stride 0: auto_sample_stride of the working size
     RelaxedParams relaxed;
+    /// stage 9; multilevel: 10 k-means runs (far less dependence on the seed) and layers
+    /// below 0.5% of the alpha left out of them (no near-empty layer becomes a group)
+    GroupingParams grouping{10, 0.005};
     MultilevelParams levels;       ///< the multilevel method's working level and upsampling
-    /// k-means runs of the grouping, the one of least inertia kept (the reference: 1;
-    /// multilevel: 10, which makes the grouping far less dependent on the seed)
-    int grouping_replicates = 10;
-    /// layers holding less than this fraction of the pixels' alpha do not take part in
-    /// the grouping's k-means and join the group of the nearest centre (reference: 0;
-    /// multilevel: 0.005), so that a near-empty layer never becomes a group of its own
-    double grouping_min_mass = 0.005;
 
     Params();                      ///< the multilevel method's defaults
     static Params reference();     ///< 100 eigenvectors (tol 1e-10), 40 iterations, auto stride,
