@@ -40,34 +40,24 @@ GroupingResult group_layers(const Eigen::Ref<const RowMatrixXd>& layers,
         }
         // near-empty layers: their mean feature is noise, and k-means would give
         // such an outlier a group of its own
-        std::vector<Eigen::Index> big;
-        if (min_mass > 0.0)
-            for (Eigen::Index i = 0; i < k; ++i)
-                if (sums[i] >= min_mass * static_cast<double>(n)) big.push_back(i);
-        if (min_mass > 0.0 && static_cast<Eigen::Index>(big.size()) > num_groups &&
-            static_cast<Eigen::Index>(big.size()) < k) {
-            RowMatrixXd sub(static_cast<Eigen::Index>(big.size()), d);
-            for (std::size_t j = 0; j < big.size(); ++j) sub.row(Eigen::Index(j)) = comp.row(big[j]);
-            KmeansResult km = kmeans(sub, num_groups, KmeansStart::Plus, replicates, 100, rng);
-            std::vector<char> is_big(static_cast<std::size_t>(k), 0);
-            for (std::size_t j = 0; j < big.size(); ++j) {
+        std::vector<Eigen::Index> big, small;
+        for (Eigen::Index i = 0; i < k; ++i)
+            (min_mass > 0.0 && sums[i] < min_mass * static_cast<double>(n) ? small : big)
+                .push_back(i);
+        if (!small.empty() && static_cast<Eigen::Index>(big.size()) > num_groups) {
+            // (row gathers written out: Eigen 3.3, which the build accepts, has no comp(idx, all))
+            auto rows = [&](const std::vector<Eigen::Index>& idx) {
+                RowMatrixXd r(static_cast<Eigen::Index>(idx.size()), d);
+                for (std::size_t j = 0; j < idx.size(); ++j) r.row(Eigen::Index(j)) = comp.row(idx[j]);
+                return r;
+            };
+            KmeansResult km = kmeans(rows(big), num_groups, KmeansStart::Plus, replicates, 100, rng);
+            std::vector<int> nearest;
+            nearest_sqdist(rows(small), km.centers, &nearest, 1);
+            for (std::size_t j = 0; j < big.size(); ++j)
                 out.group_ids[static_cast<std::size_t>(big[j])] = km.labels[j];
-                is_big[static_cast<std::size_t>(big[j])] = 1;
-            }
-            for (Eigen::Index i = 0; i < k; ++i) {
-                if (is_big[static_cast<std::size_t>(i)]) continue;
-                int best = 0;
-                double best_d = 0.0;
-                for (int g = 0; g < num_groups; ++g) {
-                    double dist = 0.0;
-                    for (int c = 0; c < d; ++c) {
-                        const double t = comp(i, c) - km.centers(g, c);
-                        dist += t * t;
-                    }
-                    if (g == 0 || dist < best_d) best = g, best_d = dist;
-                }
-                out.group_ids[static_cast<std::size_t>(i)] = best;
-            }
+            for (std::size_t j = 0; j < small.size(); ++j)
+                out.group_ids[static_cast<std::size_t>(small[j])] = nearest[j];
         } else {
             KmeansResult km = kmeans(comp, num_groups, KmeansStart::Plus, replicates, 100, rng);
             out.group_ids = std::move(km.labels);

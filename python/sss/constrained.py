@@ -376,7 +376,7 @@ def group_layers(layers: np.ndarray, features: np.ndarray, num_groups: int = 5, 
                 ids[big], C, _ = kmeans(comp[big], num_groups, start="plus",
                                         replicates=replicates, seed=seed)
                 small = np.setdiff1d(np.arange(k), big)
-                ids[small] = np.argmin(((comp[small, None, :] - C[None]) ** 2).sum(-1), axis=1)
+                ids[small] = _core.nearest_sqdist(np.ascontiguousarray(comp[small]), C)[0]
             else:
                 ids, _, _ = kmeans(comp, num_groups, start="plus", replicates=replicates,
                                    seed=seed)
