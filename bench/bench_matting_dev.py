@@ -16,7 +16,11 @@ lot):
 - ``default``: ``sss.segment(image)``.
 
 The anchor is closed-form matting (pymatting) GIVEN the benchmark's user
-trimap, which automatic layers should approach. Per photo the table gives the
+trimap, which automatic layers should approach. The floor column is what the
+multilevel representation itself allows: the ground truth resized to the
+working level (with its complement as a second layer) and carried back to
+the photo by the default guided upsampling and clean-up, i.e. the SAD of
+perfect working-level layers. No automatic result can be expected below it. Per photo the table gives the
 median over seeds; the summary rows give the mean over photos for each seed and
 the worst single run.
 """
@@ -50,16 +54,29 @@ def main():
         sys.exit("../shared/data/matting_dev is not present beside the repository")
     sys.path.insert(0, TOOLS)
     import matting_dev_eval as E
+    from sss.io import resize
+    from sss.multilevel import clean_alphas, guided_upsample, working_shape
+
+    lv = sss.default_params().levels
+
+    def floor(img, gt):
+        wh, ww = working_shape(img.shape[:2], lv.working_pixels)
+        work = np.clip(resize(img, wh, ww, method="bicubic"), 0, 1)
+        g = np.clip(resize(gt[..., None].astype(np.float64), wh, ww, method="bicubic"), 0, 1)
+        up = guided_upsample(np.concatenate([g, 1 - g], 2), work, img,
+                             radius=lv.upsample.radius, eps=lv.upsample.eps)
+        return float(np.abs(clean_alphas(up, lv.alpha_cutoff)[..., 0] - gt).sum() / 1000)
 
     names = sorted(f[:-4] for f in os.listdir(os.path.join(E.DATA, "input")) if f.endswith(".png"))
     configs = [(c, kw) for c, kw in CONFIGS if c in a.configs]
     lines, t_start = [], time.perf_counter()
     for scale in a.scales:
         per = {c: {} for c, _ in configs}
-        anchor = {}
+        anchor, low = {}, {}
         for n in names:
             img = E.load(n, scale, "input", "RGB")
             gt = E.load(n, scale, "gt", "L")
+            low[n] = floor(img, gt)
             try:
                 import pymatting
                 alpha = pymatting.estimate_alpha_cf(img, E.load(n, scale, "trimap1", "L"))
@@ -72,23 +89,24 @@ def main():
                     sad = E.best_union(np.asarray(layers, dtype=np.float64), gt)[0] / 1000
                     per[c].setdefault(n, []).append(float(sad))
             print(n, scale, {c: np.round(per[c][n], 2).tolist() for c, _ in configs},
-                  f"anchor {anchor[n]:.2f}", flush=True)
+                  f"anchor {anchor[n]:.2f}", f"floor {low[n]:.2f}", flush=True)
         h, w = E.load(names[0], scale, "input", "RGB").shape[:2]
         lines += [f"**scale {scale}** (photos about {max(h, w)} px on the longer side); "
                   f"SAD / 1000, median over seeds {a.seeds}", "",
-                  "| photo | " + " | ".join(c for c, _ in configs) + " | anchor: closed-form + trimap |",
-                  "| --- |" + " ---: |" * (len(configs) + 1)]
+                  "| photo | " + " | ".join(c for c, _ in configs) + " | anchor: closed-form + trimap "
+                  "| floor: ground truth through the working level |",
+                  "| --- |" + " ---: |" * (len(configs) + 2)]
         for n in names:
             lines.append(f"| {n} | " + " | ".join(f"{np.median(per[c][n]):.2f}" for c, _ in configs)
-                         + f" | {anchor[n]:.2f} |")
+                         + f" | {anchor[n]:.2f} | {low[n]:.2f} |")
         lines.append("| **mean** | " + " | ".join(
             f"**{np.mean([np.median(per[c][n]) for n in names]):.2f}**" for c, _ in configs)
-            + f" | **{np.mean(list(anchor.values())):.2f}** |")
+            + f" | **{np.mean(list(anchor.values())):.2f}** | **{np.mean(list(low.values())):.2f}** |")
         lines.append("| mean per seed | " + " | ".join(
             " / ".join(f"{np.mean([per[c][n][i] for n in names]):.2f}" for i in range(len(a.seeds)))
-            for c, _ in configs) + " | |")
+            for c, _ in configs) + " | | |")
         lines.append("| worst run | " + " | ".join(
-            f"{max(max(v) for v in per[c].values()):.2f}" for c, _ in configs) + " | |")
+            f"{max(max(v) for v in per[c].values()):.2f}" for c, _ in configs) + " | | |")
         lines.append("")
     notes = (f"{today()}, {machine()}; {time.perf_counter() - t_start:.0f} s in all. "
              "`python bench/bench_matting_dev.py --update-readme`. SAD is a sum over pixels, "
