@@ -111,7 +111,11 @@ def main():
     notes = (f"{today()}, {machine()}; {time.perf_counter() - t_start:.0f} s in all. "
              "`python bench/bench_matting_dev.py --update-readme`. SAD is a sum over pixels, "
              "so at full size every number is about 4 times its half-size value, the anchor's "
-             "too. What the cue changes is in docs/cues.md.")
+             "too. The floor is what perfect working-level layers would score (the ground "
+             "truth resized to the working level and carried back as the default "
+             "does): it is far below the default's SAD at half size, so the error "
+             "is in the working-level layers themselves, not in their resolution. "
+             "What the cue changes is in docs/cues.md.")
     publish("matting_dev", "Quality against ground-truth alpha (matting_dev)", lines,
             a.update_readme, notes)
 
