@@ -339,6 +339,23 @@ def test_symlinks_in_the_output_folder_are_replaced_not_followed(tmp_path):
         assert im.size == (10, 10)
 
 
+def test_outputs_get_the_permissions_of_any_new_file(tmp_path):
+    # written through temporary files, but not left owner-only (0o600) as
+    # tempfile.mkstemp would: 0o666 narrowed by the umask, like open() gives
+    img, a = _scene()
+    old = os.umask(0o022)
+    try:
+        written = save_layers(tmp_path, "x", img, a)
+        os.umask(0o077)
+        private = save_layers(tmp_path, "y", img, a, formats="npz")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for f in written.values() for p in f}
+    assert len(modes) == 6  # overview, 3 layer PNGs, ora, npz
+    assert set(modes.values()) == {0o644}, modes
+    assert private["npz"][0].stat().st_mode & 0o777 == 0o600
+
+
 def test_stale_files_of_an_earlier_run_are_removed(tmp_path):
     img, a = _scene(k=4)
     save_layers(tmp_path, "x", img, a)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
 __all__ = ["check_name", "write_set", "atomic_write"]
@@ -36,14 +36,27 @@ def check_name(name) -> str:
 
 
 def _write_temp(folder: Path, final: str, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{final}.", suffix=".part")
+    # Created exclusively (never through an existing file or symlink) with mode
+    # 0o666, which the kernel narrows by the process's umask: the finished file
+    # gets the permissions any other new file would (tempfile.mkstemp's 0o600
+    # would leave outputs readable by their owner only).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = folder / f".{final}.{secrets.token_hex(4)}.part"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name for {final} in {folder}")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
     except BaseException:
         os.unlink(tmp)
         raise
-    return Path(tmp)
+    return tmp
 
 
 def _remove(paths) -> None:
