@@ -123,6 +123,27 @@ def test_projection_is_least_change_and_keeps_the_box(rng):
         np.testing.assert_allclose(c[y, x, :, ch], np.clip(cp + lo * ap, 0, 1), atol=1e-9)
 
 
+def test_projection_inside_the_box_is_the_plain_least_change(rng):
+    # colours close to consistent (as after an upsampling): the answer is
+    # c0 + lam a with lam = (I - a.c0) / |a|^2, no clipping; mixed with pixels
+    # that need the box, which must still follow the clipped KKT form
+    h, w, k = 9, 11, 4
+    a = sc.normalize_alphas(rng.random((h, w, k)))
+    c_true = 0.2 + 0.6 * rng.random((h, w, k, 3))
+    img = np.einsum("hwk,hwkc->hwc", a, c_true)
+    c0 = c_true + 0.01 * rng.standard_normal(c_true.shape)
+    c0[0, :3] = rng.random((3, k, 3)) * 1.6 - 0.3  # some pixels far off: the box binds
+    c = sss.project_layer_colors(img, a, c0)
+    assert np.abs(np.einsum("hwk,hwkc->hwc", a, c) - img).max() <= 1e-12
+    lam = (img - np.einsum("hwk,hwkc->hwc", a, c0)) / (a ** 2).sum(-1, keepdims=True)
+    plain = c0 + lam[:, :, None, :] * a[..., None]
+    inside = np.all((plain >= 0) & (plain <= 1), axis=2)  # (h, w, 3)
+    assert inside.mean() > 0.8 and not inside[0, :3].all()
+    np.testing.assert_allclose(np.moveaxis(c, 2, 3)[inside], np.moveaxis(plain, 2, 3)[inside],
+                               rtol=0, atol=1e-13)
+    assert c.min() >= 0 and c.max() <= 1
+
+
 def test_projection_does_not_modify_inputs(rng):
     img = rng.random((4, 5, 3))
     a = sc.normalize_alphas(rng.random((4, 5, 2)))

@@ -208,3 +208,33 @@ def test_result_editing_methods(tmp_path, scene):
         result(None).colors
     with pytest.raises(ValueError, match="no image"):
         result(None).save(tmp_path)
+
+
+def test_png_bytes_many_gives_the_bytes_of_one_at_a_time(rng):
+    from sss.export.encode import png_bytes, png_bytes_many
+
+    arrays = [rng.integers(0, 256, (37, 53, c), dtype=np.uint8) for c in (4, 4, 3, 4, 4)]
+    arrays.append(rng.integers(0, 256, (20, 9), dtype=np.uint8))
+    many = png_bytes_many(arrays)
+    assert many == [png_bytes(a) for a in arrays]
+    for a, data in zip(arrays, many):
+        with Image.open(io.BytesIO(data)) as im:
+            assert np.array_equal(np.asarray(im), a)
+    assert png_bytes_many([]) == []
+
+
+def test_npz_bytes_reads_back_with_numpy_load(rng):
+    from sss.export.encode import npz_bytes
+
+    arrays = {"alphas": rng.random((31, 17, 5)).astype(np.float32),
+              "palette": rng.integers(0, 256, (5, 3), dtype=np.uint8),
+              "method": np.array("multilevel"), "eigenvalues": rng.random(7)}
+    data = npz_bytes(arrays)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist())
+    back = np.load(io.BytesIO(data))
+    assert sorted(back.files) == sorted(arrays)
+    for key, val in arrays.items():
+        assert back[key].dtype == val.dtype and np.array_equal(back[key], val)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        npz_bytes({"bad": np.array([{"a": 1}], dtype=object)})

@@ -129,6 +129,28 @@ void push_pull_init(const double* image, const double* a, int H, int W, int K, i
 // nondecreasing and piecewise linear: locate its breakpoint interval.
 void project_one(const double* a, int K, double t, double lo, double hi, double* c,
                  std::ptrdiff_t stride, double* bp) {
+    // Most pixels: the minimiser on the plane sum_k a_k c_k = t, c_k + lam a_k,
+    // already lies in the box and is then the answer (the problem is convex).
+    {
+        double sa2 = 0, sac = 0;
+        for (int k = 0; k < K; ++k) {
+            sa2 += a[k] * a[k];
+            sac += a[k] * c[k * stride];
+        }
+        const double lam = (t - sac) / sa2;
+        bool inside = sa2 > 0;
+        for (int k = 0; k < K && inside; ++k) {
+            const double v = c[k * stride] + lam * a[k];
+            inside = a[k] == 0 || (v >= lo && v <= hi);
+        }
+        if (inside) {
+            for (int k = 0; k < K; ++k) {
+                double& ck = c[k * stride];
+                ck = a[k] > 0 ? ck + lam * a[k] : std::clamp(ck, lo, hi);
+            }
+            return;
+        }
+    }
     int nb = 0;
     for (int k = 0; k < K; ++k) {
         if (a[k] > 0) {

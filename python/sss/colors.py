@@ -224,8 +224,10 @@ def _as_colors(colors, alpha_shape) -> np.ndarray:
         raise ValueError(f"colors must have shape (H, W, K, 3) = {want}, got {colors.shape}")
     if colors.dtype.kind != "f":
         raise TypeError(f"colors must be float32 or float64, got {colors.dtype}")
-    c = np.array(colors, dtype=np.float64, order="C", copy=True)
-    if not np.all(np.isfinite(c)):
+    # read only by the callers (the core copies before projecting): no copy
+    # of a (H, W, K, 3) array that is often gigabytes
+    c = np.ascontiguousarray(colors, dtype=np.float64)
+    if not np.isfinite(c).all():
         raise ValueError("colors contains NaN or infinite values")
     return c
 

@@ -11,7 +11,6 @@ writes a whole :class:`sss.SoftSegments`.
 
 from __future__ import annotations
 
-import io as _io
 import os
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from ..colors import estimate_layer_colors, normalize_alphas
 from .compositing import (_check_space, _round8, composite_additive, composite_over,
                           layer_rgba, ora_layers, quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
-from .ora import _ora_file, _png_bytes, write_ora
+from .encode import npz_bytes, png_bytes, png_bytes_many
+from .ora import _ora_file, write_ora
 from .preview import PALETTE, color_coded, overview
 from .srgb import linear_to_srgb, srgb_to_linear
 
@@ -106,11 +106,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         written.setdefault(fmt, []).append(out / fname)
 
     if "overview" in formats:
-        add("overview", output_name(name, "overview"), _png_bytes(overview(img, a, colors)))
+        add("overview", output_name(name, "overview"), png_bytes(overview(img, a, colors)))
     if "png" in formats:
         rgba = layer_rgba(img, a, colors)
-        for k in range(rgba.shape[0]):
-            add("png", output_name(name, "png", k), _png_bytes(rgba[k]))
+        for k, data in enumerate(png_bytes_many(rgba)):
+            add("png", output_name(name, "png", k), data)
         del rgba
     if "ora" in formats:
         add("ora", output_name(name, "ora"), _ora_file(img, a, colors, space=ora_space)[0])
@@ -127,9 +127,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         for key, val in (extra or {}).items():
             if val is not None:
                 arrays[key] = np.asarray(val)
-        buf = _io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        add("npz", output_name(name, "npz"), buf.getvalue())
+        add("npz", output_name(name, "npz"), npz_bytes(arrays))
     out.mkdir(parents=True, exist_ok=True)
     write_set(out, files, stale=stale_pattern(name))
     return written

@@ -10,16 +10,9 @@ import numpy as np
 
 from .._files import atomic_write
 from .compositing import _round8, composite_over, ora_layers
+from .encode import png_bytes_many
 
 __all__ = ["write_ora"]
-
-
-def _png_bytes(arr: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = _io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *,
@@ -60,11 +53,12 @@ def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb"):
     entries = []
     xml = [f'<?xml version="1.0" encoding="UTF-8"?>\n'
            f'<image version="0.0.3" w="{w}" h="{h}">\n <stack>\n']
+    pngs = png_bytes_many([*rgba, merged, np.asarray(thumb)])
     for t, layer in enumerate(order):
         src = f"data/layer{layer}.png"
         xml.append(f'  <layer name={quoteattr(str(layer_names[layer]))} src="{src}" x="0" y="0" '
                    'opacity="1.0" visibility="visible" composite-op="svg:src-over"/>\n')
-        entries.append((src, _png_bytes(rgba[t])))
+        entries.append((src, pngs[t]))
     xml.append(" </stack>\n</image>\n")
     buf = _io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -73,7 +67,7 @@ def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb"):
         z.writestr("stack.xml", "".join(xml).encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
         for name, data in entries:  # PNGs are compressed already
             z.writestr(name, data, compress_type=zipfile.ZIP_STORED)
-        z.writestr("mergedimage.png", _png_bytes(merged), compress_type=zipfile.ZIP_STORED)
-        z.writestr("Thumbnails/thumbnail.png", _png_bytes(np.asarray(thumb)),
+        z.writestr("mergedimage.png", pngs[-2], compress_type=zipfile.ZIP_STORED)
+        z.writestr("Thumbnails/thumbnail.png", pngs[-1],
                    compress_type=zipfile.ZIP_STORED)
     return buf.getvalue(), order
