@@ -238,3 +238,65 @@ def test_npz_bytes_reads_back_with_numpy_load(rng):
         assert back[key].dtype == val.dtype and np.array_equal(back[key], val)
     with pytest.raises(ValueError, match="allow_pickle"):
         npz_bytes({"bad": np.array([{"a": 1}], dtype=object)})
+
+
+def _quantize_numpy(a):
+    """The largest-remainder rounding written with numpy (the core's oracle)."""
+    a = a * 255.0
+    q = np.floor(a)
+    short = (255 - q.sum(-1)).round().astype(np.int64)
+    rank = np.argsort(np.argsort(-(a - q), axis=-1, kind="stable"), axis=-1, kind="stable")
+    return (q + (rank < short[..., None])).astype(np.uint8)
+
+
+def _over_numpy(a, order):
+    """The 'over' conversion written with numpy (the core's oracle)."""
+    k = a.shape[2]
+    remaining = np.ones(a.shape[:2])
+    b8 = np.empty(a.shape, np.uint8)
+    eff = np.empty_like(a)
+    for t, layer in enumerate(order):
+        if t == k - 1:
+            b = np.ones(a.shape[:2])
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b = np.clip(np.where(remaining > 0, a[..., layer] / remaining, 0.0), 0, 1)
+        b8[..., t] = np.round(b * 255.0).astype(np.uint8)
+        eff[..., t] = b8[..., t] / 255.0 * remaining
+        remaining = remaining * (1.0 - b8[..., t] / 255.0)
+    return b8, eff
+
+
+def _awkward_alphas(rng, k):
+    """Normalised alphas with ties, exact levels, zeros and one-hot pixels."""
+    a = rng.random((23, 31, k)) ** 3
+    a[0] = 1.0 / k                       # all remainders tied
+    a[1, :, :] = 0.0
+    a[1, :, 0] = 1.0                      # one layer only: nothing left below it
+    a[2, :, :2] = 0.5                     # exactly representable halves
+    a[2, :, 2:] = 0.0
+    a[3] = np.arange(1, k + 1) / (k * (k + 1) / 2)
+    return sss.normalize_alphas(a)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 12])
+def test_core_quantize_alphas_matches_the_numpy_rounding_bitwise(rng, k):
+    a = _awkward_alphas(rng, k)
+    q = export.quantize_alphas(a)
+    np.testing.assert_array_equal(q, _quantize_numpy(a))
+    assert np.all(q.astype(int).sum(-1) == 255)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 12])
+def test_core_over_alphas_match_the_numpy_conversion_bitwise(rng, k):
+    from sss import _core
+
+    a = _awkward_alphas(rng, k)
+    order = list(rng.permutation(k))
+    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0)
+    want_b8, want_eff = _over_numpy(a, order)
+    np.testing.assert_array_equal(b8, want_b8)
+    np.testing.assert_array_equal(eff, want_eff)
+    assert np.all(b8[..., -1] == 255)
+    with pytest.raises(ValueError, match="permutation"):
+        _core.over_alphas(a, [0] * k if k > 1 else [1], 0)

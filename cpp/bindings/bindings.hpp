@@ -15,6 +15,7 @@ void bind_constrained(pybind11::module_& m);
 void bind_kmeans(pybind11::module_& m);
 void bind_relaxed(pybind11::module_& m);
 void bind_colors(pybind11::module_& m);
+void bind_compositing(pybind11::module_& m);
 void bind_multilevel(pybind11::module_& m);
 void bind_build_info(pybind11::module_& m);
 void bind_pipeline(pybind11::module_& m);

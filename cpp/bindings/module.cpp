@@ -46,6 +46,7 @@ PYBIND11_MODULE(_core, m) {
     sss::bindings::bind_kmeans(m);
     sss::bindings::bind_relaxed(m);
     sss::bindings::bind_colors(m);
+    sss::bindings::bind_compositing(m);
     sss::bindings::bind_multilevel(m);
     sss::bindings::bind_build_info(m);
     sss::bindings::bind_pipeline(m);

@@ -13,6 +13,7 @@
 #include "sss/kmeans.hpp"
 #include "sss/relaxed.hpp"
 #include "sss/colors.hpp"
+#include "sss/compositing.hpp"
 #include "sss/multilevel.hpp"
 #include "sss/progress.hpp"
 #include "sss/random.hpp"

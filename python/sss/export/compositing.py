@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
 from ..colors import normalize_alphas, project_layer_colors
 from .srgb import linear_to_srgb, srgb_to_linear
 
@@ -61,24 +62,13 @@ def quantize_alphas(alphas: np.ndarray) -> np.ndarray:
     -------
     (H, W, K) ndarray, uint8
     """
-    a = normalize_alphas(alphas) * 255.0
-    q = np.floor(a)
-    short = (255 - q.sum(-1)).round().astype(np.int64)  # levels still to hand out
-    rem = a - q
-    order = np.argsort(-rem, axis=-1, kind="stable")
-    rank = np.argsort(order, axis=-1, kind="stable")  # position of each layer in `order`
-    q += rank < short[..., None]
-    return q.astype(np.uint8)
+    return _core.quantize_alphas(normalize_alphas(alphas), 0)
 
 
 def _check_space(space: str) -> str:
     if space not in ("srgb", "linear"):
         raise ValueError(f"space must be 'srgb' or 'linear', got {space!r}")
     return space
-
-
-def _round8(x: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _round8(x: np.ndarray) -> np.ndarray:
@@ -147,20 +137,7 @@ def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=
     order = list(_stack_order(a) if order is None else order)
     if sorted(order) != list(range(k)):
         raise ValueError(f"order must be a permutation of 0..{k - 1}, got {order}")
-    remaining = np.ones(a.shape[:2])
-    b8 = np.empty(a.shape[:2] + (k,), np.uint8)
-    eff = np.empty_like(a)
-    for t, layer in enumerate(order):
-        if t == k - 1:
-            b = np.ones(a.shape[:2])
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                b = np.where(remaining > 0, a[..., layer] / remaining, 0.0)
-            b = np.clip(b, 0.0, 1.0)
-        b8[..., t] = np.round(b * 255.0).astype(np.uint8)
-        bq = b8[..., t] / 255.0
-        eff[..., t] = bq * remaining
-        remaining = remaining * (1.0 - bq)
+    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0)
     c = np.ascontiguousarray(colors[..., order, :])
     if _check_space(space) == "linear":
         c = linear_to_srgb(project_layer_colors(srgb_to_linear(image), eff, srgb_to_linear(c)))

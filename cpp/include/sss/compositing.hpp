@@ -1,0 +1,41 @@
+// 8-bit layers for editors: the per-pixel alpha conversions behind the
+// exported layer files (Python: sss.export.compositing).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sss/image.hpp"
+
+namespace sss {
+
+/// 8-bit levels of normalised alphas (H x W x K, each pixel summing to 1) that
+/// sum to exactly 255 at every pixel: largest-remainder rounding of 255 a.
+/// Every level is the floor or the ceiling of its exact value; the levels
+/// still missing after the floors go to the layers of largest remainder, the
+/// lower layer index first on ties. Returns H x W x K levels, row-major.
+/// Throws std::invalid_argument for an empty view or non-finite values.
+std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threads = 0);
+
+/// The alphas of an 'over' stack of the layers.
+struct OverStack {
+    /// H x W x K levels, stack position t (0 = top) in channel t: the 8-bit
+    /// alpha b_t of the layer at that position (the bottom one is 255).
+    std::vector<std::uint8_t> levels;
+    /// H x W x K effective alphas b_t R_t of the quantised levels (R_t = the
+    /// coverage the layers above leave), the weights with which 'over'
+    /// blending adds each layer's colour.
+    std::vector<double> effective;
+};
+
+/// Converts normalised alphas (H x W x K) for ordinary 'over' blending with the
+/// layers stacked top to bottom as `order` (a permutation of 0..K-1): the layer
+/// at position t gets b_t = a_t / R_t (0 where R_t = 0), clipped to [0, 1] and
+/// rounded to 8 bits (half to even) before R_{t+1} = R_t (1 - b_t) is formed;
+/// the bottom layer gets 1. Then 'over' blending from the bottom up gives
+/// sum_t a_t c_t up to the 8-bit rounding, which the colours absorb when they
+/// are projected on `effective`.
+OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order,
+                      int num_threads = 0);
+
+}  // namespace sss

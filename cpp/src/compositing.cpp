@@ -1,0 +1,100 @@
+// 8-bit layers for editors (see sss/compositing.hpp).
+#include "sss/compositing.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "sss/parallel.hpp"
+
+namespace sss {
+namespace {
+
+void check_alphas(const ImageView& alphas, const char* what) {
+    if (alphas.data == nullptr || alphas.height < 1 || alphas.width < 1 || alphas.channels < 1)
+        throw std::invalid_argument(std::string(what) + ": alphas are empty");
+    const std::ptrdiff_t n = alphas.num_pixels() * alphas.channels;
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+        if (!std::isfinite(alphas.data[i]))
+            throw std::invalid_argument(std::string(what) +
+                                        ": alphas contain NaN or infinite values");
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threads) {
+    check_alphas(alphas, "quantize_alphas");
+    const int K = alphas.channels;
+    const std::ptrdiff_t n = alphas.num_pixels();
+    std::vector<std::uint8_t> out(static_cast<size_t>(n) * K);
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<double> rem(K);
+        std::vector<char> taken(K);
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t p = 0; p < n; ++p) {
+            const double* a = alphas.pixel(p);
+            std::uint8_t* q = out.data() + p * K;
+            double total = 0;
+            for (int k = 0; k < K; ++k) {
+                const double v = a[k] * 255.0;
+                const double f = std::floor(v);
+                rem[k] = v - f;
+                q[k] = static_cast<std::uint8_t>(std::clamp(f, 0.0, 255.0));
+                total += f;
+                taken[k] = 0;
+            }
+            const int missing = static_cast<int>(std::nearbyint(255.0 - total));
+            for (int j = 0; j < std::min(missing, K); ++j) {
+                int best = -1;
+                for (int k = 0; k < K; ++k)
+                    if (!taken[k] && (best < 0 || rem[k] > rem[best])) best = k;
+                taken[best] = 1;
+                ++q[best];
+            }
+        }
+    }
+    return out;
+}
+
+OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, int num_threads) {
+    check_alphas(alphas, "over_alphas");
+    const int K = alphas.channels;
+    if (static_cast<int>(order.size()) != K)
+        throw std::invalid_argument("over_alphas: order must list each of the " +
+                                    std::to_string(K) + " layers once");
+    std::vector<char> seen(K, 0);
+    for (int layer : order) {
+        if (layer < 0 || layer >= K || seen[layer])
+            throw std::invalid_argument("over_alphas: order must be a permutation of 0.." +
+                                        std::to_string(K - 1));
+        seen[layer] = 1;
+    }
+    const std::ptrdiff_t n = alphas.num_pixels();
+    OverStack out;
+    out.levels.resize(static_cast<size_t>(n) * K);
+    out.effective.resize(static_cast<size_t>(n) * K);
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::ptrdiff_t p = 0; p < n; ++p) {
+        const double* a = alphas.pixel(p);
+        double remaining = 1.0;
+        for (int t = 0; t < K; ++t) {
+            double b = 1.0;
+            if (t < K - 1) {
+                b = remaining > 0 ? a[order[t]] / remaining : 0.0;
+                b = std::clamp(b, 0.0, 1.0);
+            }
+            const double level = std::nearbyint(b * 255.0);  // half to even, as numpy
+            out.levels[p * K + t] = static_cast<std::uint8_t>(level);
+            const double bq = level / 255.0;
+            out.effective[p * K + t] = bq * remaining;
+            remaining = remaining * (1.0 - bq);
+        }
+    }
+    return out;
+}
+
+}  // namespace sss
