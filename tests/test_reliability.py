@@ -265,7 +265,9 @@ LONG_CALLS = {
     "colors": lambda s: sss.estimate_layer_colors(  # ~3 s on 2 cores
         _photo(384), np.random.default_rng(0).random((384, 384, 6)), tol=1e-13,
         max_iter=10**9),
-    "features": lambda s: sss.compute_features(_photo(1024)),  # ~1.6 s on 2 cores
+    # ~1.1 s on 2 cores (at 1024 px it took 0.3 s on a quiet machine: it could
+    # end before the interrupt arrived at 0.4 s)
+    "features": lambda s: sss.compute_features(_photo(1536)),
     "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], max_iter=10**8),
     "constrained": lambda s: sss.constrained_sparsify(
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6,
