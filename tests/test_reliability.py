@@ -496,6 +496,38 @@ def test_cli_refuses_a_photo_above_max_pixels(tmp_path, capsys):
     assert not list((tmp_path / "o").iterdir())
 
 
+def test_cli_refuses_a_photo_whose_files_do_not_fit_before_segmenting(tmp_path, capsys,
+                                                                       monkeypatch):
+    # the layers are written at the photo's size, with (H, W, K, 3) float64
+    # colours: a 40-megapixel photo needs ~30 GB for them. Refused up front,
+    # not after the segmentation and not by the kernel's OOM killer midway.
+    from PIL import Image
+
+    import sss.cli as cli
+    from sss.export import export_memory
+
+    Image.new("RGB", (300, 200)).save(tmp_path / "p.png")
+    need = export_memory(200, 300, 5)
+    assert need == 160 * 300 * 200 * 5
+    assert export_memory(200, 300, 5, ("npz",)) < need / 3
+    monkeypatch.setenv("SSS_MEMORY_LIMIT", str(int(need / 2)))
+
+    def never(*args, **kwargs):
+        raise AssertionError("segmented a photo whose files cannot be written")
+    monkeypatch.setattr(cli, "segment", never)
+    assert cli.main(["segment", str(tmp_path / "p.png"), "-o", str(tmp_path / "o"),
+                     "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "300 x 200" in err and "--format npz" in err and "GiB" in err
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+    # the library's writer refuses too, before rendering anything
+    img, a = _scene()
+    monkeypatch.setenv("SSS_MEMORY_LIMIT", "1000")
+    with pytest.raises(MemoryError, match="10 x 10"):
+        save_layers(tmp_path / "lib", "x", img, a)
+    assert not (tmp_path / "lib").exists()
+
+
 # ---------------------------------------------------------------- 6 fuzz
 def _random_array(rng, ndim_hint: int):
     """Half the time a plausible array (the target's number of dimensions,

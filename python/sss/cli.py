@@ -32,7 +32,9 @@ import numpy as np
 from . import __version__
 from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas
-from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, output_names, save_layers
+from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
+    output_names, save_layers
+from ._validation import available_memory
 from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors, upsample_layer_colors
 from .params import Params
@@ -122,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
                           f"(default {DEFAULT_MAX_PIXELS:,}); the full-size layers need "
-                          "about 100 bytes per pixel and layer")
+                          "about 160 bytes per pixel and layer (40 with --format npz)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
@@ -253,8 +255,17 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     path = Path(os.fspath(path))
     name = name or path.stem
     stage("reading")
+    formats = _check_formats(formats)
     photo = imread(path, max_pixels=max_pixels)
     H, W = photo.shape[:2]
+    need = export_memory(H, W, num_layers, formats)
+    if need > available_memory():  # before the segmentation, not after it
+        raise MemoryError(f"writing {', '.join(formats)} for {num_layers} layers of this "
+                          f"{W} x {H} photo needs about {need / 2**30:.1f} GiB but only "
+                          f"{available_memory() / 2**30:.1f} GiB is available; the files are "
+                          "written at the photo's size (--max-side does not change that): "
+                          "write fewer outputs (--format npz needs the least) or fewer "
+                          "layers, or downsize the photo")
     work = photo
     if max_side and max(H, W) > max_side:
         s = max_side / max(H, W)
