@@ -300,3 +300,33 @@ def test_core_over_alphas_match_the_numpy_conversion_bitwise(rng, k):
     assert np.all(b8[..., -1] == 255)
     with pytest.raises(ValueError, match="permutation"):
         _core.over_alphas(a, [0] * k if k > 1 else [1], 0)
+
+
+def _rgba_numpy(image, weights, levels, colors, order):
+    """The projection-then-rounding the core's rgba_layers does, with the
+    public projection (its oracle)."""
+    c = sss.project_layer_colors(image, weights, np.ascontiguousarray(colors[..., order, :]))
+    out = np.empty((len(order),) + weights.shape[:2] + (4,), np.uint8)
+    for t in range(len(order)):
+        out[t, ..., :3] = np.round(np.clip(c[..., t, :], 0, 1) * 255.0).astype(np.uint8)
+        out[t, ..., 3] = levels[..., t]
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_core_rgba_layers_match_projection_and_rounding_bitwise(rng, k):
+    img, raw = _scene(rng, k=k)
+    a = sss.normalize_alphas(raw)
+    colors = sss.estimate_layer_colors(img, a) + 0.05 * rng.standard_normal(a.shape + (3,))
+    q = export.quantize_alphas(a)
+    np.testing.assert_array_equal(export.layer_rgba(img, a, colors),
+                                  _rgba_numpy(img, q / 255.0, q, colors, list(range(k))))
+    order, rgba = export.ora_layers(img, a, colors)
+    from sss import _core
+
+    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0)
+    np.testing.assert_array_equal(rgba, _rgba_numpy(img, eff, b8, colors, order))
+    bad = colors.copy()
+    bad[2, 3, 0, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        export.layer_rgba(img, a, bad)

@@ -40,6 +40,32 @@ void bind_compositing(py::module_& m) {
         py::arg("alphas"), py::arg("order"), py::arg("num_threads") = 0,
         "(levels uint8 (H, W, K), effective float64 (H, W, K)) of an 'over' stack of "
         "normalised alphas, stack position t in channel t, layers top to bottom as `order`.");
+    m.def(
+        "rgba_layers",
+        [](const py::array& image, const py::array& weights, const py::array& levels,
+           const py::array& colors, const std::vector<int>& order, int num_threads) {
+            const ImageView iv = image_view(image, "image", 3);
+            const ImageView wv = image_view(weights, "weights", 0);
+            require_array<std::uint8_t>(levels, "levels", 3);
+            require_array<double>(colors, "colors", 4);
+            if (levels.shape(0) != wv.height || levels.shape(1) != wv.width ||
+                levels.shape(2) != wv.channels)
+                throw py::value_error("levels must have the shape of the weights");
+            if (colors.shape(0) != wv.height || colors.shape(1) != wv.width ||
+                colors.shape(2) != wv.channels || colors.shape(3) != 3)
+                throw py::value_error("colors must have shape (H, W, K, 3) matching the weights");
+            const auto* lv = static_cast<const std::uint8_t*>(levels.data());
+            const auto* cv = static_cast<const double*>(colors.data());
+            std::vector<std::uint8_t> out;
+            run_interruptible([&] {
+                out = rgba_layers(iv, wv, lv, cv, order, num_threads);
+            });
+            return vector_to_array(std::move(out), {wv.channels, wv.height, wv.width, 4});
+        },
+        py::arg("image"), py::arg("weights"), py::arg("levels"), py::arg("colors"),
+        py::arg("order"), py::arg("num_threads") = 0,
+        "uint8 RGBA layers (K, H, W, 4): colours of the layers `order` projected onto the "
+        "blending weights (H, W, K) and rounded; alpha = levels (H, W, K) uint8.");
 }
 
 }  // namespace sss::bindings

@@ -467,16 +467,20 @@ void project_layer_colors(const ImageView& image, const ImageView& alphas, doubl
     {
         std::vector<double> bp(static_cast<size_t>(2 * K));
 #pragma omp for schedule(static)
-        for (std::ptrdiff_t p = 0; p < n; ++p) {
-            const double* a = alphas.pixel(p);
-            double s = 0;
-            for (int k = 0; k < K; ++k) s += a[k];
-            for (int c = 0; c < 3; ++c) {
-                const double t = image.data[p * 3 + c];
-                const double lo = std::min(0.0, t / s), hi = std::max(1.0, t / s);
-                project_one(a, K, t, lo, hi, colors + p * K * 3 + c, 3, bp.data());
-            }
-        }
+        for (std::ptrdiff_t p = 0; p < n; ++p)
+            project_pixel_colors(alphas.pixel(p), K, image.data + p * 3, colors + p * K * 3,
+                                 bp.data());
+    }
+}
+
+void project_pixel_colors(const double* a, int K, const double* rgb, double* colors,
+                          double* scratch) {
+    double s = 0;
+    for (int k = 0; k < K; ++k) s += a[k];
+    for (int c = 0; c < 3; ++c) {
+        const double t = rgb[c];
+        const double lo = std::min(0.0, t / s), hi = std::max(1.0, t / s);
+        project_one(a, K, t, lo, hi, colors + c, 3, scratch);
     }
 }
 

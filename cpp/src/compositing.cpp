@@ -6,10 +6,25 @@
 #include <stdexcept>
 #include <string>
 
+#include "sss/colors.hpp"
 #include "sss/parallel.hpp"
 
 namespace sss {
 namespace {
+
+void check_order(const std::vector<int>& order, int K, const char* what) {
+    if (static_cast<int>(order.size()) != K)
+        throw std::invalid_argument(std::string(what) + ": order must list each of the " +
+                                    std::to_string(K) + " layers once");
+    std::vector<char> seen(K, 0);
+    for (int layer : order) {
+        if (layer < 0 || layer >= K || seen[layer])
+            throw std::invalid_argument(std::string(what) +
+                                        ": order must be a permutation of 0.." +
+                                        std::to_string(K - 1));
+        seen[layer] = 1;
+    }
+}
 
 void check_alphas(const ImageView& alphas, const char* what) {
     if (alphas.data == nullptr || alphas.height < 1 || alphas.width < 1 || alphas.channels < 1)
@@ -62,16 +77,7 @@ std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threa
 OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, int num_threads) {
     check_alphas(alphas, "over_alphas");
     const int K = alphas.channels;
-    if (static_cast<int>(order.size()) != K)
-        throw std::invalid_argument("over_alphas: order must list each of the " +
-                                    std::to_string(K) + " layers once");
-    std::vector<char> seen(K, 0);
-    for (int layer : order) {
-        if (layer < 0 || layer >= K || seen[layer])
-            throw std::invalid_argument("over_alphas: order must be a permutation of 0.." +
-                                        std::to_string(K - 1));
-        seen[layer] = 1;
-    }
+    check_order(order, K, "over_alphas");
     const std::ptrdiff_t n = alphas.num_pixels();
     OverStack out;
     out.levels.resize(static_cast<size_t>(n) * K);
@@ -92,6 +98,56 @@ OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, in
             const double bq = level / 255.0;
             out.effective[p * K + t] = bq * remaining;
             remaining = remaining * (1.0 - bq);
+        }
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
+                                      const std::uint8_t* levels, const double* colors,
+                                      const std::vector<int>& order, int num_threads) {
+    check_alphas(weights, "rgba_layers");
+    const int K = weights.channels;
+    check_order(order, K, "rgba_layers");
+    if (image.data == nullptr || image.channels != 3 || image.height != weights.height ||
+        image.width != weights.width)
+        throw std::invalid_argument("rgba_layers: the image must be H x W x 3 like the weights");
+    const std::ptrdiff_t n = weights.num_pixels();
+    for (std::ptrdiff_t i = 0; i < n * 3; ++i)
+        if (!std::isfinite(image.data[i]))
+            throw std::invalid_argument("rgba_layers: image contains NaN or infinite values");
+    for (std::ptrdiff_t i = 0; i < n * K * 3; ++i)
+        if (!std::isfinite(colors[i]))
+            throw std::invalid_argument("rgba_layers: colors contains NaN or infinite values");
+    for (std::ptrdiff_t p = 0; p < n; ++p) {
+        double s = 0;
+        for (int t = 0; t < K; ++t) {
+            const double w = weights.data[p * K + t];
+            if (w < 0) throw std::invalid_argument("rgba_layers: weights must be >= 0");
+            s += w;
+        }
+        if (!(s > 0))
+            throw std::invalid_argument("rgba_layers: the weights sum to 0 at pixel " +
+                                        std::to_string(p));
+    }
+    std::vector<std::uint8_t> out(static_cast<size_t>(n) * K * 4);
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<double> c(static_cast<size_t>(K) * 3), scratch(static_cast<size_t>(2 * K));
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t p = 0; p < n; ++p) {
+            for (int t = 0; t < K; ++t)
+                for (int ch = 0; ch < 3; ++ch)
+                    c[t * 3 + ch] = colors[(p * K + order[t]) * 3 + ch];
+            project_pixel_colors(weights.pixel(p), K, image.pixel(p), c.data(), scratch.data());
+            for (int t = 0; t < K; ++t) {
+                std::uint8_t* o = out.data() + (t * n + p) * 4;
+                for (int ch = 0; ch < 3; ++ch)
+                    o[ch] = static_cast<std::uint8_t>(
+                        std::nearbyint(std::clamp(c[t * 3 + ch], 0.0, 1.0) * 255.0));
+                o[3] = levels[p * K + t];
+            }
         }
     }
     return out;

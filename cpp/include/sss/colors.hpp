@@ -105,4 +105,11 @@ LayerColors estimate_layer_colors(const ImageView& image, const ImageView& alpha
 void project_layer_colors(const ImageView& image, const ImageView& alphas, double* colors,
                           int num_threads = 0);
 
+/// project_layer_colors at one pixel: `colors` (K x 3, layer-major) is changed
+/// in place so that sum_k a_k c_k equals `rgb` (3 values). `a`: K
+/// non-negative weights with a positive sum (not checked here); `scratch`:
+/// room for 2 K doubles.
+void project_pixel_colors(const double* a, int K, const double* rgb, double* colors,
+                          double* scratch);
+
 }  // namespace sss

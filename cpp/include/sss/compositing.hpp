@@ -38,4 +38,16 @@ struct OverStack {
 OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order,
                       int num_threads = 0);
 
+/// 8-bit RGBA layers that recompose `image` (H x W x 3): at every pixel the
+/// colours of the layers listed in `order` (`colors`: H x W x K x 3, by layer
+/// index) are projected (project_pixel_colors) onto the blending weights
+/// `weights` (H x W x K, by stack position t, i.e. for layer order[t]), then
+/// rounded to 8 bits (half to even); the alpha of position t is levels[p K + t].
+/// Returns K x H x W x 4 values, position t first. Throws std::invalid_argument
+/// for mismatched sizes, non-finite values, negative weights or a pixel whose
+/// weights sum to 0.
+std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
+                                      const std::uint8_t* levels, const double* colors,
+                                      const std::vector<int>& order, int num_threads = 0);
+
 }  // namespace sss

@@ -45,7 +45,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from ..colors import normalize_alphas, project_layer_colors
+from .._validation import as_image
+from ..colors import _as_colors, normalize_alphas, project_layer_colors
 from .srgb import linear_to_srgb, srgb_to_linear
 
 __all__ = ["quantize_alphas", "layer_rgba", "ora_layers", "composite_additive",
@@ -91,12 +92,20 @@ def layer_rgba(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray) -> np.
         alpha from :func:`quantize_alphas`.
     """
     q = quantize_alphas(alphas)
-    c = project_layer_colors(image, q.astype(np.float64) / 255.0, colors)
-    out = np.empty((q.shape[2],) + q.shape[:2] + (4,), np.uint8)
-    for k in range(q.shape[2]):
-        out[k, ..., :3] = _round8(c[..., k, :])
-        out[k, ..., 3] = q[..., k]
-    return out
+    return _rgba(image, q / 255.0, q, colors, range(q.shape[2]))
+
+
+def _rgba(image, weights, levels, colors, order):
+    """(K, H, W, 4) uint8: the colours of the layers `order` projected onto
+    `weights` (by position) and rounded, with alpha `levels` (the core's
+    rgba_layers: one pass, no full-size copy of the colours)."""
+    img = as_image(image, name="image", channels=3)
+    if img.shape[:2] != weights.shape[:2]:
+        raise ValueError(f"alphas of {weights.shape[0]} x {weights.shape[1]} pixels do not "
+                         f"match the image of {img.shape[0]} x {img.shape[1]} pixels")
+    c = _as_colors(colors, weights.shape)
+    return _core.rgba_layers(img, np.ascontiguousarray(weights), levels, c,
+                             [int(i) for i in order], 0)
 
 
 def _stack_order(alphas: np.ndarray) -> list[int]:
@@ -138,11 +147,10 @@ def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=
     if sorted(order) != list(range(k)):
         raise ValueError(f"order must be a permutation of 0..{k - 1}, got {order}")
     b8, eff = _core.over_alphas(a, [int(i) for i in order], 0)
+    if _check_space(space) == "srgb":
+        return order, _rgba(image, eff, b8, colors, order)
     c = np.ascontiguousarray(colors[..., order, :])
-    if _check_space(space) == "linear":
-        c = linear_to_srgb(project_layer_colors(srgb_to_linear(image), eff, srgb_to_linear(c)))
-    else:
-        c = project_layer_colors(image, eff, c)
+    c = linear_to_srgb(project_layer_colors(srgb_to_linear(image), eff, srgb_to_linear(c)))
     out = np.empty((k,) + a.shape[:2] + (4,), np.uint8)
     for t in range(k):
         out[t, ..., :3] = _round8(c[..., t, :])
