@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
                           f"(default {DEFAULT_MAX_PIXELS:,}); the full-size layers need "
-                          "about 160 bytes per pixel and layer (50 with --format npz)")
+                          "about 140 bytes per pixel and layer (50 with --format npz)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",

@@ -38,10 +38,10 @@ ALL_FORMATS = FORMATS + ("psd",)
 #: the formats that need the layer colours
 _COLOUR_FORMATS = ("overview", "png", "ora", "psd")
 #: peak bytes per pixel and layer of rendering the files: with layer colours
-#: (an (H, W, K, 3) float64 array and its projections; measured 143-162 on
+#: (an (H, W, K, 3) float64 array and its upsampling; measured 117-136 on
 #: 4- and 12-megapixel photos with the default formats, bench/bench_files.py)
 #: and for the npz alone (measured 48 on a 12-megapixel photo)
-_BYTES_PER_PIXEL_LAYER = {"colours": 160, "npz": 50}
+_BYTES_PER_PIXEL_LAYER = {"colours": 140, "npz": 50}
 
 
 def export_memory(height: int, width: int, num_layers: int, formats=FORMATS) -> float:
