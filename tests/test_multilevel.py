@@ -177,6 +177,28 @@ def test_guided_upsample_rejects_bad_input(rng):
 SMALL = small(n_segments=60, levels=dict(working_pixels=1200))
 
 
+def test_upsample_layer_colors_is_resize_then_projection(rng):
+    # the core's fused version against the two public steps it replaces:
+    # each layer's colours resized as sss.io.resize does, then projected
+    from sss.io import resize
+    from sss.multilevel import upsample_layer_colors
+
+    h, w, H, W, k = 7, 9, 23, 31, 4
+    small_colors = rng.random((h, w, k, 3))
+    img = rng.random((H, W, 3))
+    a = sss.normalize_alphas(rng.random((H, W, k)))
+    up = np.empty((H, W, k, 3))
+    for i in range(k):
+        up[:, :, i] = resize(small_colors[:, :, i], H, W, method="bilinear")
+    want = sss.project_layer_colors(img, a, up)
+    got = upsample_layer_colors(small_colors, img, a)
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="K, 3"):
+        upsample_layer_colors(small_colors[:, :, :2], img, a)
+    with pytest.raises(ValueError, match="do not match"):
+        upsample_layer_colors(small_colors, img[:-1], a)
+
+
 def test_multilevel_returns_full_size_layers(rng):
     img = _photo(60, 80, rng)
     feat = img[..., ::-1].copy()

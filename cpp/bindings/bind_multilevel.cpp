@@ -40,6 +40,25 @@ void bind_multilevel(py::module_& m) {
         py::arg("eps"), py::arg("clip"), py::arg("num_threads"),
         "Guided upsampling of (h, w, K) layers to the size of the (H, W, 3) guide.");
     m.def(
+        "upsample_layer_colors",
+        [](const py::array& colors, const py::array& image, const py::array& alphas,
+           int num_threads) {
+            require_array<double>(colors, "colors", 4);
+            const ImageView iv = image_view(image, "image", 3);
+            const ImageView av = image_view(alphas, "alphas", 0);
+            if (colors.shape(2) != av.channels || colors.shape(3) != 3)
+                throw py::value_error("colors must have shape (h, w, K, 3) for the K layers");
+            const ImageView cv{static_cast<const double*>(colors.data()),
+                               static_cast<int>(colors.shape(0)),
+                               static_cast<int>(colors.shape(1)), 3 * av.channels};
+            std::vector<double> out =
+                run_interruptible([&] { return upsample_layer_colors(cv, iv, av, num_threads); });
+            return vector_to_array(std::move(out), {iv.height, iv.width, av.channels, 3});
+        },
+        py::arg("colors"), py::arg("image"), py::arg("alphas"), py::arg("num_threads") = 0,
+        "(h, w, K, 3) layer colours resized to the (H, W, 3) image and projected onto the "
+        "(H, W, K) normalised alphas.");
+    m.def(
         "clean_alphas",
         [](const py::array& alphas, double cutoff) {
             const ImageView av = image_view(alphas, "alphas", 0);

@@ -5,7 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "sss/colors.hpp"
 #include "sss/parallel.hpp"
+#include "sss/resize.hpp"
 
 namespace sss {
 
@@ -203,6 +205,32 @@ void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff) {
         if (s > 0.0f)
             for (int j = 0; j < k; ++j) a[j] /= s;
     }
+}
+
+std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
+                                          const ImageView& alphas, int num_threads) {
+    const int K = alphas.channels;
+    if (colors.data == nullptr || K < 1 || colors.channels != 3 * K || colors.height < 1 ||
+        colors.width < 1)
+        throw std::invalid_argument("upsample_layer_colors: colors must be h x w x K x 3 for the "
+                                    "K layers of the alphas");
+    if (image.channels != 3 || image.height != alphas.height || image.width != alphas.width)
+        throw std::invalid_argument("upsample_layer_colors: image must be H x W x 3 like the "
+                                    "alphas");
+    const int H = image.height, W = image.width, h = colors.height, w = colors.width;
+    const std::ptrdiff_t n = image.num_pixels(), m = static_cast<std::ptrdiff_t>(h) * w;
+    std::vector<double> out(static_cast<size_t>(n) * K * 3);
+    std::vector<double> layer(static_cast<size_t>(m) * 3);
+    for (int k = 0; k < K; ++k) {
+        for (std::ptrdiff_t q = 0; q < m; ++q)
+            for (int c = 0; c < 3; ++c) layer[q * 3 + c] = colors.data[(q * K + k) * 3 + c];
+        const std::vector<double> up =
+            resize_image(ImageView{layer.data(), h, w, 3}, H, W, ResizeFilter::Bilinear);
+        for (std::ptrdiff_t p = 0; p < n; ++p)
+            for (int c = 0; c < 3; ++c) out[(p * K + k) * 3 + c] = up[p * 3 + c];
+    }
+    project_layer_colors(image, alphas, out.data(), num_threads);
+    return out;
 }
 
 }  // namespace sss

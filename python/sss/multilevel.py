@@ -285,11 +285,16 @@ def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
     -------
     (H, W, K, 3) float64 ndarray
     """
-    from .colors import project_layer_colors
-    from .io import resize
+    from ._validation import as_image
+    from .colors import _as_alphas, _as_colors, _check_sizes
 
-    H, W = image.shape[:2]
-    up = np.empty((H, W) + colors.shape[2:])
-    for k in range(colors.shape[2]):
-        up[:, :, k] = resize(colors[:, :, k], H, W, method="bilinear")
-    return project_layer_colors(image, alphas, up)
+    img = as_image(image, name="image", channels=3)
+    a = _as_alphas(alphas)
+    _check_sizes(img, a)
+    if not isinstance(colors, np.ndarray) or colors.ndim != 4:
+        raise ValueError(f"colors must have shape (h, w, K, 3), got "
+                         f"{getattr(colors, 'shape', type(colors).__name__)}")
+    c = _as_colors(colors, colors.shape[:2] + (a.shape[2],))
+    # the core resizes one layer at a time (as sss.io.resize does, bitwise)
+    # and projects in place: no per-layer Python copies of photo-sized arrays
+    return _core.upsample_layer_colors(c, img, a, 0)

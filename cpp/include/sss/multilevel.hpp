@@ -52,4 +52,13 @@ std::vector<float> guided_upsample(const ImageView& layers, const ImageView& gui
 /// when layers are combined (docs/cues.md).
 void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff);
 
+/// Layer colours of a smaller copy carried to the size of `image`: each
+/// layer's colours (`colors`: h x w x K x 3, row-major; here a view of h x w
+/// x 3K values) resized bilinearly as resize_image does, then projected
+/// (project_layer_colors) onto `alphas` (H x W x K, normalised) so that the
+/// layers recompose `image` (H x W x 3) exactly. Returns H x W x K x 3 values.
+/// One layer's resized colours are held at a time besides the result.
+std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
+                                          const ImageView& alphas, int num_threads = 0);
+
 }  // namespace sss

@@ -19,12 +19,12 @@ import numpy as np
 from .._files import check_name, write_set
 from .._validation import check_memory
 from ..colors import estimate_layer_colors, normalize_alphas
-from .compositing import (_check_space, _round8, composite_additive, composite_over,
-                          layer_rgba, ora_layers, quantize_alphas)
+from .compositing import (_check_space, _layer_rgba, _ora_layers, _round8, composite_additive,
+                          composite_over, layer_rgba, ora_layers, quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
 from .encode import npz_bytes, png_bytes, png_bytes_many
 from .ora import _ora_file, write_ora
-from .preview import PALETTE, color_coded, overview
+from .preview import PALETTE, _overview, color_coded, overview
 from .srgb import linear_to_srgb, srgb_to_linear
 
 __all__ = ["FORMATS", "ALL_FORMATS", "PALETTE", "export_memory", "quantize_alphas", "layer_rgba", "ora_layers",
@@ -138,9 +138,9 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         written.setdefault(fmt, []).append(out / fname)
 
     if "overview" in formats:
-        add("overview", output_name(name, "overview"), png_bytes(overview(img, a, colors)))
+        add("overview", output_name(name, "overview"), png_bytes(_overview(img, a, colors, 640)))
     if "png" in formats:
-        rgba = layer_rgba(img, a, colors)
+        rgba = _layer_rgba(img, a, colors)
         for k, data in enumerate(png_bytes_many(rgba)):
             add("png", output_name(name, "png", k), data)
         del rgba
@@ -148,7 +148,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         add("ora", output_name(name, "ora"), _ora_file(img, a, colors, space=ora_space)[0])
     if "psd" in formats:
         from ..psd import psd_bytes
-        order, rgba = ora_layers(img, a, colors, space=ora_space)
+        order, rgba = _ora_layers(img, a, colors, None, ora_space)
         merged = _round8(composite_over(rgba, space=ora_space))
         add("psd", output_name(name, "psd"), psd_bytes(rgba, merged, [f"layer {i}" for i in order]))
     if "npz" in formats:

@@ -91,7 +91,12 @@ def layer_rgba(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray) -> np.
         Per layer: colour re-fitted to the quantised alphas, then rounded;
         alpha from :func:`quantize_alphas`.
     """
-    q = quantize_alphas(alphas)
+    return _layer_rgba(image, normalize_alphas(alphas), colors)
+
+
+def _layer_rgba(image, a, colors):
+    """:func:`layer_rgba` of alphas `a` that are normalised already."""
+    q = _core.quantize_alphas(np.ascontiguousarray(a, dtype=np.float64), 0)
     return _rgba(image, q / 255.0, q, colors, range(q.shape[2]))
 
 
@@ -141,7 +146,11 @@ def ora_layers(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, order=
     rgba : (K, H, W, 4) ndarray, uint8
         ``rgba[t]`` is the layer at stack position t (0 = top); the last is opaque.
     """
-    a = normalize_alphas(alphas)
+    return _ora_layers(image, normalize_alphas(alphas), colors, order, space)
+
+
+def _ora_layers(image, a, colors, order, space):
+    """:func:`ora_layers` of alphas `a` that are normalised already."""
     k = a.shape[2]
     order = list(_stack_order(a) if order is None else order)
     if sorted(order) != list(range(k)):

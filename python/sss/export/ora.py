@@ -9,7 +9,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from .._files import atomic_write
-from .compositing import _round8, composite_over, ora_layers
+from ..colors import normalize_alphas
+from .compositing import _ora_layers, _round8, composite_over
 from .encode import png_bytes_many
 
 __all__ = ["write_ora"]
@@ -34,16 +35,18 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     .. [1] OpenRaster specification, https://www.openraster.org/ (stack.xml,
            mimetype, mergedimage.png, Thumbnails/thumbnail.png).
     """
-    data, order = _ora_file(image, alphas, colors, layer_names=layer_names, space=space)
+    data, order = _ora_file(image, normalize_alphas(alphas), colors, layer_names=layer_names,
+                            space=space)
     atomic_write(path, data)
     return order
 
 
 def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb"):
-    """The bytes of write_ora's file and its top-to-bottom layer order."""
+    """The bytes of write_ora's file and its top-to-bottom layer order
+    (`alphas` normalised already)."""
     from PIL import Image
 
-    order, rgba = ora_layers(image, alphas, colors, space=space)
+    order, rgba = _ora_layers(image, alphas, colors, None, space)
     h, w = rgba.shape[1:3]
     if layer_names is None:
         layer_names = [f"layer {i}" for i in range(rgba.shape[0])]

@@ -53,10 +53,14 @@ def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = 
     -------
     ndarray, uint8, (rows, cols, 3)
     """
+    return _overview(image, normalize_alphas(alphas), colors, max_side)
+
+
+def _overview(image, a, colors, max_side):
+    """:func:`overview` of alphas `a` that are normalised already."""
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
-    a = normalize_alphas(alphas)
     top_l = _fit(img, max_side)
-    top_r = _fit(color_coded(a), max_side)
+    top_r = _fit(a @ PALETTE[np.arange(a.shape[2]) % len(PALETTE)], max_side)
     ph, pw = top_l.shape[:2]
     gap = max(2, pw // 80)
     width = 2 * pw + gap
