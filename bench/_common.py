@@ -43,6 +43,22 @@ def best_time(fn, repeat: int = 5, warmup: int = 1) -> float:
     return min(times)
 
 
+def run_child(code: str, what: str) -> dict:
+    """Run `code` in a fresh Python process that imports this checkout's sss
+    (python/ first on PYTHONPATH) and return the JSON object its last line of
+    output prints; RuntimeError naming `what` with the child's stderr if it fails."""
+    import json
+    import subprocess
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO / "python"),
+                                                    env.get("PYTHONPATH", "")] if p)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if r.returncode:
+        raise RuntimeError(f"{what}: {r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

@@ -21,16 +21,12 @@ encoders' share is compared on the same machine state.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from _common import machine, publish, today
+from _common import machine, publish, run_child, today
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -76,13 +72,7 @@ print(json.dumps(t))
 def run_one(name, h, w, old=False):
     with tempfile.TemporaryDirectory() as tmp:
         code = _CHILD.format(bench=str(BENCH), name=name, h=h, w=w, old=old, tmp=tmp)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO / "python"),
-                                                        env.get("PYTHONPATH", "")] if p)
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if r.returncode:
-        raise RuntimeError(f"{name} {w}x{h}: {r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+        return run_child(code, f"{name} {w}x{h}")
 
 
 def main(argv=None):

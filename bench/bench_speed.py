@@ -15,15 +15,13 @@ pixel count goes to docs/speed_vs_pixels.png.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from _common import machine, publish, today
+from _common import machine, publish, run_child, today
 from photos import available
 
 BENCH = Path(__file__).resolve().parent
@@ -47,13 +45,7 @@ print(json.dumps(dict(wall=wall, timings=r.timings, peak_mib=peak,
 
 def run_one(name, h, w, method="multilevel"):
     code = _CHILD.format(bench=str(BENCH), name=name, h=h, w=w, method=method)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO / "python"),
-                                                    env.get("PYTHONPATH", "")] if p)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if out.returncode:
-        raise RuntimeError(f"{name} {w}x{h} {method}: {out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(code, f"{name} {w}x{h} {method}")
 
 
 def plot(results, sizes, path):
