@@ -26,13 +26,6 @@ void check_pair(const ImageView& image, const ImageView& alphas, const char* wha
                                     std::to_string(image.width));
 }
 
-void check_finite(const double* v, std::ptrdiff_t n, const char* what, const char* name) {
-    for (std::ptrdiff_t i = 0; i < n; ++i)
-        if (!std::isfinite(v[i]))
-            throw std::invalid_argument(std::string(what) + ": " + name +
-                                        " contains NaN or infinite values");
-}
-
 // Fixed pixel blocks of the parallel loops and of pcg's sums (results do not
 // depend on the thread count).
 constexpr int kBlocks = 64;
@@ -440,28 +433,34 @@ LayerColors estimate_layer_colors(const ImageView& image, const ImageView& alpha
     return res;
 }
 
-void project_layer_colors(const ImageView& image, const ImageView& alphas, double* colors,
-                          int num_threads) {
-    check_pair(image, alphas, "project_layer_colors");
+void check_projection(const ImageView& image, const ImageView& alphas, const double* colors,
+                      const char* what) {
+    check_pair(image, alphas, what);
     const std::ptrdiff_t n = image.num_pixels();
     const int K = alphas.channels;
-    check_finite(image.data, n * 3, "project_layer_colors", "image");
-    check_finite(alphas.data, n * K, "project_layer_colors", "alphas");
-    check_finite(colors, n * K * 3, "project_layer_colors", "colors");
+    check_finite(image.data, n * 3, what, "image");
+    check_finite(alphas.data, n * K, what, "alphas");
+    check_finite(colors, n * K * 3, what, "colors");
     for (std::ptrdiff_t p = 0; p < n; ++p) {
         const double* a = alphas.pixel(p);
         double s = 0;
         for (int k = 0; k < K; ++k) {
             if (a[k] < 0)
-                throw std::invalid_argument(
-                    "project_layer_colors: alphas must be >= 0 (normalise them first)");
+                throw std::invalid_argument(std::string(what) +
+                                            ": alphas must be >= 0 (normalise them first)");
             s += a[k];
         }
         if (!(s > 0))
-            throw std::invalid_argument(
-                "project_layer_colors: alphas sum to 0 at pixel " + std::to_string(p) +
-                " (normalise them first)");
+            throw std::invalid_argument(std::string(what) + ": alphas sum to 0 at pixel " +
+                                        std::to_string(p) + " (normalise them first)");
     }
+}
+
+void project_layer_colors(const ImageView& image, const ImageView& alphas, double* colors,
+                          int num_threads) {
+    check_projection(image, alphas, colors, "project_layer_colors");
+    const std::ptrdiff_t n = image.num_pixels();
+    const int K = alphas.channels;
     const int threads = resolve_threads(num_threads);
 #pragma omp parallel num_threads(threads)
     {

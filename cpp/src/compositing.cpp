@@ -27,13 +27,8 @@ void check_order(const std::vector<int>& order, int K, const char* what) {
 }
 
 void check_alphas(const ImageView& alphas, const char* what) {
-    if (alphas.data == nullptr || alphas.height < 1 || alphas.width < 1 || alphas.channels < 1)
-        throw std::invalid_argument(std::string(what) + ": alphas are empty");
-    const std::ptrdiff_t n = alphas.num_pixels() * alphas.channels;
-    for (std::ptrdiff_t i = 0; i < n; ++i)
-        if (!std::isfinite(alphas.data[i]))
-            throw std::invalid_argument(std::string(what) +
-                                        ": alphas contain NaN or infinite values");
+    check_image(alphas, what, 0);
+    check_finite(alphas.data, alphas.num_pixels() * alphas.channels, what, "alphas");
 }
 
 }  // namespace
@@ -106,30 +101,10 @@ OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, in
 std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
                                       const std::uint8_t* levels, const double* colors,
                                       const std::vector<int>& order, int num_threads) {
-    check_alphas(weights, "rgba_layers");
+    check_projection(image, weights, colors, "rgba_layers");
     const int K = weights.channels;
     check_order(order, K, "rgba_layers");
-    if (image.data == nullptr || image.channels != 3 || image.height != weights.height ||
-        image.width != weights.width)
-        throw std::invalid_argument("rgba_layers: the image must be H x W x 3 like the weights");
     const std::ptrdiff_t n = weights.num_pixels();
-    for (std::ptrdiff_t i = 0; i < n * 3; ++i)
-        if (!std::isfinite(image.data[i]))
-            throw std::invalid_argument("rgba_layers: image contains NaN or infinite values");
-    for (std::ptrdiff_t i = 0; i < n * K * 3; ++i)
-        if (!std::isfinite(colors[i]))
-            throw std::invalid_argument("rgba_layers: colors contains NaN or infinite values");
-    for (std::ptrdiff_t p = 0; p < n; ++p) {
-        double s = 0;
-        for (int t = 0; t < K; ++t) {
-            const double w = weights.data[p * K + t];
-            if (w < 0) throw std::invalid_argument("rgba_layers: weights must be >= 0");
-            s += w;
-        }
-        if (!(s > 0))
-            throw std::invalid_argument("rgba_layers: the weights sum to 0 at pixel " +
-                                        std::to_string(p));
-    }
     std::vector<std::uint8_t> out(static_cast<size_t>(n) * K * 4);
     const int threads = resolve_threads(num_threads);
 #pragma omp parallel num_threads(threads)

@@ -186,13 +186,14 @@ def available_memory() -> int:
         return 1 << 62
 
 
-def check_memory(nbytes: float, what: str) -> None:
-    """Raise MemoryError naming `what` if it needs more than the available memory."""
+def check_memory(nbytes: float, what: str,
+                 way_out: str = "use a smaller image (e.g. downscale it)") -> None:
+    """Raise MemoryError naming `what`, the estimate, the available memory and
+    `way_out` if it needs more than the available memory."""
     avail = available_memory()
     if nbytes > avail:
         raise MemoryError(f"{what} needs about {nbytes / 2**30:.1f} GiB but only "
-                          f"{avail / 2**30:.1f} GiB is available; use a smaller image "
-                          "(e.g. downscale it)")
+                          f"{avail / 2**30:.1f} GiB is available; {way_out}")
 
 
 def from_core_csr(parts) -> sp.csr_matrix:

@@ -34,7 +34,7 @@ from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
     output_names, save_layers
-from ._validation import available_memory
+from ._validation import check_memory
 from .io import DEFAULT_MAX_PIXELS, imread, resize
 from .multilevel import layer_colors, upsample_layer_colors
 from .params import Params
@@ -258,14 +258,12 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     formats = _check_formats(formats)
     photo = imread(path, max_pixels=max_pixels)
     H, W = photo.shape[:2]
-    need = export_memory(H, W, num_layers, formats)
-    if need > available_memory():  # before the segmentation, not after it
-        raise MemoryError(f"writing {', '.join(formats)} for {num_layers} layers of this "
-                          f"{W} x {H} photo needs about {need / 2**30:.1f} GiB but only "
-                          f"{available_memory() / 2**30:.1f} GiB is available; the files are "
-                          "written at the photo's size (--max-side does not change that): "
-                          "write fewer outputs (--format npz needs the least) or fewer "
-                          "layers, or downsize the photo")
+    # before the segmentation, not after it
+    check_memory(export_memory(H, W, num_layers, formats),
+                 f"writing {', '.join(formats)} for {num_layers} layers of this {W} x {H} photo",
+                 "the files are written at the photo's size (--max-side does not change "
+                 "that): write fewer outputs (--format npz needs the least) or fewer layers, "
+                 "or downsize the photo")
     work = photo
     if max_side and max(H, W) > max_side:
         s = max_side / max(H, W)

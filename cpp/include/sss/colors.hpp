@@ -105,6 +105,13 @@ LayerColors estimate_layer_colors(const ImageView& image, const ImageView& alpha
 void project_layer_colors(const ImageView& image, const ImageView& alphas, double* colors,
                           int num_threads = 0);
 
+/// The checks project_layer_colors makes of its inputs, with messages naming
+/// `what`: `image` H x W x 3 and `alphas` H x W x K of one size, all of image,
+/// alphas and the H x W x K x 3 `colors` finite, alphas non-negative with a
+/// positive sum at every pixel. Throws std::invalid_argument otherwise.
+void check_projection(const ImageView& image, const ImageView& alphas, const double* colors,
+                      const char* what);
+
 /// project_layer_colors at one pixel: `colors` (K x 3, layer-major) is changed
 /// in place so that sum_k a_k c_k equals `rgb` (3 values). `a`: K
 /// non-negative weights with a positive sum (not checked here); `scratch`:

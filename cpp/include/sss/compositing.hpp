@@ -43,9 +43,10 @@ OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order,
 /// index) are projected (project_pixel_colors) onto the blending weights
 /// `weights` (H x W x K, by stack position t, i.e. for layer order[t]), then
 /// rounded to 8 bits (half to even); the alpha of position t is levels[p K + t].
-/// Returns K x H x W x 4 values, position t first. Throws std::invalid_argument
-/// for mismatched sizes, non-finite values, negative weights or a pixel whose
-/// weights sum to 0.
+/// Returns K x H x W x 4 values, position t first. The inputs are checked as
+/// project_layer_colors checks its own (check_projection, the weights in the
+/// place of the alphas); std::invalid_argument also for an `order` that is not
+/// a permutation.
 std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
                                       const std::uint8_t* levels, const double* colors,
                                       const std::vector<int>& order, int num_threads = 0);

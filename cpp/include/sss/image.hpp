@@ -1,6 +1,7 @@
 // Non-owning views of images passed to the core.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -36,6 +37,15 @@ inline void check_image(const ImageView& image, const char* what, int expected_c
         throw std::invalid_argument(std::string(what) + ": expected " +
                                     std::to_string(expected_channels) + " channels, got " +
                                     std::to_string(image.channels));
+}
+
+/// Throws std::invalid_argument ("<what>: <name> contains NaN or infinite
+/// values") unless the `n` values at `v` are all finite.
+inline void check_finite(const double* v, std::ptrdiff_t n, const char* what, const char* name) {
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+        if (!std::isfinite(v[i]))
+            throw std::invalid_argument(std::string(what) + ": " + name +
+                                        " contains NaN or infinite values");
 }
 
 }  // namespace sss

@@ -138,7 +138,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         written.setdefault(fmt, []).append(out / fname)
 
     if "overview" in formats:
-        add("overview", output_name(name, "overview"), png_bytes(_overview(img, a, colors, 640)))
+        add("overview", output_name(name, "overview"), png_bytes(_overview(img, a, colors)))
     if "png" in formats:
         rgba = _layer_rgba(img, a, colors)
         for k, data in enumerate(png_bytes_many(rgba)):

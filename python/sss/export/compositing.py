@@ -46,7 +46,7 @@ import numpy as np
 
 from .. import _core
 from .._validation import as_image
-from ..colors import _as_colors, normalize_alphas, project_layer_colors
+from ..colors import _as_colors, _check_sizes, normalize_alphas, project_layer_colors
 from .srgb import linear_to_srgb, srgb_to_linear
 
 __all__ = ["quantize_alphas", "layer_rgba", "ora_layers", "composite_additive",
@@ -105,9 +105,7 @@ def _rgba(image, weights, levels, colors, order):
     `weights` (by position) and rounded, with alpha `levels` (the core's
     rgba_layers: one pass, no full-size copy of the colours)."""
     img = as_image(image, name="image", channels=3)
-    if img.shape[:2] != weights.shape[:2]:
-        raise ValueError(f"alphas of {weights.shape[0]} x {weights.shape[1]} pixels do not "
-                         f"match the image of {img.shape[0]} x {img.shape[1]} pixels")
+    _check_sizes(img, weights)
     c = _as_colors(colors, weights.shape)
     return _core.rgba_layers(img, np.ascontiguousarray(weights), levels, c,
                              [int(i) for i in order], 0)

@@ -16,11 +16,18 @@ PALETTE = np.array([
     [0.55, 0.35, 0.15], [0.50, 0.50, 0.50]])
 
 
+#: longer side of each of the overview's two top panels, in pixels
+_OVERVIEW_SIDE = 640
+
+
 def color_coded(alphas: np.ndarray) -> np.ndarray:
     """Each layer painted in its PALETTE colour, mixed by the alphas: (H, W, 3)."""
-    a = normalize_alphas(alphas)
-    pal = PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
-    return a @ pal
+    return _color_coded(normalize_alphas(alphas))
+
+
+def _color_coded(a: np.ndarray) -> np.ndarray:
+    """:func:`color_coded` of alphas `a` that are normalised already."""
+    return a @ PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
 
 
 def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
@@ -35,7 +42,7 @@ def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = None, *,
-             max_side: int = 640) -> np.ndarray:
+             max_side: int = _OVERVIEW_SIDE) -> np.ndarray:
     """The photo beside its colour-coded layers, with each layer below.
 
     Parameters
@@ -56,11 +63,11 @@ def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = 
     return _overview(image, normalize_alphas(alphas), colors, max_side)
 
 
-def _overview(image, a, colors, max_side):
+def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
     """:func:`overview` of alphas `a` that are normalised already."""
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
     top_l = _fit(img, max_side)
-    top_r = _fit(a @ PALETTE[np.arange(a.shape[2]) % len(PALETTE)], max_side)
+    top_r = _fit(_color_coded(a), max_side)
     ph, pw = top_l.shape[:2]
     gap = max(2, pw // 80)
     width = 2 * pw + gap
