@@ -203,6 +203,34 @@ def test_bad_input_raises_a_clear_error(small, case):
     assert not (ROOT / "no-such-dir").exists()
 
 
+def test_arrays_with_an_equal_but_distinct_dtype_object_are_accepted(small, tmp_path):
+    """Arrays that come back from pickle (multiprocessing, joblib) or np.load
+    carry a float64 dtype equal to, but not the same object as, numpy's own;
+    the core once refused them ("expected dtype float64, got float64")."""
+    import pickle
+
+    img, lay = small["img"], small["lay"]
+    p_img, p_lay = pickle.loads(pickle.dumps(img)), pickle.loads(pickle.dumps(lay))
+    assert p_img.dtype == np.float64 and p_img.dtype is not np.dtype(np.float64)
+    np.save(tmp_path / "img.npy", img)
+    n_img = np.load(tmp_path / "img.npy")
+    want = sss.estimate_layer_colors(img, lay)
+    for im, la in ((p_img, p_lay), (n_img, lay)):
+        np.testing.assert_array_equal(sss.normalize_alphas(la), sss.normalize_alphas(lay))
+        np.testing.assert_array_equal(sss.estimate_layer_colors(im, la), want)
+    photo = _photo(40)
+    np.testing.assert_array_equal(
+        sss.segment(pickle.loads(pickle.dumps(photo)), progress=False).alphas,
+        sss.segment(photo, progress=False).alphas)
+    # big-endian data (another machine's .npy) is read as the same values
+    np.testing.assert_array_equal(sss.estimate_layer_colors(img.astype(">f8"),
+                                                            lay.astype(">f4")),
+                                  sss.estimate_layer_colors(img, lay.astype(np.float32)))
+    big = (img * 65535).astype(">u2")
+    np.testing.assert_array_equal(sss.normalize_alphas(big), sss.normalize_alphas(
+        big.astype(np.uint16)))
+
+
 def test_fewer_layers_than_asked_is_warned_with_the_count():
     lay = np.random.default_rng(0).random((6, 6, 3))
     with pytest.warns(UserWarning, match="only 3 layers to group.*returning 3"):

@@ -32,7 +32,9 @@ namespace py = pybind11;
 /// C-contiguous with `ndim` dimensions (ndim < 0: any).
 template <typename T>
 void require_array(const py::array& a, const char* name, int ndim) {
-    if (!py::isinstance<py::array_t<T>>(a) || !a.dtype().is(py::dtype::of<T>()))
+    // isinstance compares dtypes by equivalence (numpy's PyArray_EquivTypes), not
+    // by identity: an unpickled array's float64 is an equal but distinct object.
+    if (!py::isinstance<py::array_t<T>>(a))
         throw py::type_error(std::string(name) + ": expected dtype " +
                              std::string(py::str(py::dtype::of<T>())) + ", got " +
                              std::string(py::str(a.dtype())));

@@ -53,6 +53,8 @@ def as_image(image, *, name: str = "image", channels: int | None = 3,
         raise ValueError(f"{name} of {image.shape[0]} x {image.shape[1]} pixels is smaller "
                          f"than the minimum of {min_size} x {min_size}")
     dt = image.dtype
+    if dt.byteorder not in "=|" and dt.kind in "uf":
+        dt = dt.newbyteorder("=")  # big-endian data (e.g. from another machine): same values
     if dt in _UINT_SCALE:
         out = np.ascontiguousarray(image, dtype=np.float64) / _UINT_SCALE[dt]
     elif dt == np.float32 or dt == np.float64:
