@@ -330,3 +330,34 @@ def test_core_rgba_layers_match_projection_and_rounding_bitwise(rng, k):
     bad[2, 3, 0, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         export.layer_rgba(img, a, bad)
+
+
+def _over_composite_numpy(rgba):
+    """'over' of (K, H, W, 4) uint8 layers, top first, written with numpy
+    (the core's oracle)."""
+    f = rgba.astype(np.float64) / 255.0
+    out = np.zeros(f.shape[1:3] + (3,))
+    for t in range(f.shape[0] - 1, -1, -1):
+        out = f[t, ..., 3:] * f[t, ..., :3] + (1.0 - f[t, ..., 3:]) * out
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 12])
+def test_core_composite_over_matches_the_numpy_form_bitwise(rng, k):
+    rgba = rng.integers(0, 256, size=(k, 19, 27, 4), dtype=np.uint8)
+    rgba[:, 0, :, 3] = 255                      # opaque rows and empty rows
+    rgba[:, 1, :, 3] = 0
+    before = rgba.copy()
+    out = export.composite_over(rgba)
+    assert out.shape == (19, 27, 3) and out.dtype == np.float64
+    np.testing.assert_array_equal(out, _over_composite_numpy(rgba))
+    np.testing.assert_array_equal(rgba, before)  # the input is not touched
+    # a non-contiguous view gives the same as its copy
+    view = np.concatenate([rgba, rgba], axis=2)[:, :, ::2]
+    np.testing.assert_array_equal(export.composite_over(view), _over_composite_numpy(view))
+    with pytest.raises(ValueError, match="uint8"):
+        export.composite_over(rgba.astype(np.float64))
+    with pytest.raises(ValueError, match=r"\(K, H, W, 4\)"):
+        export.composite_over(rgba[..., :3])
+    with pytest.raises(ValueError, match="at least"):
+        export.composite_over(rgba[:, :0])

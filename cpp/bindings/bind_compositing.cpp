@@ -66,6 +66,25 @@ void bind_compositing(py::module_& m) {
         py::arg("order"), py::arg("num_threads") = 0,
         "uint8 RGBA layers (K, H, W, 4): colours of the layers `order` projected onto the "
         "blending weights (H, W, K) and rounded; alpha = levels (H, W, K) uint8.");
+    m.def(
+        "composite_over",
+        [](const py::array& rgba, int num_threads) {
+            require_array<std::uint8_t>(rgba, "rgba", 4);
+            if (rgba.shape(3) != 4)
+                throw py::value_error("rgba must have shape (K, H, W, 4)");
+            const int K = static_cast<int>(rgba.shape(0));
+            const int h = static_cast<int>(rgba.shape(1));
+            const int w = static_cast<int>(rgba.shape(2));
+            const auto* data = static_cast<const std::uint8_t*>(rgba.data());
+            std::vector<double> out;
+            run_interruptible([&] {
+                out = composite_over(data, K, h, w, num_threads);
+            });
+            return vector_to_array(std::move(out), {h, w, 3});
+        },
+        py::arg("rgba"), py::arg("num_threads") = 0,
+        "'over' composite (H, W, 3) float64 on black of uint8 RGBA layers (K, H, W, 4) given "
+        "top first, on the stored values.");
 }
 
 }  // namespace sss::bindings

@@ -128,4 +128,26 @@ std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& w
     return out;
 }
 
+std::vector<double> composite_over(const std::uint8_t* rgba, int K, int height, int width,
+                                   int num_threads) {
+    if (K < 1 || height < 1 || width < 1)
+        throw std::invalid_argument("composite_over: needs at least one layer of at least 1 x 1 "
+                                    "pixels, got " + std::to_string(K) + " layers of " +
+                                    std::to_string(height) + " x " + std::to_string(width));
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(height) * width;
+    std::vector<double> out(static_cast<size_t>(n) * 3);
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::ptrdiff_t p = 0; p < n; ++p) {
+        double o[3] = {0.0, 0.0, 0.0};
+        for (int t = K - 1; t >= 0; --t) {
+            const std::uint8_t* v = rgba + (t * n + p) * 4;
+            const double a = v[3] / 255.0;
+            for (int ch = 0; ch < 3; ++ch) o[ch] = a * (v[ch] / 255.0) + (1.0 - a) * o[ch];
+        }
+        for (int ch = 0; ch < 3; ++ch) out[p * 3 + ch] = o[ch];
+    }
+    return out;
+}
+
 }  // namespace sss

@@ -221,11 +221,13 @@ std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageVi
     const std::ptrdiff_t n = image.num_pixels(), m = static_cast<std::ptrdiff_t>(h) * w;
     std::vector<double> out(static_cast<size_t>(n) * K * 3);
     std::vector<double> layer(static_cast<size_t>(m) * 3);
+    const int threads = resolve_threads(num_threads);
     for (int k = 0; k < K; ++k) {
         for (std::ptrdiff_t q = 0; q < m; ++q)
             for (int c = 0; c < 3; ++c) layer[q * 3 + c] = colors.data[(q * K + k) * 3 + c];
-        const std::vector<double> up =
-            resize_image(ImageView{layer.data(), h, w, 3}, H, W, ResizeFilter::Bilinear);
+        const std::vector<double> up = resize_image(ImageView{layer.data(), h, w, 3}, H, W,
+                                                    ResizeFilter::Bilinear, threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
         for (std::ptrdiff_t p = 0; p < n; ++p)
             for (int c = 0; c < 3; ++c) out[(p * K + k) * 3 + c] = up[p * 3 + c];
     }

@@ -103,7 +103,8 @@ SoftSegments segment(const ImageView& image, const ImageView& features, const Pa
     std::vector<double> work_buf, feat_buf;
     ImageView work = image, feat = features;
     if (wh != image.height || ww != image.width) {
-        work_buf = resize_image(image, wh, ww, ResizeFilter::Bicubic);
+        work_buf = resize_image(image, wh, ww, ResizeFilter::Bicubic,
+                                params.levels.upsample.num_threads);
         work = ImageView{work_buf.data(), wh, ww, 3};
     }
     if (features.height != wh || features.width != ww) {
@@ -113,7 +114,8 @@ SoftSegments segment(const ImageView& image, const ImageView& features, const Pa
                 std::to_string(features.width) + " pixels match neither the image's " +
                 std::to_string(image.height) + " x " + std::to_string(image.width) +
                 " nor the working level's " + std::to_string(wh) + " x " + std::to_string(ww));
-        feat_buf = resize_image(features, wh, ww, ResizeFilter::Bilinear);
+        feat_buf = resize_image(features, wh, ww, ResizeFilter::Bilinear,
+                                params.levels.upsample.num_threads);
         feat = ImageView{feat_buf.data(), wh, ww, 3};
     }
     return segment_working(image, work, feat, params, overrides);

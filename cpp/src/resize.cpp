@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sss/parallel.hpp"
+
 namespace sss {
 
 namespace {
@@ -67,7 +69,7 @@ Coeffs precompute(int in_size, int out_size, ResizeFilter filter) {
 }  // namespace
 
 std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
-                                 ResizeFilter filter) {
+                                 ResizeFilter filter, int num_threads) {
     check_image(image, "resize_image", 0);
     if (out_height < 1 || out_width < 1)
         throw std::invalid_argument("resize_image: output size must be at least 1 x 1, got " +
@@ -79,7 +81,9 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
     const bool horiz = out_width != w, vert = out_height != h;
     const Coeffs ch = precompute(w, out_width, filter);
     const Coeffs cv = precompute(h, out_height, filter);
+    const int threads = resolve_threads(num_threads);
     for (int c = 0; c < nc; ++c) {
+#pragma omp parallel for schedule(static) num_threads(threads)
         for (std::ptrdiff_t p = 0; p < image.num_pixels(); ++p)
             plane[static_cast<std::size_t>(p)] = static_cast<float>(image.data[p * nc + c]);
         // horizontal pass over the rows the vertical pass uses
@@ -95,6 +99,7 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
                 for (int i = 0; i < out_height; ++i) vb[2 * i] -= first;
             }
             tmp.resize(static_cast<std::size_t>(rows) * out_width);
+#pragma omp parallel for schedule(static) num_threads(threads)
             for (int y = 0; y < rows; ++y) {
                 const float* row = plane.data() + static_cast<std::size_t>(y + first) * w;
                 for (int xx = 0; xx < out_width; ++xx) {
@@ -111,6 +116,7 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
         std::vector<float> res;
         if (vert) {
             res.resize(static_cast<std::size_t>(out_height) * src_w);
+#pragma omp parallel for schedule(static) num_threads(threads)
             for (int yy = 0; yy < out_height; ++yy) {
                 const int ymin = vb[2 * yy], ymax = vb[2 * yy + 1];
                 const double* k = &cv.k[static_cast<std::size_t>(yy) * cv.ksize];
@@ -123,6 +129,7 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
             }
             src = res.data();
         }
+#pragma omp parallel for schedule(static) num_threads(threads)
         for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(out_height) * out_width; ++p)
             out[static_cast<std::size_t>(p) * nc + c] = src[p];
     }

@@ -24,12 +24,16 @@ def _first_bad(mask: np.ndarray) -> str:
 
 
 def as_image(image, *, name: str = "image", channels: int | None = 3,
-             min_size: int = 1) -> np.ndarray:
+             min_size: int = 1, copy: bool = True) -> np.ndarray:
     """Return `image` as a C-contiguous float64 (H, W, C) array.
 
     uint8 and uint16 images are scaled to [0, 1] (divided by 255 or 65535);
     float32 and float64 images are taken as they are (values slightly outside
-    [0, 1], e.g. from bicubic resizing, are kept). The input is never modified.
+    [0, 1], e.g. from bicubic resizing, are kept). The input is never modified:
+    the result is a copy, except with ``copy=False`` for a C-contiguous
+    float64 input, which is then returned itself (for callers that only read
+    it, e.g. the core's functions taking const views: no copy of a
+    photo-sized array).
 
     Raises
     ------
@@ -58,9 +62,9 @@ def as_image(image, *, name: str = "image", channels: int | None = 3,
     if dt in _UINT_SCALE:
         out = np.ascontiguousarray(image, dtype=np.float64) / _UINT_SCALE[dt]
     elif dt == np.float32 or dt == np.float64:
-        out = np.array(image, dtype=np.float64, order="C", copy=True)
-        bad = ~np.isfinite(out)
-        if bad.any():
+        out = np.array(image, dtype=np.float64, order="C", copy=True if copy else None)
+        if not np.isfinite(out).all():
+            bad = ~np.isfinite(out)
             raise ValueError(f"{name} contains NaN or infinite values "
                              f"({int(bad.sum())} of them, the first at index {_first_bad(bad)})")
     else:

@@ -43,7 +43,7 @@ _WARN_RESIDUAL = 1e-2
 
 
 def _as_alphas(alphas, name: str = "alphas") -> np.ndarray:
-    a = as_image(alphas, name=name, channels=None)
+    a = as_image(alphas, name=name, channels=None, copy=False)  # read only by the core
     if a.shape[2] < 1:
         raise ValueError(f"{name} must have at least one layer")
     return a
@@ -154,7 +154,7 @@ def estimate_layer_colors(image: np.ndarray, alphas: np.ndarray, *, eps: float =
     max_iter = as_int(max_iter, "max_iter", minimum=0)
     tol = as_float(tol, "tol", minimum=_MIN_TOLERANCE)
     nt = _threads(num_threads)
-    img = as_image(image, name="image", channels=3)
+    img = as_image(image, name="image", channels=3, copy=False)
     a = _as_alphas(alphas)
     _check_sizes(img, a)
     n, k = img.shape[0] * img.shape[1], a.shape[2]
@@ -209,7 +209,7 @@ def project_layer_colors(image: np.ndarray, alphas: np.ndarray,
     ----------
     .. [1] Aksoy et al., "Semantic Soft Segmentation", SIGGRAPH 2018, Sec. 4.4.
     """
-    img = as_image(image, name="image", channels=3)
+    img = as_image(image, name="image", channels=3, copy=False)
     a = _as_alphas(alphas)
     _check_sizes(img, a)
     c = _as_colors(colors, a.shape)

@@ -371,15 +371,17 @@ def resize(image: np.ndarray, height: int, width: int, *, method: str = "bicubic
     height, width = int(height), int(width)
     if height < 1 or width < 1:
         raise ValueError(f"output size must be at least 1 x 1, got {height} x {width}")
-    a = np.asarray(image, dtype=np.float32)
+    a = np.asarray(image)
     squeeze = a.ndim == 2
     if squeeze:
         a = a[..., None]
     if a.shape[:2] == (height, width):
-        out = a.astype(np.float64)
+        out = a.astype(np.float32).astype(np.float64)
     else:
+        # one pass over the input: float32 planes, one per channel
+        planes = np.moveaxis(a, -1, 0).astype(np.float32, order="C")
         out = np.empty((height, width, a.shape[2]), dtype=np.float64)
-        for c in range(a.shape[2]):
-            ch = Image.fromarray(np.ascontiguousarray(a[..., c]))
+        for c, plane in enumerate(planes):
+            ch = Image.fromarray(plane)
             out[..., c] = np.asarray(ch.resize((width, height), filters[method]))
     return out[..., 0] if squeeze else out

@@ -250,7 +250,7 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
     from .colors import estimate_layer_colors, normalize_alphas
     from .io import resize
 
-    img = as_image(image, name="image", channels=3)
+    img = as_image(image, name="image", channels=3, copy=False)  # only read
     a = normalize_alphas(alphas)
     H, W = img.shape[:2]
     if a.shape[:2] != (H, W):
@@ -288,7 +288,7 @@ def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
     from ._validation import as_image
     from .colors import _as_alphas, _as_colors, _check_sizes
 
-    img = as_image(image, name="image", channels=3)
+    img = as_image(image, name="image", channels=3, copy=False)
     a = _as_alphas(alphas)
     _check_sizes(img, a)
     if not isinstance(colors, np.ndarray) or colors.ndim != 4:

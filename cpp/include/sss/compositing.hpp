@@ -51,4 +51,13 @@ std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& w
                                       const std::uint8_t* levels, const double* colors,
                                       const std::vector<int>& order, int num_threads = 0);
 
+/// Porter-Duff 'over' of 8-bit RGBA layers (K x H x W x 4, stack position t
+/// first, 0 = top) on black, on the stored values: from the bottom layer up,
+/// out = a c + (1 - a) out with a = A / 255 and c = C / 255, in that order of
+/// operations (so equal to sss.export.composite_over's numpy form). Returns
+/// H x W x 3 values in [0, 1]. Throws std::invalid_argument for K < 1 or an
+/// empty image.
+std::vector<double> composite_over(const std::uint8_t* rgba, int K, int height, int width,
+                                   int num_threads = 0);
+
 }  // namespace sss

@@ -15,8 +15,10 @@ enum class ResizeFilter { Bilinear, Bicubic };
 /// (horizontal pass first; filters widened by the scale when downsizing,
 /// i.e. antialiased; bicubic a = -0.5), every pass stored in float32.
 /// Values are not clipped. Returns out_height x out_width x C, row-major.
+/// The rows of each pass are split over `num_threads` threads (<= 0: all);
+/// every value is computed as with one thread.
 std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
-                                 ResizeFilter filter);
+                                 ResizeFilter filter, int num_threads = 0);
 
 /// (h, w) with h * w <= max_pixels and the aspect ratio of (height, width);
 /// images within the budget keep their size (sss.multilevel.working_shape).

@@ -104,7 +104,7 @@ def _rgba(image, weights, levels, colors, order):
     """(K, H, W, 4) uint8: the colours of the layers `order` projected onto
     `weights` (by position) and rounded, with alpha `levels` (the core's
     rgba_layers: one pass, no full-size copy of the colours)."""
-    img = as_image(image, name="image", channels=3)
+    img = as_image(image, name="image", channels=3, copy=False)
     _check_sizes(img, weights)
     c = _as_colors(colors, weights.shape)
     return _core.rgba_layers(img, np.ascontiguousarray(weights), levels, c,
@@ -175,9 +175,15 @@ def composite_over(rgba_top_to_bottom: np.ndarray, *, space: str = "srgb") -> np
     """Porter-Duff 'over' of (K, H, W, 4) uint8 layers given top first, on
     black: ``out = a c + (1 - a) out`` from the bottom layer up, on the sRGB
     values or (``space="linear"``) on linearised colours, re-encoded at the end."""
+    if _check_space(space) == "srgb":  # the core, without a float copy of the stack
+        rgba = np.asarray(rgba_top_to_bottom)
+        if rgba.dtype != np.uint8 or rgba.ndim != 4 or rgba.shape[3] != 4:
+            raise ValueError(f"layers must be a (K, H, W, 4) uint8 array, got "
+                             f"{rgba.dtype} of shape {rgba.shape}")
+        return _core.composite_over(np.ascontiguousarray(rgba), 0)
     f = rgba_top_to_bottom.astype(np.float64) / 255.0
-    col = f[..., :3] if _check_space(space) == "srgb" else srgb_to_linear(f[..., :3])
+    col = srgb_to_linear(f[..., :3])
     out = np.zeros(f.shape[1:3] + (3,))
     for t in range(f.shape[0] - 1, -1, -1):
         out = f[t, ..., 3:] * col[t] + (1.0 - f[t, ..., 3:]) * out
-    return out if space == "srgb" else linear_to_srgb(out)
+    return linear_to_srgb(out)

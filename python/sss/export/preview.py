@@ -30,15 +30,27 @@ def _color_coded(a: np.ndarray) -> np.ndarray:
     return a @ PALETTE[np.arange(a.shape[2]) % len(PALETTE)]
 
 
-def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
+def _shrink(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(H, W, C) `x` resized to a thumbnail of `height` x `width`, clipped to
+    [0, 1]: first averaged over blocks of f x f pixels while that leaves at
+    least twice the thumbnail's size (as Pillow's ``reducing_gap=2``; one
+    pass over a large array instead of a converted copy per channel), then
+    resized bilinearly (antialiased)."""
     from ..io import resize
 
+    f = min(x.shape[0] // (2 * height), x.shape[1] // (2 * width))
+    if f >= 2:
+        hh, ww = x.shape[0] // f, x.shape[1] // f
+        x = x[:hh * f, :ww * f].reshape(hh, f, ww, f, x.shape[2]).mean(axis=(1, 3))
+    return np.clip(resize(x, height, width, method="bilinear"), 0, 1)
+
+
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
     h, w = img.shape[:2]
     s = min(1.0, max_side / max(h, w))
     if s >= 1.0:
         return img
-    return np.clip(resize(img, max(1, round(h * s)), max(1, round(w * s)), method="bilinear"),
-                   0, 1)
+    return _shrink(img, max(1, round(h * s)), max(1, round(w * s)))
 
 
 def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = None, *,
@@ -67,7 +79,8 @@ def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
     """:func:`overview` of alphas `a` that are normalised already."""
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
     top_l = _fit(img, max_side)
-    top_r = _fit(_color_coded(a), max_side)
+    a_top = _fit(a, max_side)  # shrunk first: colour coding is linear in the alphas
+    top_r = _color_coded(a_top)
     ph, pw = top_l.shape[:2]
     gap = max(2, pw // 80)
     width = 2 * pw + gap
@@ -78,15 +91,16 @@ def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
     yy, xx = np.mgrid[0:th, 0:tw]
     cell = max(2, tw // 16)
     checker = np.where(((yy // cell) + (xx // cell)) % 2 == 0, 0.8, 0.6)[..., None]
+    small_a = _shrink(a_top, th, tw)
+    if colors is not None:  # all layers at once: one pass over the colours
+        small_c = _shrink(np.reshape(colors, colors.shape[:2] + (3 * k,)), th, tw)
+        small_c = small_c.reshape(th, tw, k, 3)
     for i in range(k):
-        from ..io import resize
-
-        al = np.clip(resize(a[..., i], th, tw, method="bilinear"), 0, 1)[..., None]
+        al = small_a[..., i:i + 1]
         if colors is None:
             tile = np.repeat(al, 3, axis=2)
         else:
-            col = np.clip(resize(colors[..., i, :], th, tw, method="bilinear"), 0, 1)
-            tile = al * col + (1 - al) * checker
+            tile = al * small_c[..., i, :] + (1 - al) * checker
         # a thin bar in the layer's colour-code colour above each tile
         bar = np.broadcast_to(PALETTE[i % len(PALETTE)], (max(2, th // 20), tw, 3))
         tiles.append(np.concatenate([bar, tile], 0))
