@@ -74,3 +74,19 @@ def test_cli_writes_psd_only_when_asked(tmp_path, monkeypatch):
     assert cli.main(["segment", str(tmp_path / "p.png"), "-o", str(tmp_path / "b"), "-q",
                      "--format", "psd"]) == 0
     assert (tmp_path / "b" / "p.psd").read_bytes()[:4] == b"8BPS"
+
+
+def test_psd_with_a_colour_profile_reads_back_with_psd_tools(tmp_path):
+    psd_tools = pytest.importorskip("psd_tools", reason="psd-tools is not installed "
+                                    "(pip install psd-tools)")
+    from PIL import ImageCms
+    from psd_tools.constants import Resource
+
+    prof = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    img, a, colors = _scene()
+    save_layers(tmp_path, "x", img, a, colors, formats=("psd",), icc_profile=prof)
+    order, rgba = ora_layers(img, a, colors)
+    psd = psd_tools.PSDImage.open(tmp_path / "x.psd")
+    assert psd.image_resources.get_data(Resource.ICC_PROFILE) == prof
+    for t, layer in enumerate(reversed(list(psd))):
+        np.testing.assert_array_equal(np.asarray(layer.topil()), rgba[t])

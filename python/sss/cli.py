@@ -35,7 +35,7 @@ from .colors import estimate_layer_colors, normalize_alphas
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
     output_names, save_layers
 from ._validation import check_memory
-from .io import DEFAULT_MAX_PIXELS, imread, resize
+from .io import DEFAULT_MAX_PIXELS, imread, read_icc_profile, resize
 from .multilevel import layer_colors, upsample_layer_colors
 from .params import Params
 from .pipeline import METHODS, segment
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
                           f"(default {DEFAULT_MAX_PIXELS:,}); the full-size layers need "
-                          "about 140 bytes per pixel and layer (50 with --format npz)")
+                          "about 110 bytes per pixel and layer (50 with --format npz)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
@@ -257,6 +257,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     stage("reading")
     formats = _check_formats(formats)
     photo = imread(path, max_pixels=max_pixels)
+    icc = read_icc_profile(path)  # the files carry the photo's colour profile
     H, W = photo.shape[:2]
     # before the segmentation, not after it
     check_memory(export_memory(H, W, num_layers, formats),
@@ -313,7 +314,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
         extra[key] = getattr(seg, key, None)
     return save_layers(outdir, name, photo, alphas, colors, formats=formats, raw_alphas=raw,
-                       extra=extra, ora_space=ora_space)
+                       extra=extra, ora_space=ora_space, icc_profile=icc)
 
 
 def _unique_names(paths: list[Path]) -> list[str]:

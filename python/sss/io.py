@@ -11,6 +11,11 @@ their full precision. Every photo comes back as an (H, W, 3) float array in
 - palette, CMYK and other modes are converted to RGB;
 - the EXIF orientation tag is applied, so the array is upright as viewers
   show it.
+
+The values are the file's own, not converted between colour spaces: a photo
+with an embedded ICC profile (Display P3, Adobe RGB...) keeps its encoding,
+and :func:`read_icc_profile` gives the profile so that the outputs can carry
+it (``sss segment`` does).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import numpy as np
 
 from ._validation import as_int, available_memory, check_memory, rgb_on_white
 
-__all__ = ["imread", "imsave", "resize", "ImageReadError", "PhotoTooLargeError",
-           "apply_orientation", "DEFAULT_MAX_PIXELS"]
+__all__ = ["imread", "imsave", "resize", "read_icc_profile", "check_icc_profile",
+           "ImageReadError", "PhotoTooLargeError", "apply_orientation", "DEFAULT_MAX_PIXELS"]
 
 
 class ImageReadError(ValueError):
@@ -209,6 +214,88 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     except Image.DecompressionBombError as e:
         raise ImageReadError(f"{name}: {e}") from e
     return _finish(arr, alpha, orientation, name, dtype)
+
+
+def check_icc_profile(profile) -> bytes | None:
+    """`profile` as bytes if it is an RGB ICC profile; None stays None.
+
+    Raises
+    ------
+    TypeError
+        If it is not bytes.
+    ValueError
+        If it is not an ICC profile (no ``acsp`` signature at byte 36, or
+        shorter than the 128-byte header), or its data colour space is not
+        RGB (the layers are RGB).
+
+    References
+    ----------
+    .. [1] International Color Consortium, ICC.1:2022 (profile version 4.4),
+           section 7.2, profile header.
+    """
+    if profile is None:
+        return None
+    if not isinstance(profile, (bytes, bytearray, memoryview)):
+        raise TypeError(f"icc_profile must be bytes, got {type(profile).__name__}")
+    profile = bytes(profile)
+    if len(profile) < 132 or profile[36:40] != b"acsp":
+        raise ValueError(f"icc_profile is not an ICC profile ({len(profile)} bytes without "
+                         "the 'acsp' signature of the ICC header)")
+    if profile[16:20] != b"RGB ":
+        space = profile[16:20].decode("latin-1").strip()
+        raise ValueError(f"icc_profile describes {space!r} data, not RGB")
+    return profile
+
+
+def read_icc_profile(path) -> bytes | None:
+    """The ICC colour profile embedded in a photo file, if it has an RGB one.
+
+    The values :func:`imread` returns are in the photo's own encoding; this
+    profile says what they mean (e.g. Display P3 from a phone, Adobe RGB from
+    a camera). Written into the output files beside the layers, it makes
+    editors and viewers show them in the photo's colours.
+
+    Parameters
+    ----------
+    path : str or path
+        A JPEG, PNG or TIFF file.
+
+    Returns
+    -------
+    bytes or None
+        The profile; None if the file has none, or one that is not an RGB
+        profile (a grey or CMYK photo is converted to RGB values when read,
+        so its profile no longer applies; a malformed one is ignored with a
+        ``UserWarning``).
+
+    Raises
+    ------
+    FileNotFoundError, ImageReadError
+        As :func:`imread` for a missing file or one that is not an image.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        with Image.open(p) as im:
+            prof = im.info.get("icc_profile")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
+                             "(use JPEG, PNG or TIFF)") from None
+    if not prof:
+        return None
+    prof = bytes(prof)
+    if len(prof) >= 20 and prof[16:20] in (b"GRAY", b"CMYK"):
+        return None
+    try:
+        return check_icc_profile(prof)
+    except ValueError as e:
+        warnings.warn(f"{p}: ignoring its colour profile: {e}", UserWarning, stacklevel=2)
+        return None
 
 
 class PhotoTooLargeError(ImageReadError):

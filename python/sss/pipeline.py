@@ -77,6 +77,11 @@ class SoftSegments:
         "multilevel" or "reference".
     working_shape : tuple (h, w)
         Size at which stages 2-10 ran: (H, W) for the reference method.
+    icc_profile : bytes or None
+        The photo's RGB ICC colour profile, written into the files by
+        ``save`` (None from :func:`segment`, which takes arrays; set it, e.g.
+        to :func:`sss.io.read_icc_profile` of the photo's file, or pass it to
+        ``save``; :func:`load` restores it).
 
     Methods: ``colors`` (cached (H, W, K, 3) layer colours),
     ``composite(layers, background)``, ``layer(i)`` and
@@ -95,6 +100,7 @@ class SoftSegments:
     image: np.ndarray | None = field(default=None, repr=False)
     method: str = "reference"
     working_shape: tuple = ()
+    icc_profile: bytes | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         h, w, k = self.alphas.shape
@@ -133,13 +139,15 @@ class SoftSegments:
         return _composite(self.alphas, self.colors, layers=layers, background=background)
 
     def save(self, directory, formats=None, *, name: str = "segments",
-             ora_space: str = "srgb") -> dict:
+             ora_space: str = "srgb", icc_profile: bytes | None = None) -> dict:
         """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
         ``name_alphas.npz`` (or the chosen `formats`) into `directory` with
-        :func:`sss.export.save_layers`; returns the files written per format."""
+        :func:`sss.export.save_layers`, with `icc_profile` (default: the
+        result's :attr:`icc_profile`) embedded; returns the files written
+        per format."""
         from .export import FORMATS, save_result
         return save_result(self, directory, FORMATS if formats is None else formats,
-                           name=name, ora_space=ora_space)
+                           name=name, ora_space=ora_space, icc_profile=icc_profile)
 
     def layer(self, i: int) -> np.ndarray:
         """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours
@@ -604,6 +612,7 @@ def load(path) -> SoftSegments:
                              f"{alphas.shape}")
     empty = np.zeros((0, 0, 0), np.float32)
     ws = get.get("working_shape")
+    icc = get.get("icc_profile")
     return SoftSegments(
         alphas=alphas, initial_alphas=get.get("initial_alphas", empty),
         grouped_alphas=get.get("grouped_alphas", empty),
@@ -611,4 +620,6 @@ def load(path) -> SoftSegments:
         eigenvalues=get.get("eigenvalues", np.zeros(0)),
         superpixels=get.get("superpixels"), features=get.get("features"),
         image=image, method=str(get["method"]) if "method" in get else "reference",
-        working_shape=tuple(int(v) for v in ws) if ws is not None else alphas.shape[:2])
+        working_shape=tuple(int(v) for v in ws) if ws is not None else alphas.shape[:2],
+        icc_profile=(bytes(np.asarray(icc, dtype=np.uint8)) if icc is not None and icc.size
+                     else None))

@@ -6,7 +6,8 @@ the format that a stack of 8-bit RGBA pixel layers needs (Adobe Photoshop File
 Formats Specification, "Layer and Mask Information Section"):
 
 - header: signature ``8BPS``, version 1, 3 channels, 8 bits, RGB mode;
-- empty colour-mode data and image resources;
+- empty colour-mode data; as image resources, the ICC profile (resource
+  1039) when one is given;
 - layer info: one full-size layer record per soft layer (channels -1 = alpha,
   0, 1, 2 = R, G, B; blend mode ``norm``; opacity 255; the layer's name),
   then each channel's raw (uncompressed) data;
@@ -31,7 +32,8 @@ def _pascal_name(name: str) -> bytes:
     return b + b"\0" * (-len(b) % 4)  # padded to a multiple of 4 bytes
 
 
-def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names) -> bytes:
+def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
+              icc_profile: bytes | None = None) -> bytes:
     """The bytes of a layered PSD file.
 
     Parameters
@@ -42,6 +44,9 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names) -> byte
         The composite shown as the file's preview.
     names : sequence of str
         Layer names, top first.
+    icc_profile : bytes, optional
+        RGB ICC profile the pixel values are encoded in (see
+        :func:`sss.io.read_icc_profile`), stored as image resource 1039.
 
     Returns
     -------
@@ -58,6 +63,9 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names) -> byte
     if merged.shape != (h, w, 3) or merged.dtype != np.uint8:
         raise ValueError(f"merged must be an ({h}, {w}, 3) uint8 array, got {merged.dtype} "
                          f"{merged.shape}")
+    from .io import check_icc_profile
+
+    icc_profile = check_icc_profile(icc_profile)
     names = list(names)
     if len(names) != k:
         raise ValueError(f"{k} layers but {len(names)} names")
@@ -78,8 +86,13 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names) -> byte
     layer_info = struct.pack(">h", k) + b"".join(records) + b"".join(data)
     layer_info += b"\0" * (len(layer_info) % 2)  # even length
     layer_section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
+    resources = b""
+    if icc_profile is not None:
+        # 8BIM, ID, empty Pascal name (padded to even), size, data (padded to even)
+        resources = (b"8BIM" + struct.pack(">HBBI", 1039, 0, 0, len(icc_profile))
+                     + icc_profile + b"\0" * (len(icc_profile) % 2))
     out = [b"8BPS", struct.pack(">H6xHIIHH", 1, 3, h, w, 8, 3),
-           struct.pack(">I", 0), struct.pack(">I", 0),
+           struct.pack(">I", 0), struct.pack(">I", len(resources)), resources,
            struct.pack(">I", len(layer_section)), layer_section,
            struct.pack(">H", 0)]
     out += [np.ascontiguousarray(merged[..., c]).tobytes() for c in range(3)]

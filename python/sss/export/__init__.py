@@ -19,6 +19,7 @@ import numpy as np
 from .._files import check_name, write_set
 from .._validation import check_memory
 from ..colors import estimate_layer_colors, normalize_alphas
+from ..io import check_icc_profile
 from .compositing import (_check_space, _layer_rgba, _ora_layers, _round8, composite_additive,
                           composite_over, layer_rgba, ora_layers, quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
@@ -38,10 +39,11 @@ ALL_FORMATS = FORMATS + ("psd",)
 #: the formats that need the layer colours
 _COLOUR_FORMATS = ("overview", "png", "ora", "psd")
 #: peak bytes per pixel and layer of rendering the files: with layer colours
-#: (an (H, W, K, 3) float64 array and its upsampling; measured 117-136 on
-#: 4- and 12-megapixel photos with the default formats, bench/bench_files.py)
+#: (an (H, W, K, 3) float64 array and its upsampling; whole-process peaks
+#: measured 80-103 on 4- and 12-megapixel photos with the default formats,
+#: bench/bench_files.py, and 85 for --format psd on a 12-megapixel photo)
 #: and for the npz alone (measured 48 on a 12-megapixel photo)
-_BYTES_PER_PIXEL_LAYER = {"colours": 140, "npz": 50}
+_BYTES_PER_PIXEL_LAYER = {"colours": 110, "npz": 50}
 
 
 def export_memory(height: int, width: int, num_layers: int, formats=FORMATS) -> float:
@@ -69,7 +71,8 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 colors: np.ndarray | None = None, *, formats=FORMATS,
                 raw_alphas: np.ndarray | None = None, extra: dict | None = None,
                 colors_kwargs: dict | None = None,
-                ora_space: str = "srgb") -> dict[str, list[Path]]:
+                ora_space: str = "srgb",
+                icc_profile: bytes | None = None) -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -95,6 +98,12 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         Keyword arguments for the colour estimation.
     ora_space : {"srgb", "linear"}, optional
         Blending space the OpenRaster stack is made exact for (see :func:`ora_layers`).
+    icc_profile : bytes, optional
+        The RGB ICC colour profile the photo's values are encoded in
+        (:func:`sss.io.read_icc_profile`; ``sss segment`` passes the photo's
+        own). It is embedded in every PNG (overview, layers, the OpenRaster
+        file's), in the PSD and, as ``icc_profile`` (uint8), in the npz; the
+        pixel values do not change. None: no profile (viewers assume sRGB).
 
     Returns
     -------
@@ -116,6 +125,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     formats = _check_formats(formats)
     _check_space(ora_space)
     check_name(name)
+    icc = check_icc_profile(icc_profile)
     out = Path(os.fspath(outdir))
     shape = np.shape(alphas)
     if len(shape) == 3:
@@ -138,24 +148,29 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         written.setdefault(fmt, []).append(out / fname)
 
     if "overview" in formats:
-        add("overview", output_name(name, "overview"), png_bytes(_overview(img, a, colors)))
+        add("overview", output_name(name, "overview"),
+            png_bytes(_overview(img, a, colors), icc))
     if "png" in formats:
         rgba = _layer_rgba(img, a, colors)
-        for k, data in enumerate(png_bytes_many(rgba)):
+        for k, data in enumerate(png_bytes_many(rgba, icc)):
             add("png", output_name(name, "png", k), data)
         del rgba
     if "ora" in formats:
-        add("ora", output_name(name, "ora"), _ora_file(img, a, colors, space=ora_space)[0])
+        add("ora", output_name(name, "ora"),
+            _ora_file(img, a, colors, space=ora_space, icc_profile=icc)[0])
     if "psd" in formats:
         from ..psd import psd_bytes
         order, rgba = _ora_layers(img, a, colors, None, ora_space)
         merged = _round8(composite_over(rgba, space=ora_space))
-        add("psd", output_name(name, "psd"), psd_bytes(rgba, merged, [f"layer {i}" for i in order]))
+        add("psd", output_name(name, "psd"),
+            psd_bytes(rgba, merged, [f"layer {i}" for i in order], icc_profile=icc))
     if "npz" in formats:
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
                                        dtype=np.float32),
                   "layer_alphas": a.astype(np.float32),
                   "palette": PALETTE[np.arange(a.shape[2]) % len(PALETTE)]}
+        if icc is not None:
+            arrays["icc_profile"] = np.frombuffer(icc, dtype=np.uint8)
         for key, val in (extra or {}).items():
             if val is not None:
                 arrays[key] = np.asarray(val)
@@ -181,10 +196,13 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 
 def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
-                ora_space: str = "srgb") -> dict[str, list[Path]]:
+                ora_space: str = "srgb",
+                icc_profile: bytes | None = None) -> dict[str, list[Path]]:
     """Write a :class:`sss.SoftSegments` result (``SoftSegments.save``): the
     `formats` of :func:`save_layers`, the npz with what :func:`sss.load`
-    needs to give the result back whole. Returns the files written per format."""
+    needs to give the result back whole. `icc_profile` defaults to the
+    result's own (``result.icc_profile``, e.g. from :func:`sss.load`).
+    Returns the files written per format."""
     if getattr(result, "image", None) is None:
         raise ValueError("saving layers needs the photo: this result has no image")
     formats = _check_formats(formats)
@@ -197,4 +215,6 @@ def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
         extra["working_shape"] = np.asarray(result.working_shape)
     return save_layers(directory, name, result.image, result.alphas,
                        result.colors if needs else None, formats=formats,
-                       raw_alphas=result.alphas, extra=extra, ora_space=ora_space)
+                       raw_alphas=result.alphas, extra=extra, ora_space=ora_space,
+                       icc_profile=(getattr(result, "icc_profile", None)
+                                    if icc_profile is None else icc_profile))

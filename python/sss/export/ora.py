@@ -10,6 +10,7 @@ import numpy as np
 
 from .._files import atomic_write
 from ..colors import normalize_alphas
+from ..io import check_icc_profile
 from .compositing import _ora_layers, _round8, composite_over
 from .encode import png_bytes_many
 
@@ -17,7 +18,8 @@ __all__ = ["write_ora"]
 
 
 def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *,
-              layer_names=None, space: str = "srgb") -> list[int]:
+              layer_names=None, space: str = "srgb",
+              icc_profile: bytes | None = None) -> list[int]:
     """Write an OpenRaster file whose layer stack shows the photo.
 
     The zip holds ``mimetype`` (stored, uncompressed, first), ``stack.xml``,
@@ -27,7 +29,8 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     :mod:`sss.export.compositing`. ``space="srgb"`` (default) is exact in Krita, MyPaint and
     the OpenRaster specification; ``space="linear"`` makes the stack exact
     in GIMP instead (its loader's *Normal* mode blends in linear light):
-    see :func:`ora_layers`.
+    see :func:`ora_layers`. `icc_profile` (RGB ICC profile bytes, e.g.
+    :func:`sss.io.read_icc_profile` of the photo) is embedded in every PNG.
     Returns the top-to-bottom layer order.
 
     References
@@ -36,12 +39,12 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
            mimetype, mergedimage.png, Thumbnails/thumbnail.png).
     """
     data, order = _ora_file(image, normalize_alphas(alphas), colors, layer_names=layer_names,
-                            space=space)
+                            space=space, icc_profile=check_icc_profile(icc_profile))
     atomic_write(path, data)
     return order
 
 
-def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb"):
+def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_profile=None):
     """The bytes of write_ora's file and its top-to-bottom layer order
     (`alphas` normalised already)."""
     from PIL import Image
@@ -56,7 +59,7 @@ def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb"):
     entries = []
     xml = [f'<?xml version="1.0" encoding="UTF-8"?>\n'
            f'<image version="0.0.3" w="{w}" h="{h}">\n <stack>\n']
-    pngs = png_bytes_many([*rgba, merged, np.asarray(thumb)])
+    pngs = png_bytes_many([*rgba, merged, np.asarray(thumb)], icc_profile)
     for t, layer in enumerate(order):
         src = f"data/layer{layer}.png"
         xml.append(f'  <layer name={quoteattr(str(layer_names[layer]))} src="{src}" x="0" y="0" '
