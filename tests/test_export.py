@@ -361,3 +361,45 @@ def test_core_composite_over_matches_the_numpy_form_bitwise(rng, k):
         export.composite_over(rgba[..., :3])
     with pytest.raises(ValueError, match="at least"):
         export.composite_over(rgba[:, :0])
+
+
+def test_save_layers_reports_each_file_and_can_be_cancelled(tmp_path, rng):
+    img, raw = _scene(rng)
+    seen = []
+    export.save_layers(tmp_path / "a", "x", img, raw, formats=("overview", "png", "ora", "npz"),
+                       progress=lambda step, frac: seen.append((step, frac)))
+    assert [s for s, _ in seen] == ["overview", "layer PNGs", "OpenRaster", "npz", "writing",
+                                    "done"]
+    fracs = [f for _, f in seen]
+    assert fracs[0] == 0.0 and fracs[-1] == 1.0 and fracs == sorted(fracs)
+    # False stops before anything is written, at any step but the last
+    for stop in ("overview", "OpenRaster", "writing"):
+        out = tmp_path / f"stop-{stop}"
+        with pytest.raises(sss.Cancelled, match="nothing was written"):
+            export.save_layers(out, "x", img, raw, formats=("overview", "png", "ora", "npz"),
+                               progress=lambda step, frac, stop=stop: step != stop)
+        assert not out.exists()
+    # the last call comes after the files are written: its answer is ignored
+    export.save_layers(tmp_path / "b", "x", img, raw, formats=("npz",),
+                       progress=lambda step, frac: step != "done")
+    assert (tmp_path / "b" / "x_alphas.npz").exists()
+
+
+def test_cli_shows_the_file_being_written(tmp_path, rng, monkeypatch, capsys):
+    import io as _io
+    import types
+
+    import sss.cli
+    from PIL import Image
+
+    img, raw = _scene(rng)
+    p = tmp_path / "p.png"
+    Image.fromarray((img * 255).astype(np.uint8)).save(p)
+    monkeypatch.setattr(sss.cli, "segment", lambda image, features=None, **kw:
+                        types.SimpleNamespace(alphas=sss.normalize_alphas(
+                            rng.random(image.shape[:2] + (3,))).astype(np.float32)))
+    assert sss.cli.main(["segment", str(p), "-o", str(tmp_path / "o"), "--layers", "3"]) == 0
+    err = capsys.readouterr().err  # not a terminal: one line per stage
+    for step in ("rendering overview", "rendering layer PNGs", "rendering OpenRaster",
+                 "rendering npz", "writing the files"):
+        assert f"p.png: {step} ..." in err, err

@@ -308,13 +308,21 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
             colors = upsample_layer_colors(colors, photo, alphas)
     else:
         alphas = normalize_alphas(raw)
-    stage("writing " + ", ".join(formats))
     extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H, W]),
              "image": np.asarray(photo, dtype=np.float32), "method": np.array(method)}
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
         extra[key] = getattr(seg, key, None)
     return save_layers(outdir, name, photo, alphas, colors, formats=formats, raw_alphas=raw,
-                       extra=extra, ora_space=ora_space, icc_profile=icc)
+                       extra=extra, ora_space=ora_space, icc_profile=icc,
+                       progress=_writing_stage(stage))
+
+
+def _writing_stage(stage):
+    """save_layers' progress callback: each file's rendering as a stage."""
+    def report(step, fraction):
+        if step != "done":
+            stage("writing the files" if step == "writing" else f"rendering {step}")
+    return report
 
 
 def _unique_names(paths: list[Path]) -> list[str]:

@@ -72,7 +72,8 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 raw_alphas: np.ndarray | None = None, extra: dict | None = None,
                 colors_kwargs: dict | None = None,
                 ora_space: str = "srgb",
-                icc_profile: bytes | None = None) -> dict[str, list[Path]]:
+                icc_profile: bytes | None = None,
+                progress=None) -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -104,6 +105,13 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         own). It is embedded in every PNG (overview, layers, the OpenRaster
         file's), in the PSD and, as ``icc_profile`` (uint8), in the npz; the
         pixel values do not change. None: no profile (viewers assume sRGB).
+    progress : callable, optional
+        ``progress(step, fraction_done)`` is called before each file is
+        rendered (``"overview"``, ``"layer PNGs"``, ``"OpenRaster"``,
+        ``"PSD"``, ``"npz"``), before they are written (``"writing"``) and
+        at the end (``"done"``, 1.0): on a 12-megapixel photo rendering
+        takes seconds per file. Returning False before ``"done"`` cancels:
+        :class:`sss.Cancelled` is raised and nothing is written.
 
     Returns
     -------
@@ -142,29 +150,44 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
     files: dict[str, bytes] = {}  # rendered in memory, then written as one set
     written: dict[str, list[Path]] = {}
+    steps = [f for f in ("overview", "png", "ora", "psd", "npz") if f in formats] + ["write"]
+    step_names = {"overview": "overview", "png": "layer PNGs", "ora": "OpenRaster",
+                  "psd": "PSD", "npz": "npz", "write": "writing"}
+
+    def report(step):
+        if progress is not None and progress(step_names[step],
+                                             steps.index(step) / len(steps)) is False:
+            from .._progress import Cancelled
+            raise Cancelled(f"saving {name} was cancelled by the progress callback "
+                            "(nothing was written)")
 
     def add(fmt, fname, data):
         files[fname] = data
         written.setdefault(fmt, []).append(out / fname)
 
     if "overview" in formats:
+        report("overview")
         add("overview", output_name(name, "overview"),
             png_bytes(_overview(img, a, colors), icc))
     if "png" in formats:
+        report("png")
         rgba = _layer_rgba(img, a, colors)
         for k, data in enumerate(png_bytes_many(rgba, icc)):
             add("png", output_name(name, "png", k), data)
         del rgba
     if "ora" in formats:
+        report("ora")
         add("ora", output_name(name, "ora"),
             _ora_file(img, a, colors, space=ora_space, icc_profile=icc)[0])
     if "psd" in formats:
+        report("psd")
         from ..psd import psd_bytes
         order, rgba = _ora_layers(img, a, colors, None, ora_space)
         merged = _round8(composite_over(rgba, space=ora_space))
         add("psd", output_name(name, "psd"),
             psd_bytes(rgba, merged, [f"layer {i}" for i in order], icc_profile=icc))
     if "npz" in formats:
+        report("npz")
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
                                        dtype=np.float32),
                   "layer_alphas": a.astype(np.float32),
@@ -175,8 +198,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
             if val is not None:
                 arrays[key] = np.asarray(val)
         add("npz", output_name(name, "npz"), npz_bytes(arrays))
+    report("write")
     out.mkdir(parents=True, exist_ok=True)
     write_set(out, files, stale=stale_pattern(name))
+    if progress is not None:
+        progress("done", 1.0)  # written: too late to cancel
     return written
 
 
