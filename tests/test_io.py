@@ -203,3 +203,48 @@ def test_resize(rng):
 
 def test_exported_in_package():
     assert sss.imread is imread and sss.imsave is imsave
+
+
+def _heic(tmp_path, arr, name="p.heic", **kw):
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif is not installed "
+                                      "(pip install pillow-heif)")
+    pillow_heif.register_heif_opener()
+    p = tmp_path / name
+    Image.fromarray(arr).save(p, format="HEIF", quality=-1, **kw)  # lossless
+    return p
+
+
+def test_heic_photos_are_read_upright_with_their_profile(tmp_path):
+    from PIL import ImageCms
+
+    yy, xx = np.mgrid[0:24, 0:36]
+    arr = (np.stack([xx / 36, yy / 24, 0.5 + 0 * xx], -1) * 200).astype(np.uint8)
+    arr[:6, :9] = 255  # a mark in the top-left corner
+    prof = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    p = _heic(tmp_path, arr, icc_profile=prof)
+    with Image.open(p) as im:  # what Pillow's plugin decodes
+        want = np.asarray(im.convert("RGB")) / 255.0
+    got = sss.imread(p)
+    assert got.shape == (24, 36, 3)
+    np.testing.assert_array_equal(got, want)
+    assert np.abs(got - arr / 255.0).mean() < 0.02  # HEVC: nearly lossless, 4:2:0 chroma
+    assert sss.io.read_icc_profile(p) == prof
+    # an EXIF orientation of 6 (rotate 90 degrees clockwise) is applied once
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    q = _heic(tmp_path, arr, name="rot.heic", exif=ex.tobytes())
+    rot = sss.imread(q)
+    assert rot.shape == (36, 24, 3)
+    assert rot[:9, -6:].mean() > 0.95  # the 6 x 9 mark is now 9 x 6, top right
+
+
+def test_heic_without_pillow_heif_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    p = tmp_path / "p.heic"
+    p.write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64)
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
+    with pytest.raises(sss.io.ImageReadError, match="pip install pillow-heif"):
+        sss.imread(p)
+    with pytest.raises(sss.io.ImageReadError, match="pip install pillow-heif"):
+        sss.io.read_icc_profile(p)

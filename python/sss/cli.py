@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "NAME_overview.png, NAME_layer{i}.png (RGBA), NAME.ora (OpenRaster) "
                     "and NAME_alphas.npz into OUTDIR.")
     seg.add_argument("photos", nargs="+", metavar="PHOTO",
-                     help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A)), or folders "
-                          "of them")
+                     help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A)), HEIC/HEIF "
+                          "(with pillow-heif installed), or folders of them")
     seg.add_argument("-r", "--recursive", action="store_true",
                      help="look for photos in the subfolders of folders too")
     seg.add_argument("--skip-existing", action="store_true",
@@ -368,7 +368,7 @@ def _sigterm_raises():
 
 # ---------------------------------------------------------------- main
 #: file suffixes taken from folders (files named explicitly are always tried)
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
 
 
 def _expand_photos(paths, recursive: bool) -> list[Path]:

@@ -37,6 +37,33 @@ class ImageReadError(ValueError):
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+#: ISO base media file brands of HEIF still images (HEIC from phones and cameras)
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def _is_heif(p: Path) -> bool:
+    try:
+        with open(p, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _heif_support(p: Path) -> None:
+    """For a HEIF/HEIC file, register pillow-heif's Pillow plugin (an
+    optional dependency), or raise an ImageReadError saying how to get it."""
+    if not _is_heif(p):
+        return
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageReadError(
+            f"{p}: a HEIF/HEIC photo; reading it needs the optional pillow-heif package "
+            "(pip install pillow-heif, or pip install 'semantic-soft-segmentation[heif]')"
+        ) from None
+    pillow_heif.register_heif_opener()  # idempotent; rotations are applied on decode
+
 
 def apply_orientation(array: np.ndarray, orientation: int | None) -> np.ndarray:
     """Transform an (H, W, ...) array as the EXIF orientation tag (1-8) asks,
@@ -108,12 +135,13 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     Parameters
     ----------
     path : str or os.PathLike
-        JPEG, PNG, TIFF (8 or 16 bits per channel, or floating point) or any
-        other format Pillow reads.
+        JPEG, PNG, TIFF (8 or 16 bits per channel, or floating point), HEIF /
+        HEIC (with the optional pillow-heif package) or any other format
+        Pillow reads.
     dtype : float32 or float64, optional
         Output type.
     max_pixels : int or None, optional
-        Refuse photos with more pixels than this (default 100 million), read
+        Refuse photos with more pixels than this (default 40 million), read
         from the file's header before anything is decoded, so that a small
         file that decodes to a huge image cannot exhaust the memory. None: no
         limit (the available memory is still checked).
@@ -164,6 +192,7 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     if max_side is not None:
         max_side = as_int(max_side, "max_side", minimum=1)
     available_memory()  # a malformed SSS_MEMORY_LIMIT is reported as such
+    _heif_support(p)
     try:
         with Image.open(p) as im:
             try:
@@ -258,7 +287,7 @@ def read_icc_profile(path) -> bytes | None:
     Parameters
     ----------
     path : str or path
-        A JPEG, PNG or TIFF file.
+        A photo file :func:`imread` reads.
 
     Returns
     -------
@@ -280,6 +309,7 @@ def read_icc_profile(path) -> bytes | None:
     p = Path(os.fspath(path))
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
+    _heif_support(p)
     try:
         with Image.open(p) as im:
             prof = im.info.get("icc_profile")
