@@ -427,3 +427,37 @@ def test_jobs_run_photos_in_parallel_processes(tmp_path, capsys):
     for name in ("a", "b", "a-2"):
         with np.load(tmp_path / "o" / f"{name}_alphas.npz") as z:
             assert z["layer_alphas"].shape == (30, 40, 5)
+
+
+@pytest.mark.parametrize("max_side", [None, "12", "40"])
+def test_output_max_side_writes_the_files_smaller(tmp_path, photo, fake, capsys, max_side):
+    """--output-max-side: the layers computed as without it (on the photo or
+    its --max-side copy), the files written for a 36x50 photo's copy of
+    longer side 30 (22x30), recomposing that copy."""
+    p, img = photo
+    argv = ["segment", str(p), "-o", str(tmp_path / "o"), "--output-max-side", "30",
+            "--format", "png,npz,ora,overview"]
+    if max_side:
+        argv += ["--max-side", max_side]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    computed = {None: (36, 50), "12": (9, 12), "40": (29, 40)}[max_side]
+    assert fake[0]["shape"] == computed + (3,)
+    small = np.clip(sss.io.resize(img, 22, 30, method="bicubic"), 0, 1)
+    stack = np.stack([np.asarray(Image.open(tmp_path / "o" / f"photo_layer{i}.png"))
+                      for i in range(5)])
+    assert stack.shape[1:3] == (22, 30)
+    assert np.abs(export.composite_additive(stack) - small).max() <= 3 / 255
+    with np.load(tmp_path / "o" / "photo_alphas.npz") as z:
+        # raw layers: as computed, or resized to the written size if that is smaller
+        assert z["alphas"].shape == (computed if computed[1] < 30 else (22, 30)) + (5,)
+        assert z["layer_alphas"].shape == (22, 30, 5)
+        np.testing.assert_array_equal(z["photo_size"], img.shape[:2])
+        np.testing.assert_allclose(z["image"], small, atol=1e-6)
+    seg = sss.load(tmp_path / "o" / "photo_alphas.npz")
+    assert seg.alphas.shape == (22, 30, 5) and seg.image.shape == (22, 30, 3)
+    # a photo already within the size is written at its own size
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "o2"), "--output-max-side",
+                         "50", "--format", "png"], capsys)
+    assert code == 0, err
+    assert np.asarray(Image.open(tmp_path / "o2" / "photo_layer0.png")).shape[:2] == (36, 50)

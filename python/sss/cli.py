@@ -120,11 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "layers are still written at the photo's size (default: 0 = "
                           f"never downsize with --method multilevel, {DEFAULT_MAX_SIDE} with "
                           "--method reference)")
+    seg.add_argument("--output-max-side", type=_non_negative, default=0, metavar="N",
+                     help="write the files at a copy of the photo whose longer side is at "
+                          "most N pixels (default 0: at the photo's size); much faster "
+                          "and smaller files for camera photos")
     seg.add_argument("--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS,
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
-                          f"(default {DEFAULT_MAX_PIXELS:,}); the full-size layers need "
-                          "about 110 bytes per pixel and layer (50 with --format npz)")
+                          f"(default {DEFAULT_MAX_PIXELS:,}); the files need about 110 "
+                          "bytes per pixel and layer written (50 with --format npz)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
@@ -204,7 +208,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  features=None, progress: BatchProgress | None = None,
                  ora_space: str = "srgb", max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  method: str = "multilevel", model=None, num_threads: int | None = None,
-                 cues=None,
+                 cues=None, output_max_side: int = 0,
                  info: dict | None = None) -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
@@ -240,6 +244,13 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         Threads of the segmentation (default all cores).
     cues : sequence of str, optional
         Semantic cues (``sss.segment``'s `cues`; default: the method's).
+    output_max_side : int, optional
+        The files are written for a copy of the photo (antialiased bicubic)
+        whose longer side is at most this many pixels (0, the default: the
+        photo's size). The layers are computed as without it (on the
+        photo, or on the `max_side` copy) and carried to that size; when
+        that is smaller than the size they were computed at, the npz's raw
+        ``alphas`` are resized to it too.
     info : dict, optional
         Filled with ``size`` ((W, H) of the photo) and ``layers``.
 
@@ -258,18 +269,24 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     formats = _check_formats(formats)
     photo = imread(path, max_pixels=max_pixels)
     icc = read_icc_profile(path)  # the files carry the photo's colour profile
-    H, W = photo.shape[:2]
+    H0, W0 = photo.shape[:2]
+    out_photo = photo
+    if output_max_side and max(H0, W0) > output_max_side:
+        s = output_max_side / max(H0, W0)
+        out_photo = np.clip(resize(photo, max(1, round(H0 * s)), max(1, round(W0 * s)),
+                                   method="bicubic"), 0, 1)
+    H, W = out_photo.shape[:2]
     # before the segmentation, not after it
     check_memory(export_memory(H, W, num_layers, formats),
-                 f"writing {', '.join(formats)} for {num_layers} layers of this {W} x {H} photo",
-                 "the files are written at the photo's size (--max-side does not change "
-                 "that): write fewer outputs (--format npz needs the least) or fewer layers, "
-                 "or downsize the photo")
+                 f"writing {', '.join(formats)} for {num_layers} layers of {W} x {H} pixels",
+                 "write the files at a smaller size (--output-max-side N), fewer outputs "
+                 "(--format npz needs the least) or fewer layers (--max-side does not "
+                 "help: it changes the size the layers are computed at, not written at)")
     work = photo
-    if max_side and max(H, W) > max_side:
-        s = max_side / max(H, W)
-        h, w = max(1, round(H * s)), max(1, round(W * s))
-        stage(f"downsizing {W}x{H} -> {w}x{h}")
+    if max_side and max(H0, W0) > max_side:
+        s = max_side / max(H0, W0)
+        h, w = max(1, round(H0 * s)), max(1, round(W0 * s))
+        stage(f"downsizing {W0}x{H0} -> {w}x{h}")
         work = resize(photo, h, w, method="bicubic")
     feats = None
     if features is not None:
@@ -278,7 +295,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         if feats.shape[:2] != work.shape[:2]:
             if feats.shape[:2] != photo.shape[:2]:
                 raise ValueError(f"features of {feats.shape[0]} x {feats.shape[1]} pixels do "
-                                 f"not match the photo ({H} x {W})")
+                                 f"not match the photo ({H0} x {W0})")
             feats = resize(feats, work.shape[0], work.shape[1], method="bicubic")
     stage(f"segmenting {work.shape[1]}x{work.shape[0]} into {num_layers} layers")
     verbose = progress is not None and progress.enabled
@@ -290,29 +307,35 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False,
                        method=method, model=model, num_threads=num_threads, cues=cues)
     if info is not None:
-        info["size"] = (W, H)
+        info["size"] = (W0, H0)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
-    raw = np.asarray(seg.alphas)
+    raw = np.asarray(seg.alphas)  # at the size of `work`
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None
-    if need_colors:
-        stage("layer colours")
-        if method == "multilevel":
-            colors = layer_colors(work, raw)
-        else:
-            colors = estimate_layer_colors(work, raw)
-    if work is not photo:
-        stage(f"upsampling layers to {W}x{H}")
-        alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))
-        if colors is not None:
-            colors = upsample_layer_colors(colors, photo, alphas)
-    else:
+    estimate = layer_colors if method == "multilevel" else estimate_layer_colors
+    if raw.shape[:2] == (H, W):
         alphas = normalize_alphas(raw)
-    extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H, W]),
-             "image": np.asarray(photo, dtype=np.float32), "method": np.array(method)}
+        if need_colors:
+            stage("layer colours")
+            colors = estimate(work, raw)
+    else:
+        stage(f"resizing layers {work.shape[1]}x{work.shape[0]} -> {W}x{H}")
+        alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))
+        if H * W < work.shape[0] * work.shape[1]:
+            # written smaller than computed: the npz's raw layers too (not at the
+            # full size the option is there to avoid), colours at the written size
+            raw = resize(raw, H, W, method="bilinear").astype(np.float32)
+            if need_colors:
+                stage("layer colours")
+                colors = estimate(out_photo, alphas)
+        elif need_colors:  # computed on a smaller copy: estimated there, then carried up
+            stage("layer colours")
+            colors = upsample_layer_colors(estimate(work, raw), out_photo, alphas)
+    extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H0, W0]),
+             "image": np.asarray(out_photo, dtype=np.float32), "method": np.array(method)}
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
         extra[key] = getattr(seg, key, None)
-    return save_layers(outdir, name, photo, alphas, colors, formats=formats, raw_alphas=raw,
+    return save_layers(outdir, name, out_photo, alphas, colors, formats=formats, raw_alphas=raw,
                        extra=extra, ora_space=ora_space, icc_profile=icc,
                        progress=_writing_stage(stage))
 
@@ -458,6 +481,7 @@ def _run_segment(args) -> int:
         else:
             todo.append(i)
     kwargs = [dict(name=names[i], num_layers=args.layers, max_side=args.max_side,
+                   output_max_side=args.output_max_side,
                    seed=args.seed, formats=args.format,
                    features=None if feats is None else feats[i], ora_space=args.ora_space,
                    max_pixels=args.max_pixels, method=args.method, model=args.model,
