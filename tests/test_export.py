@@ -403,3 +403,14 @@ def test_cli_shows_the_file_being_written(tmp_path, rng, monkeypatch, capsys):
     for step in ("rendering overview", "rendering layer PNGs", "rendering OpenRaster",
                  "rendering npz", "writing the files"):
         assert f"p.png: {step} ..." in err, err
+
+
+def test_soft_segments_save_passes_progress_and_checks_it(tmp_path, rng):
+    img, _ = _scene(rng)
+    seg = sss.segment(img, num_layers=2, progress=False)
+    steps = []
+    seg.save(tmp_path, formats=("png",), progress=lambda s, f: steps.append(s))
+    assert steps == ["layer PNGs", "writing", "done"]
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        seg.save(tmp_path / "x", formats=("png",), progress=True)
+    assert not (tmp_path / "x").exists()

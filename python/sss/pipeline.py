@@ -139,15 +139,17 @@ class SoftSegments:
         return _composite(self.alphas, self.colors, layers=layers, background=background)
 
     def save(self, directory, formats=None, *, name: str = "segments",
-             ora_space: str = "srgb", icc_profile: bytes | None = None) -> dict:
+             ora_space: str = "srgb", icc_profile: bytes | None = None,
+             progress=None) -> dict:
         """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
         ``name_alphas.npz`` (or the chosen `formats`) into `directory` with
         :func:`sss.export.save_layers`, with `icc_profile` (default: the
-        result's :attr:`icc_profile`) embedded; returns the files written
-        per format."""
+        result's :attr:`icc_profile`) embedded; `progress` as for
+        :func:`sss.export.save_layers`. Returns the files written per format."""
         from .export import FORMATS, save_result
         return save_result(self, directory, FORMATS if formats is None else formats,
-                           name=name, ora_space=ora_space, icc_profile=icc_profile)
+                           name=name, ora_space=ora_space, icc_profile=icc_profile,
+                           progress=progress)
 
     def layer(self, i: int) -> np.ndarray:
         """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours

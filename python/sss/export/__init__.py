@@ -134,6 +134,9 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     _check_space(ora_space)
     check_name(name)
     icc = check_icc_profile(icc_profile)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable (step, fraction_done) or None, got "
+                        f"{type(progress).__name__}")
     out = Path(os.fspath(outdir))
     shape = np.shape(alphas)
     if len(shape) == 3:
@@ -222,8 +225,8 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 
 def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
-                ora_space: str = "srgb",
-                icc_profile: bytes | None = None) -> dict[str, list[Path]]:
+                ora_space: str = "srgb", icc_profile: bytes | None = None,
+                progress=None) -> dict[str, list[Path]]:
     """Write a :class:`sss.SoftSegments` result (``SoftSegments.save``): the
     `formats` of :func:`save_layers`, the npz with what :func:`sss.load`
     needs to give the result back whole. `icc_profile` defaults to the
@@ -243,4 +246,5 @@ def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
                        result.colors if needs else None, formats=formats,
                        raw_alphas=result.alphas, extra=extra, ora_space=ora_space,
                        icc_profile=(getattr(result, "icc_profile", None)
-                                    if icc_profile is None else icc_profile))
+                                    if icc_profile is None else icc_profile),
+                       progress=progress)
