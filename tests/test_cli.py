@@ -461,3 +461,11 @@ def test_output_max_side_writes_the_files_smaller(tmp_path, photo, fake, capsys,
                          "50", "--format", "png"], capsys)
     assert code == 0, err
     assert np.asarray(Image.open(tmp_path / "o2" / "photo_layer0.png")).shape[:2] == (36, 50)
+
+
+def test_segment_file_checks_output_max_side(tmp_path, photo, fake):
+    p, _ = photo
+    for bad, exc in [(-1, ValueError), (2.5, ValueError), ("10", TypeError)]:
+        with pytest.raises(exc, match="output_max_side"):
+            cli.segment_file(p, tmp_path / "o", output_max_side=bad)
+    assert not fake and not (tmp_path / "o").exists()

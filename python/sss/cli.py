@@ -34,7 +34,7 @@ from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
     output_names, save_layers
-from ._validation import check_memory
+from ._validation import as_int, check_memory
 from .io import DEFAULT_MAX_PIXELS, imread, read_icc_profile, resize
 from .multilevel import layer_colors, upsample_layer_colors
 from .params import Params
@@ -265,6 +265,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         max_side = DEFAULT_MAX_SIDE if method == "reference" else 0
     path = Path(os.fspath(path))
     name = name or path.stem
+    output_max_side = as_int(output_max_side, "output_max_side", minimum=0)
     stage("reading")
     formats = _check_formats(formats)
     photo = imread(path, max_pixels=max_pixels)
