@@ -414,3 +414,23 @@ def test_soft_segments_save_passes_progress_and_checks_it(tmp_path, rng):
     with pytest.raises(TypeError, match="progress must be a callable"):
         seg.save(tmp_path / "x", formats=("png",), progress=True)
     assert not (tmp_path / "x").exists()
+
+
+def test_png_compression_changes_the_bytes_not_the_pixels(tmp_path, rng):
+    img, raw = _scene(rng, h=60, w=80)
+    sizes = {}
+    for level in (0, 1, 9):
+        out = tmp_path / str(level)
+        export.save_layers(out, "x", img, raw, formats=("png", "ora", "overview"),
+                           png_compression=level)
+        sizes[level] = sum(f.stat().st_size for f in out.iterdir())
+        for i in range(5):
+            np.testing.assert_array_equal(
+                np.asarray(Image.open(out / f"x_layer{i}.png")),
+                np.asarray(Image.open(tmp_path / "0" / f"x_layer{i}.png")))
+    assert sizes[0] > sizes[1] > sizes[9]  # level 0 stores the rows uncompressed
+    for bad, exc in [(10, ValueError), (-1, ValueError), ("6", TypeError)]:
+        with pytest.raises(exc, match="png_compression"):
+            export.save_layers(tmp_path / "bad", "x", img, raw, formats=("png",),
+                               png_compression=bad)
+    assert not (tmp_path / "bad").exists()

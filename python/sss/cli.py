@@ -34,6 +34,7 @@ from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors, normalize_alphas
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
     output_names, save_layers
+from .export.encode import PNG_COMPRESSION
 from ._validation import as_int, check_memory
 from .io import DEFAULT_MAX_PIXELS, imread, read_icc_profile, resize
 from .multilevel import layer_colors, upsample_layer_colors
@@ -124,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the files at a copy of the photo whose longer side is at "
                           "most N pixels (default 0: at the photo's size); much faster "
                           "and smaller files for camera photos")
+    seg.add_argument("--png-compression", type=_int_at_least(0, 9), default=PNG_COMPRESSION,
+                     metavar="L",
+                     help=f"zlib level 0-9 of the PNG files (default {PNG_COMPRESSION}); 1 "
+                          "encodes a camera photo's layers about 2.2x faster, for files "
+                          "about 1.4x as large")
     seg.add_argument("--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS,
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
@@ -209,6 +215,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  ora_space: str = "srgb", max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  method: str = "multilevel", model=None, num_threads: int | None = None,
                  cues=None, output_max_side: int = 0,
+                 png_compression: int = PNG_COMPRESSION,
                  info: dict | None = None) -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
@@ -251,6 +258,8 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         photo, or on the `max_side` copy) and carried to that size; when
         that is smaller than the size they were computed at, the npz's raw
         ``alphas`` are resized to it too.
+    png_compression : int, optional
+        zlib level 0-9 of the PNG files (:func:`sss.export.save_layers`).
     info : dict, optional
         Filled with ``size`` ((W, H) of the photo) and ``layers``.
 
@@ -338,7 +347,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         extra[key] = getattr(seg, key, None)
     return save_layers(outdir, name, out_photo, alphas, colors, formats=formats, raw_alphas=raw,
                        extra=extra, ora_space=ora_space, icc_profile=icc,
-                       progress=_writing_stage(stage))
+                       progress=_writing_stage(stage), png_compression=png_compression)
 
 
 def _writing_stage(stage):
@@ -483,6 +492,7 @@ def _run_segment(args) -> int:
             todo.append(i)
     kwargs = [dict(name=names[i], num_layers=args.layers, max_side=args.max_side,
                    output_max_side=args.output_max_side,
+                   png_compression=args.png_compression,
                    seed=args.seed, formats=args.format,
                    features=None if feats is None else feats[i], ora_space=args.ora_space,
                    max_pixels=args.max_pixels, method=args.method, model=args.model,

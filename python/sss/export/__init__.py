@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from .._files import check_name, write_set
-from .._validation import check_memory
+from .._validation import as_int, check_memory
 from ..colors import estimate_layer_colors, normalize_alphas
 from ..io import check_icc_profile
 from .compositing import (_check_space, _layer_rgba, _ora_layers, _round8, composite_additive,
                           composite_over, layer_rgba, ora_layers, quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
-from .encode import npz_bytes, png_bytes, png_bytes_many
+from .encode import PNG_COMPRESSION, npz_bytes, png_bytes, png_bytes_many
 from .ora import _ora_file, write_ora
 from .preview import PALETTE, _overview, color_coded, overview
 from .srgb import linear_to_srgb, srgb_to_linear
@@ -73,7 +73,8 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 colors_kwargs: dict | None = None,
                 ora_space: str = "srgb",
                 icc_profile: bytes | None = None,
-                progress=None) -> dict[str, list[Path]]:
+                progress=None,
+                png_compression: int = PNG_COMPRESSION) -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -112,6 +113,13 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         at the end (``"done"``, 1.0): on a 12-megapixel photo rendering
         takes seconds per file. Returning False before ``"done"`` cancels:
         :class:`sss.Cancelled` is raised and nothing is written.
+    png_compression : int, optional
+        zlib level 0-9 of the PNGs (the layers, the overview and those in
+        the OpenRaster file); default 6. Lower is faster and larger: on a
+        12-megapixel photo's layers, level 1 encodes 2.2x faster than 6 for
+        files 1.4x as large, level 3 1.8x faster for 1.27x (measured on one
+        photo).
+        The pixels are the same at every level.
 
     Returns
     -------
@@ -134,6 +142,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     _check_space(ora_space)
     check_name(name)
     icc = check_icc_profile(icc_profile)
+    png_compression = as_int(png_compression, "png_compression", minimum=0, maximum=9)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable (step, fraction_done) or None, got "
                         f"{type(progress).__name__}")
@@ -171,17 +180,18 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     if "overview" in formats:
         report("overview")
         add("overview", output_name(name, "overview"),
-            png_bytes(_overview(img, a, colors), icc))
+            png_bytes(_overview(img, a, colors), icc, png_compression))
     if "png" in formats:
         report("png")
         rgba = _layer_rgba(img, a, colors)
-        for k, data in enumerate(png_bytes_many(rgba, icc)):
+        for k, data in enumerate(png_bytes_many(rgba, icc, png_compression)):
             add("png", output_name(name, "png", k), data)
         del rgba
     if "ora" in formats:
         report("ora")
         add("ora", output_name(name, "ora"),
-            _ora_file(img, a, colors, space=ora_space, icc_profile=icc)[0])
+            _ora_file(img, a, colors, space=ora_space, icc_profile=icc,
+                      compression=png_compression)[0])
     if "psd" in formats:
         report("psd")
         from ..psd import psd_bytes

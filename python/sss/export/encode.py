@@ -24,25 +24,32 @@ import numpy as np
 __all__ = ["png_bytes", "png_bytes_many", "npz_bytes"]
 
 
-def png_bytes(arr: np.ndarray, icc_profile: bytes | None = None) -> bytes:
+#: zlib level of the PNGs unless told otherwise (Pillow's and zlib's default)
+PNG_COMPRESSION = 6
+
+
+def png_bytes(arr: np.ndarray, icc_profile: bytes | None = None,
+              compression: int = PNG_COMPRESSION) -> bytes:
     """PNG file bytes of a (H, W), (H, W, 3) or (H, W, 4) uint8 array, with
-    `icc_profile` (checked by the caller) as its iCCP chunk if given."""
+    `icc_profile` (checked by the caller) as its iCCP chunk if given, deflated
+    at zlib level `compression` (0-9, checked by the caller)."""
     from PIL import Image
 
     buf = io.BytesIO()
     kw = {} if icc_profile is None else {"icc_profile": icc_profile}
-    Image.fromarray(arr).save(buf, format="PNG", **kw)
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=compression, **kw)
     return buf.getvalue()
 
 
-def png_bytes_many(arrays, icc_profile: bytes | None = None) -> list[bytes]:
+def png_bytes_many(arrays, icc_profile: bytes | None = None,
+                   compression: int = PNG_COMPRESSION) -> list[bytes]:
     """:func:`png_bytes` of each array, encoded on up to one thread per core."""
     arrays = list(arrays)
     workers = min(len(arrays), os.cpu_count() or 1)
     if workers <= 1:
-        return [png_bytes(a, icc_profile) for a in arrays]
+        return [png_bytes(a, icc_profile, compression) for a in arrays]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda a: png_bytes(a, icc_profile), arrays))
+        return list(pool.map(lambda a: png_bytes(a, icc_profile, compression), arrays))
 
 
 def npz_bytes(arrays: dict) -> bytes:

@@ -12,7 +12,7 @@ from .._files import atomic_write
 from ..colors import normalize_alphas
 from ..io import check_icc_profile
 from .compositing import _ora_layers, _round8, composite_over
-from .encode import png_bytes_many
+from .encode import PNG_COMPRESSION, png_bytes_many
 
 __all__ = ["write_ora"]
 
@@ -44,7 +44,8 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     return order
 
 
-def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_profile=None):
+def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_profile=None,
+              compression=PNG_COMPRESSION):
     """The bytes of write_ora's file and its top-to-bottom layer order
     (`alphas` normalised already)."""
     from PIL import Image
@@ -59,7 +60,7 @@ def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_prof
     entries = []
     xml = [f'<?xml version="1.0" encoding="UTF-8"?>\n'
            f'<image version="0.0.3" w="{w}" h="{h}">\n <stack>\n']
-    pngs = png_bytes_many([*rgba, merged, np.asarray(thumb)], icc_profile)
+    pngs = png_bytes_many([*rgba, merged, np.asarray(thumb)], icc_profile, compression)
     for t, layer in enumerate(order):
         src = f"data/layer{layer}.png"
         xml.append(f'  <layer name={quoteattr(str(layer_names[layer]))} src="{src}" x="0" y="0" '
