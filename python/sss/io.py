@@ -27,7 +27,7 @@ import numpy as np
 
 from ._validation import as_int, available_memory, check_memory, rgb_on_white
 
-__all__ = ["imread", "imsave", "resize", "read_icc_profile", "check_icc_profile",
+__all__ = ["imread", "imsave", "resize", "read_icc_profile", "check_icc_profile", "read_exif",
            "ImageReadError", "PhotoTooLargeError", "apply_orientation", "DEFAULT_MAX_PIXELS"]
 
 
@@ -326,6 +326,52 @@ def read_icc_profile(path) -> bytes | None:
     except ValueError as e:
         warnings.warn(f"{p}: ignoring its colour profile: {e}", UserWarning, stacklevel=2)
         return None
+
+
+def read_exif(path) -> bytes | None:
+    """The photo's EXIF metadata (capture date, camera, lens, exposure, GPS...)
+    as bytes to embed in files written from it, or None if it has none.
+
+    The orientation tag is set to 1 (upright), since :func:`imread` applies
+    it to the pixels; everything else is kept as it is, including GPS
+    position (``sss segment --no-metadata`` leaves the metadata out).
+    Malformed EXIF is ignored with a ``UserWarning``.
+
+    Raises
+    ------
+    FileNotFoundError, ImageReadError
+        As :func:`imread` for a missing file or one that is not an image.
+
+    References
+    ----------
+    .. [1] JEITA CP-3451 (Exif 2.3).
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    _heif_support(p)
+    try:
+        with Image.open(p) as im:
+            try:
+                exif = im.getexif()
+                if not exif:
+                    return None
+                for ifd in (0x8769, 0x8825):  # Exif and GPS sub-IFDs, written back with IFD0
+                    exif.get_ifd(ifd)
+                if 0x0112 in exif:
+                    exif[0x0112] = 1
+                return exif.tobytes()
+            except Exception as e:  # malformed EXIF: the photo is still read
+                warnings.warn(f"{p}: ignoring its EXIF metadata, which cannot be read ({e})",
+                              UserWarning, stacklevel=2)
+                return None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
+                             "(use JPEG, PNG or TIFF)") from None
 
 
 class PhotoTooLargeError(ImageReadError):

@@ -82,6 +82,9 @@ class SoftSegments:
         ``save`` (None from :func:`segment`, which takes arrays; set it, e.g.
         to :func:`sss.io.read_icc_profile` of the photo's file, or pass it to
         ``save``; :func:`load` restores it).
+    exif : bytes or None
+        The photo's EXIF metadata (:func:`sss.io.read_exif`), written into
+        the PNGs by ``save``; like `icc_profile`, None from :func:`segment`.
 
     Methods: ``colors`` (cached (H, W, K, 3) layer colours),
     ``composite(layers, background)``, ``layer(i)`` and
@@ -101,6 +104,7 @@ class SoftSegments:
     method: str = "reference"
     working_shape: tuple = ()
     icc_profile: bytes | None = field(default=None, repr=False)
+    exif: bytes | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         h, w, k = self.alphas.shape
@@ -140,16 +144,17 @@ class SoftSegments:
 
     def save(self, directory, formats=None, *, name: str = "segments",
              ora_space: str = "srgb", icc_profile: bytes | None = None,
-             progress=None) -> dict:
+             progress=None, exif: bytes | None = None) -> dict:
         """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
         ``name_alphas.npz`` (or the chosen `formats`) into `directory` with
         :func:`sss.export.save_layers`, with `icc_profile` (default: the
-        result's :attr:`icc_profile`) embedded; `progress` as for
-        :func:`sss.export.save_layers`. Returns the files written per format."""
+        result's :attr:`icc_profile`) and `exif` (default: :attr:`exif`)
+        embedded; `progress` as for :func:`sss.export.save_layers`. Returns
+        the files written per format."""
         from .export import FORMATS, save_result
         return save_result(self, directory, FORMATS if formats is None else formats,
                            name=name, ora_space=ora_space, icc_profile=icc_profile,
-                           progress=progress)
+                           progress=progress, exif=exif)
 
     def layer(self, i: int) -> np.ndarray:
         """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours
@@ -615,6 +620,7 @@ def load(path) -> SoftSegments:
     empty = np.zeros((0, 0, 0), np.float32)
     ws = get.get("working_shape")
     icc = get.get("icc_profile")
+    exif = get.get("exif")
     return SoftSegments(
         alphas=alphas, initial_alphas=get.get("initial_alphas", empty),
         grouped_alphas=get.get("grouped_alphas", empty),
@@ -624,4 +630,5 @@ def load(path) -> SoftSegments:
         image=image, method=str(get["method"]) if "method" in get else "reference",
         working_shape=tuple(int(v) for v in ws) if ws is not None else alphas.shape[:2],
         icc_profile=(bytes(np.asarray(icc, dtype=np.uint8)) if icc is not None and icc.size
-                     else None))
+                     else None),
+        exif=bytes(np.asarray(exif, dtype=np.uint8)) if exif is not None and exif.size else None)

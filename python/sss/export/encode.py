@@ -29,27 +29,30 @@ PNG_COMPRESSION = 6
 
 
 def png_bytes(arr: np.ndarray, icc_profile: bytes | None = None,
-              compression: int = PNG_COMPRESSION) -> bytes:
+              compression: int = PNG_COMPRESSION, exif: bytes | None = None) -> bytes:
     """PNG file bytes of a (H, W), (H, W, 3) or (H, W, 4) uint8 array, with
-    `icc_profile` (checked by the caller) as its iCCP chunk if given, deflated
-    at zlib level `compression` (0-9, checked by the caller)."""
+    `icc_profile` (checked by the caller) as its iCCP chunk and `exif` as its
+    eXIf chunk if given, deflated at zlib level `compression` (0-9, checked
+    by the caller)."""
     from PIL import Image
 
     buf = io.BytesIO()
     kw = {} if icc_profile is None else {"icc_profile": icc_profile}
+    if exif is not None:
+        kw["exif"] = exif
     Image.fromarray(arr).save(buf, format="PNG", compress_level=compression, **kw)
     return buf.getvalue()
 
 
 def png_bytes_many(arrays, icc_profile: bytes | None = None,
-                   compression: int = PNG_COMPRESSION) -> list[bytes]:
+                   compression: int = PNG_COMPRESSION, exif: bytes | None = None) -> list[bytes]:
     """:func:`png_bytes` of each array, encoded on up to one thread per core."""
     arrays = list(arrays)
     workers = min(len(arrays), os.cpu_count() or 1)
     if workers <= 1:
-        return [png_bytes(a, icc_profile, compression) for a in arrays]
+        return [png_bytes(a, icc_profile, compression, exif) for a in arrays]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda a: png_bytes(a, icc_profile, compression), arrays))
+        return list(pool.map(lambda a: png_bytes(a, icc_profile, compression, exif), arrays))
 
 
 def npz_bytes(arrays: dict) -> bytes:
