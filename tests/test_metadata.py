@@ -86,3 +86,20 @@ def test_save_layers_checks_exif(tmp_path, rng):
     with pytest.raises(TypeError, match="exif must be bytes"):
         export.save_layers(tmp_path / "x", "x", img, a, formats=("png",), exif="Canon")
     assert not (tmp_path / "x").exists()
+
+
+def test_read_exif_of_a_tiff_keeps_the_description_not_the_file_layout(tmp_path):
+    ex = Image.Exif()
+    ex[0x010F] = "Nikon"
+    ex.get_ifd(0x8769)[0x9003] = DATE
+    p = tmp_path / "t.tif"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(p, exif=ex.tobytes())
+    with Image.open(p) as im:
+        assert 273 in im.getexif()  # the TIFF's own IFD0 holds its strip offsets...
+    got = Image.Exif()
+    got.load(read_exif(p))
+    assert got.get(0x010F) == "Nikon" and got.get_ifd(0x8769).get(0x9003) == DATE
+    assert not {256, 257, 258, 259, 262, 273, 277, 278, 279, 284} & set(got)  # ...not copied
+    plain = tmp_path / "plain.tif"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(plain)
+    assert read_exif(plain) is None  # layout tags only: no metadata

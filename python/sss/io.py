@@ -328,14 +328,26 @@ def read_icc_profile(path) -> bytes | None:
         return None
 
 
+#: IFD0 tags that describe the photo rather than its file layout (a TIFF's IFD0
+#: also holds its strips, sizes and sample format, which must not be copied):
+#: description, make, model, orientation, resolution, software, date, artist,
+#: copyright; the Exif and GPS sub-IFDs are added separately
+_EXIF_IFD0_TAGS = (0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132,
+                   0x013B, 0x8298)
+
+
 def read_exif(path) -> bytes | None:
     """The photo's EXIF metadata (capture date, camera, lens, exposure, GPS...)
     as bytes to embed in files written from it, or None if it has none.
 
     The orientation tag is set to 1 (upright), since :func:`imread` applies
-    it to the pixels; everything else is kept as it is, including GPS
-    position (``sss segment --no-metadata`` leaves the metadata out).
-    Malformed EXIF is ignored with a ``UserWarning``.
+    it to the pixels. Kept: the descriptive tags of the main image (make,
+    model, date, software, artist, copyright, resolution, description) and
+    the whole Exif and GPS sub-IFDs (capture date, exposure, lens, GPS
+    position...; ``sss segment --no-metadata`` leaves the metadata out). Not
+    kept: tags of the file's layout (a TIFF's strips, sizes, sample format)
+    and the embedded thumbnail. Malformed EXIF is ignored with a
+    ``UserWarning``.
 
     Raises
     ------
@@ -357,14 +369,20 @@ def read_exif(path) -> bytes | None:
     try:
         with Image.open(p) as im:
             try:
-                exif = im.getexif()
-                if not exif:
+                src = im.getexif()
+                out = Image.Exif()
+                for tag in _EXIF_IFD0_TAGS:
+                    if tag in src:
+                        out[tag] = src[tag]
+                for ifd in (0x8769, 0x8825):  # the Exif and GPS sub-IFDs
+                    sub = src.get_ifd(ifd)
+                    if sub:
+                        out.get_ifd(ifd).update(sub)
+                if not out:
                     return None
-                for ifd in (0x8769, 0x8825):  # Exif and GPS sub-IFDs, written back with IFD0
-                    exif.get_ifd(ifd)
-                if 0x0112 in exif:
-                    exif[0x0112] = 1
-                return exif.tobytes()
+                if 0x0112 in out:
+                    out[0x0112] = 1
+                return out.tobytes()
             except Exception as e:  # malformed EXIF: the photo is still read
                 warnings.warn(f"{p}: ignoring its EXIF metadata, which cannot be read ({e})",
                               UserWarning, stacklevel=2)
