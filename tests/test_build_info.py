@@ -66,6 +66,7 @@ def test_show_config_prints_the_build(capsys):
     assert cfg["model"]["path"].endswith(".onnx")
     assert cfg["cue_models"]["u2netp.onnx"].endswith("u2netp.onnx")
     assert "u2netp.onnx (cue):" in out
+    assert "optional: pillow_heif" in out and "HEIC" in cfg["python"]["optional"]["pillow_heif"]
     with pytest.raises(ValueError, match="mode"):
         sss.show_config(mode="json")
 

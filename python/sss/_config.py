@@ -56,6 +56,13 @@ def build_config() -> dict:
             deps[name] = getattr(mod, "__version__", "?")
         except ImportError:
             deps[name] = None
+    optional = {}
+    for name, what in (("pillow_heif", "HEIC/HEIF photos"),):
+        try:
+            mod = __import__(name)
+            optional[name] = f"{getattr(mod, '__version__', '?')} ({what})"
+        except ImportError:
+            optional[name] = f"not installed ({what} cannot be read)"
     return {
         "sss": {"version": __version__, "extension": _core.__file__},
         "build": info,
@@ -63,7 +70,8 @@ def build_config() -> dict:
         "model": {"name": DEFAULT_MODEL, "path": model},
         "cue_models": {SALIENCY_MODEL: cue_model},
         "python": {"version": sys.version.split()[0], "executable": sys.executable,
-                   "platform": platform.platform(), "dependencies": deps},
+                   "platform": platform.platform(), "dependencies": deps,
+                   "optional": optional},
         "runtime_libraries": _loaded_libraries(),
     }
 
@@ -134,6 +142,7 @@ def show_config(mode: str = "stdout"):
         f"  {cfg['python']['version']} ({cfg['python']['executable']}) on {cfg['python']['platform']}",
         "  " + ", ".join(f"{k} {_fmt(v) if v is not None else 'missing'}"
                          for k, v in cfg["python"]["dependencies"].items()),
+        *(f"  optional: {k} {v}" for k, v in cfg["python"]["optional"].items()),
         "native libraries loaded (CHOLMOD, BLAS, OpenMP and their dependencies):",
     ]
     lines += [f"  {p}" for p in cfg["runtime_libraries"]] or ["  (none of CHOLMOD, BLAS, OpenMP)"]
