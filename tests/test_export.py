@@ -434,3 +434,28 @@ def test_png_compression_changes_the_bytes_not_the_pixels(tmp_path, rng):
             export.save_layers(tmp_path / "bad", "x", img, raw, formats=("png",),
                                png_compression=bad)
     assert not (tmp_path / "bad").exists()
+
+
+def test_read_only_inputs_are_accepted_and_left_as_they_are(tmp_path, rng):
+    """The colour and export functions read the caller's float64 arrays without
+    copying them (as_image(copy=False)): read-only arrays must work, and no
+    array may change."""
+    img, raw = _scene(rng)
+    a = sss.normalize_alphas(raw)
+    colors = sss.estimate_layer_colors(img, a)
+    arrays = {"img": img, "raw": raw, "a": a, "colors": colors}
+    before = {k: v.copy() for k, v in arrays.items()}
+    for v in arrays.values():
+        v.setflags(write=False)
+    sss.normalize_alphas(raw)
+    sss.estimate_layer_colors(img, a)
+    sss.project_layer_colors(img, a, colors)
+    sss.multilevel.layer_colors(img, raw)
+    sss.multilevel.upsample_layer_colors(colors[::2, ::2], img, a)
+    export.layer_rgba(img, a, colors)
+    export.ora_layers(img, a, colors)
+    export.overview(img, a, colors)
+    export.save_layers(tmp_path, "x", img, raw, colors, formats=("overview", "png", "ora",
+                                                                   "npz", "psd"))
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
