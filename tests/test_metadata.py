@@ -39,6 +39,12 @@ def _camera_jpeg(path, orientation=6):
     return path
 
 
+def _load(data):
+    ex = Image.Exif()
+    ex.load(data)
+    return ex
+
+
 def _tags(exif):
     return (exif.get(0x0112), exif.get(0x010F), exif.get(0x0110),
             exif.get_ifd(0x8769).get(0x9003), exif.get_ifd(0x8825).get(1))
@@ -100,6 +106,34 @@ def test_read_exif_of_a_tiff_keeps_the_description_not_the_file_layout(tmp_path)
     got.load(read_exif(p))
     assert got.get(0x010F) == "Nikon" and got.get_ifd(0x8769).get(0x9003) == DATE
     assert not {256, 257, 258, 259, 262, 273, 277, 278, 279, 284} & set(got)  # ...not copied
+    # tifffile writes its own description (the array's shape as JSON) and name: not copied
+    import tifffile
+    t = tmp_path / "tf.tif"
+    tifffile.imwrite(t, np.zeros((20, 30, 3), np.uint16), photometric="rgb")
+    with Image.open(t) as im:
+        assert {0x010E, 0x0131} <= set(im.getexif())
+    assert read_exif(t) is None or not {0x010E, 0x0131} & set(_load(read_exif(t)))
     plain = tmp_path / "plain.tif"
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(plain)
     assert read_exif(plain) is None  # layout tags only: no metadata
+
+
+def test_tiffs_only_tifffile_reads_give_their_profile_and_no_exif(tmp_path, fake):
+    """Floating-point TIFFs: Pillow cannot open them, imread reads them with
+    tifffile; the profile and metadata readers must not fail on them."""
+    import tifffile
+    from PIL import ImageCms
+
+    prof = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    p = tmp_path / "f.tif"
+    tifffile.imwrite(p, np.random.default_rng(0).random((20, 30, 3)).astype(np.float32),
+                     photometric="rgb", extratags=[(34675, 7, len(prof), prof, True)])
+    q = tmp_path / "g.tif"
+    tifffile.imwrite(q, np.random.default_rng(0).random((20, 30, 3)).astype(np.float32),
+                     photometric="rgb")
+    assert sss.io.read_icc_profile(p) == prof and sss.io.read_icc_profile(q) is None
+    assert read_exif(p) is None
+    assert cli.main(["segment", str(p), "-o", str(tmp_path / "o"), "--layers", "2", "-q",
+                     "--format", "png"]) == 0
+    with Image.open(tmp_path / "o" / "f_layer0.png") as im:
+        assert im.info.get("icc_profile") == prof

@@ -276,6 +276,22 @@ def check_icc_profile(profile) -> bytes | None:
     return profile
 
 
+def _tiff_icc_profile(p: Path):
+    """The ICC profile of a TIFF read with tifffile (for the TIFFs Pillow
+    cannot open, e.g. floating point): bytes, None without one, False if it
+    is not a readable TIFF."""
+    if not _is_tiff(p):
+        return False
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(p) as tf:
+            tag = tf.pages[0].tags.get(34675)  # InterColorProfile
+            return None if tag is None else bytes(tag.value)
+    except Exception:
+        return False
+
+
 def read_icc_profile(path) -> bytes | None:
     """The ICC colour profile embedded in a photo file, if it has an RGB one.
 
@@ -314,8 +330,10 @@ def read_icc_profile(path) -> bytes | None:
         with Image.open(p) as im:
             prof = im.info.get("icc_profile")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
-                             "(use JPEG, PNG or TIFF)") from None
+        prof = _tiff_icc_profile(p)  # TIFFs Pillow cannot open, which imread reads
+        if prof is False:
+            raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
+                                 "(use JPEG, PNG or TIFF)") from None
     if not prof:
         return None
     prof = bytes(prof)
@@ -328,12 +346,12 @@ def read_icc_profile(path) -> bytes | None:
         return None
 
 
-#: IFD0 tags that describe the photo rather than its file layout (a TIFF's IFD0
-#: also holds its strips, sizes and sample format, which must not be copied):
-#: description, make, model, orientation, resolution, software, date, artist,
-#: copyright; the Exif and GPS sub-IFDs are added separately
-_EXIF_IFD0_TAGS = (0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132,
-                   0x013B, 0x8298)
+#: IFD0 tags that describe the photo rather than its file or the program that
+#: wrote it (a TIFF's IFD0 also holds its strips, sizes and sample format; its
+#: description and software are often a writer's own, e.g. tifffile's): make,
+#: model, orientation, resolution, date, artist, copyright; the Exif and GPS
+#: sub-IFDs are added separately
+_EXIF_IFD0_TAGS = (0x010F, 0x0110, 0x0112, 0x011A, 0x011B, 0x0128, 0x0132, 0x013B, 0x8298)
 
 
 def read_exif(path) -> bytes | None:
@@ -342,11 +360,13 @@ def read_exif(path) -> bytes | None:
 
     The orientation tag is set to 1 (upright), since :func:`imread` applies
     it to the pixels. Kept: the descriptive tags of the main image (make,
-    model, date, software, artist, copyright, resolution, description) and
+    model, date, artist, copyright, resolution) and
     the whole Exif and GPS sub-IFDs (capture date, exposure, lens, GPS
     position...; ``sss segment --no-metadata`` leaves the metadata out). Not
-    kept: tags of the file's layout (a TIFF's strips, sizes, sample format)
-    and the embedded thumbnail. Malformed EXIF is ignored with a
+    kept: tags of the file's layout (a TIFF's strips, sizes, sample format),
+    the writing program's description and name, and the embedded thumbnail.
+    A TIFF that only tifffile reads (e.g. floating point) gives None.
+    Malformed EXIF is ignored with a
     ``UserWarning``.
 
     Raises
@@ -388,6 +408,8 @@ def read_exif(path) -> bytes | None:
                               UserWarning, stacklevel=2)
                 return None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        if _tiff_icc_profile(p) is not False:  # a TIFF only tifffile reads: no EXIF read
+            return None
         raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
                              "(use JPEG, PNG or TIFF)") from None
 
