@@ -300,13 +300,19 @@ LONG_CALLS = {
     "constrained": lambda s: sss.constrained_sparsify(
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6,
         max_iter=10**8, prune_every=0),
-    "upsampling": lambda s: sss.multilevel.guided_upsample(  # ~3 s on 2 cores
+    # ~0.45 s on 2 cores, interrupted at 0.2 s (INTERRUPT_AFTER); more layers would
+    # make it longer but also its output's allocation, which is not interruptible
+    "upsampling": lambda s: sss.multilevel.guided_upsample(
         np.random.default_rng(0).random((60, 80, 8)), np.random.default_rng(1).random((60, 80, 3)),
         np.full((3000, 4000, 3), 0.5)),
     "eigensolver": lambda s: sss.smallest_eigenvectors(
         sp.diags([np.arange(1.0, 3001.0)], [0], format="csr") + 1e-3 * sp.eye(3000, k=1)
         + 1e-3 * sp.eye(3000, k=-1), 200, tol=1e-300, max_restarts=10**8, method="lanczos"),
 }
+
+
+#: seconds after the call's start at which SIGINT is sent (default 0.4)
+INTERRUPT_AFTER = {"upsampling": 0.2}
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
@@ -328,7 +334,7 @@ def test_ctrl_c_stops_a_long_stage_quickly(small, stage):
             sent.append(time.monotonic())
             signal.pthread_kill(main, signal.SIGINT)
 
-        timer = threading.Timer(0.4, interrupt)
+        timer = threading.Timer(INTERRUPT_AFTER.get(stage, 0.4), interrupt)
         timer.start()
         try:
             with pytest.raises(KeyboardInterrupt):

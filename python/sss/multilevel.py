@@ -168,12 +168,7 @@ def guided_upsample(layers: np.ndarray, guide_low: np.ndarray, guide: np.ndarray
     if low.shape[:2] != lay.shape[:2]:
         raise ValueError(f"layers {lay.shape} and guide_low {low.shape} must be (h, w, K) "
                          "and (h, w, 3)")
-    if isinstance(guide, np.ndarray) and guide.dtype == np.float64 and guide.ndim == 3 \
-            and guide.shape[2] == 3 and guide.flags.c_contiguous and guide.size \
-            and np.isfinite(guide).all():
-        full = guide  # only read: no copy of a large photo
-    else:
-        full = as_image(guide, name="guide", channels=3)
+    full = as_image(guide, name="guide", channels=3, copy=False)  # only read: no copy
     radius = _int_param(radius, "radius", 0)
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be positive and finite, got {eps}")
