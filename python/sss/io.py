@@ -20,6 +20,7 @@ it (``sss segment`` does).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -229,8 +230,7 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     except UnidentifiedImageError:
         if _is_tiff(p):  # e.g. floating-point RGB TIFFs, which Pillow does not read
             return _finish(*_read_tiff16(p), None, name, dtype)
-        raise ImageReadError(f"{name}: not an image file, or a format that cannot be "
-                             "read (use JPEG, PNG or TIFF)") from None
+        raise _not_an_image(name) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         if isinstance(e, (ImageReadError, FileNotFoundError)):
             raise
@@ -274,6 +274,35 @@ def check_icc_profile(profile) -> bytes | None:
         space = profile[16:20].decode("latin-1").strip()
         raise ValueError(f"icc_profile describes {space!r} data, not RGB")
     return profile
+
+
+def _not_an_image(name) -> ImageReadError:
+    return ImageReadError(f"{name}: not an image file, or a format that cannot be read "
+                          "(use JPEG, PNG or TIFF)")
+
+
+@contextlib.contextmanager
+def _metadata_source(path):
+    """Pillow's (lazy) image of the photo file `path`, for reading its
+    metadata; None for a TIFF that only tifffile reads (e.g. floating
+    point). FileNotFoundError / ImageReadError as :func:`imread`."""
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    _heif_support(p)
+    try:
+        im = Image.open(p)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        if _tiff_icc_profile(p) is False:
+            raise _not_an_image(p) from None
+        im = None
+    try:
+        yield im
+    finally:
+        if im is not None:
+            im.close()
 
 
 def _tiff_icc_profile(p: Path):
@@ -320,20 +349,10 @@ def read_icc_profile(path) -> bytes | None:
     """
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
-
     p = Path(os.fspath(path))
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    _heif_support(p)
-    try:
-        with Image.open(p) as im:
-            prof = im.info.get("icc_profile")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        prof = _tiff_icc_profile(p)  # TIFFs Pillow cannot open, which imread reads
-        if prof is False:
-            raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
-                                 "(use JPEG, PNG or TIFF)") from None
+    with _metadata_source(p) as im:
+        # a TIFF Pillow cannot open (imread reads it with tifffile): tifffile's tag
+        prof = im.info.get("icc_profile") if im is not None else _tiff_icc_profile(p)
     if not prof:
         return None
     prof = bytes(prof)
@@ -380,38 +399,31 @@ def read_exif(path) -> bytes | None:
     """
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     p = Path(os.fspath(path))
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    _heif_support(p)
-    try:
-        with Image.open(p) as im:
-            try:
-                src = im.getexif()
-                out = Image.Exif()
-                for tag in _EXIF_IFD0_TAGS:
-                    if tag in src:
-                        out[tag] = src[tag]
-                for ifd in (0x8769, 0x8825):  # the Exif and GPS sub-IFDs
-                    sub = src.get_ifd(ifd)
-                    if sub:
-                        out.get_ifd(ifd).update(sub)
-                if not out:
-                    return None
-                if 0x0112 in out:
-                    out[0x0112] = 1
-                return out.tobytes()
-            except Exception as e:  # malformed EXIF: the photo is still read
-                warnings.warn(f"{p}: ignoring its EXIF metadata, which cannot be read ({e})",
-                              UserWarning, stacklevel=2)
-                return None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        if _tiff_icc_profile(p) is not False:  # a TIFF only tifffile reads: no EXIF read
+    with _metadata_source(p) as im:
+        if im is None:  # a TIFF only tifffile reads: its EXIF is not read
             return None
-        raise ImageReadError(f"{p}: not an image file, or a format that cannot be read "
-                             "(use JPEG, PNG or TIFF)") from None
+        try:
+            src = im.getexif()
+            out = Image.Exif()
+            for tag in _EXIF_IFD0_TAGS:
+                if tag in src:
+                    out[tag] = src[tag]
+            for ifd in (0x8769, 0x8825):  # the Exif and GPS sub-IFDs
+                sub = src.get_ifd(ifd)
+                if sub:
+                    out.get_ifd(ifd).update(sub)
+            if not out:
+                return None
+            if 0x0112 in out:
+                out[0x0112] = 1
+            return out.tobytes()
+        except Exception as e:  # malformed EXIF: the photo is still read
+            warnings.warn(f"{p}: ignoring its EXIF metadata, which cannot be read ({e})",
+                          UserWarning, stacklevel=2)
+            return None
 
 
 class PhotoTooLargeError(ImageReadError):

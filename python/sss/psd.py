@@ -52,10 +52,9 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
     -------
     bytes
     """
-    rgba = np.asarray(rgba_top_to_bottom)
-    if rgba.ndim != 4 or rgba.shape[3] != 4 or rgba.dtype != np.uint8:
-        raise ValueError(f"layers must be a (K, H, W, 4) uint8 array, got {rgba.dtype} "
-                         f"{rgba.shape}")
+    from .export.compositing import _as_rgba_stack
+
+    rgba = _as_rgba_stack(rgba_top_to_bottom)
     k, h, w = rgba.shape[:3]
     if not (1 <= h <= 30000 and 1 <= w <= 30000):
         raise ValueError(f"a PSD file holds 1 to 30000 pixels a side, got {w} x {h}")

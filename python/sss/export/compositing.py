@@ -171,16 +171,21 @@ def composite_additive(rgba: np.ndarray) -> np.ndarray:
     return (f[..., :3] * f[..., 3:]).sum(0)
 
 
+def _as_rgba_stack(rgba) -> np.ndarray:
+    """`rgba` as a (K, H, W, 4) uint8 array of 8-bit layers, or a ValueError."""
+    rgba = np.asarray(rgba)
+    if rgba.dtype != np.uint8 or rgba.ndim != 4 or rgba.shape[3] != 4:
+        raise ValueError(f"layers must be a (K, H, W, 4) uint8 array, got "
+                         f"{rgba.dtype} of shape {rgba.shape}")
+    return rgba
+
+
 def composite_over(rgba_top_to_bottom: np.ndarray, *, space: str = "srgb") -> np.ndarray:
     """Porter-Duff 'over' of (K, H, W, 4) uint8 layers given top first, on
     black: ``out = a c + (1 - a) out`` from the bottom layer up, on the sRGB
     values or (``space="linear"``) on linearised colours, re-encoded at the end."""
     if _check_space(space) == "srgb":  # the core, without a float copy of the stack
-        rgba = np.asarray(rgba_top_to_bottom)
-        if rgba.dtype != np.uint8 or rgba.ndim != 4 or rgba.shape[3] != 4:
-            raise ValueError(f"layers must be a (K, H, W, 4) uint8 array, got "
-                             f"{rgba.dtype} of shape {rgba.shape}")
-        return _core.composite_over(np.ascontiguousarray(rgba), 0)
+        return _core.composite_over(np.ascontiguousarray(_as_rgba_stack(rgba_top_to_bottom)), 0)
     f = rgba_top_to_bottom.astype(np.float64) / 255.0
     col = srgb_to_linear(f[..., :3])
     out = np.zeros(f.shape[1:3] + (3,))
