@@ -1,4 +1,4 @@
-"""Export: 8-bit layer files that recompose the photo (additive PNGs and an
+"""Export: 8- and 16-bit layer files that recompose the photo (additive PNGs and an
 'over' OpenRaster stack), overview picture, npz."""
 
 from __future__ import annotations
@@ -240,20 +240,25 @@ def test_npz_bytes_reads_back_with_numpy_load(rng):
         npz_bytes({"bad": np.array([{"a": 1}], dtype=object)})
 
 
-def _quantize_numpy(a):
+_LEVELS = {8: (255.0, np.uint8), 16: (65535.0, np.uint16)}
+
+
+def _quantize_numpy(a, bits=8):
     """The largest-remainder rounding written with numpy (the core's oracle)."""
-    a = a * 255.0
+    top, dtype = _LEVELS[bits]
+    a = a * top
     q = np.floor(a)
-    short = (255 - q.sum(-1)).round().astype(np.int64)
+    short = (top - q.sum(-1)).round().astype(np.int64)
     rank = np.argsort(np.argsort(-(a - q), axis=-1, kind="stable"), axis=-1, kind="stable")
-    return (q + (rank < short[..., None])).astype(np.uint8)
+    return (q + (rank < short[..., None])).astype(dtype)
 
 
-def _over_numpy(a, order):
+def _over_numpy(a, order, bits=8):
     """The 'over' conversion written with numpy (the core's oracle)."""
+    top, dtype = _LEVELS[bits]
     k = a.shape[2]
     remaining = np.ones(a.shape[:2])
-    b8 = np.empty(a.shape, np.uint8)
+    b8 = np.empty(a.shape, dtype)
     eff = np.empty_like(a)
     for t, layer in enumerate(order):
         if t == k - 1:
@@ -261,9 +266,9 @@ def _over_numpy(a, order):
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 b = np.clip(np.where(remaining > 0, a[..., layer] / remaining, 0.0), 0, 1)
-        b8[..., t] = np.round(b * 255.0).astype(np.uint8)
-        eff[..., t] = b8[..., t] / 255.0 * remaining
-        remaining = remaining * (1.0 - b8[..., t] / 255.0)
+        b8[..., t] = np.round(b * top).astype(dtype)
+        eff[..., t] = b8[..., t] / top * remaining
+        remaining = remaining * (1.0 - b8[..., t] / top)
     return b8, eff
 
 
@@ -279,52 +284,62 @@ def _awkward_alphas(rng, k):
     return sss.normalize_alphas(a)
 
 
+@pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("k", [1, 2, 5, 12])
-def test_core_quantize_alphas_matches_the_numpy_rounding_bitwise(rng, k):
+def test_core_quantize_alphas_matches_the_numpy_rounding_bitwise(rng, k, bits):
     a = _awkward_alphas(rng, k)
-    q = export.quantize_alphas(a)
-    np.testing.assert_array_equal(q, _quantize_numpy(a))
-    assert np.all(q.astype(int).sum(-1) == 255)
+    q = export.quantize_alphas(a, bits=bits)
+    assert q.dtype == _LEVELS[bits][1]
+    np.testing.assert_array_equal(q, _quantize_numpy(a, bits))
+    assert np.all(q.astype(np.int64).sum(-1) == 2 ** bits - 1)
 
 
+@pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("k", [1, 2, 5, 12])
-def test_core_over_alphas_match_the_numpy_conversion_bitwise(rng, k):
+def test_core_over_alphas_match_the_numpy_conversion_bitwise(rng, k, bits):
     from sss import _core
 
     a = _awkward_alphas(rng, k)
     order = list(rng.permutation(k))
-    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0)
-    want_b8, want_eff = _over_numpy(a, order)
+    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0, bits)
+    want_b8, want_eff = _over_numpy(a, order, bits)
+    assert b8.dtype == want_b8.dtype
     np.testing.assert_array_equal(b8, want_b8)
     np.testing.assert_array_equal(eff, want_eff)
-    assert np.all(b8[..., -1] == 255)
+    assert np.all(b8[..., -1] == 2 ** bits - 1)
     with pytest.raises(ValueError, match="permutation"):
-        _core.over_alphas(a, [0] * k if k > 1 else [1], 0)
+        _core.over_alphas(a, [0] * k if k > 1 else [1], 0, bits)
+    with pytest.raises(ValueError, match="8 or 16"):
+        _core.over_alphas(a, [int(i) for i in order], 0, 12)
 
 
 def _rgba_numpy(image, weights, levels, colors, order):
     """The projection-then-rounding the core's rgba_layers does, with the
-    public projection (its oracle)."""
+    public projection (its oracle); levels of the type of `levels`."""
+    bits = 8 * levels.dtype.itemsize
+    top, dtype = _LEVELS[bits]
     c = sss.project_layer_colors(image, weights, np.ascontiguousarray(colors[..., order, :]))
-    out = np.empty((len(order),) + weights.shape[:2] + (4,), np.uint8)
+    out = np.empty((len(order),) + weights.shape[:2] + (4,), dtype)
     for t in range(len(order)):
-        out[t, ..., :3] = np.round(np.clip(c[..., t, :], 0, 1) * 255.0).astype(np.uint8)
+        out[t, ..., :3] = np.round(np.clip(c[..., t, :], 0, 1) * top).astype(dtype)
         out[t, ..., 3] = levels[..., t]
     return out
 
 
+@pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("k", [1, 3, 6])
-def test_core_rgba_layers_match_projection_and_rounding_bitwise(rng, k):
+def test_core_rgba_layers_match_projection_and_rounding_bitwise(rng, k, bits):
     img, raw = _scene(rng, k=k)
     a = sss.normalize_alphas(raw)
     colors = sss.estimate_layer_colors(img, a) + 0.05 * rng.standard_normal(a.shape + (3,))
-    q = export.quantize_alphas(a)
-    np.testing.assert_array_equal(export.layer_rgba(img, a, colors),
-                                  _rgba_numpy(img, q / 255.0, q, colors, list(range(k))))
-    order, rgba = export.ora_layers(img, a, colors)
+    q = export.quantize_alphas(a, bits=bits)
+    top = _LEVELS[bits][0]
+    np.testing.assert_array_equal(export.layer_rgba(img, a, colors, bits=bits),
+                                  _rgba_numpy(img, q / top, q, colors, list(range(k))))
+    order, rgba = export.ora_layers(img, a, colors, bits=bits)
     from sss import _core
 
-    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0)
+    b8, eff = _core.over_alphas(a, [int(i) for i in order], 0, bits)
     np.testing.assert_array_equal(rgba, _rgba_numpy(img, eff, b8, colors, order))
     bad = colors.copy()
     bad[2, 3, 0, 1] = np.nan
@@ -333,19 +348,21 @@ def test_core_rgba_layers_match_projection_and_rounding_bitwise(rng, k):
 
 
 def _over_composite_numpy(rgba):
-    """'over' of (K, H, W, 4) uint8 layers, top first, written with numpy
-    (the core's oracle)."""
-    f = rgba.astype(np.float64) / 255.0
+    """'over' of (K, H, W, 4) uint8 or uint16 layers, top first, written with
+    numpy (the core's oracle)."""
+    f = rgba.astype(np.float64) / float(np.iinfo(rgba.dtype).max)
     out = np.zeros(f.shape[1:3] + (3,))
     for t in range(f.shape[0] - 1, -1, -1):
         out = f[t, ..., 3:] * f[t, ..., :3] + (1.0 - f[t, ..., 3:]) * out
     return out
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("k", [1, 2, 5, 12])
-def test_core_composite_over_matches_the_numpy_form_bitwise(rng, k):
-    rgba = rng.integers(0, 256, size=(k, 19, 27, 4), dtype=np.uint8)
-    rgba[:, 0, :, 3] = 255                      # opaque rows and empty rows
+def test_core_composite_over_matches_the_numpy_form_bitwise(rng, k, dtype):
+    top = np.iinfo(dtype).max
+    rgba = rng.integers(0, top + 1, size=(k, 19, 27, 4)).astype(dtype)
+    rgba[:, 0, :, 3] = top                      # opaque rows and empty rows
     rgba[:, 1, :, 3] = 0
     before = rgba.copy()
     out = export.composite_over(rgba)

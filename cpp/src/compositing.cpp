@@ -1,8 +1,9 @@
-// 8-bit layers for editors (see sss/compositing.hpp).
+// 8- and 16-bit layers for editors (see sss/compositing.hpp).
 #include "sss/compositing.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -31,13 +32,13 @@ void check_alphas(const ImageView& alphas, const char* what) {
     check_finite(alphas.data, alphas.num_pixels() * alphas.channels, what, "alphas");
 }
 
-}  // namespace
-
-std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threads) {
+template <class Level>
+std::vector<Level> quantize_levels(const ImageView& alphas, int num_threads) {
+    constexpr double top = std::numeric_limits<Level>::max();
     check_alphas(alphas, "quantize_alphas");
     const int K = alphas.channels;
     const std::ptrdiff_t n = alphas.num_pixels();
-    std::vector<std::uint8_t> out(static_cast<size_t>(n) * K);
+    std::vector<Level> out(static_cast<size_t>(n) * K);
     const int threads = resolve_threads(num_threads);
 #pragma omp parallel num_threads(threads)
     {
@@ -46,17 +47,17 @@ std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threa
 #pragma omp for schedule(static)
         for (std::ptrdiff_t p = 0; p < n; ++p) {
             const double* a = alphas.pixel(p);
-            std::uint8_t* q = out.data() + p * K;
+            Level* q = out.data() + p * K;
             double total = 0;
             for (int k = 0; k < K; ++k) {
-                const double v = a[k] * 255.0;
+                const double v = a[k] * top;
                 const double f = std::floor(v);
                 rem[k] = v - f;
-                q[k] = static_cast<std::uint8_t>(std::clamp(f, 0.0, 255.0));
+                q[k] = static_cast<Level>(std::clamp(f, 0.0, top));
                 total += f;
                 taken[k] = 0;
             }
-            const int missing = static_cast<int>(std::nearbyint(255.0 - total));
+            const int missing = static_cast<int>(std::nearbyint(top - total));
             for (int j = 0; j < std::min(missing, K); ++j) {
                 int best = -1;
                 for (int k = 0; k < K; ++k)
@@ -69,12 +70,15 @@ std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threa
     return out;
 }
 
-OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, int num_threads) {
+template <class Level>
+BasicOverStack<Level> over_levels(const ImageView& alphas, const std::vector<int>& order,
+                                  int num_threads) {
+    constexpr double top = std::numeric_limits<Level>::max();
     check_alphas(alphas, "over_alphas");
     const int K = alphas.channels;
     check_order(order, K, "over_alphas");
     const std::ptrdiff_t n = alphas.num_pixels();
-    OverStack out;
+    BasicOverStack<Level> out;
     out.levels.resize(static_cast<size_t>(n) * K);
     out.effective.resize(static_cast<size_t>(n) * K);
     const int threads = resolve_threads(num_threads);
@@ -88,9 +92,9 @@ OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, in
                 b = remaining > 0 ? a[order[t]] / remaining : 0.0;
                 b = std::clamp(b, 0.0, 1.0);
             }
-            const double level = std::nearbyint(b * 255.0);  // half to even, as numpy
-            out.levels[p * K + t] = static_cast<std::uint8_t>(level);
-            const double bq = level / 255.0;
+            const double level = std::nearbyint(b * top);  // half to even, as numpy
+            out.levels[p * K + t] = static_cast<Level>(level);
+            const double bq = level / top;
             out.effective[p * K + t] = bq * remaining;
             remaining = remaining * (1.0 - bq);
         }
@@ -98,14 +102,16 @@ OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, in
     return out;
 }
 
-std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
-                                      const std::uint8_t* levels, const double* colors,
-                                      const std::vector<int>& order, int num_threads) {
+template <class Level>
+std::vector<Level> rgba_levels(const ImageView& image, const ImageView& weights,
+                               const Level* levels, const double* colors,
+                               const std::vector<int>& order, int num_threads) {
+    constexpr double top = std::numeric_limits<Level>::max();
     check_projection(image, weights, colors, "rgba_layers");
     const int K = weights.channels;
     check_order(order, K, "rgba_layers");
     const std::ptrdiff_t n = weights.num_pixels();
-    std::vector<std::uint8_t> out(static_cast<size_t>(n) * K * 4);
+    std::vector<Level> out(static_cast<size_t>(n) * K * 4);
     const int threads = resolve_threads(num_threads);
 #pragma omp parallel num_threads(threads)
     {
@@ -117,10 +123,10 @@ std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& w
                     c[t * 3 + ch] = colors[(p * K + order[t]) * 3 + ch];
             project_pixel_colors(weights.pixel(p), K, image.pixel(p), c.data(), scratch.data());
             for (int t = 0; t < K; ++t) {
-                std::uint8_t* o = out.data() + (t * n + p) * 4;
+                Level* o = out.data() + (t * n + p) * 4;
                 for (int ch = 0; ch < 3; ++ch)
-                    o[ch] = static_cast<std::uint8_t>(
-                        std::nearbyint(std::clamp(c[t * 3 + ch], 0.0, 1.0) * 255.0));
+                    o[ch] = static_cast<Level>(
+                        std::nearbyint(std::clamp(c[t * 3 + ch], 0.0, 1.0) * top));
                 o[3] = levels[p * K + t];
             }
         }
@@ -128,8 +134,10 @@ std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& w
     return out;
 }
 
-std::vector<double> composite_over(const std::uint8_t* rgba, int K, int height, int width,
-                                   int num_threads) {
+template <class Level>
+std::vector<double> composite_levels(const Level* rgba, int K, int height, int width,
+                                     int num_threads) {
+    constexpr double top = std::numeric_limits<Level>::max();
     if (K < 1 || height < 1 || width < 1)
         throw std::invalid_argument("composite_over: needs at least one layer of at least 1 x 1 "
                                     "pixels, got " + std::to_string(K) + " layers of " +
@@ -141,13 +149,54 @@ std::vector<double> composite_over(const std::uint8_t* rgba, int K, int height, 
     for (std::ptrdiff_t p = 0; p < n; ++p) {
         double o[3] = {0.0, 0.0, 0.0};
         for (int t = K - 1; t >= 0; --t) {
-            const std::uint8_t* v = rgba + (t * n + p) * 4;
-            const double a = v[3] / 255.0;
-            for (int ch = 0; ch < 3; ++ch) o[ch] = a * (v[ch] / 255.0) + (1.0 - a) * o[ch];
+            const Level* v = rgba + (t * n + p) * 4;
+            const double a = v[3] / top;
+            for (int ch = 0; ch < 3; ++ch) o[ch] = a * (v[ch] / top) + (1.0 - a) * o[ch];
         }
         for (int ch = 0; ch < 3; ++ch) out[p * 3 + ch] = o[ch];
     }
     return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> quantize_alphas(const ImageView& alphas, int num_threads) {
+    return quantize_levels<std::uint8_t>(alphas, num_threads);
+}
+
+std::vector<std::uint16_t> quantize_alphas16(const ImageView& alphas, int num_threads) {
+    return quantize_levels<std::uint16_t>(alphas, num_threads);
+}
+
+OverStack over_alphas(const ImageView& alphas, const std::vector<int>& order, int num_threads) {
+    return over_levels<std::uint8_t>(alphas, order, num_threads);
+}
+
+OverStack16 over_alphas16(const ImageView& alphas, const std::vector<int>& order,
+                          int num_threads) {
+    return over_levels<std::uint16_t>(alphas, order, num_threads);
+}
+
+std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
+                                      const std::uint8_t* levels, const double* colors,
+                                      const std::vector<int>& order, int num_threads) {
+    return rgba_levels(image, weights, levels, colors, order, num_threads);
+}
+
+std::vector<std::uint16_t> rgba_layers16(const ImageView& image, const ImageView& weights,
+                                         const std::uint16_t* levels, const double* colors,
+                                         const std::vector<int>& order, int num_threads) {
+    return rgba_levels(image, weights, levels, colors, order, num_threads);
+}
+
+std::vector<double> composite_over(const std::uint8_t* rgba, int K, int height, int width,
+                                   int num_threads) {
+    return composite_levels(rgba, K, height, width, num_threads);
+}
+
+std::vector<double> composite_over16(const std::uint16_t* rgba, int K, int height, int width,
+                                     int num_threads) {
+    return composite_levels(rgba, K, height, width, num_threads);
 }
 
 }  // namespace sss

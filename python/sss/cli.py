@@ -36,7 +36,7 @@ from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, expor
     output_names, save_layers
 from .export.encode import PNG_COMPRESSION
 from ._validation import as_int, check_memory
-from .io import DEFAULT_MAX_PIXELS, imread, read_exif, read_icc_profile, resize
+from .io import DEFAULT_MAX_PIXELS, imread, read_bit_depth, read_exif, read_icc_profile, resize
 from .multilevel import layer_colors, upsample_layer_colors
 from .params import Params
 from .pipeline import METHODS, segment
@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"zlib level 0-9 of the PNG files (default {PNG_COMPRESSION}); 1 "
                           "encodes a camera photo's layers about 2.2x faster, for files "
                           "about 1.4x as large")
+    seg.add_argument("--bit-depth", choices=("auto", "8", "16"), default="auto",
+                     help="bits per channel of the layer PNGs and the OpenRaster and PSD "
+                          "layers: auto (default) writes 16 for photos of more than 8 "
+                          "bits per channel (16-bit TIFF or PNG) and 8 for the others; the "
+                          "overview is 8-bit")
     seg.add_argument("--no-metadata", action="store_true",
                      help="do not copy the photo's EXIF metadata (capture date, camera, GPS "
                           "position...) into the layer PNGs, the overview and the npz; its "
@@ -220,7 +225,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  method: str = "multilevel", model=None, num_threads: int | None = None,
                  cues=None, output_max_side: int = 0,
                  png_compression: int = PNG_COMPRESSION, metadata: bool = True,
-                 info: dict | None = None) -> dict:
+                 bit_depth="auto", info: dict | None = None) -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
 
     Parameters
@@ -267,6 +272,10 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     metadata : bool, optional
         Copy the photo's EXIF metadata (:func:`sss.io.read_exif`) into the
         PNGs and the npz (default True). The colour profile is kept either way.
+    bit_depth : {"auto", 8, 16}, optional
+        Bits per channel of the layer files (:func:`sss.export.save_layers`);
+        "auto" (default): 16 if the photo file has more than 8
+        (:func:`sss.io.read_bit_depth`), else 8.
     info : dict, optional
         Filled with ``size`` ((W, H) of the photo) and ``layers``.
 
@@ -284,7 +293,10 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     output_max_side = as_int(output_max_side, "output_max_side", minimum=0)
     stage("reading")
     formats = _check_formats(formats)
+    if bit_depth not in ("auto", 8, 16, "8", "16"):
+        raise ValueError(f"bit_depth must be 'auto', 8 or 16, got {bit_depth!r}")
     photo = imread(path, max_pixels=max_pixels)
+    bits = (16 if read_bit_depth(path) > 8 else 8) if bit_depth == "auto" else int(bit_depth)
     icc = read_icc_profile(path)  # the files carry the photo's colour profile
     exif = read_exif(path) if metadata else None
     H0, W0 = photo.shape[:2]
@@ -295,7 +307,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                                    method="bicubic"), 0, 1)
     H, W = out_photo.shape[:2]
     # before the segmentation, not after it
-    check_memory(export_memory(H, W, num_layers, formats),
+    check_memory(export_memory(H, W, num_layers, formats, bit_depth=bits),
                  f"writing {', '.join(formats)} for {num_layers} layers of {W} x {H} pixels",
                  "write the files at a smaller size (--output-max-side N), fewer outputs "
                  "(--format npz needs the least) or fewer layers (--max-side does not "
@@ -356,7 +368,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     return save_layers(outdir, name, out_photo, alphas, colors, formats=formats, raw_alphas=raw,
                        extra=extra, ora_space=ora_space, icc_profile=icc,
                        progress=_writing_stage(stage), png_compression=png_compression,
-                       exif=exif)
+                       exif=exif, bit_depth=bits)
 
 
 def _writing_stage(stage):
@@ -502,6 +514,7 @@ def _run_segment(args) -> int:
     kwargs = [dict(name=names[i], num_layers=args.layers, max_side=args.max_side,
                    output_max_side=args.output_max_side,
                    png_compression=args.png_compression, metadata=not args.no_metadata,
+                   bit_depth=args.bit_depth,
                    seed=args.seed, formats=args.format,
                    features=None if feats is None else feats[i], ora_space=args.ora_space,
                    max_pixels=args.max_pixels, method=args.method, model=args.model,

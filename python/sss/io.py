@@ -29,6 +29,7 @@ import numpy as np
 from ._validation import as_int, available_memory, check_memory, rgb_on_white
 
 __all__ = ["imread", "imsave", "resize", "read_icc_profile", "check_icc_profile", "read_exif",
+           "read_bit_depth",
            "ImageReadError", "PhotoTooLargeError", "apply_orientation", "DEFAULT_MAX_PIXELS"]
 
 
@@ -303,6 +304,48 @@ def _metadata_source(path):
     finally:
         if im is not None:
             im.close()
+
+
+def read_bit_depth(path) -> int:
+    """Bits per channel of the samples of a photo file, as stored.
+
+    :func:`imread` returns floats whatever the file holds; this says how many
+    levels they came from, e.g. to write the layers of a 16-bit TIFF or PNG
+    at 16 bits (``sss segment --bit-depth auto``, :func:`sss.export.save_layers`'s
+    `bit_depth`) rather than round them to 8.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    int
+        8 for JPEG, HEIF (as decoded) and 8-bit or palette files (PNGs of
+        1, 2 or 4 bits too), 16 for 16-bit PNGs and TIFFs, 32 for 32-bit
+        integer or floating-point TIFFs.
+
+    Raises
+    ------
+    FileNotFoundError, ImageReadError
+        As :func:`imread`.
+    """
+    p = Path(os.fspath(path))
+    with _metadata_source(p) as im:
+        if im is None:  # a TIFF only tifffile reads (e.g. floating point)
+            import tifffile
+
+            with tifffile.TiffFile(p) as tf:
+                return max(8, int(tf.pages[0].bitspersample))
+        if im.format == "PNG":
+            return max(8, _png_bit_depth(p) or 8)
+        if im.format == "TIFF":
+            return max(8, _tiff_bits(im))
+        if im.mode.startswith("I;16"):
+            return 16
+        if im.mode in ("I", "F"):
+            return 32
+        return 8
 
 
 def _tiff_icc_profile(p: Path):

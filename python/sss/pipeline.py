@@ -144,17 +144,18 @@ class SoftSegments:
 
     def save(self, directory, formats=None, *, name: str = "segments",
              ora_space: str = "srgb", icc_profile: bytes | None = None,
-             progress=None, exif: bytes | None = None) -> dict:
+             progress=None, exif: bytes | None = None, bit_depth: int = 8) -> dict:
         """Write ``name_overview.png``, ``name_layer{i}.png``, ``name.ora`` and
         ``name_alphas.npz`` (or the chosen `formats`) into `directory` with
         :func:`sss.export.save_layers`, with `icc_profile` (default: the
         result's :attr:`icc_profile`) and `exif` (default: :attr:`exif`)
-        embedded; `progress` as for :func:`sss.export.save_layers`. Returns
+        embedded; `progress` and `bit_depth` (8 or 16 bits per channel of
+        the layer files) as for :func:`sss.export.save_layers`. Returns
         the files written per format."""
         from .export import FORMATS, save_result
         return save_result(self, directory, FORMATS if formats is None else formats,
                            name=name, ora_space=ora_space, icc_profile=icc_profile,
-                           progress=progress, exif=exif)
+                           progress=progress, exif=exif, bit_depth=bit_depth)
 
     def layer(self, i: int) -> np.ndarray:
         """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours

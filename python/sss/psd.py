@@ -2,15 +2,17 @@
 
 No maintained Python library writes layered PSD files from pixel data (psd-tools
 reads them and edits existing files), so this module writes the small subset of
-the format that a stack of 8-bit RGBA pixel layers needs (Adobe Photoshop File
-Formats Specification, "Layer and Mask Information Section"):
+the format that a stack of 8- or 16-bit RGBA pixel layers needs (Adobe Photoshop
+File Formats Specification, "Layer and Mask Information Section"):
 
-- header: signature ``8BPS``, version 1, 3 channels, 8 bits, RGB mode;
+- header: signature ``8BPS``, version 1, 3 channels, 8 or 16 bits, RGB mode;
 - empty colour-mode data; as image resources, the ICC profile (resource
   1039) when one is given;
 - layer info: one full-size layer record per soft layer (channels -1 = alpha,
   0, 1, 2 = R, G, B; blend mode ``norm``; opacity 255; the layer's name),
-  then each channel's raw (uncompressed) data;
+  then each channel's raw (uncompressed) data, 16-bit samples big-endian. A
+  16-bit file holds this layer info in the additional layer information
+  block ``Lr16`` after an empty layer info, where Photoshop puts it;
 - the merged image (raw, planar), which readers show as a preview.
 
 The layers are those of the OpenRaster stack (:func:`sss.export.ora_layers`):
@@ -38,9 +40,10 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
 
     Parameters
     ----------
-    rgba_top_to_bottom : (K, H, W, 4) uint8 ndarray
-        The layers, top first (as :func:`sss.export.ora_layers` returns them).
-    merged : (H, W, 3) uint8 ndarray
+    rgba_top_to_bottom : (K, H, W, 4) uint8 or uint16 ndarray
+        The layers, top first (as :func:`sss.export.ora_layers` returns them);
+        uint16 gives a 16-bit file.
+    merged : (H, W, 3) ndarray of the layers' dtype
         The composite shown as the file's preview.
     names : sequence of str
         Layer names, top first.
@@ -59,16 +62,18 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
     if not (1 <= h <= 30000 and 1 <= w <= 30000):
         raise ValueError(f"a PSD file holds 1 to 30000 pixels a side, got {w} x {h}")
     merged = np.asarray(merged)
-    if merged.shape != (h, w, 3) or merged.dtype != np.uint8:
-        raise ValueError(f"merged must be an ({h}, {w}, 3) uint8 array, got {merged.dtype} "
-                         f"{merged.shape}")
+    if merged.shape != (h, w, 3) or merged.dtype != rgba.dtype:
+        raise ValueError(f"merged must be an ({h}, {w}, 3) {rgba.dtype} array (the layers' "
+                         f"dtype), got {merged.dtype} {merged.shape}")
+    depth = 8 * rgba.dtype.itemsize
+    sample = ">u2" if depth == 16 else np.uint8
     from .io import check_icc_profile
 
     icc_profile = check_icc_profile(icc_profile)
     names = list(names)
     if len(names) != k:
         raise ValueError(f"{k} layers but {len(names)} names")
-    plane = h * w
+    plane = h * w * rgba.dtype.itemsize
     # Photoshop lists layer records bottom first.
     bottom_first = list(range(k - 1, -1, -1))
     records, data = [], []
@@ -81,18 +86,24 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
         rec += struct.pack(">I", len(extra)) + extra
         records.append(rec)
         for c in (3, 0, 1, 2):  # alpha, R, G, B
-            data.append(struct.pack(">H", 0) + np.ascontiguousarray(rgba[t, ..., c]).tobytes())
+            data.append(struct.pack(">H", 0)
+                        + np.ascontiguousarray(rgba[t, ..., c], dtype=sample).tobytes())
     layer_info = struct.pack(">h", k) + b"".join(records) + b"".join(data)
-    layer_info += b"\0" * (len(layer_info) % 2)  # even length
-    layer_section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
+    if depth == 8:
+        layer_info += b"\0" * (len(layer_info) % 2)  # even length
+        layer_section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
+    else:  # empty layer info and global mask info, then the 'Lr16' block (4-byte aligned)
+        layer_info += b"\0" * (-len(layer_info) % 4)
+        layer_section = (struct.pack(">II", 0, 0) + b"8BIMLr16"
+                         + struct.pack(">I", len(layer_info)) + layer_info)
     resources = b""
     if icc_profile is not None:
         # 8BIM, ID, empty Pascal name (padded to even), size, data (padded to even)
         resources = (b"8BIM" + struct.pack(">HBBI", 1039, 0, 0, len(icc_profile))
                      + icc_profile + b"\0" * (len(icc_profile) % 2))
-    out = [b"8BPS", struct.pack(">H6xHIIHH", 1, 3, h, w, 8, 3),
+    out = [b"8BPS", struct.pack(">H6xHIIHH", 1, 3, h, w, depth, 3),
            struct.pack(">I", 0), struct.pack(">I", len(resources)), resources,
            struct.pack(">I", len(layer_section)), layer_section,
            struct.pack(">H", 0)]
-    out += [np.ascontiguousarray(merged[..., c]).tobytes() for c in range(3)]
+    out += [np.ascontiguousarray(merged[..., c], dtype=sample).tobytes() for c in range(3)]
     return b"".join(out)

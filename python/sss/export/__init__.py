@@ -20,15 +20,16 @@ from .._files import check_name, write_set
 from .._validation import as_int, check_memory
 from ..colors import estimate_layer_colors, normalize_alphas
 from ..io import check_icc_profile
-from .compositing import (_check_space, _layer_rgba, _ora_layers, _round8, composite_additive,
-                          composite_over, layer_rgba, ora_layers, quantize_alphas)
+from .compositing import (BIT_DEPTHS, _check_space, _layer_rgba, _ora_layers, _to_levels,
+                          check_bits, composite_additive, composite_over, layer_rgba, ora_layers,
+                          quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
 from .encode import PNG_COMPRESSION, npz_bytes, png_bytes, png_bytes_many
 from .ora import _ora_file, write_ora
 from .preview import PALETTE, _overview, color_coded, overview
 from .srgb import linear_to_srgb, srgb_to_linear
 
-__all__ = ["FORMATS", "ALL_FORMATS", "PALETTE", "export_memory", "quantize_alphas", "layer_rgba", "ora_layers",
+__all__ = ["FORMATS", "ALL_FORMATS", "BIT_DEPTHS", "PALETTE", "export_memory", "quantize_alphas", "layer_rgba", "ora_layers",
            "srgb_to_linear", "linear_to_srgb",
            "composite_additive", "composite_over", "color_coded", "overview",
            "write_ora", "save_layers", "save_result", "output_name", "output_names"]
@@ -44,9 +45,14 @@ _COLOUR_FORMATS = ("overview", "png", "ora", "psd")
 #: bench/bench_files.py, and 85 for --format psd on a 12-megapixel photo)
 #: and for the npz alone (measured 48 on a 12-megapixel photo)
 _BYTES_PER_PIXEL_LAYER = {"colours": 110, "npz": 50}
+#: more bytes per pixel and layer of 16-bit layer files (the (K, H, W, 4)
+#: layer stack is uint16 instead of uint8, and a big-endian, filtered copy
+#: of each layer being encoded)
+_BYTES_16_BIT = 16
 
 
-def export_memory(height: int, width: int, num_layers: int, formats=FORMATS) -> float:
+def export_memory(height: int, width: int, num_layers: int, formats=FORMATS, *,
+                  bit_depth: int = 8) -> float:
     """Estimated peak bytes of writing `formats` for `num_layers` layers of a
     `height` x `width` photo (colour estimation included), for refusing a
     photo before the work starts rather than running out of memory midway.
@@ -57,6 +63,7 @@ def export_memory(height: int, width: int, num_layers: int, formats=FORMATS) -> 
         The photo's size in pixels (the files are written at this size).
     num_layers : int
     formats : iterable of str
+    bit_depth : {8, 16}, optional
         As for :func:`save_layers`.
 
     Returns
@@ -64,7 +71,10 @@ def export_memory(height: int, width: int, num_layers: int, formats=FORMATS) -> 
     float, bytes
     """
     kind = "colours" if any(f in _check_formats(formats) for f in _COLOUR_FORMATS) else "npz"
-    return float(_BYTES_PER_PIXEL_LAYER[kind]) * height * width * max(1, num_layers)
+    per = _BYTES_PER_PIXEL_LAYER[kind]
+    if check_bits(bit_depth) == 16 and any(f in formats for f in ("png", "ora", "psd")):
+        per += _BYTES_16_BIT
+    return float(per) * height * width * max(1, num_layers)
 
 
 def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
@@ -75,7 +85,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 icc_profile: bytes | None = None,
                 progress=None,
                 png_compression: int = PNG_COMPRESSION,
-                exif: bytes | None = None) -> dict[str, list[Path]]:
+                exif: bytes | None = None, bit_depth: int = 8) -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -126,6 +136,13 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         camera...), embedded in the layer PNGs and the overview (eXIf chunk)
         and kept in the npz (``exif``, uint8), so that photo managers file
         the layers with the photo. None: no metadata.
+    bit_depth : {8, 16}, optional
+        Bits per channel of the layer PNGs and the layers and composite of
+        the OpenRaster and PSD files: 8 (default) or 16, for photos of more
+        than 8 bits per channel (16-bit TIFFs or PNGs, e.g. from a raw
+        converter; :func:`sss.io.read_bit_depth`), whose smooth gradients
+        would otherwise be rounded to 256 levels. The overview (a preview)
+        is 8-bit either way. 16-bit files are about twice as large.
 
     Returns
     -------
@@ -149,6 +166,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     check_name(name)
     icc = check_icc_profile(icc_profile)
     png_compression = as_int(png_compression, "png_compression", minimum=0, maximum=9)
+    bits = check_bits(bit_depth)
     if exif is not None and not isinstance(exif, (bytes, bytearray)):
         raise TypeError(f"exif must be bytes (sss.io.read_exif) or None, got "
                         f"{type(exif).__name__}")
@@ -159,7 +177,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     out = Path(os.fspath(outdir))
     shape = np.shape(alphas)
     if len(shape) == 3:
-        check_memory(export_memory(shape[0], shape[1], shape[2], formats),
+        check_memory(export_memory(shape[0], shape[1], shape[2], formats, bit_depth=bits),
                      f"writing {', '.join(formats)} for {shape[2]} layers of "
                      f"{shape[1]} x {shape[0]} pixels")
     img = np.asarray(image, dtype=np.float64)
@@ -193,7 +211,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
             png_bytes(_overview(img, a, colors), icc, png_compression, exif))
     if "png" in formats:
         report("png")
-        rgba = _layer_rgba(img, a, colors)
+        rgba = _layer_rgba(img, a, colors, bits)
         for k, data in enumerate(png_bytes_many(rgba, icc, png_compression, exif)):
             add("png", output_name(name, "png", k), data)
         del rgba
@@ -201,12 +219,12 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         report("ora")
         add("ora", output_name(name, "ora"),
             _ora_file(img, a, colors, space=ora_space, icc_profile=icc,
-                      compression=png_compression)[0])
+                      compression=png_compression, bits=bits)[0])
     if "psd" in formats:
         report("psd")
         from ..psd import psd_bytes
-        order, rgba = _ora_layers(img, a, colors, None, ora_space)
-        merged = _round8(composite_over(rgba, space=ora_space))
+        order, rgba = _ora_layers(img, a, colors, None, ora_space, bits)
+        merged = _to_levels(composite_over(rgba, space=ora_space), bits)
         add("psd", output_name(name, "psd"),
             psd_bytes(rgba, merged, [f"layer {i}" for i in order], icc_profile=icc))
     if "npz" in formats:
@@ -248,12 +266,13 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
                 ora_space: str = "srgb", icc_profile: bytes | None = None,
-                progress=None, exif: bytes | None = None) -> dict[str, list[Path]]:
+                progress=None, exif: bytes | None = None,
+                bit_depth: int = 8) -> dict[str, list[Path]]:
     """Write a :class:`sss.SoftSegments` result (``SoftSegments.save``): the
     `formats` of :func:`save_layers`, the npz with what :func:`sss.load`
     needs to give the result back whole. `icc_profile` and `exif` default to
     the result's own (``result.icc_profile``, ``result.exif``, e.g. from
-    :func:`sss.load`).
+    :func:`sss.load`); `bit_depth` as for :func:`save_layers`.
     Returns the files written per format."""
     if getattr(result, "image", None) is None:
         raise ValueError("saving layers needs the photo: this result has no image")
@@ -271,4 +290,5 @@ def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
                        icc_profile=(getattr(result, "icc_profile", None)
                                     if icc_profile is None else icc_profile),
                        progress=progress,
-                       exif=getattr(result, "exif", None) if exif is None else exif)
+                       exif=getattr(result, "exif", None) if exif is None else exif,
+                       bit_depth=bit_depth)

@@ -11,7 +11,7 @@ import numpy as np
 from .._files import atomic_write
 from ..colors import normalize_alphas
 from ..io import check_icc_profile
-from .compositing import _ora_layers, _round8, composite_over
+from .compositing import _ora_layers, _round8, _to_levels, check_bits, composite_over
 from .encode import PNG_COMPRESSION, png_bytes_many
 
 __all__ = ["write_ora"]
@@ -19,7 +19,7 @@ __all__ = ["write_ora"]
 
 def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *,
               layer_names=None, space: str = "srgb",
-              icc_profile: bytes | None = None) -> list[int]:
+              icc_profile: bytes | None = None, bits: int = 8) -> list[int]:
     """Write an OpenRaster file whose layer stack shows the photo.
 
     The zip holds ``mimetype`` (stored, uncompressed, first), ``stack.xml``,
@@ -31,7 +31,9 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
     in GIMP instead (its loader's *Normal* mode blends in linear light):
     see :func:`ora_layers`. `icc_profile` (RGB ICC profile bytes, e.g.
     :func:`sss.io.read_icc_profile` of the photo) is embedded in every PNG.
-    Returns the top-to-bottom layer order.
+    `bits` = 16 writes the layers and ``mergedimage.png`` as 16-bit PNGs
+    (for photos of more than 8 bits per channel; the thumbnail stays 8-bit,
+    as the specification asks). Returns the top-to-bottom layer order.
 
     References
     ----------
@@ -39,23 +41,26 @@ def write_ora(path, image: np.ndarray, alphas: np.ndarray, colors: np.ndarray, *
            mimetype, mergedimage.png, Thumbnails/thumbnail.png).
     """
     data, order = _ora_file(image, normalize_alphas(alphas), colors, layer_names=layer_names,
-                            space=space, icc_profile=check_icc_profile(icc_profile))
+                            space=space, icc_profile=check_icc_profile(icc_profile),
+                            bits=check_bits(bits))
     atomic_write(path, data)
     return order
 
 
 def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_profile=None,
-              compression=PNG_COMPRESSION):
+              compression=PNG_COMPRESSION, bits=8):
     """The bytes of write_ora's file and its top-to-bottom layer order
     (`alphas` normalised already)."""
     from PIL import Image
 
-    order, rgba = _ora_layers(image, alphas, colors, None, space)
+    order, rgba = _ora_layers(image, alphas, colors, None, space, bits)
     h, w = rgba.shape[1:3]
     if layer_names is None:
         layer_names = [f"layer {i}" for i in range(rgba.shape[0])]
-    merged = _round8(composite_over(rgba, space=space))
-    thumb = Image.fromarray(merged)
+    composite = composite_over(rgba, space=space)
+    merged = _to_levels(composite, bits)
+    thumb = Image.fromarray(merged if bits == 8 else _round8(composite))
+    del composite
     thumb.thumbnail((256, 256), Image.Resampling.LANCZOS)
     entries = []
     xml = [f'<?xml version="1.0" encoding="UTF-8"?>\n'
