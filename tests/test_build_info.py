@@ -67,6 +67,7 @@ def test_show_config_prints_the_build(capsys):
     assert cfg["cue_models"]["u2netp.onnx"].endswith("u2netp.onnx")
     assert "u2netp.onnx (cue):" in out
     assert "optional: pillow_heif" in out and "HEIC" in cfg["python"]["optional"]["pillow_heif"]
+    assert "optional: rawpy" in out and "raw" in cfg["python"]["optional"]["rawpy"]
     with pytest.raises(ValueError, match="mode"):
         sss.show_config(mode="json")
 

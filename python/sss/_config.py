@@ -57,11 +57,15 @@ def build_config() -> dict:
         except ImportError:
             deps[name] = None
     optional = {}
-    for name, what in (("pillow_heif", "HEIC/HEIF photos"),):
+    # from the installed distributions' metadata, without importing them (rawpy
+    # would load its own OpenMP runtime into the process)
+    from importlib import metadata
+
+    for name, dist, what in (("pillow_heif", "pillow-heif", "HEIC/HEIF photos"),
+                             ("rawpy", "rawpy", "camera raw files")):
         try:
-            mod = __import__(name)
-            optional[name] = f"{getattr(mod, '__version__', '?')} ({what})"
-        except ImportError:
+            optional[name] = f"{metadata.version(dist)} ({what})"
+        except metadata.PackageNotFoundError:
             optional[name] = f"not installed ({what} cannot be read)"
     return {
         "sss": {"version": __version__, "extension": _core.__file__},

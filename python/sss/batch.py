@@ -83,9 +83,13 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
         One record per photo, in the order of `paths` (see :func:`segment_one`);
         failures are records with ``status="failed"``, never exceptions.
     """
-    from .cli import _expand_photos, _record, _unique_names
+    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names
 
-    photos = _expand_photos([os.fspath(p) for p in paths], recursive=False)
+    skipped: list = []
+    photos = _expand_photos([os.fspath(p) for p in paths], recursive=False, skipped=skipped)
+    if skipped:
+        warnings.warn(_raw_skipped_note(skipped)[len("sss: note: "):].strip(), UserWarning,
+                      stacklevel=2)
     out = Path(os.fspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
     names = _unique_names(photos)

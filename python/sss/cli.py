@@ -36,7 +36,8 @@ from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, expor
     output_names, save_layers
 from .export.encode import PNG_COMPRESSION
 from ._validation import as_int, check_memory
-from .io import DEFAULT_MAX_PIXELS, imread, read_bit_depth, read_exif, read_icc_profile, resize
+from .io import DEFAULT_MAX_PIXELS, RAW_SUFFIXES, imread, read_bit_depth, read_exif, \
+    read_icc_profile, resize
 from .multilevel import layer_colors, upsample_layer_colors
 from .params import Params
 from .pipeline import METHODS, segment
@@ -88,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "and NAME_alphas.npz into OUTDIR.")
     seg.add_argument("photos", nargs="+", metavar="PHOTO",
                      help="JPEG, PNG or TIFF photos (8/16-bit, grey or RGB(A)), HEIC/HEIF "
-                          "(with pillow-heif installed), or folders of them")
+                          "(with pillow-heif installed), camera raw files (DNG, CR2, CR3, "
+                          "NEF, ARW, RAF, ORF, RW2...; with rawpy installed), or folders of "
+                          "them")
     seg.add_argument("-r", "--recursive", action="store_true",
                      help="look for photos in the subfolders of folders too")
     seg.add_argument("--skip-existing", action="store_true",
@@ -421,22 +424,42 @@ def _sigterm_raises():
 
 
 # ---------------------------------------------------------------- main
-#: file suffixes taken from folders (files named explicitly are always tried)
+#: file suffixes taken from folders (files named explicitly are always tried);
+#: camera raw files (sss.io.RAW_SUFFIXES) too when rawpy is installed
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
 
 
-def _expand_photos(paths, recursive: bool) -> list[Path]:
+def _have_rawpy() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rawpy") is not None
+
+
+def _expand_photos(paths, recursive: bool, skipped: list | None = None) -> list[Path]:
     """The photos named, with folders replaced by the photos in them (sorted;
-    with `recursive`, in their subfolders too)."""
+    with `recursive`, in their subfolders too). Camera raw files in folders
+    are taken when rawpy is installed; otherwise they are appended to
+    `skipped` (if given) instead, so that a folder of raw + JPEG pairs
+    gives its JPEGs rather than a failure per raw file."""
+    suffixes = PHOTO_SUFFIXES + (RAW_SUFFIXES if _have_rawpy() else ())
     out: list[Path] = []
     for p in (Path(x) for x in paths):
         if p.is_dir():
-            found = p.rglob("*") if recursive else p.iterdir()
-            out.extend(sorted(f for f in found
-                              if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES))
+            found = sorted(f for f in (p.rglob("*") if recursive else p.iterdir())
+                           if f.is_file())
+            out.extend(f for f in found if f.suffix.lower() in suffixes)
+            if skipped is not None:
+                skipped.extend(f for f in found if f.suffix.lower() in RAW_SUFFIXES
+                               and f.suffix.lower() not in suffixes)
         else:
             out.append(p)
     return out
+
+
+def _raw_skipped_note(skipped: list) -> str:
+    return (f"sss: note: skipped {len(skipped)} camera raw file(s) in the folder(s), e.g. "
+            f"{skipped[0]}: reading them needs the optional rawpy package (pip install "
+            "rawpy, or pip install 'semantic-soft-segmentation[raw]')\n")
 
 
 def _expected_outputs(outdir: Path, name: str, formats, num_layers: int) -> list[Path]:
@@ -480,7 +503,10 @@ def _summary(records: list[dict]) -> str:
 
 
 def _run_segment(args) -> int:
-    photos = _expand_photos(args.photos, args.recursive)
+    skipped: list[Path] = []
+    photos = _expand_photos(args.photos, args.recursive, skipped)
+    if skipped:  # shown even with --quiet: photos the user expects are left out
+        sys.stderr.write(_raw_skipped_note(skipped))
     if not photos:
         sys.stderr.write("sss: error: no photos found in " + ", ".join(args.photos) + "\n")
         return 2

@@ -2,7 +2,8 @@
 
 Photos are read with Pillow. Pillow reads 16-bit RGB(A) files as 8-bit, so
 16-bit TIFFs are read with tifffile and 16-bit PNGs with pypng, keeping
-their full precision. Every photo comes back as an (H, W, 3) float array in
+their full precision; camera raw files are developed by LibRaw (the optional
+rawpy package). Every photo comes back as an (H, W, 3) float array in
 [0, 1]:
 
 - grayscale is replicated to three channels;
@@ -29,7 +30,7 @@ import numpy as np
 from ._validation import as_int, available_memory, check_memory, rgb_on_white
 
 __all__ = ["imread", "imsave", "resize", "read_icc_profile", "check_icc_profile", "read_exif",
-           "read_bit_depth",
+           "read_bit_depth", "RAW_SUFFIXES",
            "ImageReadError", "PhotoTooLargeError", "apply_orientation", "DEFAULT_MAX_PIXELS"]
 
 
@@ -65,6 +66,56 @@ def _heif_support(p: Path) -> None:
             "(pip install pillow-heif, or pip install 'semantic-soft-segmentation[heif]')"
         ) from None
     pillow_heif.register_heif_opener()  # idempotent; rotations are applied on decode
+
+
+#: file suffixes of camera raw files, developed with LibRaw through the optional rawpy
+RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2",
+                ".raf", ".orf", ".rw2", ".rwl", ".pef", ".ptx", ".srw", ".x3f", ".3fr",
+                ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mos", ".mef", ".mrw")
+
+
+def _is_raw(p: Path) -> bool:
+    return p.suffix.lower() in RAW_SUFFIXES
+
+
+def _rawpy(name: str):
+    try:
+        import rawpy
+    except ImportError:
+        raise ImageReadError(
+            f"{name}: a camera raw file; reading it needs the optional rawpy package "
+            "(pip install rawpy, or pip install 'semantic-soft-segmentation[raw]')"
+        ) from None
+    return rawpy
+
+
+def _read_raw(p: Path, name: str, max_pixels: int | None, max_side: int | None):
+    """A camera raw file developed by LibRaw (rawpy): (H, W, 3) uint16 sRGB,
+    upright, and False (no alpha)."""
+    rawpy = _rawpy(name)
+    try:
+        with rawpy.imread(str(p)) as raw:  # reads the header; decoding comes later
+            w, h = raw.sizes.width, raw.sizes.height
+            if max_pixels is not None and w * h > max_pixels:
+                raise PhotoTooLargeError(
+                    f"{name}: {w} x {h} = {w * h / 1e6:.1f} million pixels is more than the "
+                    f"limit of max_pixels={max_pixels} ({max_pixels / 1e6:g} million); raise "
+                    "the limit (sss segment --max-pixels N) to read it")
+            # LibRaw's half-size mode skips demosaicing (one pixel per 2x2 block)
+            half = max_side is not None and max(w, h) >= 2 * max_side
+            s = 4 if half else 1
+            # LibRaw's buffers (raw data, 4-channel image, output) and the float copy
+            check_memory(w * h * (2 + 8 / s + 6 / s + 3 * 8 * 2 / s), f"reading {name}")
+            rgb = raw.postprocess(use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB,
+                                  output_bps=16, half_size=half)
+    except rawpy.LibRawError as e:
+        raise ImageReadError(f"{name}: cannot decode the camera raw file "
+                             f"({type(e).__name__}: {e})") from e
+    if max_side is not None:
+        reduce = max(1, max(rgb.shape[:2]) // max_side)
+        if reduce > 1:
+            rgb = _reduce_array(rgb, reduce)
+    return rgb, False
 
 
 def apply_orientation(array: np.ndarray, orientation: int | None) -> np.ndarray:
@@ -138,8 +189,11 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     ----------
     path : str or os.PathLike
         JPEG, PNG, TIFF (8 or 16 bits per channel, or floating point), HEIF /
-        HEIC (with the optional pillow-heif package) or any other format
-        Pillow reads.
+        HEIC (with the optional pillow-heif package), camera raw files
+        (:data:`RAW_SUFFIXES`: DNG, CR2, CR3, NEF, ARW, RAF...; with the
+        optional rawpy package, developed by LibRaw with its defaults and the
+        camera's white balance, to 16-bit sRGB) or any other format Pillow
+        reads.
     dtype : float32 or float64, optional
         Output type.
     max_pixels : int or None, optional
@@ -149,7 +203,8 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
         limit (the available memory is still checked).
     max_side : int, optional
         Shrink on load: JPEGs are decoded at a reduced scale (1/2, 1/4 or
-        1/8: Pillow's draft mode) and other images are reduced by an
+        1/8: Pillow's draft mode), raw files at half size (LibRaw's
+        half-size mode, no demosaicing) and other images are reduced by an
         integer factor (box filter) before the conversion to floats, so that
         the longer side is at least `max_side` and at most twice it. The
         photo is not shrunk below `max_side`; resize it exactly afterwards.
@@ -194,6 +249,8 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     if max_side is not None:
         max_side = as_int(max_side, "max_side", minimum=1)
     available_memory()  # a malformed SSS_MEMORY_LIMIT is reported as such
+    if _is_raw(p):
+        return _finish(*_read_raw(p, name, max_pixels, max_side), None, name, dtype)
     _heif_support(p)
     try:
         with Image.open(p) as im:
@@ -286,7 +343,9 @@ def _not_an_image(name) -> ImageReadError:
 def _metadata_source(path):
     """Pillow's (lazy) image of the photo file `path`, for reading its
     metadata; None for a TIFF that only tifffile reads (e.g. floating
-    point). FileNotFoundError / ImageReadError as :func:`imread`."""
+    point) or a camera raw file Pillow cannot open (raw files in a TIFF
+    container, e.g. DNG, CR2, NEF, ARW, open as TIFFs).
+    FileNotFoundError / ImageReadError as :func:`imread`."""
     from PIL import Image, UnidentifiedImageError
 
     p = Path(os.fspath(path))
@@ -296,9 +355,9 @@ def _metadata_source(path):
     try:
         im = Image.open(p)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        if _tiff_icc_profile(p) is False:
+        if not _is_raw(p) and _tiff_icc_profile(p) is False:
             raise _not_an_image(p) from None
-        im = None
+        im = None  # a TIFF only tifffile reads, or a raw file not in a TIFF container
     try:
         yield im
     finally:
@@ -322,7 +381,8 @@ def read_bit_depth(path) -> int:
     -------
     int
         8 for JPEG, HEIF (as decoded) and 8-bit or palette files (PNGs of
-        1, 2 or 4 bits too), 16 for 16-bit PNGs and TIFFs, 32 for 32-bit
+        1, 2 or 4 bits too), 16 for 16-bit PNGs and TIFFs and for camera
+        raw files (:func:`imread` develops them at 16 bits), 32 for 32-bit
         integer or floating-point TIFFs.
 
     Raises
@@ -332,6 +392,8 @@ def read_bit_depth(path) -> int:
     """
     p = Path(os.fspath(path))
     with _metadata_source(p) as im:
+        if _is_raw(p):
+            return 16
         if im is None:  # a TIFF only tifffile reads (e.g. floating point)
             import tifffile
 
@@ -383,7 +445,8 @@ def read_icc_profile(path) -> bytes | None:
         The profile; None if the file has none, or one that is not an RGB
         profile (a grey or CMYK photo is converted to RGB values when read,
         so its profile no longer applies; a malformed one is ignored with a
-        ``UserWarning``).
+        ``UserWarning``). None for a camera raw file: :func:`imread`
+        develops it to sRGB, whatever its container holds.
 
     Raises
     ------
@@ -394,6 +457,8 @@ def read_icc_profile(path) -> bytes | None:
 
     p = Path(os.fspath(path))
     with _metadata_source(p) as im:
+        if _is_raw(p):
+            return None
         # a TIFF Pillow cannot open (imread reads it with tifffile): tifffile's tag
         prof = im.info.get("icc_profile") if im is not None else _tiff_icc_profile(p)
     if not prof:
@@ -427,7 +492,9 @@ def read_exif(path) -> bytes | None:
     position...; ``sss segment --no-metadata`` leaves the metadata out). Not
     kept: tags of the file's layout (a TIFF's strips, sizes, sample format),
     the writing program's description and name, and the embedded thumbnail.
-    A TIFF that only tifffile reads (e.g. floating point) gives None.
+    A TIFF that only tifffile reads (e.g. floating point) gives None, and
+    so does a camera raw file that is not in a TIFF container (e.g. CR3,
+    RAF); those in one (DNG, CR2, NEF, ARW...) give their main EXIF tags.
     Malformed EXIF is ignored with a
     ``UserWarning``.
 
@@ -446,10 +513,12 @@ def read_exif(path) -> bytes | None:
 
     p = Path(os.fspath(path))
     with _metadata_source(p) as im:
-        if im is None:  # a TIFF only tifffile reads: its EXIF is not read
+        if im is None and not _is_raw(p):  # a TIFF only tifffile reads
             return None
         try:
-            src = im.getexif()
+            src = im.getexif() if im is not None else _raw_exif(p)
+            if src is None:
+                return None
             out = Image.Exif()
             for tag in _EXIF_IFD0_TAGS:
                 if tag in src:
@@ -467,6 +536,26 @@ def read_exif(path) -> bytes | None:
             warnings.warn(f"{p}: ignoring its EXIF metadata, which cannot be read ({e})",
                           UserWarning, stacklevel=2)
             return None
+
+
+#: bytes read from the start of a raw file for its EXIF (the main IFD and the
+#: Exif sub-IFD come before the raw data in TIFF-based raw formats)
+_RAW_EXIF_BYTES = 1 << 22
+
+
+def _raw_exif(p: Path):
+    """The EXIF of a camera raw file in a TIFF container (DNG, CR2, NEF,
+    ARW, PEF...) that Pillow cannot open as an image: its main IFD parsed
+    from the file's start; None for the other raw formats."""
+    from PIL import Image
+
+    with open(p, "rb") as f:
+        head = f.read(_RAW_EXIF_BYTES)
+    if head[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    src = Image.Exif()
+    src.load(head)
+    return src
 
 
 class PhotoTooLargeError(ImageReadError):
