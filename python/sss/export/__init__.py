@@ -127,8 +127,9 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     png_compression : int, optional
         zlib level 0-9 of the PNGs (the layers, the overview and those in
         the OpenRaster file); default 6. Lower is faster and larger: on a
-        12-megapixel photo's layers, level 1 encodes 2.2x faster than 6 for
-        files 1.4x as large, level 3 1.8x faster for 1.27x (measured on one
+        12-megapixel photo's layers, level 2 encodes 3.7x faster than 6 for
+        files 1.27x as large, level 3 2.9x faster for 1.14x, level 1 4.7x
+        faster for 2x, level 9 10x slower for 0.9x (measured on one
         photo).
         The pixels are the same at every level.
     exif : bytes, optional
