@@ -476,3 +476,27 @@ def test_read_only_inputs_are_accepted_and_left_as_they_are(tmp_path, rng):
                                                                    "npz", "psd"))
     for k, v in arrays.items():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (7, 9, 3), (6, 5, 4), (1, 1, 3)])
+def test_png_bytes_8_bit_round_trips_through_pillow(rng, shape, monkeypatch):
+    """sss's own PNG encoder (not Pillow's) writes files Pillow reads back
+    exactly, with zlib-ng and with the standard library's zlib alike."""
+    import zlib
+
+    from sss.export import encode
+
+    arr = rng.integers(0, 256, size=shape).astype(np.uint8)
+    arr.flat[0], arr.flat[-1] = 0, 255
+    first = encode.png_bytes(arr, None, 6)
+    monkeypatch.setattr(encode, "_deflate", zlib)
+    for data in (first, encode.png_bytes(arr, None, 6)):
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            want = "L" if len(shape) == 2 else {3: "RGB", 4: "RGBA"}[shape[2]]
+            assert im.mode == want
+            np.testing.assert_array_equal(np.asarray(im), arr)
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        encode.png_bytes(arr.astype(np.float32))
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        encode.png_bytes(arr[:0])
