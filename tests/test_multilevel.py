@@ -177,19 +177,28 @@ def test_guided_upsample_rejects_bad_input(rng):
 SMALL = small(n_segments=60, levels=dict(working_pixels=1200))
 
 
-def test_upsample_layer_colors_is_resize_then_projection(rng):
-    # the core's fused version against the two public steps it replaces:
-    # each layer's colours resized as sss.io.resize does, then projected
+@pytest.mark.parametrize("H, W", [(23, 31), (7, 31), (23, 9), (7, 9), (5, 40)])
+def test_upsample_layer_colors_is_resize_then_projection(rng, H, W):
+    # the core's fused version (all layers, one output row at a time, projected
+    # in place) against the two steps it replaces: each layer's colours resized
+    # by the core's resize_image, then projected; also where only one of the
+    # two resampling passes is needed, or one shrinks. Where both enlarge (the
+    # use: working level to photo) that resize is sss.io.resize's (Pillow's).
+    from sss import _core
     from sss.io import resize
     from sss.multilevel import upsample_layer_colors
 
-    h, w, H, W, k = 7, 9, 23, 31, 4
+    h, w, k = 7, 9, 4
     small_colors = rng.random((h, w, k, 3))
     img = rng.random((H, W, 3))
     a = sss.normalize_alphas(rng.random((H, W, k)))
     up = np.empty((H, W, k, 3))
     for i in range(k):
-        up[:, :, i] = resize(small_colors[:, :, i], H, W, method="bilinear")
+        up[:, :, i] = _core.resize_image(np.ascontiguousarray(small_colors[:, :, i]), H, W,
+                                         "bilinear")
+        if H >= h and W >= w:
+            np.testing.assert_array_equal(
+                up[:, :, i], resize(small_colors[:, :, i], H, W, method="bilinear"))
     want = sss.project_layer_colors(img, a, up)
     got = upsample_layer_colors(small_colors, img, a)
     np.testing.assert_array_equal(got, want)

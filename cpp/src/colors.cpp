@@ -435,12 +435,16 @@ LayerColors estimate_layer_colors(const ImageView& image, const ImageView& alpha
 
 void check_projection(const ImageView& image, const ImageView& alphas, const double* colors,
                       const char* what) {
+    check_projection_inputs(image, alphas, what);
+    check_finite(colors, image.num_pixels() * alphas.channels * 3, what, "colors");
+}
+
+void check_projection_inputs(const ImageView& image, const ImageView& alphas, const char* what) {
     check_pair(image, alphas, what);
     const std::ptrdiff_t n = image.num_pixels();
     const int K = alphas.channels;
     check_finite(image.data, n * 3, what, "image");
     check_finite(alphas.data, n * K, what, "alphas");
-    check_finite(colors, n * K * 3, what, "colors");
     for (std::ptrdiff_t p = 0; p < n; ++p) {
         const double* a = alphas.pixel(p);
         double s = 0;

@@ -219,21 +219,30 @@ std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageVi
     if (image.channels != 3 || image.height != alphas.height || image.width != alphas.width)
         throw std::invalid_argument("upsample_layer_colors: image must be H x W x 3 like the "
                                     "alphas");
-    const int H = image.height, W = image.width, h = colors.height, w = colors.width;
-    const std::ptrdiff_t n = image.num_pixels(), m = static_cast<std::ptrdiff_t>(h) * w;
-    std::vector<double> out(static_cast<size_t>(n) * K * 3);
-    std::vector<double> layer(static_cast<size_t>(m) * 3);
+    check_projection_inputs(image, alphas, "upsample_layer_colors");
+    check_finite(colors.data, colors.num_pixels() * colors.channels, "upsample_layer_colors",
+                 "colors");
+    const int H = image.height, W = image.width;
+    // every layer's colours at once, one output row at a time, projected while
+    // the row is in cache: no full-size copy per layer (the values are those of
+    // resize_image per layer followed by project_layer_colors, bitwise)
     const int threads = resolve_threads(num_threads);
-    for (int k = 0; k < K; ++k) {
-        for (std::ptrdiff_t q = 0; q < m; ++q)
-            for (int c = 0; c < 3; ++c) layer[q * 3 + c] = colors.data[(q * K + k) * 3 + c];
-        const std::vector<double> up = resize_image(ImageView{layer.data(), h, w, 3}, H, W,
-                                                    ResizeFilter::Bilinear, threads);
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (std::ptrdiff_t p = 0; p < n; ++p)
-            for (int c = 0; c < 3; ++c) out[(p * K + k) * 3 + c] = up[p * 3 + c];
+    const RowResizer up(colors, H, W, ResizeFilter::Bilinear, threads);
+    std::vector<double> out(static_cast<size_t>(image.num_pixels()) * K * 3);
+#pragma omp parallel num_threads(threads)
+    {
+        std::vector<double> bp(static_cast<size_t>(2 * K));
+#pragma omp for schedule(static)
+        for (int yy = 0; yy < H; ++yy) {
+            double* row = out.data() + static_cast<std::size_t>(yy) * W * K * 3;
+            up.row(yy, row);
+            for (int x = 0; x < W; ++x) {
+                const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(yy) * W + x;
+                project_pixel_colors(alphas.pixel(p), K, image.pixel(p), row + x * K * 3,
+                                     bp.data());
+            }
+        }
     }
-    project_layer_colors(image, alphas, out.data(), num_threads);
     return out;
 }
 

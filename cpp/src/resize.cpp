@@ -136,6 +136,71 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
     return out;
 }
 
+RowResizer::RowResizer(const ImageView& image, int out_height, int out_width,
+                       ResizeFilter filter, int num_threads)
+    : out_height_(out_height), out_width_(out_width), channels_(image.channels) {
+    check_image(image, "RowResizer", 0);
+    if (out_height < 1 || out_width < 1)
+        throw std::invalid_argument("RowResizer: output size must be at least 1 x 1, got " +
+                                    std::to_string(out_height) + " x " +
+                                    std::to_string(out_width));
+    const int h = image.height, w = image.width, nc = image.channels;
+    const bool horiz = out_width != w;
+    vert_ = out_height != h;
+    const Coeffs ch = precompute(w, out_width, filter);
+    const Coeffs cv = precompute(h, out_height, filter);
+    // as resize_image: the rows the vertical pass reads, horizontally resampled
+    int first = 0, rows = h;
+    vbounds_ = cv.bounds;
+    if (horiz && vert_) {
+        first = cv.bounds[0];
+        rows = cv.bounds[2 * out_height - 2] + cv.bounds[2 * out_height - 1] - first;
+        for (int i = 0; i < out_height; ++i) vbounds_[2 * i] -= first;
+    }
+    vk_ = cv.k;
+    vksize_ = cv.ksize;
+    src_width_ = horiz ? out_width : w;
+    src_.resize(static_cast<std::size_t>(rows) * src_width_ * nc);
+    const int threads = resolve_threads(num_threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int y = 0; y < rows; ++y) {
+        const double* row = image.data + static_cast<std::size_t>(y + first) * w * nc;
+        float* dst = src_.data() + static_cast<std::size_t>(y) * src_width_ * nc;
+        if (!horiz) {
+            for (int i = 0; i < w * nc; ++i) dst[i] = static_cast<float>(row[i]);
+            continue;
+        }
+        for (int xx = 0; xx < out_width; ++xx) {
+            const int xmin = ch.bounds[2 * xx], xmax = ch.bounds[2 * xx + 1];
+            const double* k = &ch.k[static_cast<std::size_t>(xx) * ch.ksize];
+            for (int c = 0; c < nc; ++c) {
+                double ss = 0.0;  // the float32 plane of resize_image, then the same sum
+                for (int x = 0; x < xmax; ++x)
+                    ss += static_cast<float>(row[(x + xmin) * nc + c]) * k[x];
+                dst[xx * nc + c] = static_cast<float>(ss);
+            }
+        }
+    }
+}
+
+void RowResizer::row(int yy, double* out) const {
+    const int nc = channels_;
+    const std::size_t stride = static_cast<std::size_t>(src_width_) * nc;
+    if (!vert_) {
+        const float* src = src_.data() + static_cast<std::size_t>(yy) * stride;
+        for (std::size_t i = 0; i < stride; ++i) out[i] = src[i];
+        return;
+    }
+    const int ymin = vbounds_[2 * yy], ymax = vbounds_[2 * yy + 1];
+    const double* k = &vk_[static_cast<std::size_t>(yy) * vksize_];
+    const float* base = src_.data() + static_cast<std::size_t>(ymin) * stride;
+    for (std::size_t i = 0; i < stride; ++i) {
+        double ss = 0.0;
+        for (int y = 0; y < ymax; ++y) ss += base[static_cast<std::size_t>(y) * stride + i] * k[y];
+        out[i] = static_cast<float>(ss);
+    }
+}
+
 void working_shape(int height, int width, long long max_pixels, int& out_height, int& out_width) {
     if (max_pixels < 1)
         throw std::invalid_argument("working_shape: max_pixels must be >= 1, got " +

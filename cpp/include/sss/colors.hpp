@@ -111,6 +111,8 @@ void project_layer_colors(const ImageView& image, const ImageView& alphas, doubl
 /// positive sum at every pixel. Throws std::invalid_argument otherwise.
 void check_projection(const ImageView& image, const ImageView& alphas, const double* colors,
                       const char* what);
+/// check_projection without the colours (for callers that make them).
+void check_projection_inputs(const ImageView& image, const ImageView& alphas, const char* what);
 
 /// project_layer_colors at one pixel: `colors` (K x 3, layer-major) is changed
 /// in place so that sum_k a_k c_k equals `rgb` (3 values). `a`: K

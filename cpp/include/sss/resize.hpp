@@ -20,6 +20,28 @@ enum class ResizeFilter { Bilinear, Bicubic };
 std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
                                  ResizeFilter filter, int num_threads = 0);
 
+/// resize_image one output row at a time, for callers that use each row at
+/// once instead of holding the whole result: the horizontal pass is made on
+/// construction (all channels, interleaved), row() makes the vertical pass of
+/// one row. row(yy, out) writes out_width x C values equal, bitwise, to row yy
+/// of resize_image's result; it may be called from several threads at once.
+class RowResizer {
+public:
+    RowResizer(const ImageView& image, int out_height, int out_width, ResizeFilter filter,
+               int num_threads = 0);
+    void row(int yy, double* out) const;
+    int height() const { return out_height_; }
+    int width() const { return out_width_; }
+
+private:
+    int out_height_, out_width_, channels_, src_width_;
+    std::vector<float> src_;         // rows x src_width_ x channels_ (after the horizontal pass)
+    std::vector<int> vbounds_;       // ymin (relative to src_), count per output row
+    std::vector<double> vk_;         // vksize_ weights per output row
+    int vksize_;
+    bool vert_;
+};
+
 /// (h, w) with h * w <= max_pixels and the aspect ratio of (height, width);
 /// images within the budget keep their size (sss.multilevel.working_shape).
 void working_shape(int height, int width, long long max_pixels, int& out_height, int& out_width);
