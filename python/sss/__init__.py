@@ -17,6 +17,7 @@ docs/algorithm.md) is a module usable on its own:
 - :mod:`sss.params` -- every stage's parameters and defaults (``Params``)
 - :mod:`sss.batch` -- ``segment_many``: many photos over any executor (processes, Dask)
 - :mod:`sss.colors` -- layer colours for editing and compositing
+- :mod:`sss.subject` -- the layers that make up the photo's salient subject (cut-outs)
 - :mod:`sss.io` -- reading and writing photos
 
 ``sss.show_config()`` prints how this installation was built (compiler, BLAS,
@@ -72,6 +73,7 @@ from .params import (AffinityParams, ColorParams, ConstrainedParams, EigenParams
                      SemanticParams, SlicParams, SplittingParams, UpsampleParams)
 from .pipeline import Cancelled, SoftSegments, default_params, load, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
+from .subject import subject_layers
 from .io import imread, imsave
 from ._config import show_config
 
@@ -84,4 +86,4 @@ __all__ = ["compute_features", "preprocess_features", "saliency_map", "append_cu
            "SemanticParams", "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
            "ConstrainedParams", "GroupingParams", "RelaxedParams", "MultilevelParams",
            "UpsampleParams", "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
-           "imread", "imsave", "show_config"]
+           "subject_layers", "imread", "imsave", "show_config"]

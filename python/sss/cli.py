@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: computed by the built-in network)")
     seg.add_argument("--format", type=_formats, default=FORMATS, metavar="LIST",
                      help=f"comma-separated outputs among {','.join(ALL_FORMATS)} (default "
-                          f"{','.join(FORMATS)}; psd: a layered Photoshop file)")
+                          f"{','.join(FORMATS)}; psd: a layered Photoshop file; subject: the "
+                          "photo's salient subject cut out, NAME_subject.png)")
     seg.add_argument("--ora-space", choices=("srgb", "linear"), default="srgb",
                      help="blending space the .ora stack is exact for: srgb (Krita, "
                           "MyPaint, the OpenRaster spec; default) or linear (GIMP, "

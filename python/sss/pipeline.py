@@ -87,7 +87,8 @@ class SoftSegments:
         the PNGs by ``save``; like `icc_profile`, None from :func:`segment`.
 
     Methods: ``colors`` (cached (H, W, K, 3) layer colours),
-    ``composite(layers, background)``, ``layer(i)`` and
+    ``composite(layers, background)``, ``layer(i)``, ``subject_layers()`` and
+    ``subject()`` (the salient subject cut out, :mod:`sss.subject`), and
     ``save(directory, formats)`` (which writes with :mod:`sss.export`).
     """
 
@@ -156,6 +157,28 @@ class SoftSegments:
         return save_result(self, directory, FORMATS if formats is None else formats,
                            name=name, ora_space=ora_space, icc_profile=icc_profile,
                            progress=progress, exif=exif, bit_depth=bit_depth)
+
+    def subject_layers(self, *, threshold: float = 0.5, min_confidence: float = 0.5) -> list:
+        """Indices of the layers that make up the photo's salient subject
+        (:func:`sss.subject_layers` on the photo; empty when it has no clear
+        subject)."""
+        if self.image is None:
+            raise ValueError("choosing the subject needs the photo: this result has no image")
+        from .subject import subject_layers
+        return subject_layers(self.alphas, self.image, threshold=threshold,
+                              min_confidence=min_confidence)
+
+    def subject(self, background=None, *, threshold: float = 0.5,
+                min_confidence: float = 0.5) -> np.ndarray | None:
+        """The salient subject cut out: :meth:`composite` of
+        :meth:`subject_layers` (an (H, W, 4) RGBA image in [0, 1] whose colour
+        is the layers' own, so the old background does not bleed into soft
+        edges; over `background` if given). None when the photo has no clear
+        subject; choose layers yourself with :meth:`composite` then."""
+        layers = self.subject_layers(threshold=threshold, min_confidence=min_confidence)
+        if not layers:
+            return None
+        return self.composite(layers, background)
 
     def layer(self, i: int) -> np.ndarray:
         """Layer `i` as an (H, W, 4) float32 RGBA image in [0, 1]: its colours

@@ -36,9 +36,9 @@ __all__ = ["FORMATS", "ALL_FORMATS", "BIT_DEPTHS", "PALETTE", "export_memory", "
 
 FORMATS = ("overview", "png", "ora", "npz")
 #: every output format: the defaults and those written only when asked for
-ALL_FORMATS = FORMATS + ("psd",)
+ALL_FORMATS = FORMATS + ("psd", "subject")
 #: the formats that need the layer colours
-_COLOUR_FORMATS = ("overview", "png", "ora", "psd")
+_COLOUR_FORMATS = ("overview", "png", "ora", "psd", "subject")
 #: peak bytes per pixel and layer of rendering the files: with layer colours
 #: (an (H, W, K, 3) float64 array and its upsampling; whole-process peaks
 #: measured 80-103 on 4- and 12-megapixel photos with the default formats,
@@ -85,7 +85,8 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 icc_profile: bytes | None = None,
                 progress=None,
                 png_compression: int = PNG_COMPRESSION,
-                exif: bytes | None = None, bit_depth: int = 8) -> dict[str, list[Path]]:
+                exif: bytes | None = None, bit_depth: int = 8,
+                subject=None) -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -102,7 +103,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     colors : (H, W, K, 3) ndarray, optional
         Layer colours; estimated with :func:`sss.estimate_layer_colors` if
         None and needed.
-    formats : iterable of {"overview", "png", "ora", "npz", "psd"}
+    formats : iterable of {"overview", "png", "ora", "npz", "psd", "subject"}
+        ``"subject"`` writes ``NAME_subject.png``, the photo's salient
+        subject cut out: RGBA whose alpha is the sum of the subject's layers
+        and whose colour is theirs (:mod:`sss.subject`); when the photo has
+        no clear subject it is not written and a ``UserWarning`` says so.
     raw_alphas : ndarray, optional
         Alphas to store unchanged in the npz (default `alphas`).
     extra : dict, optional
@@ -144,6 +149,10 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         converter; :func:`sss.io.read_bit_depth`), whose smooth gradients
         would otherwise be rounded to 256 levels. The overview (a preview)
         is 8-bit either way. 16-bit files are about twice as large.
+
+    subject : sequence of int, optional
+        The layers of ``NAME_subject.png``; default: chosen from the photo's
+        salient-object map (:func:`sss.subject_layers`).
 
     Returns
     -------
@@ -191,9 +200,10 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
     files: dict[str, bytes] = {}  # rendered in memory, then written as one set
     written: dict[str, list[Path]] = {}
-    steps = [f for f in ("overview", "png", "ora", "psd", "npz") if f in formats] + ["write"]
+    steps = [f for f in ("overview", "png", "ora", "psd", "subject", "npz")
+             if f in formats] + ["write"]
     step_names = {"overview": "overview", "png": "layer PNGs", "ora": "OpenRaster",
-                  "psd": "PSD", "npz": "npz", "write": "writing"}
+                  "psd": "PSD", "subject": "subject", "npz": "npz", "write": "writing"}
 
     def report(step):
         if progress is not None and progress(step_names[step],
@@ -228,6 +238,23 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         merged = _to_levels(composite_over(rgba, space=ora_space), bits)
         add("psd", output_name(name, "psd"),
             psd_bytes(rgba, merged, [f"layer {i}" for i in order], icc_profile=icc))
+    if "subject" in formats:
+        report("subject")
+        from ..colors import composite
+        from ..subject import subject_layers
+
+        chosen = subject_layers(a, img) if subject is None else _check_layers(subject, a.shape[2])
+        if chosen:
+            cut = composite(a, colors, layers=chosen)
+            add("subject", output_name(name, "subject"),
+                png_bytes(_to_levels(cut, bits), icc, png_compression, exif))
+            del cut
+        else:
+            import warnings
+
+            warnings.warn(f"{name}: no clear salient subject in this photo, so "
+                          f"{output_name(name, 'subject')} is not written (choose its layers "
+                          "with subject=[...])", UserWarning, stacklevel=2)
     if "npz" in formats:
         report("npz")
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
@@ -248,6 +275,20 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     if progress is not None:
         progress("done", 1.0)  # written: too late to cancel
     return written
+
+
+def _check_layers(layers, k: int) -> list[int]:
+    """`layers` as sorted distinct layer indices in 0..k-1 (negative count from the end)."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"subject must be a sequence of layer indices, got {layers!r}")
+    idx = []
+    for i in layers:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"subject must be a sequence of layer indices, got {layers!r}")
+        if not -k <= i < k:
+            raise ValueError(f"subject layer {int(i)} out of range for {k} layers")
+        idx.append(int(i) % k)
+    return sorted(set(idx))
 
 
 def _check_formats(formats) -> tuple[str, ...]:

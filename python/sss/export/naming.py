@@ -13,6 +13,7 @@ _TEMPLATES = {
     "ora": "{name}.ora",
     "psd": "{name}.psd",
     "npz": "{name}_alphas.npz",
+    "subject": "{name}_subject.png",
 }
 
 
