@@ -75,73 +75,21 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
         throw std::invalid_argument("resize_image: output size must be at least 1 x 1, got " +
                                     std::to_string(out_height) + " x " +
                                     std::to_string(out_width));
-    const int h = image.height, w = image.width, nc = image.channels;
-    std::vector<double> out(static_cast<std::size_t>(out_height) * out_width * nc);
-    std::vector<float> plane(static_cast<std::size_t>(h) * w);
-    const bool horiz = out_width != w, vert = out_height != h;
-    const Coeffs ch = precompute(w, out_width, filter);
-    const Coeffs cv = precompute(h, out_height, filter);
     const int threads = resolve_threads(num_threads);
-    for (int c = 0; c < nc; ++c) {
+    const RowResizer rows(image, out_height, out_width, filter, threads);
+    const std::size_t stride = static_cast<std::size_t>(out_width) * image.channels;
+    std::vector<double> out(static_cast<std::size_t>(out_height) * stride);
 #pragma omp parallel for schedule(static) num_threads(threads)
-        for (std::ptrdiff_t p = 0; p < image.num_pixels(); ++p)
-            plane[static_cast<std::size_t>(p)] = static_cast<float>(image.data[p * nc + c]);
-        // horizontal pass over the rows the vertical pass uses
-        int first = 0, rows = h;
-        std::vector<float> tmp;
-        const float* src = plane.data();
-        int src_w = w;
-        std::vector<int> vb = cv.bounds;
-        if (horiz) {
-            if (vert) {
-                first = cv.bounds[0];
-                rows = cv.bounds[2 * out_height - 2] + cv.bounds[2 * out_height - 1] - first;
-                for (int i = 0; i < out_height; ++i) vb[2 * i] -= first;
-            }
-            tmp.resize(static_cast<std::size_t>(rows) * out_width);
-#pragma omp parallel for schedule(static) num_threads(threads)
-            for (int y = 0; y < rows; ++y) {
-                const float* row = plane.data() + static_cast<std::size_t>(y + first) * w;
-                for (int xx = 0; xx < out_width; ++xx) {
-                    const int xmin = ch.bounds[2 * xx], xmax = ch.bounds[2 * xx + 1];
-                    const double* k = &ch.k[static_cast<std::size_t>(xx) * ch.ksize];
-                    double ss = 0.0;
-                    for (int x = 0; x < xmax; ++x) ss += row[x + xmin] * k[x];
-                    tmp[static_cast<std::size_t>(y) * out_width + xx] = static_cast<float>(ss);
-                }
-            }
-            src = tmp.data();
-            src_w = out_width;
-        }
-        std::vector<float> res;
-        if (vert) {
-            res.resize(static_cast<std::size_t>(out_height) * src_w);
-#pragma omp parallel for schedule(static) num_threads(threads)
-            for (int yy = 0; yy < out_height; ++yy) {
-                const int ymin = vb[2 * yy], ymax = vb[2 * yy + 1];
-                const double* k = &cv.k[static_cast<std::size_t>(yy) * cv.ksize];
-                for (int xx = 0; xx < src_w; ++xx) {
-                    double ss = 0.0;
-                    for (int y = 0; y < ymax; ++y)
-                        ss += src[static_cast<std::size_t>(y + ymin) * src_w + xx] * k[y];
-                    res[static_cast<std::size_t>(yy) * src_w + xx] = static_cast<float>(ss);
-                }
-            }
-            src = res.data();
-        }
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (std::ptrdiff_t p = 0; p < static_cast<std::ptrdiff_t>(out_height) * out_width; ++p)
-            out[static_cast<std::size_t>(p) * nc + c] = src[p];
-    }
+    for (int yy = 0; yy < out_height; ++yy) rows.row(yy, out.data() + yy * stride);
     return out;
 }
 
 RowResizer::RowResizer(const ImageView& image, int out_height, int out_width,
                        ResizeFilter filter, int num_threads)
     : out_height_(out_height), out_width_(out_width), channels_(image.channels) {
-    check_image(image, "RowResizer", 0);
+    check_image(image, "resize_image", 0);
     if (out_height < 1 || out_width < 1)
-        throw std::invalid_argument("RowResizer: output size must be at least 1 x 1, got " +
+        throw std::invalid_argument("resize_image: output size must be at least 1 x 1, got " +
                                     std::to_string(out_height) + " x " +
                                     std::to_string(out_width));
     const int h = image.height, w = image.width, nc = image.channels;

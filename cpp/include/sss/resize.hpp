@@ -20,11 +20,12 @@ enum class ResizeFilter { Bilinear, Bicubic };
 std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
                                  ResizeFilter filter, int num_threads = 0);
 
-/// resize_image one output row at a time, for callers that use each row at
-/// once instead of holding the whole result: the horizontal pass is made on
-/// construction (all channels, interleaved), row() makes the vertical pass of
-/// one row. row(yy, out) writes out_width x C values equal, bitwise, to row yy
-/// of resize_image's result; it may be called from several threads at once.
+/// resize_image one output row at a time (resize_image is made of it), for
+/// callers that use each row at once instead of holding the whole result: the
+/// horizontal pass is made on construction (all channels, interleaved, over the
+/// rows the vertical pass reads), row() makes the vertical pass of one row:
+/// out_width x C values, row yy of resize_image's result. row() may be called
+/// from several threads at once. Throws as resize_image.
 class RowResizer {
 public:
     RowResizer(const ImageView& image, int out_height, int out_width, ResizeFilter filter,
