@@ -108,7 +108,7 @@ def _read_raw(p: Path, name: str, max_pixels: int | None, max_side: int | None):
             check_memory(w * h * (2 + 8 / s + 6 / s + 3 * 8 * 2 / s), f"reading {name}")
             rgb = raw.postprocess(use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB,
                                   output_bps=16, half_size=half)
-    except rawpy.LibRawError as e:
+    except (rawpy.LibRawError, OSError) as e:
         raise ImageReadError(f"{name}: cannot decode the camera raw file "
                              f"({type(e).__name__}: {e})") from e
     if max_side is not None:

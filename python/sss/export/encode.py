@@ -49,8 +49,8 @@ def png_bytes(arr: np.ndarray, icc_profile: bytes | None = None,
     The chunks are assembled here (PNG specification, 3rd edition): IHDR,
     iCCP, eXIf, IDAT (split into chunks of at most 4 MiB), IEND. Every row is
     filtered with the "Up" filter (each byte minus the one above it, modulo
-    256), which on soft layers compresses as well as adaptive filtering at a
-    fraction of its cost, and deflated in one pass by zlib-ng when it is
+    256), which on soft layers compresses about as well as adaptive filtering
+    at a fraction of its cost, and deflated in one pass by zlib-ng when it is
     installed (the same format, about twice as fast), else by zlib.
     """
     arr = np.asarray(arr)
