@@ -347,24 +347,27 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None
     estimate = layer_colors if method == "multilevel" else estimate_layer_colors
+    # `alphas`: the layers at the written size, normalised once, by save_layers
+    # (the colour estimators normalise their own copy), as SoftSegments.save does
     if raw.shape[:2] == (H, W):
-        alphas = normalize_alphas(raw)
+        alphas = raw
         if need_colors:
             stage("layer colours")
             colors = estimate(work, raw)
     else:
         stage(f"resizing layers {work.shape[1]}x{work.shape[0]} -> {W}x{H}")
-        alphas = normalize_alphas(resize(raw, H, W, method="bilinear"))
+        alphas = resize(raw, H, W, method="bilinear")
         if H * W < work.shape[0] * work.shape[1]:
             # written smaller than computed: the npz's raw layers too (not at the
             # full size the option is there to avoid), colours at the written size
-            raw = resize(raw, H, W, method="bilinear").astype(np.float32)
+            raw = alphas.astype(np.float32)
             if need_colors:
                 stage("layer colours")
                 colors = estimate(out_photo, alphas)
         elif need_colors:  # computed on a smaller copy: estimated there, then carried up
             stage("layer colours")
-            colors = upsample_layer_colors(estimate(work, raw), out_photo, alphas)
+            colors = upsample_layer_colors(estimate(work, raw), out_photo,
+                                           normalize_alphas(alphas))
     extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H0, W0]),
              "image": np.asarray(out_photo, dtype=np.float32), "method": np.array(method)}
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
