@@ -300,3 +300,35 @@ def test_multilevel_on_docia_matches_the_authors_layers():
     err = union_error(res.alphas, ref)
     print(f"union error against the authors' layers: {err:.4f}")
     assert err <= 0.05
+
+
+def test_layer_colours_in_float32_are_the_float64_ones_rounded_once(rng):
+    """dtype=float32 (what sss segment uses, for memory) computes in float64
+    and rounds the result once; the layer files read float32 colours without
+    a float64 copy and give exactly what the same values in float64 give."""
+    from sss import export
+    from sss.multilevel import layer_colors, upsample_layer_colors
+
+    H, W, k = 40, 56, 4
+    img = rng.random((H, W, 3))
+    a = sss.normalize_alphas(rng.random((H, W, k)) ** 3)
+    c64 = layer_colors(img, a, max_pixels=300)
+    c32 = layer_colors(img, a, max_pixels=300, dtype=np.float32)
+    assert c64.dtype == np.float64 and c32.dtype == np.float32
+    np.testing.assert_array_equal(c32, c64.astype(np.float32))
+    small = rng.random((5, 7, k, 3))
+    np.testing.assert_array_equal(upsample_layer_colors(small, img, a, dtype=np.float32),
+                                  upsample_layer_colors(small, img, a).astype(np.float32))
+    for bits in (8, 16):
+        np.testing.assert_array_equal(export.layer_rgba(img, a, c32, bits=bits),
+                                      export.layer_rgba(img, a, c32.astype(np.float64),
+                                                        bits=bits))
+        np.testing.assert_array_equal(export.ora_layers(img, a, c32, bits=bits)[1],
+                                      export.ora_layers(img, a, c32.astype(np.float64),
+                                                        bits=bits)[1])
+    bad = c32.copy()
+    bad[3, 4, 1, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        export.layer_rgba(img, a, bad)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        layer_colors(img, a, dtype=np.float16)

@@ -25,9 +25,9 @@ py::tuple over_tuple(BasicOverStack<Level>&& res, const ImageView& av) {
         vector_to_array(std::move(res.effective), {av.height, av.width, av.channels}));
 }
 
-template <class Level>
+template <class Level, class Color>
 py::array rgba_result(const ImageView& iv, const ImageView& wv, const py::array& levels,
-                      const double* cv, const std::vector<int>& order, int num_threads) {
+                      const Color* cv, const std::vector<int>& order, int num_threads) {
     const auto* lv = static_cast<const Level*>(levels.data());
     std::vector<Level> out;
     run_interruptible([&] {
@@ -106,22 +106,31 @@ void bind_compositing(py::module_& m) {
                 require_array<std::uint16_t>(levels, "levels", 3);
             else
                 require_array<std::uint8_t>(levels, "levels", 3);
-            require_array<double>(colors, "colors", 4);
+            const bool single = py::isinstance<py::array_t<float>>(colors);
+            if (single)
+                require_array<float>(colors, "colors", 4);
+            else
+                require_array<double>(colors, "colors", 4);
             if (levels.shape(0) != wv.height || levels.shape(1) != wv.width ||
                 levels.shape(2) != wv.channels)
                 throw py::value_error("levels must have the shape of the weights");
             if (colors.shape(0) != wv.height || colors.shape(1) != wv.width ||
                 colors.shape(2) != wv.channels || colors.shape(3) != 3)
                 throw py::value_error("colors must have shape (H, W, K, 3) matching the weights");
+            if (single) {
+                const auto* cv = static_cast<const float*>(colors.data());
+                return deep ? rgba_result<std::uint16_t>(iv, wv, levels, cv, order, num_threads)
+                            : rgba_result<std::uint8_t>(iv, wv, levels, cv, order, num_threads);
+            }
             const auto* cv = static_cast<const double*>(colors.data());
             return deep ? rgba_result<std::uint16_t>(iv, wv, levels, cv, order, num_threads)
                         : rgba_result<std::uint8_t>(iv, wv, levels, cv, order, num_threads);
         },
         py::arg("image"), py::arg("weights"), py::arg("levels"), py::arg("colors"),
         py::arg("order"), py::arg("num_threads") = 0,
-        "RGBA layers (K, H, W, 4) of the levels' type (uint8 or uint16): colours of the "
-        "layers `order` projected onto the blending weights (H, W, K) and rounded; alpha = "
-        "levels (H, W, K).");
+        "RGBA layers (K, H, W, 4) of the levels' type (uint8 or uint16): colours (float32 or "
+        "float64) of the layers `order` projected onto the blending weights (H, W, K) and "
+        "rounded; alpha = levels (H, W, K).");
     m.def(
         "composite_over",
         [](const py::array& rgba, int num_threads) {

@@ -42,7 +42,7 @@ void bind_multilevel(py::module_& m) {
     m.def(
         "upsample_layer_colors",
         [](const py::array& colors, const py::array& image, const py::array& alphas,
-           int num_threads) {
+           int num_threads, bool single) -> py::array {
             require_array<double>(colors, "colors", 4);
             const ImageView iv = image_view(image, "image", 3);
             const ImageView av = image_view(alphas, "alphas", 0);
@@ -51,13 +51,19 @@ void bind_multilevel(py::module_& m) {
             const ImageView cv{static_cast<const double*>(colors.data()),
                                static_cast<int>(colors.shape(0)),
                                static_cast<int>(colors.shape(1)), 3 * av.channels};
+            if (single) {
+                std::vector<float> out = run_interruptible(
+                    [&] { return upsample_layer_colors_f32(cv, iv, av, num_threads); });
+                return vector_to_array(std::move(out), {iv.height, iv.width, av.channels, 3});
+            }
             std::vector<double> out =
                 run_interruptible([&] { return upsample_layer_colors(cv, iv, av, num_threads); });
             return vector_to_array(std::move(out), {iv.height, iv.width, av.channels, 3});
         },
         py::arg("colors"), py::arg("image"), py::arg("alphas"), py::arg("num_threads") = 0,
+        py::arg("single") = false,
         "(h, w, K, 3) layer colours resized to the (H, W, 3) image and projected onto the "
-        "(H, W, K) normalised alphas.");
+        "(H, W, K) normalised alphas; float32 with single=True, else float64.");
     m.def(
         "clean_alphas",
         [](const py::array& alphas, double cutoff) {

@@ -102,12 +102,13 @@ BasicOverStack<Level> over_levels(const ImageView& alphas, const std::vector<int
     return out;
 }
 
-template <class Level>
+template <class Level, class Color>
 std::vector<Level> rgba_levels(const ImageView& image, const ImageView& weights,
-                               const Level* levels, const double* colors,
+                               const Level* levels, const Color* colors,
                                const std::vector<int>& order, int num_threads) {
     constexpr double top = std::numeric_limits<Level>::max();
-    check_projection(image, weights, colors, "rgba_layers");
+    check_projection_inputs(image, weights, "rgba_layers");
+    check_finite(colors, weights.num_pixels() * weights.channels * 3, "rgba_layers", "colors");
     const int K = weights.channels;
     check_order(order, K, "rgba_layers");
     const std::ptrdiff_t n = weights.num_pixels();
@@ -185,6 +186,18 @@ std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& w
 
 std::vector<std::uint16_t> rgba_layers16(const ImageView& image, const ImageView& weights,
                                          const std::uint16_t* levels, const double* colors,
+                                         const std::vector<int>& order, int num_threads) {
+    return rgba_levels(image, weights, levels, colors, order, num_threads);
+}
+
+std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
+                                      const std::uint8_t* levels, const float* colors,
+                                      const std::vector<int>& order, int num_threads) {
+    return rgba_levels(image, weights, levels, colors, order, num_threads);
+}
+
+std::vector<std::uint16_t> rgba_layers16(const ImageView& image, const ImageView& weights,
+                                         const std::uint16_t* levels, const float* colors,
                                          const std::vector<int>& order, int num_threads) {
     return rgba_levels(image, weights, levels, colors, order, num_threads);
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "sss/colors.hpp"
 #include "sss/parallel.hpp"
@@ -209,8 +210,11 @@ void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff) {
     }
 }
 
-std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
-                                          const ImageView& alphas, int num_threads) {
+namespace {
+
+template <class Out>
+std::vector<Out> upsample_colors(const ImageView& colors, const ImageView& image,
+                                 const ImageView& alphas, int num_threads) {
     const int K = alphas.channels;
     if (colors.data == nullptr || K < 1 || colors.channels != 3 * K || colors.height < 1 ||
         colors.width < 1)
@@ -223,27 +227,49 @@ std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageVi
     check_finite(colors.data, colors.num_pixels() * colors.channels, "upsample_layer_colors",
                  "colors");
     const int H = image.height, W = image.width;
+    const std::size_t stride = static_cast<std::size_t>(W) * K * 3;
     // every layer's colours at once, one output row at a time, projected while
     // the row is in cache: no full-size copy per layer (the values are those of
     // resize_image per layer followed by project_layer_colors, bitwise)
     const int threads = resolve_threads(num_threads);
     const RowResizer up(colors, H, W, ResizeFilter::Bilinear, threads);
-    std::vector<double> out(static_cast<size_t>(image.num_pixels()) * K * 3);
+    std::vector<Out> out(static_cast<size_t>(H) * stride);
 #pragma omp parallel num_threads(threads)
     {
         std::vector<double> bp(static_cast<size_t>(2 * K));
+        std::vector<double> buffer(std::is_same_v<Out, double> ? 0 : stride);
 #pragma omp for schedule(static)
         for (int yy = 0; yy < H; ++yy) {
-            double* row = out.data() + static_cast<std::size_t>(yy) * W * K * 3;
+            double* row = nullptr;
+            if constexpr (std::is_same_v<Out, double>)
+                row = out.data() + static_cast<std::size_t>(yy) * stride;
+            else
+                row = buffer.data();
             up.row(yy, row);
             for (int x = 0; x < W; ++x) {
                 const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(yy) * W + x;
                 project_pixel_colors(alphas.pixel(p), K, image.pixel(p), row + x * K * 3,
                                      bp.data());
             }
+            if constexpr (!std::is_same_v<Out, double>) {
+                Out* dst = out.data() + static_cast<std::size_t>(yy) * stride;
+                for (std::size_t i = 0; i < stride; ++i) dst[i] = static_cast<Out>(row[i]);
+            }
         }
     }
     return out;
+}
+
+}  // namespace
+
+std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
+                                          const ImageView& alphas, int num_threads) {
+    return upsample_colors<double>(colors, image, alphas, num_threads);
+}
+
+std::vector<float> upsample_layer_colors_f32(const ImageView& colors, const ImageView& image,
+                                             const ImageView& alphas, int num_threads) {
+    return upsample_colors<float>(colors, image, alphas, num_threads);
 }
 
 }  // namespace sss

@@ -346,7 +346,11 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     raw = np.asarray(seg.alphas)  # at the size of `work`
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None
-    estimate = layer_colors if method == "multilevel" else estimate_layer_colors
+    if method == "multilevel":  # float32 colours: half the memory of the largest array
+        def estimate(img, a):
+            return layer_colors(img, a, dtype=np.float32)
+    else:
+        estimate = estimate_layer_colors
     # `alphas`: the layers at the written size, normalised once, by save_layers
     # (the colour estimators normalise their own copy), as SoftSegments.save does
     if raw.shape[:2] == (H, W):
@@ -366,8 +370,9 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                 colors = estimate(out_photo, alphas)
         elif need_colors:  # computed on a smaller copy: estimated there, then carried up
             stage("layer colours")
-            colors = upsample_layer_colors(estimate(work, raw), out_photo,
-                                           normalize_alphas(alphas))
+            colors = upsample_layer_colors(estimate(work, raw).astype(np.float64, copy=False),
+                                           out_photo, normalize_alphas(alphas),
+                                           dtype=np.float32)
     extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H0, W0]),
              "image": np.asarray(out_photo, dtype=np.float32), "method": np.array(method)}
     for key in ("initial_alphas", "eigenvalues", "superpixels"):

@@ -216,7 +216,9 @@ def project_layer_colors(image: np.ndarray, alphas: np.ndarray,
     return _core.project_layer_colors(img, a, c, 0)
 
 
-def _as_colors(colors, alpha_shape) -> np.ndarray:
+def _as_colors(colors, alpha_shape, *, keep_float32: bool = False) -> np.ndarray:
+    """`colors` checked as (H, W, K, 3) finite floats, C-contiguous float64, or
+    float32 kept as it is with `keep_float32` (for readers that take either)."""
     if not isinstance(colors, np.ndarray):
         raise TypeError(f"colors must be a numpy array, got {type(colors).__name__}")
     want = tuple(alpha_shape) + (3,)
@@ -226,7 +228,8 @@ def _as_colors(colors, alpha_shape) -> np.ndarray:
         raise TypeError(f"colors must be float32 or float64, got {colors.dtype}")
     # read only by the callers (the core copies before projecting): no copy
     # of a (H, W, K, 3) array that is often gigabytes
-    c = np.ascontiguousarray(colors, dtype=np.float64)
+    dtype = np.float32 if keep_float32 and colors.dtype == np.float32 else np.float64
+    c = np.ascontiguousarray(colors, dtype=dtype)
     if not np.isfinite(c).all():
         raise ValueError("colors contains NaN or infinite values")
     return c
@@ -261,7 +264,7 @@ def composite(alphas: np.ndarray, colors: np.ndarray, layers=None, background=No
            (compositing with estimated layer colours).
     """
     a = normalize_alphas(alphas)
-    c = _as_colors(colors, a.shape)
+    c = _as_colors(colors, a.shape, keep_float32=True)
     k = a.shape[2]
     if layers is None:
         idx = np.arange(k)

@@ -215,7 +215,7 @@ def clean_alphas(alphas: np.ndarray, cutoff: float = D.LEVELS.alpha_cutoff) -> n
 
 
 def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
-                 max_pixels: int = D.LEVELS.working_pixels,
+                 max_pixels: int = D.LEVELS.working_pixels, dtype=np.float64,
                  **kwargs) -> np.ndarray:
     """Layer colours at full resolution, estimated at a working resolution.
 
@@ -234,12 +234,16 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
         Soft layers (non-negative, summing to one).
     max_pixels : int, optional
         Pixel budget of the estimation (19200, the multilevel working level).
+    dtype : float64 or float32, optional
+        Type of the result; float32 (computed in float64, rounded once) halves
+        the memory of an array that is gigabytes for a camera photo (the
+        layer files are rendered from either; ``sss segment`` uses float32).
     **kwargs
         Passed to :func:`sss.estimate_layer_colors`.
 
     Returns
     -------
-    (H, W, K, 3) float64 ndarray
+    (H, W, K, 3) ndarray of `dtype`
     """
     from ._validation import as_image
     from .colors import estimate_layer_colors, normalize_alphas
@@ -251,16 +255,24 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
     if a.shape[:2] != (H, W):
         raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
                          f"image's {H} x {W}")
+    dtype = _colour_dtype(dtype)
     h, w = working_shape((H, W), max_pixels)
     if (h, w) == (H, W):
-        return estimate_layer_colors(img, a, **kwargs)
+        return estimate_layer_colors(img, a, **kwargs).astype(dtype, copy=False)
     small = estimate_layer_colors(np.clip(resize(img, h, w), 0, 1),
                                   normalize_alphas(resize(a, h, w, method="bilinear")), **kwargs)
-    return upsample_layer_colors(small, img, a)
+    return upsample_layer_colors(small, img, a, dtype=dtype)
+
+
+def _colour_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
 
 
 def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
-                          alphas: np.ndarray) -> np.ndarray:
+                          alphas: np.ndarray, *, dtype=np.float64) -> np.ndarray:
     """Layer colours of a smaller copy carried to the size of `image`.
 
     Each layer's colours are resized bilinearly, then projected
@@ -275,10 +287,12 @@ def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
         The photo at full size.
     alphas : (H, W, K) ndarray
         The layers at full size, normalised (non-negative, summing to one).
+    dtype : float64 or float32, optional
+        Type of the result (computed in float64 either way).
 
     Returns
     -------
-    (H, W, K, 3) float64 ndarray
+    (H, W, K, 3) ndarray of `dtype`
     """
     from ._validation import as_image
     from .colors import _as_alphas, _as_colors, _check_sizes
@@ -292,4 +306,5 @@ def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
     c = _as_colors(colors, colors.shape[:2] + (a.shape[2],))
     # the core resizes one layer at a time (as sss.io.resize does, bitwise)
     # and projects in place: no per-layer Python copies of photo-sized arrays
-    return _core.upsample_layer_colors(c, img, a, 0)
+    single = _colour_dtype(dtype) == np.float32
+    return _core.upsample_layer_colors(c, img, a, 0, single)

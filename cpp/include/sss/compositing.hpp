@@ -66,6 +66,14 @@ std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& w
 std::vector<std::uint16_t> rgba_layers16(const ImageView& image, const ImageView& weights,
                                          const std::uint16_t* levels, const double* colors,
                                          const std::vector<int>& order, int num_threads = 0);
+/// rgba_layers and rgba_layers16 of colours stored as float32 (read into
+/// double before the projection; only the colours must be finite).
+std::vector<std::uint8_t> rgba_layers(const ImageView& image, const ImageView& weights,
+                                      const std::uint8_t* levels, const float* colors,
+                                      const std::vector<int>& order, int num_threads = 0);
+std::vector<std::uint16_t> rgba_layers16(const ImageView& image, const ImageView& weights,
+                                         const std::uint16_t* levels, const float* colors,
+                                         const std::vector<int>& order, int num_threads = 0);
 
 /// Porter-Duff 'over' of 8-bit RGBA layers (K x H x W x 4, stack position t
 /// first, 0 = top) on black, on the stored values: from the bottom layer up,

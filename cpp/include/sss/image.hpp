@@ -41,7 +41,8 @@ inline void check_image(const ImageView& image, const char* what, int expected_c
 
 /// Throws std::invalid_argument ("<what>: <name> contains NaN or infinite
 /// values") unless the `n` values at `v` are all finite.
-inline void check_finite(const double* v, std::ptrdiff_t n, const char* what, const char* name) {
+template <class T>
+inline void check_finite(const T* v, std::ptrdiff_t n, const char* what, const char* name) {
     for (std::ptrdiff_t i = 0; i < n; ++i)
         if (!std::isfinite(v[i]))
             throw std::invalid_argument(std::string(what) + ": " + name +

@@ -57,8 +57,15 @@ void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff);
 /// x 3K values) resized bilinearly as resize_image does, then projected
 /// (project_layer_colors) onto `alphas` (H x W x K, normalised) so that the
 /// layers recompose `image` (H x W x 3) exactly. Returns H x W x K x 3 values.
-/// One layer's resized colours are held at a time besides the result.
+/// The layers are resampled together one output row at a time (RowResizer)
+/// and each row is projected while it is in cache: nothing photo-sized is
+/// held besides the result.
 std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
                                           const ImageView& alphas, int num_threads = 0);
+/// upsample_layer_colors stored as float32 (computed in double, rounded once at
+/// the end): half the memory of the H x W x K x 3 result, e.g. for rendering
+/// 8- or 16-bit layer files.
+std::vector<float> upsample_layer_colors_f32(const ImageView& colors, const ImageView& image,
+                                             const ImageView& alphas, int num_threads = 0);
 
 }  // namespace sss

@@ -100,9 +100,10 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         The photo, in [0, 1].
     alphas : (H, W, K) ndarray
         Soft layers at the photo's size (normalised here for the images).
-    colors : (H, W, K, 3) ndarray, optional
+    colors : (H, W, K, 3) float32 or float64 ndarray, optional
         Layer colours; estimated with :func:`sss.estimate_layer_colors` if
-        None and needed.
+        None and needed. float32 colours are read as they are (no float64
+        copy).
     formats : iterable of {"overview", "png", "ora", "npz", "psd", "subject"}
         ``"subject"`` writes ``NAME_subject.png``, the photo's salient
         subject cut out: RGBA whose alpha is the sum of the subject's layers

@@ -141,7 +141,7 @@ def _rgba(image, weights, levels, colors, order):
     rgba_layers: one pass, no full-size copy of the colours)."""
     img = as_image(image, name="image", channels=3, copy=False)
     _check_sizes(img, weights)
-    c = _as_colors(colors, weights.shape)
+    c = _as_colors(colors, weights.shape, keep_float32=True)  # the core reads either
     return _core.rgba_layers(img, np.ascontiguousarray(weights), levels, c,
                              [int(i) for i in order], 0)
 
