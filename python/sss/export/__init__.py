@@ -40,10 +40,12 @@ ALL_FORMATS = FORMATS + ("psd", "subject")
 #: the formats that need the layer colours
 _COLOUR_FORMATS = ("overview", "png", "ora", "psd", "subject")
 #: peak bytes per pixel and layer of rendering the files: with layer colours
-#: (an (H, W, K, 3) float64 array and its upsampling; whole-process peaks
-#: measured 80-103 on 4- and 12-megapixel photos with the default formats,
-#: bench/bench_files.py, and 85 for --format psd on a 12-megapixel photo)
-#: and for the npz alone (measured 48 on a 12-megapixel photo)
+#: (whole-process peaks of sss segment, 2026-12-01, colours in float32:
+#: 65-86 on 4- and 12-megapixel photos with the default formats,
+#: bench/bench_files.py, and 85 with every format including psd and subject
+#: on a 12-megapixel photo; 98 for the same at 16 bits) and for the npz
+#: alone (measured 48 on a 12-megapixel photo). Kept above the measured
+#: peaks: the estimate refuses a photo rather than let it run out of memory
 _BYTES_PER_PIXEL_LAYER = {"colours": 110, "npz": 50}
 #: more bytes per pixel and layer of 16-bit layer files (the (K, H, W, 4)
 #: layer stack is uint16 instead of uint8, and a big-endian, filtered copy
