@@ -1,7 +1,8 @@
-"""Editor-ready files from soft layers: overview, RGBA PNGs, OpenRaster, PSD, npz.
+"""Editor-ready files from soft layers: overview, RGBA PNGs, OpenRaster, PSD, npz,
+the subject cut out.
 
 This module dispatches to the formats (:func:`save_layers`); the pieces live
-in submodules: :mod:`~sss.export.compositing` (8-bit layers for additive and
+in submodules: :mod:`~sss.export.compositing` (8- or 16-bit layers for additive and
 'over' recomposition, composites), :mod:`~sss.export.srgb` (sRGB transfer),
 :mod:`~sss.export.preview` (colour-coded views, the overview),
 :mod:`~sss.export.ora` (the OpenRaster writer), :mod:`sss.psd` (the Photoshop
@@ -151,7 +152,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         than 8 bits per channel (16-bit TIFFs or PNGs, e.g. from a raw
         converter; :func:`sss.io.read_bit_depth`), whose smooth gradients
         would otherwise be rounded to 256 levels. The overview (a preview)
-        is 8-bit either way. 16-bit files are about twice as large.
+        is 8-bit either way. 16-bit files are about 2.3 times as large.
 
     subject : sequence of int, optional
         The layers of ``NAME_subject.png``; default: chosen from the photo's
