@@ -90,3 +90,36 @@ def test_psd_with_a_colour_profile_reads_back_with_psd_tools(tmp_path):
     assert psd.image_resources.get_data(Resource.ICC_PROFILE) == prof
     for t, layer in enumerate(reversed(list(psd))):
         np.testing.assert_array_equal(np.asarray(layer.topil()), rgba[t])
+
+
+def test_psd_larger_than_the_format_allows_is_refused(monkeypatch):
+    """Photoshop's PSD format holds at most 2 GiB; a larger stack (a 16-bit
+    45-megapixel photo's layers) is refused with the way out, not written."""
+    import sss.psd as psd
+
+    rgba = np.zeros((3, 10, 12, 4), np.uint16)
+    merged = np.zeros((10, 12, 3), np.uint16)
+    need = 10 * 12 * 2 * (4 * 3 + 3)
+    monkeypatch.setattr(psd, "_PSD_MAX_BYTES", need - 1)
+    with pytest.raises(ValueError, match=r"more than a PSD file holds.*--format ora"):
+        psd.psd_bytes(rgba, merged, ["a", "b", "c"])
+    monkeypatch.setattr(psd, "_PSD_MAX_BYTES", need)
+    assert psd.psd_bytes(rgba, merged, ["a", "b", "c"])[:4] == b"8BPS"
+
+
+def test_cli_refuses_a_psd_too_large_before_segmenting(tmp_path, monkeypatch, capsys):
+    import sss.cli
+    import sss.psd as psd
+    from PIL import Image
+
+    from test_cli import _fake_segment, _run
+
+    calls = []
+    monkeypatch.setattr(sss.cli, "segment", _fake_segment(calls))
+    monkeypatch.setattr(psd, "_PSD_MAX_BYTES", 1000)
+    src = tmp_path / "p.png"
+    Image.fromarray(np.full((20, 30, 3), 128, np.uint8)).save(src)
+    code, _, err = _run(["segment", str(src), "-o", str(tmp_path / "out"), "--format", "psd",
+                         "-q"], capsys)
+    assert code != 0 and "more than a PSD file holds" in err
+    assert calls == []  # refused before the segmentation

@@ -316,6 +316,9 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  "write the files at a smaller size (--output-max-side N), fewer outputs "
                  "(--format npz needs the least) or fewer layers (--max-side does not "
                  "help: it changes the size the layers are computed at, not written at)")
+    if "psd" in formats:  # before the segmentation, not after it
+        from .psd import check_psd_size
+        check_psd_size(H, W, num_layers, bits)
     work = photo
     if max_side and max(H0, W0) > max_side:
         s = max_side / max(H0, W0)

@@ -27,6 +27,21 @@ import numpy as np
 
 __all__ = ["psd_bytes"]
 
+#: the largest PSD file (Photoshop's limit for the PSD format; larger
+#: documents need its PSB format, which this writer does not write)
+_PSD_MAX_BYTES = 2**31 - 1
+
+
+def check_psd_size(height: int, width: int, num_layers: int, bits: int = 8) -> None:
+    """Raise a ValueError, naming the way out, if the layers do not fit in a
+    PSD file (2 GiB; checked before any work by ``sss segment --format psd``)."""
+    need = height * width * (bits // 8) * (4 * num_layers + 3)  # the layers, the merged image
+    if need > _PSD_MAX_BYTES:
+        raise ValueError(f"{num_layers} layers of {width} x {height} pixels at {bits} bits need "
+                         f"{need / 2**30:.1f} GiB, more than a PSD file holds (2 GiB); write an "
+                         "OpenRaster file instead (--format ora), or fewer or smaller layers "
+                         "(--layers, --output-max-side, --bit-depth 8)")
+
 
 def _pascal_name(name: str) -> bytes:
     raw = name.encode("latin-1", "replace")[:255]
@@ -66,6 +81,7 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
         raise ValueError(f"merged must be an ({h}, {w}, 3) {rgba.dtype} array (the layers' "
                          f"dtype), got {merged.dtype} {merged.shape}")
     depth = 8 * rgba.dtype.itemsize
+    check_psd_size(h, w, k, depth)
     sample = ">u2" if depth == 16 else np.uint8
     from .io import check_icc_profile
 
