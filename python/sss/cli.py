@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "and smaller files for camera photos")
     seg.add_argument("--png-compression", type=_int_at_least(0, 9), default=PNG_COMPRESSION,
                      metavar="L",
-                     help=f"zlib level 0-9 of the PNG files (default {PNG_COMPRESSION}); 1 "
+                     help=f"zlib level 0-9 of the PNG files (default {PNG_COMPRESSION}); 2 "
                           "encodes a camera photo's layers about 3.5x faster, for files "
                           "about 1.3x as large; 1 about 4.5x faster, twice as large")
     seg.add_argument("--bit-depth", choices=("auto", "8", "16"), default="auto",
