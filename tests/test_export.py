@@ -232,12 +232,35 @@ def test_npz_bytes_reads_back_with_numpy_load(rng):
     data = npz_bytes(arrays)
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist())
+        assert z.testzip() is None  # every member's CRC checks
+        assert [i.filename for i in z.infolist()] == [f"{k}.npy" for k in arrays]
     back = np.load(io.BytesIO(data))
     assert sorted(back.files) == sorted(arrays)
     for key, val in arrays.items():
         assert back[key].dtype == val.dtype and np.array_equal(back[key], val)
+    assert npz_bytes(arrays) == data  # reproducible bytes (fixed member dates)
     with pytest.raises(ValueError, match="allow_pickle"):
         npz_bytes({"bad": np.array([{"a": 1}], dtype=object)})
+
+
+def test_npz_bytes_with_the_stdlib_zlib_and_edge_members(rng, monkeypatch):
+    """The zip written by hand reads back with zlib instead of zlib-ng too, and
+    with empty, one-member and many-member contents."""
+    import zlib
+
+    from sss.export import encode
+
+    monkeypatch.setattr(encode, "_deflate", zlib)
+    monkeypatch.setattr(encode, "NPZ_LEVEL", 1)
+    for arrays in ({}, {"one": np.zeros(0)},
+                   {f"a{i}": rng.random((i + 1, 3)) for i in range(12)}):
+        data = encode.npz_bytes(arrays)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert z.testzip() is None
+        back = np.load(io.BytesIO(data))
+        assert sorted(back.files) == sorted(arrays)
+        for key, val in arrays.items():
+            assert np.array_equal(back[key], val)
 
 
 _LEVELS = {8: (255.0, np.uint8), 16: (65535.0, np.uint16)}
@@ -500,3 +523,19 @@ def test_png_bytes_8_bit_round_trips_through_pillow(rng, shape, monkeypatch):
         encode.png_bytes(arr.astype(np.float32))
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         encode.png_bytes(arr[:0])
+
+
+def test_npz_bytes_members_are_those_numpy_writes(rng):
+    """Each member is the .npy file numpy.save writes, for C- and
+    Fortran-ordered, 0-d, empty, string and structured arrays."""
+    from sss.export.encode import npz_bytes
+
+    arrays = {"c": rng.random((4, 5)), "f": np.asfortranarray(rng.random((4, 5))),
+              "t": rng.random((6, 4))[::2].copy(), "s": rng.random((6, 4))[::2, ::2],
+              "zero_d": np.array("multilevel"), "empty": np.zeros((0, 3), np.float32),
+              "rec": np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")])}
+    with zipfile.ZipFile(io.BytesIO(npz_bytes(arrays))) as z:
+        for key, val in arrays.items():
+            want = io.BytesIO()
+            np.save(want, val, allow_pickle=False)
+            assert z.read(f"{key}.npy") == want.getvalue(), key

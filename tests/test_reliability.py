@@ -426,9 +426,15 @@ def test_npz_failure_while_rendering_writes_nothing(tmp_path, monkeypatch):
     # the npz is rendered last, after every image: nothing may be on disk yet
     img, a = _scene()
 
+    import sss.export
+
     def boom(*args, **kwargs):
         raise MemoryError("no room")
-    monkeypatch.setattr(np.lib.format, "write_array", boom)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", boom)  # inside npz_bytes
+    with pytest.raises(MemoryError):
+        save_layers(tmp_path / "d", "x", img, a)
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+    monkeypatch.setattr(sss.export, "npz_bytes", boom)
     with pytest.raises(MemoryError):
         save_layers(tmp_path / "d", "x", img, a)
     assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
