@@ -426,7 +426,6 @@ def test_save_layers_reports_each_file_and_can_be_cancelled(tmp_path, rng):
 
 
 def test_cli_shows_the_file_being_written(tmp_path, rng, monkeypatch, capsys):
-    import io as _io
     import types
 
     import sss.cli

@@ -70,11 +70,6 @@ Coeffs precompute(int in_size, int out_size, ResizeFilter filter) {
 
 std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
                                  ResizeFilter filter, int num_threads) {
-    check_image(image, "resize_image", 0);
-    if (out_height < 1 || out_width < 1)
-        throw std::invalid_argument("resize_image: output size must be at least 1 x 1, got " +
-                                    std::to_string(out_height) + " x " +
-                                    std::to_string(out_width));
     const int threads = resolve_threads(num_threads);
     const RowResizer rows(image, out_height, out_width, filter, threads);
     const std::size_t stride = static_cast<std::size_t>(out_width) * image.channels;
@@ -86,7 +81,7 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
 
 RowResizer::RowResizer(const ImageView& image, int out_height, int out_width,
                        ResizeFilter filter, int num_threads)
-    : out_height_(out_height), out_width_(out_width), channels_(image.channels) {
+    : channels_(image.channels) {
     check_image(image, "resize_image", 0);
     if (out_height < 1 || out_width < 1)
         throw std::invalid_argument("resize_image: output size must be at least 1 x 1, got " +
@@ -97,7 +92,7 @@ RowResizer::RowResizer(const ImageView& image, int out_height, int out_width,
     vert_ = out_height != h;
     const Coeffs ch = precompute(w, out_width, filter);
     const Coeffs cv = precompute(h, out_height, filter);
-    // as resize_image: the rows the vertical pass reads, horizontally resampled
+    // the horizontal pass, over the rows the vertical pass reads (Pillow's order)
     int first = 0, rows = h;
     vbounds_ = cv.bounds;
     if (horiz && vert_) {

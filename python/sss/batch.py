@@ -88,8 +88,7 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     skipped: list = []
     photos = _expand_photos([os.fspath(p) for p in paths], recursive=False, skipped=skipped)
     if skipped:
-        warnings.warn(_raw_skipped_note(skipped)[len("sss: note: "):].strip(), UserWarning,
-                      stacklevel=2)
+        warnings.warn(_raw_skipped_note(skipped), UserWarning, stacklevel=2)
     out = Path(os.fspath(out_dir))
     out.mkdir(parents=True, exist_ok=True)
     names = _unique_names(photos)

@@ -469,9 +469,9 @@ def _expand_photos(paths, recursive: bool, skipped: list | None = None) -> list[
 
 
 def _raw_skipped_note(skipped: list) -> str:
-    return (f"sss: note: skipped {len(skipped)} camera raw file(s) in the folder(s), e.g. "
+    return (f"skipped {len(skipped)} camera raw file(s) in the folder(s), e.g. "
             f"{skipped[0]}: reading them needs the optional rawpy package (pip install "
-            "rawpy, or pip install 'semantic-soft-segmentation[raw]')\n")
+            "rawpy, or pip install 'semantic-soft-segmentation[raw]')")
 
 
 def _expected_outputs(outdir: Path, name: str, formats, num_layers: int) -> list[Path]:
@@ -518,7 +518,7 @@ def _run_segment(args) -> int:
     skipped: list[Path] = []
     photos = _expand_photos(args.photos, args.recursive, skipped)
     if skipped:  # shown even with --quiet: photos the user expects are left out
-        sys.stderr.write(_raw_skipped_note(skipped))
+        sys.stderr.write(f"sss: note: {_raw_skipped_note(skipped)}\n")
     if not photos:
         sys.stderr.write("sss: error: no photos found in " + ", ".join(args.photos) + "\n")
         return 2

@@ -304,7 +304,7 @@ def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
         raise ValueError(f"colors must have shape (h, w, K, 3), got "
                          f"{getattr(colors, 'shape', type(colors).__name__)}")
     c = _as_colors(colors, colors.shape[:2] + (a.shape[2],))
-    # the core resizes one layer at a time (as sss.io.resize does, bitwise)
-    # and projects in place: no per-layer Python copies of photo-sized arrays
+    # the core resamples every layer's colours one output row at a time (each
+    # layer as sss.io.resize does, bitwise) and projects the row in place
     single = _colour_dtype(dtype) == np.float32
     return _core.upsample_layer_colors(c, img, a, 0, single)

@@ -31,11 +31,9 @@ public:
     RowResizer(const ImageView& image, int out_height, int out_width, ResizeFilter filter,
                int num_threads = 0);
     void row(int yy, double* out) const;
-    int height() const { return out_height_; }
-    int width() const { return out_width_; }
 
 private:
-    int out_height_, out_width_, channels_, src_width_;
+    int channels_, src_width_;
     std::vector<float> src_;         // rows x src_width_ x channels_ (after the horizontal pass)
     std::vector<int> vbounds_;       // ymin (relative to src_), count per output row
     std::vector<double> vk_;         // vksize_ weights per output row

@@ -98,10 +98,6 @@ def _check_space(space: str) -> str:
     return space
 
 
-def _round8(x: np.ndarray) -> np.ndarray:
-    return _to_levels(x, 8)
-
-
 def _to_levels(x: np.ndarray, bits: int) -> np.ndarray:
     """Values in [0, 1] (clipped) rounded to levels of `bits` bits (half to even)."""
     return np.round(np.clip(x, 0.0, 1.0) * _top(bits)).astype(_LEVEL_TYPES[bits])

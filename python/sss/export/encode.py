@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 

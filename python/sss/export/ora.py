@@ -11,7 +11,7 @@ import numpy as np
 from .._files import atomic_write
 from ..colors import normalize_alphas
 from ..io import check_icc_profile
-from .compositing import _ora_layers, _round8, _to_levels, check_bits, composite_over
+from .compositing import _ora_layers, _to_levels, check_bits, composite_over
 from .encode import PNG_COMPRESSION, png_bytes_many
 
 __all__ = ["write_ora"]
@@ -59,7 +59,7 @@ def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_prof
         layer_names = [f"layer {i}" for i in range(rgba.shape[0])]
     composite = composite_over(rgba, space=space)
     merged = _to_levels(composite, bits)
-    thumb = Image.fromarray(merged if bits == 8 else _round8(composite))
+    thumb = Image.fromarray(merged if bits == 8 else _to_levels(composite, 8))
     del composite
     thumb.thumbnail((256, 256), Image.Resampling.LANCZOS)
     entries = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..colors import normalize_alphas
-from .compositing import _round8
+from .compositing import _to_levels
 
 __all__ = ["PALETTE", "color_coded", "overview"]
 
@@ -111,4 +111,4 @@ def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
     for i, t in enumerate(tiles):
         x0 = i * (tw + gap)
         out[ph + gap:, x0:x0 + tw] = t
-    return _round8(out)
+    return _to_levels(out, 8)
