@@ -121,10 +121,9 @@ def test_save_layers_writes_the_subject(tmp_path, rng):
     # chosen explicitly, and 16-bit
     files = export.save_layers(tmp_path, "q", img, a, colors, formats=("subject",),
                                subject=[0, -1], bit_depth=16)
-    import png
+    from test_bit_depth import _read_png16
 
-    w, h, rows, info = png.Reader(filename=str(files["subject"][0])).read()
-    alpha = np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(h, w, 4)[..., 3]
+    alpha = _read_png16(files["subject"][0].read_bytes())[0][..., 3]
     np.testing.assert_array_equal(
         alpha, np.round(sss.normalize_alphas(a)[..., [0, 2]].sum(2) * 65535).astype(np.uint16))
     for bad, err in (([5], ValueError), (["x"], TypeError), ("0", TypeError)):

@@ -97,10 +97,7 @@ def _read_raw(p: Path, name: str, max_pixels: int | None, max_side: int | None):
         with rawpy.imread(str(p)) as raw:  # reads the header; decoding comes later
             w, h = raw.sizes.width, raw.sizes.height
             if max_pixels is not None and w * h > max_pixels:
-                raise PhotoTooLargeError(
-                    f"{name}: {w} x {h} = {w * h / 1e6:.1f} million pixels is more than the "
-                    f"limit of max_pixels={max_pixels} ({max_pixels / 1e6:g} million); raise "
-                    "the limit (sss segment --max-pixels N) to read it")
+                raise _too_large(name, w, h, max_pixels)
             # LibRaw's half-size mode skips demosaicing (one pixel per 2x2 block)
             half = max_side is not None and max(w, h) >= 2 * max_side
             s = 4 if half else 1
@@ -261,10 +258,7 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
             fmt = im.format
             w, h = im.size
             if max_pixels is not None and w * h > max_pixels:
-                raise PhotoTooLargeError(
-                    f"{name}: {w} x {h} = {w * h / 1e6:.1f} million pixels is more than the "
-                    f"limit of max_pixels={max_pixels} ({max_pixels / 1e6:g} million); raise "
-                    "the limit (sss segment --max-pixels N) to read it")
+                raise _too_large(name, w, h, max_pixels)
             if max_side is not None and max(w, h) > 2 * max_side and fmt == "JPEG":
                 im.draft(im.mode, (max(1, w * max_side // max(w, h)),
                                    max(1, h * max_side // max(w, h))))
@@ -560,6 +554,13 @@ def _raw_exif(p: Path):
 
 class PhotoTooLargeError(ImageReadError):
     """A photo with more pixels than the `max_pixels` limit of :func:`imread`."""
+
+
+def _too_large(name, w: int, h: int, max_pixels: int) -> PhotoTooLargeError:
+    return PhotoTooLargeError(
+        f"{name}: {w} x {h} = {w * h / 1e6:.1f} million pixels is more than the limit of "
+        f"max_pixels={max_pixels} ({max_pixels / 1e6:g} million); raise the limit "
+        "(sss segment --max-pixels N) to read it")
 
 
 def _finish(arr, alpha, orientation, name, dtype):
