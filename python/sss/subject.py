@@ -56,7 +56,7 @@ def _shrunk(image, alphas):
     h, w = working_shape(alphas.shape[:2], SCORE_PIXELS)
     if (h, w) == alphas.shape[:2]:
         return image, alphas
-    small_a = normalize_alphas(resize(alphas, h, w, method="bilinear"))
+    small_a = resize(alphas, h, w, method="bilinear")  # normalised by layer_saliency
     small_i = None if image is None else np.clip(resize(image, h, w, method="bilinear"), 0, 1)
     return small_i, small_a
 
