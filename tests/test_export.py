@@ -406,23 +406,39 @@ def test_core_composite_over_matches_the_numpy_form_bitwise(rng, k, dtype):
 def test_save_layers_reports_each_file_and_can_be_cancelled(tmp_path, rng):
     img, raw = _scene(rng)
     seen = []
+    images = "overview, layer PNGs, OpenRaster"
     export.save_layers(tmp_path / "a", "x", img, raw, formats=("overview", "png", "ora", "npz"),
                        progress=lambda step, frac: seen.append((step, frac)))
-    assert [s for s, _ in seen] == ["overview", "layer PNGs", "OpenRaster", "npz", "writing",
-                                    "done"]
+    assert [s for s, _ in seen] == [images, "npz", "writing", "done"]
     fracs = [f for _, f in seen]
     assert fracs[0] == 0.0 and fracs[-1] == 1.0 and fracs == sorted(fracs)
-    # False stops before anything is written, at any step but the last
-    for stop in ("overview", "OpenRaster", "writing"):
-        out = tmp_path / f"stop-{stop}"
+    # the images are rendered a band of rows at a time, with progress within
+    seen = []
+    export.save_layers(tmp_path / "b", "x", img, raw, formats=("overview", "png", "ora", "npz"),
+                       progress=lambda step, frac: seen.append((step, frac)), _band=4)
+    within = [f for s, f in seen if s == images]
+    assert len(within) == -(-img.shape[0] // 4)  # one call per band
+    assert within == sorted(within) and len(set(within)) == len(within)
+    assert max(within) < min(f for s, f in seen if s != images and f > 0)
+    # False stops before anything is written, at any step but the last, also
+    # between two bands
+    calls = {"n": 0}
+
+    def stop_in_a_band(step, frac):
+        calls["n"] += 1
+        return calls["n"] < 3
+
+    for stop in (images, "writing", stop_in_a_band):
+        out = tmp_path / f"stop-{getattr(stop, '__name__', stop)}"
+        cb = stop if callable(stop) else (lambda step, frac, stop=stop: step != stop)
         with pytest.raises(sss.Cancelled, match="nothing was written"):
             export.save_layers(out, "x", img, raw, formats=("overview", "png", "ora", "npz"),
-                               progress=lambda step, frac, stop=stop: step != stop)
+                               progress=cb, _band=4)
         assert not out.exists()
     # the last call comes after the files are written: its answer is ignored
-    export.save_layers(tmp_path / "b", "x", img, raw, formats=("npz",),
+    export.save_layers(tmp_path / "c", "x", img, raw, formats=("npz",),
                        progress=lambda step, frac: step != "done")
-    assert (tmp_path / "b" / "x_alphas.npz").exists()
+    assert (tmp_path / "c" / "x_alphas.npz").exists()
 
 
 def test_cli_shows_the_file_being_written(tmp_path, rng, monkeypatch, capsys):
@@ -439,8 +455,8 @@ def test_cli_shows_the_file_being_written(tmp_path, rng, monkeypatch, capsys):
                             rng.random(image.shape[:2] + (3,))).astype(np.float32)))
     assert sss.cli.main(["segment", str(p), "-o", str(tmp_path / "o"), "--layers", "3"]) == 0
     err = capsys.readouterr().err  # not a terminal: one line per stage
-    for step in ("rendering overview", "rendering layer PNGs", "rendering OpenRaster",
-                 "rendering npz", "writing the files"):
+    for step in ("rendering overview, layer PNGs, OpenRaster", "rendering npz",
+                 "writing the files"):
         assert f"p.png: {step} ..." in err, err
 
 

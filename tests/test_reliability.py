@@ -538,9 +538,9 @@ def test_cli_refuses_a_photo_above_max_pixels(tmp_path, capsys):
 
 def test_cli_refuses_a_photo_whose_files_do_not_fit_before_segmenting(tmp_path, capsys,
                                                                        monkeypatch):
-    # the layers are written at the photo's size, with (H, W, K, 3) float64
-    # colours: a 40-megapixel photo needs ~22 GB for them. Refused up front,
-    # not after the segmentation and not by the kernel's OOM killer midway.
+    # the layers are written at the photo's size: a 40-megapixel photo needs
+    # ~11 GB for them. Refused up front, not after the segmentation and not by
+    # the kernel's OOM killer midway.
     from PIL import Image
 
     import sss.cli as cli
@@ -548,8 +548,11 @@ def test_cli_refuses_a_photo_whose_files_do_not_fit_before_segmenting(tmp_path, 
 
     Image.new("RGB", (300, 200)).save(tmp_path / "p.png")
     need = export_memory(200, 300, 5)
-    assert need == 110 * 300 * 200 * 5
-    assert export_memory(200, 300, 5, ("npz",)) < need / 2
+    assert need == 55 * 300 * 200 * 5
+    assert export_memory(200, 300, 5, ("npz",)) <= need
+    assert export_memory(200, 300, 5, bit_depth=16) > need
+    assert export_memory(200, 300, 5, ("psd",), bit_depth=16) > export_memory(
+        200, 300, 5, ("psd",)) > need
     monkeypatch.setenv("SSS_MEMORY_LIMIT", str(int(need / 2)))
 
     def never(*args, **kwargs):

@@ -64,6 +64,44 @@ void bind_multilevel(py::module_& m) {
         py::arg("single") = false,
         "(h, w, K, 3) layer colours resized to the (H, W, 3) image and projected onto the "
         "(H, W, K) normalised alphas; float32 with single=True, else float64.");
+    py::class_<LayerColorUpsampler>(
+        m, "LayerColorUpsampler",
+        "upsample_layer_colors a band of rows at a time: built from the (h, w, K, 3) small "
+        "colours and the photo's size; rows(y0, image_rows, alpha_rows, single) gives rows "
+        "y0.. of the (H, W, K, 3) result, float32 with single=True, else float64.")
+        .def(py::init([](const py::array& colors, int height, int width, int num_threads) {
+                 require_array<double>(colors, "colors", 4);
+                 if (colors.shape(3) != 3)
+                     throw py::value_error("colors must have shape (h, w, K, 3)");
+                 const int K = static_cast<int>(colors.shape(2));
+                 const ImageView cv{static_cast<const double*>(colors.data()),
+                                    static_cast<int>(colors.shape(0)),
+                                    static_cast<int>(colors.shape(1)), 3 * K};
+                 return run_interruptible(
+                     [&] { return LayerColorUpsampler(cv, height, width, K, num_threads); });
+             }),
+             py::arg("colors"), py::arg("height"), py::arg("width"), py::arg("num_threads") = 0)
+        .def(
+            "rows",
+            [](const LayerColorUpsampler& up, int y0, const py::array& image_rows,
+               const py::array& alpha_rows, bool single, int num_threads) -> py::array {
+                const ImageView iv = image_view(image_rows, "image_rows", 3);
+                const ImageView av = image_view(alpha_rows, "alpha_rows", 0);
+                const std::vector<py::ssize_t> shape{iv.height, iv.width, up.layers(), 3};
+                if (single) {
+                    std::vector<float> out(static_cast<size_t>(iv.num_pixels()) * up.layers() * 3);
+                    run_interruptible([&] { up.rows(y0, iv, av, out.data(), num_threads); });
+                    return vector_to_array(std::move(out), shape);
+                }
+                std::vector<double> out(static_cast<size_t>(iv.num_pixels()) * up.layers() * 3);
+                run_interruptible([&] { up.rows(y0, iv, av, out.data(), num_threads); });
+                return vector_to_array(std::move(out), shape);
+            },
+            py::arg("y0"), py::arg("image_rows"), py::arg("alpha_rows"), py::arg("single") = true,
+            py::arg("num_threads") = 0)
+        .def_property_readonly("height", &LayerColorUpsampler::height)
+        .def_property_readonly("width", &LayerColorUpsampler::width)
+        .def_property_readonly("layers", &LayerColorUpsampler::layers);
     m.def(
         "clean_alphas",
         [](const py::array& alphas, double cutoff) {

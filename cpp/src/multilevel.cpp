@@ -212,55 +212,95 @@ void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff) {
 
 namespace {
 
-template <class Out>
-std::vector<Out> upsample_colors(const ImageView& colors, const ImageView& image,
-                                 const ImageView& alphas, int num_threads) {
-    const int K = alphas.channels;
+const ImageView& checked_colors(const ImageView& colors, int height, int width, int K) {
     if (colors.data == nullptr || K < 1 || colors.channels != 3 * K || colors.height < 1 ||
         colors.width < 1)
         throw std::invalid_argument("upsample_layer_colors: colors must be h x w x K x 3 for the "
                                     "K layers of the alphas");
+    if (height < 1 || width < 1)
+        throw std::invalid_argument("upsample_layer_colors: the photo must have at least one "
+                                    "pixel");
+    check_finite(colors.data, colors.num_pixels() * colors.channels, "upsample_layer_colors",
+                 "colors");
+    return colors;
+}
+
+template <class Out>
+std::vector<Out> upsample_colors(const ImageView& colors, const ImageView& image,
+                                 const ImageView& alphas, int num_threads) {
+    const int K = alphas.channels;
     if (image.channels != 3 || image.height != alphas.height || image.width != alphas.width)
         throw std::invalid_argument("upsample_layer_colors: image must be H x W x 3 like the "
                                     "alphas");
-    check_projection_inputs(image, alphas, "upsample_layer_colors");
-    check_finite(colors.data, colors.num_pixels() * colors.channels, "upsample_layer_colors",
-                 "colors");
-    const int H = image.height, W = image.width;
+    const LayerColorUpsampler up(colors, image.height, image.width, K, num_threads);
+    std::vector<Out> out(static_cast<size_t>(image.height) * image.width * K * 3);
+    up.rows(0, image, alphas, out.data(), num_threads);
+    return out;
+}
+
+}  // namespace
+
+LayerColorUpsampler::LayerColorUpsampler(const ImageView& colors, int height, int width,
+                                         int num_layers, int num_threads)
+    : height_(height), width_(width), layers_(num_layers),
+      up_(checked_colors(colors, height, width, num_layers), height, width,
+          ResizeFilter::Bilinear, resolve_threads(num_threads)) {}
+
+void LayerColorUpsampler::rows(int y0, const ImageView& image_rows, const ImageView& alpha_rows,
+                               double* out, int num_threads) const {
+    rows_impl(y0, image_rows, alpha_rows, out, num_threads);
+}
+
+void LayerColorUpsampler::rows(int y0, const ImageView& image_rows, const ImageView& alpha_rows,
+                               float* out, int num_threads) const {
+    rows_impl(y0, image_rows, alpha_rows, out, num_threads);
+}
+
+template <class Out>
+void LayerColorUpsampler::rows_impl(int y0, const ImageView& image_rows,
+                                    const ImageView& alpha_rows, Out* out,
+                                    int num_threads) const {
+    const int K = layers_, W = width_, n = image_rows.height;
+    if (image_rows.channels != 3 || image_rows.width != W || alpha_rows.channels != K ||
+        alpha_rows.width != W || alpha_rows.height != n)
+        throw std::invalid_argument("upsample_layer_colors: the rows of the image (n x W x 3) "
+                                    "and of the alphas (n x W x K) must match the photo's "
+                                    "width and the colours' layers");
+    if (y0 < 0 || n < 0 || y0 + n > height_)
+        throw std::invalid_argument("upsample_layer_colors: rows " + std::to_string(y0) + " to " +
+                                    std::to_string(y0 + n) + " are outside the photo's " +
+                                    std::to_string(height_));
+    if (n == 0) return;
+    check_projection_inputs(image_rows, alpha_rows, "upsample_layer_colors");
     const std::size_t stride = static_cast<std::size_t>(W) * K * 3;
     // every layer's colours at once, one output row at a time, projected while
     // the row is in cache: no full-size copy per layer (the values are those of
     // resize_image per layer followed by project_layer_colors, bitwise)
     const int threads = resolve_threads(num_threads);
-    const RowResizer up(colors, H, W, ResizeFilter::Bilinear, threads);
-    std::vector<Out> out(static_cast<size_t>(H) * stride);
 #pragma omp parallel num_threads(threads)
     {
         std::vector<double> bp(static_cast<size_t>(2 * K));
         std::vector<double> buffer(std::is_same_v<Out, double> ? 0 : stride);
 #pragma omp for schedule(static)
-        for (int yy = 0; yy < H; ++yy) {
+        for (int r = 0; r < n; ++r) {
             double* row = nullptr;
             if constexpr (std::is_same_v<Out, double>)
-                row = out.data() + static_cast<std::size_t>(yy) * stride;
+                row = out + static_cast<std::size_t>(r) * stride;
             else
                 row = buffer.data();
-            up.row(yy, row);
+            up_.row(y0 + r, row);
             for (int x = 0; x < W; ++x) {
-                const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(yy) * W + x;
-                project_pixel_colors(alphas.pixel(p), K, image.pixel(p), row + x * K * 3,
+                const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(r) * W + x;
+                project_pixel_colors(alpha_rows.pixel(p), K, image_rows.pixel(p), row + x * K * 3,
                                      bp.data());
             }
             if constexpr (!std::is_same_v<Out, double>) {
-                Out* dst = out.data() + static_cast<std::size_t>(yy) * stride;
+                Out* dst = out + static_cast<std::size_t>(r) * stride;
                 for (std::size_t i = 0; i < stride; ++i) dst[i] = static_cast<Out>(row[i]);
             }
         }
     }
-    return out;
 }
-
-}  // namespace
 
 std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
                                           const ImageView& alphas, int num_threads) {

@@ -45,6 +45,7 @@ class BatchProgress:
         self.done = 0
         self.current = ""
         self.stage_name = ""
+        self.stage_done = None
         self.t0 = time.monotonic()
         self.t_stage = self.t0
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -72,6 +73,8 @@ class BatchProgress:
             text += f", ~{_clock(elapsed / self.done * (self.total - self.done))} left"
         if self.current and self.done < self.total:
             text += f"  {self.current}: {self.stage_name}" if self.stage_name else f"  {self.current}"
+            if self.stage_name and self.stage_done is not None:
+                text += f" ({int(100 * self.stage_done)}% of the files)"
         return text
 
     def _redraw(self) -> None:
@@ -95,12 +98,20 @@ class BatchProgress:
     def stage(self, name: str) -> None:
         """A new stage of the current file begins."""
         self.stage_name = name
+        self.stage_done = None
         self.t_stage = time.monotonic()
         if self.tty:
             self._redraw()
         else:
             prefix = f"[{self.done + 1}/{self.total}] " if self.total > 1 else ""
             self._write(f"{prefix}{self.current}: {name} ...\n")
+
+    def stage_progress(self, fraction: float) -> None:
+        """How much of the current stage is done (0-1): shown on the status
+        line of a terminal; nothing is printed otherwise (one line per stage)."""
+        self.stage_done = fraction
+        if self.tty:
+            self._redraw()
 
     def end_file(self, ok: bool, note: str = "") -> None:
         """The current file is finished (successfully or not)."""

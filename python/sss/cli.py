@@ -31,14 +31,14 @@ import numpy as np
 
 from . import __version__
 from ._batchprogress import BatchProgress
-from .colors import estimate_layer_colors, normalize_alphas
+from .colors import estimate_layer_colors
 from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
     output_names, save_layers
 from .export.encode import PNG_COMPRESSION
 from ._validation import as_int, check_memory
 from .io import DEFAULT_MAX_PIXELS, RAW_SUFFIXES, imread, read_bit_depth, read_exif, \
     read_icc_profile, resize
-from .multilevel import layer_colors, upsample_layer_colors
+from .multilevel import UpsampledLayerColors, layer_colors
 from .params import Params
 from .pipeline import METHODS, segment
 
@@ -145,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS,
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
-                          f"(default {DEFAULT_MAX_PIXELS:,}); the files need about 110 "
-                          "bytes per pixel and layer written (50 with --format npz)")
+                          f"(default {DEFAULT_MAX_PIXELS:,}); the files need about 55 "
+                          "bytes per pixel and layer written (more for 16-bit files and PSD)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
@@ -350,10 +350,13 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None
     if method == "multilevel":  # float32 colours: half the memory of the largest array
-        def estimate(img, a):
-            return layer_colors(img, a, dtype=np.float32)
+        def estimate(img, a, bands=True):
+            # bands: the full-size colours are made a band of rows at a time
+            # while the files are rendered, never held whole
+            return layer_colors(img, a, dtype=np.float32, bands=bands)
     else:
-        estimate = estimate_layer_colors
+        def estimate(img, a, bands=True):
+            return estimate_layer_colors(img, a)
     # `alphas`: the layers at the written size, normalised once, by save_layers
     # (the colour estimators normalise their own copy), as SoftSegments.save does
     if raw.shape[:2] == (H, W):
@@ -373,24 +376,33 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                 colors = estimate(out_photo, alphas)
         elif need_colors:  # computed on a smaller copy: estimated there, then carried up
             stage("layer colours")
-            colors = upsample_layer_colors(estimate(work, raw).astype(np.float64, copy=False),
-                                           out_photo, normalize_alphas(alphas),
-                                           dtype=np.float32)
+            colors = UpsampledLayerColors(
+                np.asarray(estimate(work, raw, bands=False), dtype=np.float64), H, W,
+                dtype=np.float32)
     extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H0, W0]),
              "image": np.asarray(out_photo, dtype=np.float32), "method": np.array(method)}
     for key in ("initial_alphas", "eigenvalues", "superpixels"):
         extra[key] = getattr(seg, key, None)
     return save_layers(outdir, name, out_photo, alphas, colors, formats=formats, raw_alphas=raw,
                        extra=extra, ora_space=ora_space, icc_profile=icc,
-                       progress=_writing_stage(stage), png_compression=png_compression,
+                       progress=_writing_stage(stage, progress), png_compression=png_compression,
                        exif=exif, bit_depth=bits)
 
 
-def _writing_stage(stage):
-    """save_layers' progress callback: each file's rendering as a stage."""
+def _writing_stage(stage, progress=None):
+    """save_layers' progress callback: each step of the writing as a stage
+    (one line each when not on a terminal) and, on a terminal, how much of
+    the files is done while the images are rendered band by band."""
+    last = {"step": None}
+
     def report(step, fraction):
-        if step != "done":
+        if step == "done":
+            return
+        if step != last["step"]:
+            last["step"] = step
             stage("writing the files" if step == "writing" else f"rendering {step}")
+        elif progress is not None:
+            progress.stage_progress(fraction)
     return report
 
 

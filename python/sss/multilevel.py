@@ -53,7 +53,7 @@ from . import _defaults as D
 from . import _core
 
 __all__ = ["working_shape", "guided_upsample", "clean_alphas", "box_mean", "layer_colors",
-           "upsample_layer_colors"]
+           "upsample_layer_colors", "UpsampledLayerColors"]
 
 
 def working_shape(shape, max_pixels: int) -> tuple[int, int]:
@@ -216,7 +216,7 @@ def clean_alphas(alphas: np.ndarray, cutoff: float = D.LEVELS.alpha_cutoff) -> n
 
 def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
                  max_pixels: int = D.LEVELS.working_pixels, dtype=np.float64,
-                 **kwargs) -> np.ndarray:
+                 bands: bool = False, **kwargs):
     """Layer colours at full resolution, estimated at a working resolution.
 
     :func:`sss.estimate_layer_colors` solves a sparse system per layer over
@@ -238,12 +238,18 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
         Type of the result; float32 (computed in float64, rounded once) halves
         the memory of an array that is gigabytes for a camera photo (the
         layer files are rendered from either; ``sss segment`` uses float32).
+    bands : bool, optional
+        Return an :class:`UpsampledLayerColors` that computes the full-size
+        colours a band of rows at a time (for :func:`sss.export.save_layers`,
+        which then never holds them whole) instead of the array.
     **kwargs
         Passed to :func:`sss.estimate_layer_colors`.
 
     Returns
     -------
-    (H, W, K, 3) ndarray of `dtype`
+    (H, W, K, 3) ndarray of `dtype`, or with `bands` an
+    :class:`UpsampledLayerColors` (whose ``rows`` give `dtype`) when the photo
+    is larger than `max_pixels` (else the array).
     """
     from ._validation import as_image
     from .colors import estimate_layer_colors, normalize_alphas
@@ -261,7 +267,67 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
         return estimate_layer_colors(img, a, **kwargs).astype(dtype, copy=False)
     small = estimate_layer_colors(np.clip(resize(img, h, w), 0, 1),
                                   normalize_alphas(resize(a, h, w, method="bilinear")), **kwargs)
+    if bands:
+        return UpsampledLayerColors(small, H, W, dtype=dtype)
     return upsample_layer_colors(small, img, a, dtype=dtype)
+
+
+class UpsampledLayerColors:
+    """:func:`upsample_layer_colors` a band of rows at a time.
+
+    Holds the small colours (resampled horizontally to the photo's width
+    once, on construction) and makes any rows of the full-size colours on
+    demand, from those rows of the photo and of the normalised layers:
+    bitwise the rows of :func:`upsample_layer_colors`' result, whatever the
+    bands. :func:`sss.export.save_layers` takes it as `colors` and renders
+    the files band by band, so that the (H, W, K, 3) colours of a camera
+    photo (gigabytes) are never held.
+
+    Parameters
+    ----------
+    colors : (h, w, K, 3) ndarray
+        Layer colours at the small size.
+    height, width : int
+        The photo's size in pixels.
+    dtype : float32 or float64, optional
+        Type of the rows (computed in float64 either way).
+
+    Attributes
+    ----------
+    shape : tuple
+        (height, width, K, 3), the shape of the colours it stands for.
+    """
+
+    def __init__(self, colors: np.ndarray, height: int, width: int, *, dtype=np.float64):
+        from ._validation import as_int
+        from .colors import _as_colors
+
+        if not isinstance(colors, np.ndarray) or colors.ndim != 4 or colors.shape[3] != 3:
+            raise ValueError(f"colors must have shape (h, w, K, 3), got "
+                             f"{getattr(colors, 'shape', type(colors).__name__)}")
+        height = as_int(height, "height", minimum=1)
+        width = as_int(width, "width", minimum=1)
+        c = _as_colors(colors, colors.shape[:3])
+        self._single = _colour_dtype(dtype) == np.float32
+        self._up = _core.LayerColorUpsampler(c, height, width)
+        self.shape = (height, width, colors.shape[2], 3)
+        self.dtype = np.dtype(np.float32 if self._single else np.float64)
+
+    def rows(self, y0: int, image_rows: np.ndarray, alpha_rows: np.ndarray) -> np.ndarray:
+        """Rows ``y0 : y0 + n`` of the colours, from those rows of the photo
+        ((n, W, 3)) and of the normalised layers ((n, W, K)): (n, W, K, 3)."""
+        from ._validation import as_image
+        from .colors import _as_alphas, _check_sizes
+
+        img = as_image(image_rows, name="image_rows", channels=3, copy=False)
+        a = _as_alphas(alpha_rows, "alpha_rows")
+        _check_sizes(img, a)
+        return self._up.rows(int(y0), img, a, self._single)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("UpsampledLayerColors makes its rows on demand: call rows(y0, "
+                        "image_rows, alpha_rows), or use upsample_layer_colors for the "
+                        "whole array")
 
 
 def _colour_dtype(dtype):

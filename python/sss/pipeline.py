@@ -136,6 +136,18 @@ class SoftSegments:
             self.__dict__["_colors_cache"] = cached
         return cached
 
+    def _colour_source(self):
+        """The layer colours for writing files: :attr:`colors` once computed;
+        before that, for a multilevel result, the same values made a band of
+        rows at a time while the files are rendered
+        (:class:`sss.multilevel.UpsampledLayerColors`), so that saving a
+        camera photo never holds them whole."""
+        cached = self.__dict__.get("_colors_cache")
+        if cached is None and self.method == "multilevel" and self.image is not None:
+            from .multilevel import layer_colors
+            return layer_colors(self.image, self.alphas, bands=True)
+        return self.colors
+
     def composite(self, layers=None, background=None) -> np.ndarray:
         """Selected layers over a background (see :func:`sss.colors.composite`):
         e.g. ``composite([0, 2], background=new_photo)`` replaces the rest.

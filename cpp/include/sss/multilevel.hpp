@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sss/image.hpp"
+#include "sss/resize.hpp"
 
 namespace sss {
 
@@ -62,6 +63,34 @@ void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff);
 /// held besides the result.
 std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
                                           const ImageView& alphas, int num_threads = 0);
+/// upsample_layer_colors a band of rows at a time, for callers that render
+/// each band (e.g. into files) and never hold the full-size H x W x K x 3
+/// colours: the small colours are resampled horizontally once, on
+/// construction; rows() makes rows y0 .. y0 + n - 1 of upsample_layer_colors'
+/// result from those rows of the photo and of the normalised alphas (n x W x 3
+/// and n x W x K views), bitwise the same values whatever the bands. rows()
+/// may be called from several threads at once. Throws std::invalid_argument
+/// for inconsistent sizes or non-finite colours.
+class LayerColorUpsampler {
+public:
+    LayerColorUpsampler(const ImageView& colors, int height, int width, int num_layers,
+                        int num_threads = 0);
+    void rows(int y0, const ImageView& image_rows, const ImageView& alpha_rows, double* out,
+              int num_threads = 0) const;
+    void rows(int y0, const ImageView& image_rows, const ImageView& alpha_rows, float* out,
+              int num_threads = 0) const;
+    int height() const { return height_; }
+    int width() const { return width_; }
+    int layers() const { return layers_; }
+
+private:
+    template <class Out>
+    void rows_impl(int y0, const ImageView& image_rows, const ImageView& alpha_rows, Out* out,
+                   int num_threads) const;
+    int height_, width_, layers_;
+    RowResizer up_;
+};
+
 /// upsample_layer_colors stored as float32 (computed in double, rounded once at
 /// the end): half the memory of the H x W x K x 3 result, e.g. for rendering
 /// 8- or 16-bit layer files.

@@ -21,13 +21,13 @@ from .._files import check_name, write_set
 from .._validation import as_int, check_memory
 from ..colors import estimate_layer_colors, normalize_alphas
 from ..io import check_icc_profile
-from .compositing import (BIT_DEPTHS, _check_space, _layer_rgba, _ora_layers, _to_levels,
-                          check_bits, composite_additive, composite_over, layer_rgba, ora_layers,
-                          quantize_alphas)
+from .compositing import (BIT_DEPTHS, _check_space, check_bits, composite_additive,
+                          composite_over, layer_rgba, ora_layers, quantize_alphas)
 from .naming import output_name, output_names, stale_pattern
-from .encode import PNG_COMPRESSION, npz_bytes, png_bytes, png_bytes_many
-from .ora import _ora_file, write_ora
-from .preview import PALETTE, _overview, color_coded, overview
+from .bands import check_colour_source, render_images
+from .encode import PNG_COMPRESSION, npz_bytes
+from .ora import write_ora
+from .preview import PALETTE, color_coded, overview
 from .srgb import linear_to_srgb, srgb_to_linear
 
 __all__ = ["FORMATS", "ALL_FORMATS", "BIT_DEPTHS", "PALETTE", "export_memory", "quantize_alphas", "layer_rgba", "ora_layers",
@@ -40,18 +40,18 @@ FORMATS = ("overview", "png", "ora", "npz")
 ALL_FORMATS = FORMATS + ("psd", "subject")
 #: the formats that need the layer colours
 _COLOUR_FORMATS = ("overview", "png", "ora", "psd", "subject")
-#: peak bytes per pixel and layer of rendering the files: with layer colours
-#: (whole-process peaks of sss segment, 2026-12-01, colours in float32:
-#: 65-86 on 4- and 12-megapixel photos with the default formats,
-#: bench/bench_files.py, and 85 with every format including psd and subject
-#: on a 12-megapixel photo; 98 for the same at 16 bits) and for the npz
-#: alone (measured 48 on a 12-megapixel photo). Kept above the measured
-#: peaks: the estimate refuses a photo rather than let it run out of memory
-_BYTES_PER_PIXEL_LAYER = {"colours": 110, "npz": 50}
-#: more bytes per pixel and layer of 16-bit layer files (the (K, H, W, 4)
-#: layer stack is uint16 instead of uint8, and a big-endian, filtered copy
-#: of each layer being encoded)
-_BYTES_16_BIT = 16
+#: peak bytes per pixel and layer of writing the files, colour estimation
+#: included. Whole-process peaks of sss segment on a 12-megapixel photo with
+#: 5 layers, 2026-12-01, the images rendered a band of rows at a time
+#: (sss.export.bands): 42 with the default formats, 40 with the npz alone, 47
+#: with 16-bit layer files. Kept above the measured peaks: the estimate
+#: refuses a photo rather than let it run out of memory
+_BYTES_PER_PIXEL_LAYER = 55
+#: more for 16-bit layer files
+_BYTES_16_BIT = 10
+#: more for a PSD, whose per-channel layout needs the whole layer stack
+#: (measured with every format: 61 at 8 bits, 91 at 16 bits)
+_BYTES_PSD = {8: 25, 16: 50}
 
 
 def export_memory(height: int, width: int, num_layers: int, formats=FORMATS, *,
@@ -73,10 +73,13 @@ def export_memory(height: int, width: int, num_layers: int, formats=FORMATS, *,
     -------
     float, bytes
     """
-    kind = "colours" if any(f in _check_formats(formats) for f in _COLOUR_FORMATS) else "npz"
-    per = _BYTES_PER_PIXEL_LAYER[kind]
-    if check_bits(bit_depth) == 16 and any(f in formats for f in ("png", "ora", "psd")):
+    formats = _check_formats(formats)
+    bits = check_bits(bit_depth)
+    per = _BYTES_PER_PIXEL_LAYER
+    if bits == 16 and any(f in formats for f in ("png", "ora", "psd", "subject")):
         per += _BYTES_16_BIT
+    if "psd" in formats:
+        per += _BYTES_PSD[bits]
     return float(per) * height * width * max(1, num_layers)
 
 
@@ -89,7 +92,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 progress=None,
                 png_compression: int = PNG_COMPRESSION,
                 exif: bytes | None = None, bit_depth: int = 8,
-                subject=None) -> dict[str, list[Path]]:
+                subject=None, _band: int | None = None) -> dict[str, list[Path]]:
     """Write the chosen files for one photo into `outdir`.
 
     Parameters
@@ -202,16 +205,22 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     if colors is None and need_colors:
         colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
+    if need_colors:
+        colors = check_colour_source(colors, a.shape)
     files: dict[str, bytes] = {}  # rendered in memory, then written as one set
     written: dict[str, list[Path]] = {}
-    steps = [f for f in ("overview", "png", "ora", "psd", "subject", "npz")
-             if f in formats] + ["write"]
-    step_names = {"overview": "overview", "png": "layer PNGs", "ora": "OpenRaster",
-                  "psd": "PSD", "subject": "subject", "npz": "npz", "write": "writing"}
+    images = [f for f in ("overview", "png", "ora", "psd", "subject") if f in formats]
+    image_step = ", ".join({"overview": "overview", "png": "layer PNGs", "ora": "OpenRaster",
+                            "psd": "PSD", "subject": "subject"}[f] for f in images)
+    steps = ([image_step] if images else []) + (["npz"] if "npz" in formats else []) \
+        + ["writing"]
+    # the images take most of the time: their step counts as 4 of the others
+    weights = [4.0 if st == image_step and images else 1.0 for st in steps]
 
-    def report(step):
-        if progress is not None and progress(step_names[step],
-                                             steps.index(step) / len(steps)) is False:
+    def report(step, within=0.0):
+        i = steps.index(step)
+        frac = (sum(weights[:i]) + within * weights[i]) / sum(weights)
+        if progress is not None and progress(step, frac) is False:
             from .._progress import Cancelled
             raise Cancelled(f"saving {name} was cancelled by the progress callback "
                             "(nothing was written)")
@@ -220,45 +229,28 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         files[fname] = data
         written.setdefault(fmt, []).append(out / fname)
 
-    if "overview" in formats:
-        report("overview")
-        add("overview", output_name(name, "overview"),
-            png_bytes(_overview(img, a, colors), icc, png_compression, exif))
-    if "png" in formats:
-        report("png")
-        rgba = _layer_rgba(img, a, colors, bits)
-        for k, data in enumerate(png_bytes_many(rgba, icc, png_compression, exif)):
-            add("png", output_name(name, "png", k), data)
-        del rgba
-    if "ora" in formats:
-        report("ora")
-        add("ora", output_name(name, "ora"),
-            _ora_file(img, a, colors, space=ora_space, icc_profile=icc,
-                      compression=png_compression, bits=bits)[0])
-    if "psd" in formats:
-        report("psd")
-        from ..psd import psd_bytes
-        order, rgba = _ora_layers(img, a, colors, None, ora_space, bits)
-        merged = _to_levels(composite_over(rgba, space=ora_space), bits)
-        add("psd", output_name(name, "psd"),
-            psd_bytes(rgba, merged, [f"layer {i}" for i in order], icc_profile=icc))
-    if "subject" in formats:
-        report("subject")
-        from ..colors import composite
-        from ..subject import subject_layers
+    if images:
+        report(image_step)
+        chosen = None
+        if "subject" in formats:
+            from ..subject import subject_layers
 
-        chosen = subject_layers(a, img) if subject is None else _check_layers(subject, a.shape[2])
-        if chosen:
-            cut = composite(a, colors, layers=chosen)
-            add("subject", output_name(name, "subject"),
-                png_bytes(_to_levels(cut, bits), icc, png_compression, exif))
-            del cut
-        else:
-            import warnings
+            chosen = (subject_layers(a, img) if subject is None
+                      else _check_layers(subject, a.shape[2]))
+            if not chosen:
+                import warnings
 
-            warnings.warn(f"{name}: no clear salient subject in this photo, so "
-                          f"{output_name(name, 'subject')} is not written (choose its layers "
-                          "with subject=[...])", UserWarning, stacklevel=2)
+                warnings.warn(f"{name}: no clear salient subject in this photo, so "
+                              f"{output_name(name, 'subject')} is not written (choose its "
+                              "layers with subject=[...])", UserWarning, stacklevel=2)
+        rendered = render_images(img, a, colors, images, bits=bits, space=ora_space,
+                                 icc_profile=icc, compression=png_compression, exif=exif,
+                                 subject=chosen, band=_band,
+                                 progress=lambda f: report(image_step, f))
+        for fmt in images:
+            for k, data in enumerate(rendered.get(fmt, [])):
+                add(fmt, output_name(name, fmt, k if fmt == "png" else None), data)
+        del rendered
     if "npz" in formats:
         report("npz")
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
@@ -273,12 +265,19 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
             if val is not None:
                 arrays[key] = np.asarray(val)
         add("npz", output_name(name, "npz"), npz_bytes(arrays))
-    report("write")
+    report("writing")
     out.mkdir(parents=True, exist_ok=True)
     write_set(out, files, stale=stale_pattern(name))
     if progress is not None:
         progress("done", 1.0)  # written: too late to cancel
     return written
+
+
+def _colour_source(result):
+    """The result's layer colours for save_layers: made band by band when the
+    result can (:meth:`sss.SoftSegments._colour_source`), else the array."""
+    source = getattr(result, "_colour_source", None)
+    return source() if callable(source) else result.colors
 
 
 def _check_layers(layers, k: int) -> list[int]:
@@ -331,7 +330,7 @@ def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
     if getattr(result, "working_shape", None):
         extra["working_shape"] = np.asarray(result.working_shape)
     return save_layers(directory, name, result.image, result.alphas,
-                       result.colors if needs else None, formats=formats,
+                       _colour_source(result) if needs else None, formats=formats,
                        raw_alphas=result.alphas, extra=extra, ora_space=ora_space,
                        icc_profile=(getattr(result, "icc_profile", None)
                                     if icc_profile is None else icc_profile),

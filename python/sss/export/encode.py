@@ -32,7 +32,7 @@ try:  # zlib-ng: the zlib format, deflated about twice as fast
 except ImportError:  # pragma: no cover - zlib-ng is a dependency; stdlib fallback
     _deflate = zlib
 
-__all__ = ["png_bytes", "png_bytes_many", "npz_bytes"]
+__all__ = ["png_bytes", "png_bytes_many", "PngStream", "npz_bytes"]
 
 
 #: zlib level of the PNGs unless told otherwise (Pillow's and zlib's default)
@@ -52,37 +52,101 @@ def png_bytes(arr: np.ndarray, icc_profile: bytes | None = None,
     256), which on soft layers compresses about as well as adaptive filtering
     at a fraction of its cost, and deflated in one pass by zlib-ng when it is
     installed (the same format, about twice as fast), else by zlib.
+    :class:`PngStream` writes the same file a band of rows at a time.
     """
     arr = np.asarray(arr)
-    if arr.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"a PNG needs uint8 or uint16 values, got {arr.dtype}")
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)) \
             or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"a PNG needs an (H, W), (H, W, 3) or (H, W, 4) array, got {arr.shape}")
-    h, w = arr.shape[:2]
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"a PNG needs uint8 or uint16 values, got {arr.dtype}")
     planes = 1 if arr.ndim == 2 else arr.shape[2]
-    colour_type = {1: 0, 3: 2, 4: 6}[planes]
-    depth = 8 * arr.dtype.itemsize
-    if depth == 16:
-        arr = np.ascontiguousarray(arr, dtype=">u2")  # PNG samples are big-endian
-    rows = np.ascontiguousarray(arr).view(np.uint8).reshape(h, w * planes * depth // 8)
-    filtered = np.empty((h, rows.shape[1] + 1), np.uint8)
-    filtered[:, 0] = 2  # "Up"
-    filtered[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
-    del rows, arr
-    data = _deflate.compress(filtered.data, compression)
-    del filtered
-    out = [b"\x89PNG\r\n\x1a\n",
-           _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour_type, 0, 0, 0))]
-    if icc_profile is not None:
-        out.append(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
-    if exif is not None:
-        out.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
-    out += [_chunk(b"IDAT", data[i:i + _IDAT_BYTES])
-            for i in range(0, max(len(data), 1), _IDAT_BYTES)]
-    out.append(_chunk(b"IEND", b""))
-    return b"".join(out)
+    png = PngStream(arr.shape[0], arr.shape[1], planes, 8 * arr.dtype.itemsize, icc_profile,
+                    compression, exif)
+    png.write(arr)
+    return png.finish()
+
+
+class PngStream:
+    """A PNG file written a band of rows at a time, so that a large image is
+    never held whole: :meth:`write` filters and deflates each band as it
+    comes, :meth:`finish` returns the file's bytes (only the compressed data
+    is kept). The file is :func:`png_bytes`' for the same pixels; its bytes
+    are the same whatever the bands, except with zlib-ng at level 1, whose
+    output depends on how the data is fed (the pixels do not).
+
+    Parameters
+    ----------
+    height, width : int
+        The image's size in pixels.
+    planes : {1, 3, 4}
+        Grey, RGB or RGBA.
+    bits : {8, 16}
+        Bits per sample; rows are given as uint8 or uint16 accordingly.
+    icc_profile, compression, exif
+        As for :func:`png_bytes`.
+    """
+
+    def __init__(self, height: int, width: int, planes: int, bits: int,
+                 icc_profile: bytes | None = None, compression: int = PNG_COMPRESSION,
+                 exif: bytes | None = None):
+        if planes not in (1, 3, 4) or bits not in (8, 16) or height < 1 or width < 1:
+            raise ValueError(f"a PNG of {height} x {width} pixels with {planes} planes of "
+                             f"{bits} bits cannot be written")
+        self.height, self.width, self.planes, self.bits = height, width, planes, bits
+        self._dtype = np.uint8 if bits == 8 else np.uint16
+        head = [b"\x89PNG\r\n\x1a\n",
+                _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits,
+                                            {1: 0, 3: 2, 4: 6}[planes], 0, 0, 0))]
+        if icc_profile is not None:
+            head.append(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
+        if exif is not None:
+            head.append(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
+        self._head = b"".join(head)
+        self._z = _deflate.compressobj(compression)
+        self._parts: list[bytes] = []
+        self._last = None  # the previous band's last row (raw bytes), for the "Up" filter
+        self._rows = 0
+
+    def write(self, rows: np.ndarray) -> None:
+        """Append `rows`: (n, W) or (n, W, planes) samples of the stream's type."""
+        rows = np.asarray(rows)
+        ok = rows.dtype == self._dtype and rows.ndim in (2, 3) and rows.shape[1] == self.width \
+            and (rows.shape[2] == self.planes if rows.ndim == 3 else self.planes == 1)
+        if not ok:
+            raise ValueError(f"rows must be (n, {self.width}, {self.planes}) {self._dtype.__name__},"
+                             f" got {rows.dtype} of shape {rows.shape}")
+        n = rows.shape[0]
+        if self._rows + n > self.height:
+            raise ValueError(f"{self._rows + n} rows written to a PNG of {self.height}")
+        if n == 0:
+            return
+        if self.bits == 16:
+            rows = np.ascontiguousarray(rows, dtype=">u2")  # PNG samples are big-endian
+        raw = np.ascontiguousarray(rows).view(np.uint8).reshape(n, -1)
+        filtered = np.empty((n, raw.shape[1] + 1), np.uint8)
+        filtered[:, 0] = 2  # "Up"
+        if self._last is None:
+            filtered[0, 1:] = raw[0]
+        else:
+            np.subtract(raw[0], self._last, out=filtered[0, 1:])
+        np.subtract(raw[1:], raw[:-1], out=filtered[1:, 1:])
+        self._last = raw[-1].copy()
+        self._parts.append(self._z.compress(filtered.data))
+        self._rows += n
+
+    def finish(self) -> bytes:
+        """The file's bytes; every row must have been written."""
+        if self._rows != self.height:
+            raise ValueError(f"{self._rows} of the PNG's {self.height} rows were written")
+        self._parts.append(self._z.flush())
+        data = b"".join(self._parts)
+        self._parts = []
+        out = [self._head]
+        out += [_chunk(b"IDAT", data[i:i + _IDAT_BYTES])
+                for i in range(0, max(len(data), 1), _IDAT_BYTES)]
+        out.append(_chunk(b"IEND", b""))
+        return b"".join(out)
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:

@@ -51,35 +51,52 @@ def _ora_file(image, alphas, colors, *, layer_names=None, space="srgb", icc_prof
               compression=PNG_COMPRESSION, bits=8):
     """The bytes of write_ora's file and its top-to-bottom layer order
     (`alphas` normalised already)."""
-    from PIL import Image
-
     order, rgba = _ora_layers(image, alphas, colors, None, space, bits)
-    h, w = rgba.shape[1:3]
-    if layer_names is None:
-        layer_names = [f"layer {i}" for i in range(rgba.shape[0])]
     composite = composite_over(rgba, space=space)
     merged = _to_levels(composite, bits)
-    thumb = Image.fromarray(merged if bits == 8 else _to_levels(composite, 8))
+    merged8 = merged if bits == 8 else _to_levels(composite, 8)
     del composite
+    pngs = png_bytes_many([*rgba, merged, _thumbnail(merged8)], icc_profile, compression)
+    h, w = rgba.shape[1:3]
+    return _ora_zip(order, pngs[:-2], pngs[-2], pngs[-1], h, w, layer_names), order
+
+
+def _thumbnail(merged8: np.ndarray) -> np.ndarray:
+    """The OpenRaster thumbnail (at most 256 px) of the 8-bit (H, W, 3) composite."""
+    from PIL import Image
+
+    thumb = Image.fromarray(merged8)
     thumb.thumbnail((256, 256), Image.Resampling.LANCZOS)
+    return np.asarray(thumb)
+
+
+def _ora_zip(order, layer_pngs, merged_png: bytes, thumb_png: bytes, height: int, width: int,
+             layer_names=None) -> bytes:
+    """The OpenRaster zip of encoded PNGs: `layer_pngs[t]` is the layer at stack
+    position t (0 = top), which is layer `order[t]`."""
+    if layer_names is None:
+        layer_names = [f"layer {i}" for i in range(len(order))]
     entries = []
     xml = [f'<?xml version="1.0" encoding="UTF-8"?>\n'
-           f'<image version="0.0.3" w="{w}" h="{h}">\n <stack>\n']
-    pngs = png_bytes_many([*rgba, merged, np.asarray(thumb)], icc_profile, compression)
+           f'<image version="0.0.3" w="{width}" h="{height}">\n <stack>\n']
     for t, layer in enumerate(order):
         src = f"data/layer{layer}.png"
         xml.append(f'  <layer name={quoteattr(str(layer_names[layer]))} src="{src}" x="0" y="0" '
                    'opacity="1.0" visibility="visible" composite-op="svg:src-over"/>\n')
-        entries.append((src, pngs[t]))
+        entries.append((src, layer_pngs[t]))
     xml.append(" </stack>\n</image>\n")
     buf = _io.BytesIO()
+
+    def member(name, data, how=zipfile.ZIP_STORED):  # PNGs are compressed already
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # reproducible bytes
+        info.external_attr = 0o644 << 16
+        z.writestr(info, data, compress_type=how)
+
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), b"image/openraster",
-                   compress_type=zipfile.ZIP_STORED)
-        z.writestr("stack.xml", "".join(xml).encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
-        for name, data in entries:  # PNGs are compressed already
-            z.writestr(name, data, compress_type=zipfile.ZIP_STORED)
-        z.writestr("mergedimage.png", pngs[-2], compress_type=zipfile.ZIP_STORED)
-        z.writestr("Thumbnails/thumbnail.png", pngs[-1],
-                   compress_type=zipfile.ZIP_STORED)
-    return buf.getvalue(), order
+        member("mimetype", b"image/openraster")
+        member("stack.xml", "".join(xml).encode("utf-8"), zipfile.ZIP_DEFLATED)
+        for name, data in entries:
+            member(name, data)
+        member("mergedimage.png", merged_png)
+        member("Thumbnails/thumbnail.png", thumb_png)
+    return buf.getvalue()

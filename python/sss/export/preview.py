@@ -40,9 +40,22 @@ def _shrink(x: np.ndarray, height: int, width: int) -> np.ndarray:
 
     f = min(x.shape[0] // (2 * height), x.shape[1] // (2 * width))
     if f >= 2:
-        hh, ww = x.shape[0] // f, x.shape[1] // f
-        x = x[:hh * f, :ww * f].reshape(hh, f, ww, f, x.shape[2]).mean(axis=(1, 3))
+        x = _block_mean(x, f)
     return np.clip(resize(x, height, width, method="bilinear"), 0, 1)
+
+
+def _block_mean(x: np.ndarray, f: int) -> np.ndarray:
+    """Means of the whole f x f blocks of (H, W, C) `x`, in float64, summed in
+    a fixed order (so that any band of whole block rows gives the rows of the
+    whole array's result, bitwise)."""
+    hh, ww = x.shape[0] // f, x.shape[1] // f
+    blocks = x[:hh * f, :ww * f].reshape(hh, f, ww, f, x.shape[2])
+    out = np.zeros((hh, ww, x.shape[2]))
+    for i in range(f):
+        for j in range(f):
+            out += blocks[:, i, :, j]
+    out /= f * f
+    return out
 
 
 def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
@@ -77,6 +90,27 @@ def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = 
 
 def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
     """:func:`overview` of alphas `a` that are normalised already."""
+    k = a.shape[2]
+    th, tw = _tile_shape(a.shape[0], a.shape[1], k, max_side)
+    small_c = None
+    if colors is not None:  # all layers at once: one pass over the colours
+        small_c = _shrink(np.reshape(colors, colors.shape[:2] + (3 * k,)), th, tw)
+    return _overview_from(image, a, small_c, max_side)
+
+
+def _tile_shape(h: int, w: int, k: int, max_side: int = _OVERVIEW_SIDE) -> tuple[int, int]:
+    """(height, width) of the overview's per-layer tiles for an h x w photo of k layers."""
+    s = min(1.0, max_side / max(h, w))
+    pw = w if s >= 1.0 else max(1, round(w * s))
+    gap = max(2, pw // 80)
+    tw = max(1, (2 * pw + gap - (k - 1) * gap) // k)
+    return max(1, round(tw * h / w)), tw
+
+
+def _overview_from(image, a, small_c, max_side=_OVERVIEW_SIDE):
+    """The overview from the photo, the normalised alphas and the layer colours
+    already shrunk to the tiles' size ((th, tw, 3 K), :func:`_tile_shape`; None:
+    grey mattes)."""
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
     top_l = _fit(img, max_side)
     a_top = _fit(a, max_side)  # shrunk first: colour coding is linear in the alphas
@@ -85,19 +119,17 @@ def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
     gap = max(2, pw // 80)
     width = 2 * pw + gap
     k = a.shape[2]
-    tw = max(1, (width - (k - 1) * gap) // k)
-    th = max(1, round(tw * img.shape[0] / img.shape[1]))
+    th, tw = _tile_shape(img.shape[0], img.shape[1], k, max_side)
     tiles = []
     yy, xx = np.mgrid[0:th, 0:tw]
     cell = max(2, tw // 16)
     checker = np.where(((yy // cell) + (xx // cell)) % 2 == 0, 0.8, 0.6)[..., None]
     small_a = _shrink(a_top, th, tw)
-    if colors is not None:  # all layers at once: one pass over the colours
-        small_c = _shrink(np.reshape(colors, colors.shape[:2] + (3 * k,)), th, tw)
+    if small_c is not None:
         small_c = small_c.reshape(th, tw, k, 3)
     for i in range(k):
         al = small_a[..., i:i + 1]
-        if colors is None:
+        if small_c is None:
             tile = np.repeat(al, 3, axis=2)
         else:
             tile = al * small_c[..., i, :] + (1 - al) * checker
@@ -112,3 +144,36 @@ def _overview(image, a, colors, max_side=_OVERVIEW_SIDE):
         x0 = i * (tw + gap)
         out[ph + gap:, x0:x0 + tw] = t
     return _to_levels(out, 8)
+
+
+class _BandShrink:
+    """:func:`_shrink` of an (H, W, C) array given a band of rows at a time:
+    the f x f block means are taken band by band (bands must start at
+    multiples of :attr:`factor`), the small resize at the end; the result is
+    :func:`_shrink`'s. Without block means (f < 2, small photos) the rows
+    are kept until the end."""
+
+    def __init__(self, height: int, width: int, channels: int, out_height: int,
+                 out_width: int):
+        self.out = (out_height, out_width)
+        self.factor = min(height // (2 * out_height), width // (2 * out_width))
+        f = self.factor
+        self._blocks = (height // f, width // f) if f >= 2 else None
+        self._parts: list[np.ndarray] = []
+
+    def add(self, y0: int, rows: np.ndarray) -> None:
+        f = self.factor
+        if self._blocks is None:
+            self._parts.append(rows)
+            return
+        hh, ww = self._blocks
+        assert y0 % f == 0
+        n = min(rows.shape[0], hh * f - y0) // f * f  # whole blocks within the used rows
+        if n > 0:
+            self._parts.append(_block_mean(rows[:n, :ww * f], f))
+
+    def result(self) -> np.ndarray:
+        from ..io import resize
+
+        x = np.concatenate(self._parts, axis=0)
+        return np.clip(resize(x, self.out[0], self.out[1], method="bilinear"), 0, 1)
