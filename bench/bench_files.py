@@ -9,7 +9,9 @@ asked) one fresh process runs the command's per-photo work
 (:func:`sss.cli.segment_file`, all default outputs: overview, layer PNGs,
 OpenRaster, npz) and reports the wall time of its parts (reading and
 segmenting, layer colours, rendering and writing the files), its peak
-resident memory and the bytes written.
+resident memory and the bytes written. Since the files are rendered a band
+of rows at a time (sss.export.bands), *colours* is the estimation at the
+working size; the full-size colours are made band by band inside *files*.
 
 Baselines measured in the same run: the segmentation itself (the ratio
 says how much longer the files take than the layers), and, at the largest
@@ -47,9 +49,20 @@ if old:  # the encoders before 2026-12-01: Pillow's PNG encoder, one image at a 
         if exif is not None: kw["exif"] = exif
         Image.fromarray(a).save(buf, format="PNG", compress_level=level, **kw)
         return buf.getvalue()
-    ex.png_bytes = png_bytes
-    ex.png_bytes_many = ora.png_bytes_many = \
-        lambda arrays, *args: [png_bytes(a, *args) for a in arrays]
+    import threading
+    import sss.export.bands as bands, sss.export.encode as enc
+    one_at_a_time = threading.Lock()
+    class PillowStream:  # the rows gathered, then the whole image encoded by Pillow
+        def __init__(self, h, w, planes, bits, icc=None, level=6, exif=None):
+            self.rows, self.args = [], (icc, level, exif)
+        def write(self, rows):
+            self.rows.append(np.array(rows))
+        def finish(self):
+            with one_at_a_time:
+                return png_bytes(np.concatenate(self.rows), *self.args)
+    bands.PngStream = PillowStream
+    enc.png_bytes = png_bytes
+    ora.png_bytes_many = lambda arrays, *args: [png_bytes(a, *args) for a in arrays]
     def npz_bytes(arrays):
         buf = io.BytesIO(); np.savez_compressed(buf, **arrays); return buf.getvalue()
     ex.npz_bytes = npz_bytes
@@ -120,10 +133,13 @@ def main(argv=None):
                                   for n in names]))
     notes = (f"{today()}, {machine()}. One fresh process per photo and size "
              "(`python bench/bench_files.py --update-readme`); the photo is read from a JPEG "
-             "(quality 95). *total* includes reading it; *files* is rendering and "
-             "writing the overview, the layer PNGs, the OpenRaster file and the npz.\n\n"
+             "(quality 95). *total* includes reading it; *colours* is the layer colours' "
+             "estimation at the working size; *files* is making the full-size colours, "
+             "rendering (a band of rows at a time) and writing the overview, the layer PNGs, "
+             "the OpenRaster file and the npz.\n\n"
              f"Same run, {big[1]}x{big[0]}, with the encoders used before 2026-12-01 swapped in "
-             "(PNGs one at a time by Pillow at zlib level 6, `numpy.savez_compressed`): the files take "
+             "(each PNG gathered whole, then encoded by Pillow at zlib level 6, one at a time; "
+             "`numpy.savez_compressed`): the files take "
              f"{1 / ratio:.2f}x as long as with the current ones (median over the photos), for "
              f"{1 / size_ratio:.2f}x the bytes.")
     publish("files", "Photo to files: `sss segment` end to end on large photos", lines,
