@@ -161,7 +161,6 @@ class _Model:
             raise ValueError(f"{self.path} failed on an input of shape {x.shape} "
                              f"({type(e).__name__}: {str(e).strip()[:300]}); expected a "
                              f"{MODEL_CONTRACT}") from None
-        return y
 
 
 def _dim_ok(d, value: int) -> bool:
