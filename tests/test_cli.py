@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import types
@@ -230,6 +231,33 @@ def test_progress_bar_on_a_terminal():
     assert "[" + "#" * 6 + "." * 18 + "] 1/4  25%" in text
     assert "f1.jpg: segmenting" in text  # the current stage is on the status line
     assert "f2.jpg: FAILED" in text and "left" in text
+
+
+def test_progress_within_the_rendering_of_the_files(tmp_path, rng, monkeypatch):
+    # save_layers renders the images a band of rows at a time; on a terminal the
+    # status line shows how much of the files is done, elsewhere one line per step
+    import types
+
+    import sss.export.bands as bands
+    from PIL import Image
+
+    img = rng.random((40, 30, 3))
+    Image.fromarray((img * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    monkeypatch.setattr(cli, "segment", lambda image, features=None, **kw:
+                        types.SimpleNamespace(alphas=sss.normalize_alphas(
+                            rng.random(image.shape[:2] + (3,))).astype(np.float32)))
+    monkeypatch.setattr(bands, "BAND_BYTES", 30 * 3 * 12 * 8)  # bands of 8 rows
+    for stream, tty in ((_Tty(), True), (io.StringIO(), False)):
+        pr = Progress(1, stream=stream)
+        pr.start_file("p.png")
+        cli.segment_file(tmp_path / "p.png", tmp_path / f"o{tty}", progress=pr)
+        text = stream.getvalue()
+        assert "rendering overview, layer PNGs, OpenRaster" in text
+        shown = [int(x) for x in re.findall(r"\((\d+)% of the files\)", text)]
+        if tty:
+            assert len(shown) == 4 and shown == sorted(shown) and 0 < shown[0] < 100
+        else:
+            assert shown == [] and text.count("rendering overview") == 1
 
 
 def test_progress_plain_lines_when_not_a_terminal_and_quiet():

@@ -34,8 +34,10 @@ from .preview import _BandShrink, _overview_from, _tile_shape
 BAND_BYTES = 32 << 20
 
 
-def band_rows(width: int, num_layers: int, band_bytes: int = BAND_BYTES) -> int:
-    """Rows per band for a photo `width` pixels wide with `num_layers` layers."""
+def band_rows(width: int, num_layers: int, band_bytes: int | None = None) -> int:
+    """Rows per band for a photo `width` pixels wide with `num_layers` layers
+    (`band_bytes` of float32 colours a band; default :data:`BAND_BYTES`)."""
+    band_bytes = BAND_BYTES if band_bytes is None else band_bytes
     return max(1, int(band_bytes) // (max(1, width) * max(1, num_layers) * 3 * 4))
 
 
