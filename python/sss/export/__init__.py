@@ -6,8 +6,10 @@ in submodules: :mod:`~sss.export.compositing` (8- or 16-bit layers for additive 
 'over' recomposition, composites), :mod:`~sss.export.srgb` (sRGB transfer),
 :mod:`~sss.export.preview` (colour-coded views, the overview),
 :mod:`~sss.export.ora` (the OpenRaster writer), :mod:`sss.psd` (the Photoshop
-writer), :mod:`~sss.export.naming` (the output file names); :func:`save_result`
-writes a whole :class:`sss.SoftSegments`.
+writer), :mod:`~sss.export.naming` (the output file names),
+:mod:`~sss.export.bands` (the image files rendered a band of rows at a time),
+:mod:`~sss.export.encode` (PNG streams, npz); :func:`save_result` writes a
+whole :class:`sss.SoftSegments`.
 """
 
 from __future__ import annotations
@@ -106,10 +108,15 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         The photo, in [0, 1].
     alphas : (H, W, K) ndarray
         Soft layers at the photo's size (normalised here for the images).
-    colors : (H, W, K, 3) float32 or float64 ndarray, optional
+    colors : (H, W, K, 3) float32 or float64 ndarray, or a band source, optional
         Layer colours; estimated with :func:`sss.estimate_layer_colors` if
         None and needed. float32 colours are read as they are (no float64
-        copy).
+        copy). A band source (an object with ``shape`` and ``rows(y0,
+        image_rows, alpha_rows)``, such as
+        :class:`sss.multilevel.UpsampledLayerColors` from
+        ``layer_colors(..., bands=True)``) gives the colours of each band
+        of rows as the files are rendered, so that they are never held
+        whole.
     formats : iterable of {"overview", "png", "ora", "npz", "psd", "subject"}
         ``"subject"`` writes ``NAME_subject.png``, the photo's salient
         subject cut out: RGBA whose alpha is the sum of the subject's layers
@@ -130,12 +137,15 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         file's), in the PSD and, as ``icc_profile`` (uint8), in the npz; the
         pixel values do not change. None: no profile (viewers assume sRGB).
     progress : callable, optional
-        ``progress(step, fraction_done)`` is called before each file is
-        rendered (``"overview"``, ``"layer PNGs"``, ``"OpenRaster"``,
-        ``"PSD"``, ``"npz"``), before they are written (``"writing"``) and
-        at the end (``"done"``, 1.0): on a 12-megapixel photo rendering
-        takes seconds per file. Returning False before ``"done"`` cancels:
-        :class:`sss.Cancelled` is raised and nothing is written.
+        ``progress(step, fraction_done)`` with the fraction of the whole
+        save done: the images (overview, layer PNGs, OpenRaster, PSD,
+        subject) are one step, named after those asked for (e.g.
+        ``"overview, layer PNGs, OpenRaster"``), rendered a band of rows at
+        a time and reported before each band; then ``"npz"``, ``"writing"``
+        (before the files are written) and ``"done"`` (1.0, at the end). On
+        a 12-megapixel photo the images take about 10 s. Returning False
+        before ``"done"`` cancels: :class:`sss.Cancelled` is raised and
+        nothing is written.
     png_compression : int, optional
         zlib level 0-9 of the PNGs (the layers, the overview and those in
         the OpenRaster file); default 6. Lower is faster and larger: on a
@@ -165,8 +175,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     -------
     dict mapping each format to the files written.
 
-    The files are written as one set (:mod:`sss._files`): every file is
-    rendered first, then written under a temporary name in `outdir` and
+    The image files are rendered a band of rows at a time
+    (:mod:`sss.export.bands`): the same pixels as the whole-array functions
+    (:func:`layer_rgba`, :func:`ora_layers`, :func:`overview`), without a
+    photo-sized array of colours or RGBA layers. The files are written as
+    one set (:mod:`sss._files`): every file is rendered first, then written under a temporary name in `outdir` and
     renamed, so a failure or an interruption leaves none of them under its
     final name; existing symlinks are replaced, never written through; `name`
     must be a plain file name (no directory parts). Files of an earlier
