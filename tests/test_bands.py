@@ -212,3 +212,16 @@ def test_ora_bytes_do_not_depend_on_the_clock(monkeypatch):
     later = time.struct_time((2031, 5, 6, 7, 8, 10, 1, 126, 0))
     monkeypatch.setattr(time, "localtime", lambda *args: later)
     assert render_images(img, a, colors, ("ora",))["ora"][0] == one
+
+
+def test_linear_light_openraster_by_bands():
+    img, a, colors = _scene(seed=6)
+    an = sss.normalize_alphas(a)
+    order, over = export.ora_layers(img, a, colors, space="linear")
+    for band in (3, 37):
+        members = _ora_members(render_images(img, an, colors, ("ora",), band=band,
+                                             space="linear")["ora"][0])
+        for t, layer in enumerate(order):
+            np.testing.assert_array_equal(members[f"data/layer{layer}.png"], over[t])
+        merged = np.round(np.clip(export.composite_over(over, space="linear"), 0, 1) * 255)
+        np.testing.assert_array_equal(members["mergedimage.png"], merged)
