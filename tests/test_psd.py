@@ -123,3 +123,30 @@ def test_cli_refuses_a_psd_too_large_before_segmenting(tmp_path, monkeypatch, ca
                          "-q"], capsys)
     assert code != 0 and "more than a PSD file holds" in err
     assert calls == []  # refused before the segmentation
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_psd_writer_by_bands_is_psd_bytes(dtype):
+    from sss.psd import PsdWriter, psd_bytes
+
+    rng = np.random.default_rng(7)
+    top = np.iinfo(dtype).max
+    rgba = rng.integers(0, top, (3, 11, 7, 4), endpoint=True).astype(dtype)
+    merged = rng.integers(0, top, (11, 7, 3), endpoint=True).astype(dtype)
+    names = ["sky", "ground", "a person"]
+    whole = psd_bytes(rgba, merged, names)
+    psd = PsdWriter(11, 7, names, 8 * np.dtype(dtype).itemsize)
+    for y in (8, 0, 4):  # any order, any band heights
+        y1 = {8: 11, 0: 4, 4: 8}[y]
+        psd.write(y, rgba[:, y:y1], merged[y:y1])
+    assert bytes(psd.finish()) == whole
+    with pytest.raises(ValueError, match=r"layer rows must be \(3, n, 7, 4\)"):
+        psd.write(0, rgba[:2], merged)
+    with pytest.raises(ValueError, match="merged rows"):
+        psd.write(0, rgba[:, :2], merged[:3])
+    with pytest.raises(ValueError, match="outside the document"):
+        psd.write(10, rgba[:, :2], merged[:2])
+    with pytest.raises(ValueError, match="2 layers but 3 names"):
+        PsdWriter(11, 7, names, 8, num_layers=2)
+    with pytest.raises(ValueError, match="8 or 16 bits"):
+        PsdWriter(11, 7, names, 12)

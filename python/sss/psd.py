@@ -25,7 +25,7 @@ import struct
 
 import numpy as np
 
-__all__ = ["psd_bytes"]
+__all__ = ["psd_bytes", "PsdWriter", "check_psd_size"]
 
 #: the largest PSD file (Photoshop's limit for the PSD format; larger
 #: documents need its PSB format, which this writer does not write)
@@ -69,57 +69,141 @@ def psd_bytes(rgba_top_to_bottom: np.ndarray, merged: np.ndarray, names, *,
     Returns
     -------
     bytes
+
+    :class:`PsdWriter` writes the same file a band of rows at a time.
     """
     from .export.compositing import _as_rgba_stack
 
     rgba = _as_rgba_stack(rgba_top_to_bottom)
     k, h, w = rgba.shape[:3]
-    if not (1 <= h <= 30000 and 1 <= w <= 30000):
-        raise ValueError(f"a PSD file holds 1 to 30000 pixels a side, got {w} x {h}")
     merged = np.asarray(merged)
     if merged.shape != (h, w, 3) or merged.dtype != rgba.dtype:
         raise ValueError(f"merged must be an ({h}, {w}, 3) {rgba.dtype} array (the layers' "
                          f"dtype), got {merged.dtype} {merged.shape}")
-    depth = 8 * rgba.dtype.itemsize
-    check_psd_size(h, w, k, depth)
-    sample = ">u2" if depth == 16 else np.uint8
-    from .io import check_icc_profile
+    psd = PsdWriter(h, w, names, 8 * rgba.dtype.itemsize, icc_profile=icc_profile,
+                    num_layers=k)
+    psd.write(0, rgba, merged)
+    return bytes(psd.finish())
 
-    icc_profile = check_icc_profile(icc_profile)
-    names = list(names)
-    if len(names) != k:
-        raise ValueError(f"{k} layers but {len(names)} names")
-    plane = h * w * rgba.dtype.itemsize
-    # Photoshop lists layer records bottom first.
-    bottom_first = list(range(k - 1, -1, -1))
-    records, data = [], []
-    for t in bottom_first:
-        rec = struct.pack(">iiiiH", 0, 0, h, w, 4)
-        for cid in (-1, 0, 1, 2):
-            rec += struct.pack(">hI", cid, 2 + plane)
-        extra = struct.pack(">II", 0, 0) + _pascal_name(names[t])  # no mask, no ranges
-        rec += b"8BIMnorm" + struct.pack(">BBBB", 255, 0, 0, 0)
-        rec += struct.pack(">I", len(extra)) + extra
-        records.append(rec)
-        for c in (3, 0, 1, 2):  # alpha, R, G, B
-            data.append(struct.pack(">H", 0)
-                        + np.ascontiguousarray(rgba[t, ..., c], dtype=sample).tobytes())
-    layer_info = struct.pack(">h", k) + b"".join(records) + b"".join(data)
-    if depth == 8:
-        layer_info += b"\0" * (len(layer_info) % 2)  # even length
-        layer_section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
-    else:  # empty layer info and global mask info, then the 'Lr16' block (4-byte aligned)
-        layer_info += b"\0" * (-len(layer_info) % 4)
-        layer_section = (struct.pack(">II", 0, 0) + b"8BIMLr16"
-                         + struct.pack(">I", len(layer_info)) + layer_info)
-    resources = b""
-    if icc_profile is not None:
-        # 8BIM, ID, empty Pascal name (padded to even), size, data (padded to even)
-        resources = (b"8BIM" + struct.pack(">HBBI", 1039, 0, 0, len(icc_profile))
-                     + icc_profile + b"\0" * (len(icc_profile) % 2))
-    out = [b"8BPS", struct.pack(">H6xHIIHH", 1, 3, h, w, depth, 3),
-           struct.pack(">I", 0), struct.pack(">I", len(resources)), resources,
-           struct.pack(">I", len(layer_section)), layer_section,
-           struct.pack(">H", 0)]
-    out += [np.ascontiguousarray(merged[..., c], dtype=sample).tobytes() for c in range(3)]
-    return b"".join(out)
+
+class PsdWriter:
+    """A layered PSD file filled a band of rows at a time.
+
+    The file's size and layout are known from the start (raw, uncompressed
+    channels), so it is one buffer of that size: the header, the layer
+    records and the compression fields are written on construction, and
+    :meth:`write` copies each band's rows into the planes of every layer
+    channel and of the merged image. Nothing photo-sized is held besides
+    the file itself.
+
+    Parameters
+    ----------
+    height, width : int
+        The document's size (1 to 30000 pixels a side).
+    names : sequence of str
+        Layer names, top first.
+    bits : {8, 16}
+    icc_profile : bytes, optional
+        As for :func:`psd_bytes`.
+    num_layers : int, optional
+        Checked against `names` when given.
+    """
+
+    def __init__(self, height: int, width: int, names, bits: int, *,
+                 icc_profile: bytes | None = None, num_layers: int | None = None):
+        from .io import check_icc_profile
+
+        h, w = int(height), int(width)
+        if not (1 <= h <= 30000 and 1 <= w <= 30000):
+            raise ValueError(f"a PSD file holds 1 to 30000 pixels a side, got {w} x {h}")
+        if bits not in (8, 16):
+            raise ValueError(f"a PSD file here has 8 or 16 bits per channel, got {bits}")
+        names = list(names)
+        k = len(names)
+        if num_layers is not None and num_layers != k:
+            raise ValueError(f"{num_layers} layers but {k} names")
+        if k < 1:
+            raise ValueError("a PSD file needs at least one layer")
+        check_psd_size(h, w, k, bits)
+        icc_profile = check_icc_profile(icc_profile)
+        self.height, self.width, self.num_layers, self.bits = h, w, k, bits
+        self._dtype = np.dtype(np.uint8 if bits == 8 else np.uint16)
+        sample = np.dtype(">u2" if bits == 16 else np.uint8)
+        plane = h * w * sample.itemsize
+        # Photoshop lists layer records bottom first; each record's channels
+        # are alpha, R, G, B, and their data follows the records in that order
+        bottom_first = list(range(k - 1, -1, -1))
+        records = []
+        for t in bottom_first:
+            rec = struct.pack(">iiiiH", 0, 0, h, w, 4)
+            for cid in (-1, 0, 1, 2):
+                rec += struct.pack(">hI", cid, 2 + plane)
+            extra = struct.pack(">II", 0, 0) + _pascal_name(names[t])  # no mask, no ranges
+            rec += b"8BIMnorm" + struct.pack(">BBBB", 255, 0, 0, 0)
+            rec += struct.pack(">I", len(extra)) + extra
+            records.append(rec)
+        head = struct.pack(">h", k) + b"".join(records)
+        data_len = 4 * k * (2 + plane)  # each channel: compression 0 (raw), then its plane
+        info_len = len(head) + data_len
+        pad = info_len % 2 if bits == 8 else -info_len % 4
+        info_len += pad
+        if bits == 8:
+            section_head = struct.pack(">I", info_len)
+            section_tail = struct.pack(">I", 0)  # empty global mask info
+        else:  # empty layer info and global mask info, then the 'Lr16' block (4-byte aligned)
+            section_head = struct.pack(">II", 0, 0) + b"8BIMLr16" + struct.pack(">I", info_len)
+            section_tail = b""
+        section_len = len(section_head) + info_len + len(section_tail)
+        resources = b""
+        if icc_profile is not None:
+            # 8BIM, ID, empty Pascal name (padded to even), size, data (padded to even)
+            resources = (b"8BIM" + struct.pack(">HBBI", 1039, 0, 0, len(icc_profile))
+                         + icc_profile + b"\0" * (len(icc_profile) % 2))
+        prefix = (b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, h, w, bits, 3)
+                  + struct.pack(">I", 0) + struct.pack(">I", len(resources)) + resources
+                  + struct.pack(">I", section_len) + section_head + head)
+        data_at = len(prefix)
+        tail_at = data_at + data_len + pad
+        merged_at = tail_at + len(section_tail) + 2  # after the merged image's compression
+        total = merged_at + 3 * plane
+        buf = bytearray(total)  # zeros: every compression field (raw = 0) and padding
+        buf[:data_at] = prefix
+        buf[tail_at:tail_at + len(section_tail)] = section_tail
+        self._buf = buf
+
+        def view(offset):
+            return np.frombuffer(buf, dtype=sample, count=h * w, offset=offset).reshape(h, w)
+
+        # planes[t][c]: layer t (top first), channel c of RGBA (c = 3: alpha)
+        self._planes = [[None] * 4 for _ in range(k)]
+        at = data_at
+        for t in bottom_first:
+            for c in (3, 0, 1, 2):
+                self._planes[t][c] = view(at + 2)
+                at += 2 + plane
+        self._merged = [view(merged_at + c * plane) for c in range(3)]
+
+    def write(self, y0: int, rgba_rows: np.ndarray, merged_rows: np.ndarray) -> None:
+        """Rows ``y0 : y0 + n`` of every layer ((K, n, W, 4), top first) and of
+        the merged image ((n, W, 3)), of the file's sample type."""
+        rgba_rows = np.asarray(rgba_rows)
+        merged_rows = np.asarray(merged_rows)
+        k, w = self.num_layers, self.width
+        n = rgba_rows.shape[1] if rgba_rows.ndim == 4 else -1
+        if rgba_rows.shape != (k, n, w, 4) or rgba_rows.dtype != self._dtype:
+            raise ValueError(f"layer rows must be ({k}, n, {w}, 4) {self._dtype}, got "
+                             f"{rgba_rows.dtype} {rgba_rows.shape}")
+        if merged_rows.shape != (n, w, 3) or merged_rows.dtype != self._dtype:
+            raise ValueError(f"merged rows must be ({n}, {w}, 3) {self._dtype} (the layers' "
+                             f"dtype), got {merged_rows.dtype} {merged_rows.shape}")
+        if not 0 <= y0 <= self.height - n:
+            raise ValueError(f"rows {y0} to {y0 + n} are outside the document's {self.height}")
+        for t in range(k):
+            for c in range(4):
+                self._planes[t][c][y0:y0 + n] = rgba_rows[t, ..., c]
+        for c in range(3):
+            self._merged[c][y0:y0 + n] = merged_rows[..., c]
+
+    def finish(self) -> bytearray:
+        """The file (the buffer itself, not a copy)."""
+        return self._buf

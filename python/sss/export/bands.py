@@ -9,8 +9,9 @@ for the band by an :class:`sss.multilevel.UpsampledLayerColors`), converts
 them for each format and hands the rows to the formats' PNG streams
 (:class:`~sss.export.encode.PngStream`). Only the compressed files and
 small images (the overview, the OpenRaster thumbnail's 8-bit composite)
-grow with the photo; a PSD, whose layout is per channel, still gathers its
-layer stack. The files are those the whole-array functions give
+grow with the photo; a PSD, whose raw channels are stored one after the
+other, is filled band by band in one buffer of its final size
+(:class:`sss.psd.PsdWriter`). The files are those the whole-array functions give
 (:func:`~sss.export.compositing.layer_rgba`,
 :func:`~sss.export.compositing.ora_layers`, :func:`~sss.export.overview`...),
 pixel for pixel, whatever the band height.
@@ -88,8 +89,9 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
 
     Returns
     -------
-    dict mapping each format to its encoded files: a list of bytes (the
-    layer PNGs in layer order; one file for the others).
+    dict mapping each format to its encoded files: a list of bytes-like
+    objects (the layer PNGs in layer order; one file for the others; the
+    PSD is a bytearray, not copied to bytes).
     """
     img = image
     H, W, k = a.shape
@@ -110,7 +112,7 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
         streams["png"] = [PngStream(H, W, 4, bits, icc_profile, compression, exif)
                           for _ in range(k)]
     order = None
-    merged8 = stack = merged_stack = None
+    merged8 = psd = None
     if "ora" in formats or "psd" in formats:
         order = _stack_order(a)
     if "ora" in formats:
@@ -118,9 +120,10 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
                           for _ in range(k)]  # the layers, top first
         streams["ora"].append(PngStream(H, W, 3, bits, icc_profile, compression))  # composite
         merged8 = np.empty((H, W, 3), np.uint8)  # for the thumbnail
-    if "psd" in formats:
-        stack = np.empty((k, H, W, 4), np.uint8 if bits == 8 else np.uint16)
-        merged_stack = np.empty((H, W, 3), stack.dtype)
+    if "psd" in formats:  # the file itself, filled band by band
+        from ..psd import PsdWriter
+
+        psd = PsdWriter(H, W, [f"layer {i}" for i in order], bits, icc_profile=icc_profile)
     if "subject" in formats:
         streams["subject"] = [PngStream(H, W, 4, bits, icc_profile, compression, exif)]
     all_streams = [s for group in streams.values() for s in group]
@@ -146,9 +149,8 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
                 if "ora" in formats:
                     merged8[y0:y1] = merged if bits == 8 else _to_levels(comp, 8)
                     work += list(zip(streams["ora"], [*over, merged]))
-                if stack is not None:
-                    stack[:, y0:y1] = over
-                    merged_stack[y0:y1] = merged
+                if psd is not None:
+                    psd.write(y0, over, merged)
                 del comp
             if "subject" in formats:
                 from ..colors import composite
@@ -174,11 +176,8 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
             pngs = _finish(streams["ora"], pool)
             thumb = png_bytes(_thumbnail(merged8), icc_profile, compression)
             out["ora"] = [_ora_zip(order, pngs[:-1], pngs[-1], thumb, H, W)]
-        if stack is not None:
-            from ..psd import psd_bytes
-
-            out["psd"] = [psd_bytes(stack, merged_stack, [f"layer {i}" for i in order],
-                                    icc_profile=icc_profile)]
+        if psd is not None:
+            out["psd"] = [psd.finish()]
         if "subject" in formats:
             out["subject"] = _finish(streams["subject"], pool)
         return out
