@@ -287,3 +287,21 @@ def test_on_the_reference_soft_segments():
     assert np.abs(export.composite_additive(rgba) - img).max() <= 0.5 / 255 + 1e-9
     _, over = export.ora_layers(img, raw, c)
     assert np.abs(export.composite_over(over) - img).max() <= 0.5 / 255 + 1e-9
+
+
+def test_normalize_large_float32_layers_by_bands(monkeypatch):
+    # float32 layers of a large photo are normalised a band of rows at a time
+    # (no float64 copy of the input): the same values as in one piece
+    import sss.colors as colors
+    from sss import _core
+
+    monkeypatch.setattr(colors, "_BAND_VALUES", 7 * 13 * 3)  # bands of 7 rows
+    rng = np.random.default_rng(3)
+    a = (rng.random((50, 13, 3)) * 1.3 - 0.15).astype(np.float32)
+    a[4, 5] = -0.5  # a pixel with every alpha <= 0
+    got = sss.normalize_alphas(a)
+    np.testing.assert_array_equal(got, _core.normalize_alphas(a.astype(np.float64)))
+    assert got.dtype == np.float64 and got.shape == a.shape
+    a[31, 2, 1] = np.inf
+    with pytest.raises(ValueError, match=r"the first at index \(31, 2, 1\)"):
+        sss.normalize_alphas(a)

@@ -347,6 +347,9 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         info["size"] = (W0, H0)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
     raw = np.asarray(seg.alphas)  # at the size of `work`
+    kept = {key: getattr(seg, key, None) for key in ("initial_alphas", "eigenvalues",
+                                                    "superpixels")}
+    del seg  # and with it the result's own copy of the photo (1 GB at 45 megapixels)
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None
     if method == "multilevel":  # float32 colours: half the memory of the largest array
@@ -381,8 +384,7 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                 dtype=np.float32)
     extra = {"working_size": np.array(work.shape[:2]), "photo_size": np.array([H0, W0]),
              "image": np.asarray(out_photo, dtype=np.float32), "method": np.array(method)}
-    for key in ("initial_alphas", "eigenvalues", "superpixels"):
-        extra[key] = getattr(seg, key, None)
+    extra.update(kept)
     return save_layers(outdir, name, out_photo, alphas, colors, formats=formats, raw_alphas=raw,
                        extra=extra, ora_space=ora_space, icc_profile=icc,
                        progress=_writing_stage(stage, progress), png_compression=png_compression,

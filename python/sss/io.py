@@ -175,7 +175,11 @@ def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
     return arr
 
 
-DEFAULT_MAX_PIXELS = 40_000_000
+#: the default of imread's max_pixels: above the largest camera photos (45-61
+#: megapixels full frame, 100-megapixel medium format), far below the size a
+#: decompression bomb decodes to; photos whose files would not fit in memory
+#: are refused by the memory check with the way out
+DEFAULT_MAX_PIXELS = 120_000_000
 
 
 def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -194,7 +198,7 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     dtype : float32 or float64, optional
         Output type.
     max_pixels : int or None, optional
-        Refuse photos with more pixels than this (default 40 million), read
+        Refuse photos with more pixels than this (default 120 million), read
         from the file's header before anything is decoded, so that a small
         file that decodes to a huge image cannot exhaust the memory. None: no
         limit (the available memory is still checked).
