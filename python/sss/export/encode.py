@@ -71,9 +71,11 @@ class PngStream:
     """A PNG file written a band of rows at a time, so that a large image is
     never held whole: :meth:`write` filters and deflates each band as it
     comes, :meth:`finish` returns the file's bytes (only the compressed data
-    is kept). The file is :func:`png_bytes`' for the same pixels; its bytes
-    are the same whatever the bands, except with zlib-ng at level 1, whose
-    output depends on how the data is fed (the pixels do not).
+    is kept). The pixels are the same whatever the bands. With zlib the bytes
+    are too; zlib-ng's deflate output depends a little on how the data is fed
+    (a few bytes in a 12-megapixel layer), so the bands of a given image must
+    not depend on the machine for its bytes to be reproducible (those of
+    :mod:`sss.export.bands` depend on the image's width and layer count only).
 
     Parameters
     ----------
