@@ -10,6 +10,19 @@ namespace py = pybind11;
 
 namespace sss::bindings {
 
+namespace {
+
+/// rows y0.. of the upsampler's colours for the given rows of the photo and alphas
+template <class T>
+py::array upsampled_rows(const LayerColorUpsampler& up, int y0, const ImageView& iv,
+                         const ImageView& av, int num_threads) {
+    std::vector<T> out(static_cast<size_t>(iv.num_pixels()) * up.layers() * 3);
+    run_interruptible([&] { up.rows(y0, iv, av, out.data(), num_threads); });
+    return vector_to_array(std::move(out), {iv.height, iv.width, up.layers(), 3});
+}
+
+}  // namespace
+
 void bind_multilevel(py::module_& m) {
     m.def(
         "box_mean",
@@ -39,36 +52,12 @@ void bind_multilevel(py::module_& m) {
         py::arg("layers"), py::arg("guide_low"), py::arg("guide"), py::arg("radius"),
         py::arg("eps"), py::arg("clip"), py::arg("num_threads"),
         "Guided upsampling of (h, w, K) layers to the size of the (H, W, 3) guide.");
-    m.def(
-        "upsample_layer_colors",
-        [](const py::array& colors, const py::array& image, const py::array& alphas,
-           int num_threads, bool single) -> py::array {
-            require_array<double>(colors, "colors", 4);
-            const ImageView iv = image_view(image, "image", 3);
-            const ImageView av = image_view(alphas, "alphas", 0);
-            if (colors.shape(2) != av.channels || colors.shape(3) != 3)
-                throw py::value_error("colors must have shape (h, w, K, 3) for the K layers");
-            const ImageView cv{static_cast<const double*>(colors.data()),
-                               static_cast<int>(colors.shape(0)),
-                               static_cast<int>(colors.shape(1)), 3 * av.channels};
-            if (single) {
-                std::vector<float> out = run_interruptible(
-                    [&] { return upsample_layer_colors_f32(cv, iv, av, num_threads); });
-                return vector_to_array(std::move(out), {iv.height, iv.width, av.channels, 3});
-            }
-            std::vector<double> out =
-                run_interruptible([&] { return upsample_layer_colors(cv, iv, av, num_threads); });
-            return vector_to_array(std::move(out), {iv.height, iv.width, av.channels, 3});
-        },
-        py::arg("colors"), py::arg("image"), py::arg("alphas"), py::arg("num_threads") = 0,
-        py::arg("single") = false,
-        "(h, w, K, 3) layer colours resized to the (H, W, 3) image and projected onto the "
-        "(H, W, K) normalised alphas; float32 with single=True, else float64.");
     py::class_<LayerColorUpsampler>(
         m, "LayerColorUpsampler",
-        "upsample_layer_colors a band of rows at a time: built from the (h, w, K, 3) small "
-        "colours and the photo's size; rows(y0, image_rows, alpha_rows, single) gives rows "
-        "y0.. of the (H, W, K, 3) result, float32 with single=True, else float64.")
+        "(h, w, K, 3) layer colours resized to the photo's size and projected onto its "
+        "normalised alphas, a band of rows at a time: built from the small colours and the "
+        "photo's size; rows(y0, image_rows, alpha_rows, single) gives rows y0.. of the "
+        "(H, W, K, 3) result, float32 with single=True, else float64.")
         .def(py::init([](const py::array& colors, int height, int width, int num_threads) {
                  require_array<double>(colors, "colors", 4);
                  if (colors.shape(3) != 3)
@@ -87,15 +76,8 @@ void bind_multilevel(py::module_& m) {
                const py::array& alpha_rows, bool single, int num_threads) -> py::array {
                 const ImageView iv = image_view(image_rows, "image_rows", 3);
                 const ImageView av = image_view(alpha_rows, "alpha_rows", 0);
-                const std::vector<py::ssize_t> shape{iv.height, iv.width, up.layers(), 3};
-                if (single) {
-                    std::vector<float> out(static_cast<size_t>(iv.num_pixels()) * up.layers() * 3);
-                    run_interruptible([&] { up.rows(y0, iv, av, out.data(), num_threads); });
-                    return vector_to_array(std::move(out), shape);
-                }
-                std::vector<double> out(static_cast<size_t>(iv.num_pixels()) * up.layers() * 3);
-                run_interruptible([&] { up.rows(y0, iv, av, out.data(), num_threads); });
-                return vector_to_array(std::move(out), shape);
+                return single ? upsampled_rows<float>(up, y0, iv, av, num_threads)
+                              : upsampled_rows<double>(up, y0, iv, av, num_threads);
             },
             py::arg("y0"), py::arg("image_rows"), py::arg("alpha_rows"), py::arg("single") = true,
             py::arg("num_threads") = 0)

@@ -225,19 +225,6 @@ const ImageView& checked_colors(const ImageView& colors, int height, int width, 
     return colors;
 }
 
-template <class Out>
-std::vector<Out> upsample_colors(const ImageView& colors, const ImageView& image,
-                                 const ImageView& alphas, int num_threads) {
-    const int K = alphas.channels;
-    if (image.channels != 3 || image.height != alphas.height || image.width != alphas.width)
-        throw std::invalid_argument("upsample_layer_colors: image must be H x W x 3 like the "
-                                    "alphas");
-    const LayerColorUpsampler up(colors, image.height, image.width, K, num_threads);
-    std::vector<Out> out(static_cast<size_t>(image.height) * image.width * K * 3);
-    up.rows(0, image, alphas, out.data(), num_threads);
-    return out;
-}
-
 }  // namespace
 
 LayerColorUpsampler::LayerColorUpsampler(const ImageView& colors, int height, int width,
@@ -304,12 +291,14 @@ void LayerColorUpsampler::rows_impl(int y0, const ImageView& image_rows,
 
 std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
                                           const ImageView& alphas, int num_threads) {
-    return upsample_colors<double>(colors, image, alphas, num_threads);
-}
-
-std::vector<float> upsample_layer_colors_f32(const ImageView& colors, const ImageView& image,
-                                             const ImageView& alphas, int num_threads) {
-    return upsample_colors<float>(colors, image, alphas, num_threads);
+    const int K = alphas.channels;
+    if (image.channels != 3 || image.height != alphas.height || image.width != alphas.width)
+        throw std::invalid_argument("upsample_layer_colors: image must be H x W x 3 like the "
+                                    "alphas");
+    const LayerColorUpsampler up(colors, image.height, image.width, K, num_threads);
+    std::vector<double> out(static_cast<size_t>(image.height) * image.width * K * 3);
+    up.rows(0, image, alphas, out.data(), num_threads);
+    return out;
 }
 
 }  // namespace sss

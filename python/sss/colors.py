@@ -76,14 +76,11 @@ def normalize_alphas(alphas: np.ndarray) -> np.ndarray:
         For a non-array, an unsupported dtype, a wrong shape or NaN/inf.
     """
     if isinstance(alphas, np.ndarray) and alphas.dtype == np.float32 and alphas.ndim == 3 \
-            and alphas.shape[0] > 1 and alphas.size > _BAND_VALUES \
-            and bool(np.isfinite(alphas).all()):
+            and alphas.size > _BAND_VALUES and bool(np.isfinite(alphas).all()):
         # float32 layers of a large photo (what segment returns): a band of rows
         # at a time, without a float64 copy of the whole input (pixel by pixel,
-        # so the result is the same)
+        # so the result is the same); other inputs, and their errors, below
         h, w, k = alphas.shape
-        if k < 1 or w < 1:
-            return _core.normalize_alphas(_as_alphas(alphas))  # its error
         out = np.empty((h, w, k))
         rows = max(1, _BAND_VALUES // (w * k))
         for y in range(0, h, rows):

@@ -371,6 +371,7 @@ def upsample_layer_colors(colors: np.ndarray, image: np.ndarray,
                          f"{getattr(colors, 'shape', type(colors).__name__)}")
     c = _as_colors(colors, colors.shape[:2] + (a.shape[2],))
     # the core resamples every layer's colours one output row at a time (each
-    # layer as sss.io.resize does, bitwise) and projects the row in place
+    # layer as sss.io.resize does, bitwise) and projects the row in place: the
+    # rows of UpsampledLayerColors, all at once
     single = _colour_dtype(dtype) == np.float32
-    return _core.upsample_layer_colors(c, img, a, 0, single)
+    return _core.LayerColorUpsampler(c, img.shape[0], img.shape[1]).rows(0, img, a, single)

@@ -63,9 +63,10 @@ void clean_alphas(float* alphas, std::ptrdiff_t n, int k, double cutoff);
 /// held besides the result.
 std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageView& image,
                                           const ImageView& alphas, int num_threads = 0);
-/// upsample_layer_colors a band of rows at a time, for callers that render
-/// each band (e.g. into files) and never hold the full-size H x W x K x 3
-/// colours: the small colours are resampled horizontally once, on
+/// upsample_layer_colors a band of rows at a time (upsample_layer_colors is
+/// made of it), for callers that render each band (e.g. into files) and never
+/// hold the full-size H x W x K x 3 colours; rows() also gives float32 rows
+/// (computed in double, rounded once): the small colours are resampled horizontally once, on
 /// construction; rows() makes rows y0 .. y0 + n - 1 of upsample_layer_colors'
 /// result from those rows of the photo and of the normalised alphas (n x W x 3
 /// and n x W x K views), bitwise the same values whatever the bands. rows()
@@ -90,11 +91,5 @@ private:
     int height_, width_, layers_;
     RowResizer up_;
 };
-
-/// upsample_layer_colors stored as float32 (computed in double, rounded once at
-/// the end): half the memory of the H x W x K x 3 result, e.g. for rendering
-/// 8- or 16-bit layer files.
-std::vector<float> upsample_layer_colors_f32(const ImageView& colors, const ImageView& image,
-                                             const ImageView& alphas, int num_threads = 0);
 
 }  // namespace sss

@@ -228,7 +228,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     steps = ([image_step] if images else []) + (["npz"] if "npz" in formats else []) \
         + ["writing"]
     # the images take most of the time: their step counts as 4 of the others
-    weights = [4.0 if st == image_step and images else 1.0 for st in steps]
+    weights = [4.0 if st == image_step else 1.0 for st in steps]
 
     def report(step, within=0.0):
         i = steps.index(step)
