@@ -225,3 +225,105 @@ def test_linear_light_openraster_by_bands():
             np.testing.assert_array_equal(members[f"data/layer{layer}.png"], over[t])
         merged = np.round(np.clip(export.composite_over(over, space="linear"), 0, 1) * 255)
         np.testing.assert_array_equal(members["mergedimage.png"], merged)
+
+
+# Large float32 layers (what segment returns for a camera photo) are normalised a
+# band of rows at a time as they are read (sss.colors.NormalizedLayers). The tests
+# make "large" small by lowering the size above which this happens.
+
+def _float32_layers(h=53, w=41, k=4, seed=5):
+    img, a, colors = _scene(h, w, k, seed)
+    raw = (a * (1 + 0.01 * np.random.default_rng(seed).random(a.shape))).astype(np.float32)
+    raw[3, 4] = [-0.2, 1.3, 0.0, 0.0][:k]  # clipped by the normalisation
+    raw[5, 6] = -1.0  # all <= 0: wholly to the largest raw alpha
+    return img, raw, colors
+
+
+def test_normalized_layers_read_by_band_equal_normalize_alphas(monkeypatch):
+    from sss.colors import NormalizedLayers, normalized_layers
+    from sss.io import resize
+
+    img, raw, _ = _float32_layers()
+    want = sss.normalize_alphas(raw)  # whole (before lowering the size below)
+    monkeypatch.setattr(sss.colors, "_BAND_VALUES", 200)  # bands of 1 row (41 x 4 values)
+    n = normalized_layers(raw)
+    assert isinstance(n, NormalizedLayers) and n.shape == raw.shape
+    np.testing.assert_array_equal(np.asarray(n), want)
+    np.testing.assert_array_equal(sss.normalize_alphas(raw), want)
+    for y0, y1 in ((0, 53), (7, 19), (52, 53)):
+        np.testing.assert_array_equal(n[y0:y1], want[y0:y1])
+    np.testing.assert_array_equal(n.float32(), want.astype(np.float32))
+    np.testing.assert_allclose(n.layer_sums(), want.reshape(-1, 4).sum(0), rtol=1e-13)
+    for size in ((20, 15), (53, 41), (70, 60)):
+        np.testing.assert_array_equal(n.resized(*size),
+                                      resize(want, *size, method="bilinear"))
+    with pytest.raises(TypeError, match="row slices"):
+        n[3]
+    # small, or not float32, or not finite: normalised whole, as before
+    assert isinstance(normalized_layers(raw[:1, :10]), np.ndarray)
+    assert isinstance(normalized_layers(raw.astype(np.float64)), np.ndarray)
+    bad = raw.copy()
+    bad[10, 10, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        normalized_layers(bad)
+
+
+@pytest.mark.parametrize("band", [1, 3, 7, 13, 100])
+def test_band_shrink_with_bands_that_cut_its_blocks(band):
+    from sss.export.preview import _BandFit, _BandShrink, _fit, _shrink
+
+    rng = np.random.default_rng(6)
+    x = rng.random((100, 90, 2))
+    shrink = _BandShrink(100, 90, 2, 10, 9)
+    assert shrink.factor == 5
+    y = rng.random((300, 200, 2))
+    fit = _BandFit(300, 200, 2, max_side=64)
+    for y0 in range(0, 100, band):
+        shrink.add(y0, x[y0:y0 + band])
+    for y0 in range(0, 300, band):
+        fit.add(y0, y[y0:y0 + band])
+    np.testing.assert_array_equal(shrink.result(), _shrink(x, 10, 9))
+    np.testing.assert_array_equal(fit.result(), _fit(y, 64))
+    small = _BandFit(30, 20, 2, max_side=64)  # fits already: the rows themselves
+    for y0 in range(0, 30, band):
+        small.add(y0, y[:30, :20][y0:y0 + band])
+    np.testing.assert_array_equal(small.result(), y[:30, :20])
+
+
+def test_save_layers_normalising_by_band_writes_the_same_files(tmp_path, monkeypatch):
+    img, raw, colors = _float32_layers(h=60, w=44, k=3, seed=7)
+    formats = ("overview", "png", "ora", "npz", "psd", "subject")
+    kw = dict(formats=formats, subject=[0, 2])
+    whole = export.save_layers(tmp_path / "whole", "p", img, raw, colors, **kw)
+    made = sss.multilevel.layer_colors(img, raw, max_pixels=300, dtype=np.float32)
+    monkeypatch.setattr(sss.colors, "_BAND_VALUES", 300)  # bands of 2 rows
+    assert isinstance(sss.colors.normalized_layers(raw), sss.colors.NormalizedLayers)
+    banded = export.save_layers(tmp_path / "banded", "p", img, raw, colors, **kw)
+    assert whole.keys() == banded.keys() == set(formats)
+    for fmt in formats:
+        for x, y in zip(whole[fmt], banded[fmt], strict=True):
+            assert x.read_bytes() == y.read_bytes(), x.name
+    # the layer colours (estimated on a smaller copy) and the subject's choice too
+    np.testing.assert_array_equal(
+        sss.multilevel.layer_colors(img, raw, max_pixels=300, dtype=np.float32), made)
+    source = sss.multilevel.layer_colors(img, raw, max_pixels=300, dtype=np.float32,
+                                         bands=True)
+    np.testing.assert_array_equal(source.rows(0, img, sss.normalize_alphas(raw)), made)
+    # the subject chosen from the photo's salient-object map, with the normalised
+    # layers read by band as with the whole array
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # if the map finds no clear subject
+        chose = export.save_layers(tmp_path / "chosen", "p", img, raw, colors,
+                                   formats=("subject",))
+        monkeypatch.setattr(sss.colors, "_BAND_VALUES", 1 << 22)
+        chose_whole = export.save_layers(tmp_path / "chosen_whole", "p", img, raw, colors,
+                                         formats=("subject",))
+    assert [p.read_bytes() for p in chose.get("subject", [])] == \
+        [p.read_bytes() for p in chose_whole.get("subject", [])]
+    from sss.subject import _subject_layers
+    monkeypatch.setattr(sss.colors, "_BAND_VALUES", 300)
+    sal = np.clip(img[..., 0], 0, 1)
+    n = sss.colors.normalized_layers(raw)
+    assert _subject_layers(n, None, sal) == sss.subject_layers(raw, saliency=sal)
+    assert raw[5, 6, 0] == -1.0  # the layers given are not modified

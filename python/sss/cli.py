@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS,
                      metavar="N",
                      help="refuse photos with more than N pixels, before decoding them "
-                          f"(default {DEFAULT_MAX_PIXELS:,}); the files need about 55 "
+                          f"(default {DEFAULT_MAX_PIXELS:,}); the files need about 40 "
                           "bytes per pixel and layer written (more for 16-bit files and PSD)")
     seg.add_argument("--seed", type=int, default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")

@@ -75,20 +75,109 @@ def normalize_alphas(alphas: np.ndarray) -> np.ndarray:
     TypeError, ValueError
         For a non-array, an unsupported dtype, a wrong shape or NaN/inf.
     """
-    if isinstance(alphas, np.ndarray) and alphas.dtype == np.float32 and alphas.ndim == 3 \
-            and alphas.size > _BAND_VALUES and bool(np.isfinite(alphas).all()):
+    if _bandable(alphas):
         # float32 layers of a large photo (what segment returns): a band of rows
         # at a time, without a float64 copy of the whole input (pixel by pixel,
         # so the result is the same); other inputs, and their errors, below
-        h, w, k = alphas.shape
-        out = np.empty((h, w, k))
-        rows = max(1, _BAND_VALUES // (w * k))
-        for y in range(0, h, rows):
-            out[y:y + rows] = _core.normalize_alphas(
-                np.ascontiguousarray(alphas[y:y + rows], dtype=np.float64))
-        return out
+        return np.asarray(NormalizedLayers(alphas))
     a = _as_alphas(alphas)
     return _core.normalize_alphas(a)
+
+
+def _bandable(alphas) -> bool:
+    """Whether `alphas` are large finite float32 layers, normalised band by band."""
+    return (isinstance(alphas, np.ndarray) and alphas.dtype == np.float32
+            and alphas.ndim == 3 and alphas.shape[2] >= 1 and alphas.size > _BAND_VALUES
+            and bool(np.isfinite(alphas).all()))
+
+
+def normalized_layers(alphas):
+    """:func:`normalize_alphas` of `alphas`, deferred for large float32 layers.
+
+    Returns the normalised float64 array, or for large finite float32 layers
+    (what :func:`sss.segment` returns for a camera photo) a
+    :class:`NormalizedLayers` that normalises a band of rows at a time when
+    they are read, so that the float64 copy (twice the size of the layers)
+    is never made whole. Either gives the same values."""
+    return NormalizedLayers(alphas) if _bandable(alphas) else normalize_alphas(alphas)
+
+
+class NormalizedLayers:
+    """:func:`normalize_alphas` of (H, W, K) float32 layers, computed when read.
+
+    The layers must be finite (:func:`normalized_layers` checks; a NaN is
+    reported by the band that reads it).
+
+    Rows are read by slicing (``layers[y0:y1]``, a float64 array, the
+    same values as the rows of ``normalize_alphas(alphas)``); the few
+    whole-photo quantities the files need are computed a band of rows at a
+    time: :meth:`layer_sums`, :meth:`float32` (the normalised layers as
+    float32), :meth:`resized`. ``np.asarray(layers)`` makes the whole float64
+    array. The raw layers are referenced, not copied, and never modified.
+    """
+
+    def __init__(self, alphas: np.ndarray):
+        if not (isinstance(alphas, np.ndarray) and alphas.dtype == np.float32
+                and alphas.ndim == 3 and alphas.shape[2] >= 1):
+            raise TypeError("NormalizedLayers takes (H, W, K) float32 layers")
+        self._raw = alphas
+        self.shape = tuple(alphas.shape)
+        self.ndim = 3
+        self.dtype = np.dtype(np.float64)
+        self._rows = max(1, _BAND_VALUES // (self.shape[1] * self.shape[2]))
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if not isinstance(rows, slice) or rows.step not in (None, 1):
+            raise TypeError("NormalizedLayers are read by row slices (layers[y0:y1])")
+        return _core.normalize_alphas(np.ascontiguousarray(self._raw[rows], dtype=np.float64))
+
+    def bands(self):
+        """(y0, rows) for consecutive bands of rows covering the photo."""
+        for y in range(0, self.shape[0], self._rows):
+            yield y, self[y:y + self._rows]
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.empty(self.shape)
+        for y, band in self.bands():
+            out[y:y + band.shape[0]] = band
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def float32(self) -> np.ndarray:
+        """The normalised layers rounded to float32, (H, W, K)."""
+        out = np.empty(self.shape, dtype=np.float32)
+        for y, band in self.bands():
+            out[y:y + band.shape[0]] = band
+        return out
+
+    def layer_sums(self) -> np.ndarray:
+        """(K,) float64: each layer's alpha summed over the photo (band sums added
+        in order)."""
+        total = np.zeros(self.shape[2])
+        for _, band in self.bands():
+            total += band.reshape(-1, self.shape[2]).sum(0)
+        return total
+
+    def resized(self, height: int, width: int, method: str = "bilinear") -> np.ndarray:
+        """:func:`sss.io.resize` of the normalised layers (the same values: it
+        resizes float32 planes), with one float32 plane per layer made band by
+        band instead of a float64 copy."""
+        from .io import _resize_planes
+
+        if (int(height), int(width)) == self.shape[:2]:
+            return self.float32().astype(np.float64)
+        planes = np.empty((self.shape[2],) + self.shape[:2], dtype=np.float32)
+        for y, band in self.bands():
+            planes[:, y:y + band.shape[0]] = np.moveaxis(band, -1, 0)
+        return _resize_planes(planes, height, width, method)
+
+
+def _resized_layers(a, height: int, width: int, method: str = "bilinear") -> np.ndarray:
+    """:func:`sss.io.resize` of normalised layers: an array or :class:`NormalizedLayers`."""
+    if isinstance(a, NormalizedLayers):
+        return a.resized(height, width, method)
+    from .io import resize
+
+    return resize(a, height, width, method=method)
 
 
 #: values of float32 layers normalised at once (see normalize_alphas)

@@ -714,12 +714,7 @@ def resize(image: np.ndarray, height: int, width: int, *, method: str = "bicubic
     -------
     (height, width[, C]) ndarray, float64
     """
-    from PIL import Image
-
-    filters = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
-               "lanczos": Image.Resampling.LANCZOS, "nearest": Image.Resampling.NEAREST}
-    if method not in filters:
-        raise ValueError(f"method must be one of {sorted(filters)}, got {method!r}")
+    _pil_filter(method)
     height, width = int(height), int(width)
     if height < 1 or width < 1:
         raise ValueError(f"output size must be at least 1 x 1, got {height} x {width}")
@@ -731,9 +726,29 @@ def resize(image: np.ndarray, height: int, width: int, *, method: str = "bicubic
         out = a.astype(np.float32).astype(np.float64)
     else:
         # one pass over the input: float32 planes, one per channel
-        planes = np.moveaxis(a, -1, 0).astype(np.float32, order="C")
-        out = np.empty((height, width, a.shape[2]), dtype=np.float64)
-        for c, plane in enumerate(planes):
-            ch = Image.fromarray(plane)
-            out[..., c] = np.asarray(ch.resize((width, height), filters[method]))
+        out = _resize_planes(np.moveaxis(a, -1, 0).astype(np.float32, order="C"),
+                             height, width, method)
     return out[..., 0] if squeeze else out
+
+
+def _resize_planes(planes: np.ndarray, height: int, width: int, method: str) -> np.ndarray:
+    """:func:`resize` of (C, H, W) float32 planes to (height, width, C) float64."""
+    from PIL import Image
+
+    height, width = int(height), int(width)
+    out = np.empty((height, width, planes.shape[0]), dtype=np.float64)
+    for c, plane in enumerate(planes):
+        out[..., c] = np.asarray(Image.fromarray(np.ascontiguousarray(plane))
+                                 .resize((width, height), _pil_filter(method)))
+    return out
+
+
+def _pil_filter(method: str):
+    """Pillow's resampling filter named `method` (ValueError for another name)."""
+    from PIL import Image
+
+    filters = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
+               "lanczos": Image.Resampling.LANCZOS, "nearest": Image.Resampling.NEAREST}
+    if method not in filters:
+        raise ValueError(f"method must be one of {sorted(filters)}, got {method!r}")
+    return filters[method]

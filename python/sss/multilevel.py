@@ -252,11 +252,12 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
     is larger than `max_pixels` (else the array).
     """
     from ._validation import as_image
-    from .colors import estimate_layer_colors, normalize_alphas
+    from .colors import _resized_layers, estimate_layer_colors, normalize_alphas, \
+        normalized_layers
     from .io import resize
 
     img = as_image(image, name="image", channels=3, copy=False)  # only read
-    a = normalize_alphas(alphas)
+    a = normalized_layers(alphas)  # large float32 layers: normalised band by band
     H, W = img.shape[:2]
     if a.shape[:2] != (H, W):
         raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
@@ -264,12 +265,12 @@ def layer_colors(image: np.ndarray, alphas: np.ndarray, *,
     dtype = _colour_dtype(dtype)
     h, w = working_shape((H, W), max_pixels)
     if (h, w) == (H, W):
-        return estimate_layer_colors(img, a, **kwargs).astype(dtype, copy=False)
+        return estimate_layer_colors(img, np.asarray(a), **kwargs).astype(dtype, copy=False)
     small = estimate_layer_colors(np.clip(resize(img, h, w), 0, 1),
-                                  normalize_alphas(resize(a, h, w, method="bilinear")), **kwargs)
+                                  normalize_alphas(_resized_layers(a, h, w)), **kwargs)
     if bands:
         return UpsampledLayerColors(small, H, W, dtype=dtype)
-    return upsample_layer_colors(small, img, a, dtype=dtype)
+    return upsample_layer_colors(small, img, np.asarray(a), dtype=dtype)
 
 
 class UpsampledLayerColors:

@@ -50,13 +50,14 @@ SCORE_PIXELS = 307_200
 
 
 def _shrunk(image, alphas):
+    from .colors import _resized_layers
     from .io import resize
     from .multilevel import working_shape
 
     h, w = working_shape(alphas.shape[:2], SCORE_PIXELS)
     if (h, w) == alphas.shape[:2]:
-        return image, alphas
-    small_a = resize(alphas, h, w, method="bilinear")  # normalised by layer_saliency
+        return image, np.asarray(alphas)
+    small_a = _resized_layers(alphas, h, w)  # normalised by layer_saliency
     small_i = None if image is None else np.clip(resize(image, h, w, method="bilinear"), 0, 1)
     return small_i, small_a
 
@@ -126,14 +127,22 @@ def subject_layers(alphas: np.ndarray, image: np.ndarray | None = None, *,
         raise ValueError(f"alphas must be an (H, W, K) array, got shape {a.shape}")
     if (image is None) == (saliency is None):
         raise ValueError("give either the photo (image=) or its salient-object map (saliency=)")
+    img = None
     if saliency is None:
         img = as_image(image, name="image", channels=3, copy=False)
         if img.shape[:2] != a.shape[:2]:
             raise ValueError(f"image of {img.shape[0]} x {img.shape[1]} pixels does not match "
                              f"the alphas' {a.shape[0]} x {a.shape[1]}")
+    return _subject_layers(a, img, saliency, threshold, min_confidence, num_threads)
+
+
+def _subject_layers(a, img, saliency, threshold=0.5, min_confidence=0.5, num_threads=None):
+    """:func:`subject_layers` of checked inputs; `a` may be a
+    :class:`sss.colors.NormalizedLayers` (of the layers as given, the same choice)."""
+    if saliency is None:
         img, a = _shrunk(img, a)
         saliency = saliency_map(img, num_threads=num_threads)
     if cue_confidence(saliency) < min_confidence:
         return []
-    scores = layer_saliency(a, saliency)
+    scores = layer_saliency(np.asarray(a), saliency)
     return [int(k) for k in np.flatnonzero(scores > threshold)]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._files import check_name, write_set
 from .._validation import as_int, check_memory
-from ..colors import estimate_layer_colors, normalize_alphas
+from ..colors import NormalizedLayers, estimate_layer_colors, normalized_layers
 from ..io import check_icc_profile
 from .compositing import (BIT_DEPTHS, _check_space, check_bits, composite_additive,
                           composite_over, layer_rgba, ora_layers, quantize_alphas)
@@ -45,15 +45,17 @@ _COLOUR_FORMATS = ("overview", "png", "ora", "psd", "subject")
 #: peak bytes per pixel and layer of writing the files, colour estimation
 #: included. Whole-process peaks of sss segment on a 12-megapixel photo with
 #: 5 layers, 2026-12-01, the images rendered a band of rows at a time
-#: (sss.export.bands): 42 with the default formats, 40 with the npz alone, 47
-#: with 16-bit layer files. Kept above the measured peaks: the estimate
-#: refuses a photo rather than let it run out of memory
-_BYTES_PER_PIXEL_LAYER = 55
+#: (sss.export.bands) and the layers normalised band by band
+#: (sss.colors.NormalizedLayers): 32 with the default formats, 27 with the npz
+#: alone, 35 with 16-bit layer files (21 with the default formats at 45
+#: megapixels). Kept above the measured peaks: the estimate refuses a photo
+#: rather than let it run out of memory
+_BYTES_PER_PIXEL_LAYER = 40
 #: more for 16-bit layer files
-_BYTES_16_BIT = 10
+_BYTES_16_BIT = 5
 #: more with a PSD, whose file is one buffer filled band by band (measured
-#: with every format: 52 at 8 bits, 61 at 16 bits)
-_BYTES_PSD = {8: 10, 16: 15}
+#: with every format: 39 at 8 bits, 50 at 16 bits)
+_BYTES_PSD = {8: 8, 16: 16}
 
 
 def export_memory(height: int, width: int, num_layers: int, formats=FORMATS, *,
@@ -211,13 +213,15 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                      f"writing {', '.join(formats)} for {shape[2]} layers of "
                      f"{shape[1]} x {shape[0]} pixels")
     img = np.asarray(image, dtype=np.float64)
-    a = normalize_alphas(alphas)
+    # large float32 layers are normalised a band of rows at a time as they are
+    # read, never held whole in float64 (twice their size)
+    a = normalized_layers(alphas)
     if img.shape[:2] != a.shape[:2]:
         raise ValueError(f"alphas of {a.shape[0]} x {a.shape[1]} pixels do not match the "
                          f"image of {img.shape[0]} x {img.shape[1]} pixels")
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     if colors is None and need_colors:
-        colors = estimate_layer_colors(img, a, **(colors_kwargs or {}))
+        colors = estimate_layer_colors(img, np.asarray(a), **(colors_kwargs or {}))
     if need_colors:
         colors = check_colour_source(colors, a.shape)
     files: dict[str, bytes] = {}  # rendered in memory, then written as one set
@@ -246,9 +250,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         report(image_step)
         chosen = None
         if "subject" in formats:
-            from ..subject import subject_layers
+            from .._validation import as_image
+            from ..subject import _subject_layers
 
-            chosen = (subject_layers(a, img) if subject is None
+            chosen = (_subject_layers(a, as_image(img, name="image", channels=3, copy=False),
+                                      None) if subject is None
                       else _check_layers(subject, a.shape[2]))
             if not chosen:
                 import warnings
@@ -268,7 +274,8 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         report("npz")
         arrays = {"alphas": np.asarray(alphas if raw_alphas is None else raw_alphas,
                                        dtype=np.float32),
-                  "layer_alphas": a.astype(np.float32),
+                  "layer_alphas": (a.float32() if isinstance(a, NormalizedLayers)
+                                   else a.astype(np.float32)),
                   "palette": PALETTE[np.arange(a.shape[2]) % len(PALETTE)]}
         if icc is not None:
             arrays["icc_profile"] = np.frombuffer(icc, dtype=np.uint8)

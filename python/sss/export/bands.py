@@ -27,7 +27,7 @@ import numpy as np
 from ..colors import _as_colors
 from .compositing import _layer_rgba, _ora_layers, _stack_order, _to_levels, composite_over
 from .encode import PngStream
-from .preview import _BandShrink, _overview_from, _tile_shape
+from .preview import _BandFit, _BandShrink, _overview_from, _tile_shape
 
 #: bytes of float32 layer colours per band (the band's height follows from
 #: the photo's width and layer count only, so the files' bytes never depend
@@ -42,13 +42,14 @@ def band_rows(width: int, num_layers: int, band_bytes: int | None = None) -> int
     return max(1, int(band_bytes) // (max(1, width) * max(1, num_layers) * 3 * 4))
 
 
-def colour_rows(colors, y0: int, y1: int, image: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+def colour_rows(colors, y0: int, y1: int, image: np.ndarray, alpha_rows: np.ndarray) -> np.ndarray:
     """Rows y0:y1 of the layer colours: a slice of an (H, W, K, 3) array, or
     those rows computed by a band source (an object with ``rows(y0,
-    image_rows, alpha_rows)``, e.g. :class:`sss.multilevel.UpsampledLayerColors`)."""
+    image_rows, alpha_rows)``, e.g. :class:`sss.multilevel.UpsampledLayerColors`)
+    from the photo and `alpha_rows`, the rows y0:y1 of the normalised alphas."""
     if isinstance(colors, np.ndarray):
         return colors[y0:y1]
-    return colors.rows(y0, image[y0:y1], alphas[y0:y1])
+    return colors.rows(y0, image[y0:y1], alpha_rows)
 
 
 def check_colour_source(colors, alpha_shape):
@@ -74,7 +75,8 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
     Parameters
     ----------
     image : (H, W, 3) ndarray, the photo in [0, 1]
-    a : (H, W, K) ndarray, the normalised layers
+    a : (H, W, K) ndarray or :class:`sss.colors.NormalizedLayers`
+        The normalised layers (read a band of rows at a time).
     colors : (H, W, K, 3) ndarray or band source
         See :func:`colour_rows`.
     formats : iterable of str
@@ -102,10 +104,11 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
         return {}
     rows = band_rows(W, k) if band is None else max(1, int(band))
     streams: dict[str, list[PngStream]] = {}
-    shrink = None
+    shrink = fit = None
     if "overview" in formats:
         th, tw = _tile_shape(H, W, k)
-        shrink = _BandShrink(H, W, 3 * k, th, tw)
+        shrink = _BandShrink(H, W, 3 * k, th, tw)  # the tiles' colours
+        fit = _BandFit(H, W, k)  # the alphas of the colour-coded panel
         if shrink.factor >= 2:  # bands start at whole blocks of the shrink
             rows = -(-rows // shrink.factor) * shrink.factor
     if "png" in formats:
@@ -135,10 +138,11 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
                 progress(y0 / H)
             y1 = min(H, y0 + rows)
             img_b, a_b = img[y0:y1], a[y0:y1]
-            c_b = colour_rows(colors, y0, y1, img, a)
+            c_b = colour_rows(colors, y0, y1, img, a_b)
             work = []  # (stream, rows) to encode
             if shrink is not None:
                 shrink.add(y0, np.reshape(c_b, c_b.shape[:2] + (3 * k,)))
+                fit.add(y0, a_b)
             if "png" in formats:
                 rgba = _layer_rgba(img_b, a_b, c_b, bits)
                 work += list(zip(streams["png"], rgba))
@@ -166,7 +170,7 @@ def render_images(image: np.ndarray, a: np.ndarray, colors, formats, *, bits: in
         out = {}
         if shrink is not None:
             out["overview"] = [_overview_bytes(img, a, shrink.result(), icc_profile,
-                                               compression, exif)]
+                                               compression, exif, fit.result())]
         if "png" in formats:
             out["png"] = _finish(streams["png"], pool)
         if "ora" in formats:
@@ -192,7 +196,8 @@ def _finish(streams, pool) -> list[bytes]:
     return list(pool.map(lambda s: s.finish(), streams))
 
 
-def _overview_bytes(img, a, small_c, icc_profile, compression, exif) -> bytes:
+def _overview_bytes(img, a, small_c, icc_profile, compression, exif, a_top) -> bytes:
     from .encode import png_bytes
 
-    return png_bytes(_overview_from(img, a, small_c), icc_profile, compression, exif)
+    return png_bytes(_overview_from(img, a, small_c, a_top=a_top), icc_profile, compression,
+                     exif)

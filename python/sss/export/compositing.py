@@ -144,8 +144,10 @@ def _rgba(image, weights, levels, colors, order):
 
 def _stack_order(alphas: np.ndarray) -> list[int]:
     """Top-to-bottom order: the largest layer at the bottom, then by
-    decreasing area upwards (ties by index)."""
-    area = alphas.reshape(-1, alphas.shape[2]).sum(0)
+    decreasing area upwards (ties by index). `alphas`: an array or a
+    :class:`sss.colors.NormalizedLayers` (areas summed band by band)."""
+    sums = getattr(alphas, "layer_sums", None)
+    area = sums() if callable(sums) else alphas.reshape(-1, alphas.shape[2]).sum(0)
     bottom_up = sorted(range(alphas.shape[2]), key=lambda k: (-area[k], k))
     return bottom_up[::-1]
 

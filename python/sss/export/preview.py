@@ -107,13 +107,15 @@ def _tile_shape(h: int, w: int, k: int, max_side: int = _OVERVIEW_SIDE) -> tuple
     return max(1, round(tw * h / w)), tw
 
 
-def _overview_from(image, a, small_c, max_side=_OVERVIEW_SIDE):
+def _overview_from(image, a, small_c, max_side=_OVERVIEW_SIDE, a_top=None):
     """The overview from the photo, the normalised alphas and the layer colours
     already shrunk to the tiles' size ((th, tw, 3 K), :func:`_tile_shape`; None:
-    grey mattes)."""
+    grey mattes). `a_top`: ``_fit(a, max_side)`` if already made (then `a`
+    is only asked its shape)."""
     img = np.clip(np.asarray(image, dtype=np.float64), 0, 1)
     top_l = _fit(img, max_side)
-    a_top = _fit(a, max_side)  # shrunk first: colour coding is linear in the alphas
+    if a_top is None:
+        a_top = _fit(a, max_side)  # shrunk first: colour coding is linear in the alphas
     top_r = _color_coded(a_top)
     ph, pw = top_l.shape[:2]
     gap = max(2, pw // 80)
@@ -147,11 +149,12 @@ def _overview_from(image, a, small_c, max_side=_OVERVIEW_SIDE):
 
 
 class _BandShrink:
-    """:func:`_shrink` of an (H, W, C) array given a band of rows at a time:
-    the f x f block means are taken band by band (bands must start at
-    multiples of :attr:`factor`), the small resize at the end; the result is
-    :func:`_shrink`'s. Without block means (f < 2, small photos) the rows
-    are kept until the end."""
+    """:func:`_shrink` of an (H, W, C) array given in consecutive bands of
+    rows: the f x f block means are taken band by band (the rows of a block
+    cut by a band's end wait for the next band; bands that start at
+    multiples of :attr:`factor` never wait), the small resize at the end; the
+    result is :func:`_shrink`'s. Without block means (f < 2, small photos)
+    the rows are kept until the end."""
 
     def __init__(self, height: int, width: int, channels: int, out_height: int,
                  out_width: int):
@@ -160,6 +163,7 @@ class _BandShrink:
         f = self.factor
         self._blocks = (height // f, width // f) if f >= 2 else None
         self._parts: list[np.ndarray] = []
+        self._carry = None  # (first row, rows) of a block not yet whole
 
     def add(self, y0: int, rows: np.ndarray) -> None:
         f = self.factor
@@ -167,13 +171,41 @@ class _BandShrink:
             self._parts.append(rows)
             return
         hh, ww = self._blocks
+        if self._carry is not None:
+            y0, rows = self._carry[0], np.concatenate([self._carry[1], rows[:, :ww * f]])
+            self._carry = None
         assert y0 % f == 0
-        n = min(rows.shape[0], hh * f - y0) // f * f  # whole blocks within the used rows
+        used = max(0, min(rows.shape[0], hh * f - y0))  # rows of whole block rows
+        n = used // f * f
         if n > 0:
             self._parts.append(_block_mean(rows[:n, :ww * f], f))
+        if used > n:
+            self._carry = (y0 + n, np.array(rows[n:used, :ww * f]))
 
     def result(self) -> np.ndarray:
         from ..io import resize
 
         x = np.concatenate(self._parts, axis=0)
         return np.clip(resize(x, self.out[0], self.out[1], method="bilinear"), 0, 1)
+
+
+class _BandFit:
+    """:func:`_fit` of an (H, W, C) array given in consecutive bands of rows
+    (:class:`_BandShrink`, or the rows themselves when they already fit)."""
+
+    def __init__(self, height: int, width: int, channels: int, max_side: int = _OVERVIEW_SIDE):
+        s = min(1.0, max_side / max(height, width))
+        self._shrink = None if s >= 1.0 else _BandShrink(
+            height, width, channels, max(1, round(height * s)), max(1, round(width * s)))
+        self._parts: list[np.ndarray] = []
+
+    def add(self, y0: int, rows: np.ndarray) -> None:
+        if self._shrink is None:
+            self._parts.append(rows)
+        else:
+            self._shrink.add(y0, rows)
+
+    def result(self) -> np.ndarray:
+        if self._shrink is None:
+            return np.concatenate(self._parts, axis=0)
+        return self._shrink.result()
