@@ -62,6 +62,23 @@ def test_segment_is_bitwise_identical_for_1_and_2_threads_and_repeated_runs():
         assert np.array_equal(getattr(a2, key), getattr(a3, key)), key
 
 
+def test_concurrent_segment_calls_in_threads_give_the_sequential_results():
+    # OpenBLAS's thread count is one setting for the whole process: calls that
+    # overlap in threads (segment_many with a ThreadPoolExecutor) used to change it
+    # under each other, and their layers differed from run to run
+    import skimage.data
+    from concurrent.futures import ThreadPoolExecutor
+
+    imgs = [skimage.data.astronaut()[::4, ::4], skimage.data.chelsea()[::3, ::3],
+            skimage.data.coffee()[::4, ::4], skimage.data.rocket()[::4, ::4]]
+    seq = [sss.segment(i, progress=False).alphas for i in imgs]
+    for _ in range(2):
+        with ThreadPoolExecutor(4) as ex:
+            par = list(ex.map(lambda i: sss.segment(i, progress=False).alphas, imgs))
+        for k, (x, y) in enumerate(zip(seq, par)):
+            assert np.array_equal(x, y), f"photo {k}"
+
+
 def test_feature_network_is_bitwise_identical_for_1_and_2_threads():
     img = _photo(64)
     f1 = sss.compute_features(img, num_threads=1)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -34,30 +35,52 @@ void dtrsm_(const char* side, const char* uplo, const char* transa, const char* 
 namespace sss::detail {
 
 /// Sets the number of threads of the BLAS in use, when it exposes
-/// openblas_set_num_threads (OpenBLAS), for the guard's lifetime; restores the
-/// previous value on exit. Other BLAS libraries are left alone.
+/// openblas_set_num_threads (OpenBLAS), for the guard's lifetime. OpenBLAS's
+/// thread count is one setting for the whole process, and its results depend
+/// on it, so the guards of every thread share it: the first guard to start
+/// saves the count and sets its own, the last to end restores the saved one.
+/// Guards that overlap (nested, or in concurrent segment calls from several
+/// Python threads) must ask for the same count; every caller asks for 1. Other
+/// BLAS libraries are left alone.
 class BlasThreads {
 public:
     explicit BlasThreads(int threads) {
-        set_ = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+        auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
         auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-        if (set_ && get) {
-            saved_ = get();
-            if (saved_ != threads) set_(threads);
-            else set_ = nullptr;  // nothing to restore
-        } else {
-            set_ = nullptr;
+        if (!set || !get) return;
+        std::lock_guard<std::mutex> lock(state().mutex);
+        State& st = state();
+        if (st.active == 0) {
+            st.saved = get();
+            if (st.saved != threads) set(threads);
+            st.threads = threads;
+        } else if (st.threads != threads) {
+            throw std::logic_error("BlasThreads: overlapping guards ask for different thread counts");
         }
+        ++st.active;
+        set_ = set;
     }
     ~BlasThreads() {
-        if (set_) set_(saved_);
+        if (!set_) return;
+        std::lock_guard<std::mutex> lock(state().mutex);
+        State& st = state();
+        if (--st.active == 0 && st.saved != st.threads) set_(st.saved);
     }
     BlasThreads(const BlasThreads&) = delete;
     BlasThreads& operator=(const BlasThreads&) = delete;
 
 private:
+    struct State {
+        std::mutex mutex;
+        int active = 0;   // guards alive, in every thread
+        int saved = 1;    // the count before the first of them
+        int threads = 1;  // the count they set
+    };
+    static State& state() {
+        static State st;  // one per process (an inline function's static)
+        return st;
+    }
     void (*set_)(int) = nullptr;
-    int saved_ = 1;
 };
 
 /// C = alpha op(A) op(B) + beta C for column-major blocks (op = transpose
