@@ -215,6 +215,26 @@ def test_composite_all_layers_is_the_photo_and_background_replacement(scene):
         sc.composite(a, c, background=np.zeros((2, 2, 3)))
 
 
+def test_composite_scales_an_integer_background_photo_and_refuses_out_of_range(scene):
+    img, a = scene
+    c = sss.estimate_layer_colors(img, a)
+    rng = np.random.default_rng(1)
+    bg8 = rng.integers(0, 256, img.shape, dtype=np.uint8)
+    bg16 = bg8.astype(np.uint16) * 257
+    want = sc.composite(a, c, layers=[0], background=bg8 / 255.0)
+    np.testing.assert_allclose(sc.composite(a, c, layers=[0], background=bg8), want,
+                               atol=1e-12)
+    np.testing.assert_allclose(sc.composite(a, c, layers=[0], background=bg16), want,
+                               atol=1e-12)
+    assert bg8.dtype == np.uint8 and bg8.max() > 1  # the background given is not modified
+    with pytest.raises(ValueError, match=r"background values must be in \[0, 1\], got 0 to 255"):
+        sc.composite(a, c, layers=[0], background=(255, 0, 0))
+    with pytest.raises(ValueError, match="background values must be in"):
+        sc.composite(a, c, layers=[0], background=bg8.astype(np.float64))
+    with pytest.raises(TypeError, match="background must be numbers"):
+        sc.composite(a, c, layers=[0], background="white")
+
+
 # ---------------------------------------------------------------- determinism, threads
 def test_deterministic_and_independent_of_threads(rng):
     # large enough (N*K > 65536) for the parallel code path

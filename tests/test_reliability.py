@@ -253,6 +253,11 @@ def test_fewer_layers_than_asked_is_warned_with_the_count():
     with pytest.warns(UserWarning, match="only 3 layers to group.*returning 3"):
         out = sss.group_layers(lay, np.zeros((6, 6, 3)), 5)
     assert out.shape == (6, 6, 3)
+    # segment too: a photo whose features are all the same has one layer
+    img = np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    with pytest.warns(UserWarning, match=r"segment: 1 layers, fewer than num_layers=5: "):
+        res = sss.segment(img, np.full((40, 40, 3), 0.5), progress=False)
+    assert res.alphas.shape[2] == 1
 
 
 def test_colour_divergence_is_an_error_and_non_convergence_a_warning(small, monkeypatch):

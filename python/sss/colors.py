@@ -353,9 +353,11 @@ def composite(alphas: np.ndarray, colors: np.ndarray, layers=None, background=No
     layers : sequence of int, optional
         Layers to keep (default all). Negative indices count from the end.
     background : None, float, (3,) or (H, W, 3) array-like, optional
-        What shows where the kept layers do not cover the pixel. With None
-        the result is an RGBA image whose alpha is the kept layers' total
-        alpha (straight, not premultiplied, colour).
+        What shows where the kept layers do not cover the pixel, values in
+        [0, 1]; uint8 and uint16 arrays (e.g. another photo as read) are
+        scaled to [0, 1] as photos are. With None the result is an RGBA
+        image whose alpha is the kept layers' total alpha (straight, not
+        premultiplied, colour).
 
     Returns
     -------
@@ -390,7 +392,12 @@ def composite(alphas: np.ndarray, colors: np.ndarray, layers=None, background=No
         out[nz, :3] = premult[nz] / cover[nz, None]
         out[..., 3] = cover
         return out
-    bg = np.asarray(background, dtype=np.float64)
+    bg = np.asarray(background)
+    if bg.dtype.kind == "u" and bg.dtype.itemsize in (1, 2):  # as photos are read
+        bg = bg.astype(np.float64) / (255.0 if bg.dtype.itemsize == 1 else 65535.0)
+    elif bg.dtype.kind not in "biuf":
+        raise TypeError(f"background must be numbers, got dtype {bg.dtype}")
+    bg = bg.astype(np.float64)
     if bg.ndim == 0:
         bg = np.full(3, float(bg))
     if bg.shape not in ((3,), a.shape[:2] + (3,)):
@@ -398,5 +405,9 @@ def composite(alphas: np.ndarray, colors: np.ndarray, layers=None, background=No
                          f"of {a.shape[0]} x {a.shape[1]} pixels, got shape {bg.shape}")
     if not np.all(np.isfinite(bg)):
         raise ValueError("background contains NaN or infinite values")
+    if bg.size and (bg.min() < -1e-6 or bg.max() > 1 + 1e-6):
+        raise ValueError(f"background values must be in [0, 1], got {bg.min():g} to "
+                         f"{bg.max():g} (a uint8 or uint16 array is scaled: pass the photo "
+                         "as it was read, or divide 8-bit values by 255)")
     return premult + (1.0 - cover)[..., None] * bg
 

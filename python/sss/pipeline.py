@@ -428,6 +428,17 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         warnings.warn(f"relaxed_sparsify: the last CG solve {why} after {int(run)} iterations "
                       f"with relative residual {relres:.3g} > tol={p.relaxed.tol}; the "
                       "layers are approximate", RuntimeWarning, stacklevel=2)
+    k, m = np.shape(res["alphas"])[2], np.shape(res["initial_alphas"])[2]
+    if k < p.num_layers:  # num_layers is an upper bound
+        why = (f"only {m} of the initial.num_layers={p.initial.num_layers} initial layers "
+               "survive the constrained sparsification (the others stay below "
+               f"constrained.prune_threshold={p.constrained.prune_threshold:g} everywhere)"
+               if m <= k else
+               f"the {m} initial layers form only {k} distinct groups (layers of the same "
+               "features, and those holding less than grouping.min_mass="
+               f"{p.grouping.min_mass:g} of the photo, are merged)")
+        warnings.warn(f"segment: {k} layers, fewer than num_layers={p.num_layers}: {why}",
+                      UserWarning, stacklevel=2)
     if prog.enabled:
         print(f"[sss] total {sum(prog.timings.values()):.2f} s", file=sys.stderr, flush=True)
     return SoftSegments(alphas=res["alphas"], initial_alphas=res["initial_alphas"],
