@@ -248,6 +248,22 @@ def test_arrays_with_an_equal_but_distinct_dtype_object_are_accepted(small, tmp_
         big.astype(np.uint16)))
 
 
+@pytest.mark.parametrize("kw, err, match", [
+    (dict(num_layers=10 ** 30), ValueError, "num_layers must be at most 2147483647, got 1"),
+    (dict(seed=1 << 64), ValueError, "seed must be at most 18446744073709551615, got"),
+    (dict(eigen=dict(num_vectors=10 ** 12)), ValueError, "eigen.num_vectors must be at most"),
+    (dict(levels=dict(working_pixels=10 ** 19)), ValueError, "levels.working_pixels must be"),
+    (dict(eigen=dict(tol="x")), TypeError, "eigen.tol must be a real number, got str 'x'"),
+    (dict(eigen=dict(num_vectors="a")), TypeError, "eigen.num_vectors must be an integer"),
+    (dict(relaxed=dict(preconditioner=3)), TypeError, "relaxed.preconditioner must be a str"),
+])
+def test_parameters_the_core_cannot_hold_are_clean_errors(kw, err, match):
+    # not pybind11's multi-line "incompatible function arguments"
+    with pytest.raises(err, match=match) as e:
+        sss.segment(_photo(20), progress=False, **kw)
+    assert "incompatible" not in str(e.value) and "\n" not in str(e.value)
+
+
 def test_fewer_layers_than_asked_is_warned_with_the_count():
     lay = np.random.default_rng(0).random((6, 6, 3))
     with pytest.warns(UserWarning, match="only 3 layers to group.*returning 3"):

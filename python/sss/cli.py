@@ -75,6 +75,14 @@ MAX_LAYERS = Params().initial.num_layers  # the layers that sss.segment groups
 _non_negative = _int_at_least(0)
 
 
+def _side(text: str) -> int:
+    """argparse type of --max-side / --output-max-side: 0 (no limit) or at least 3."""
+    v = _non_negative(text)
+    if 0 < v < 3:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or at least 3 pixels, got {v}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sss",
@@ -119,12 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "guided upsampling to the photo's size (seconds per photo); "
                           "reference: every stage on every pixel, as the authors' code "
                           "(minutes per photo)")
-    seg.add_argument("--max-side", type=_non_negative, default=None, metavar="N",
+    seg.add_argument("--max-side", type=_side, default=None, metavar="N",
                      help="segment a copy whose longer side is at most N pixels; the "
                           "layers are still written at the photo's size (default: 0 = "
                           f"never downsize with --method multilevel, {DEFAULT_MAX_SIDE} with "
                           "--method reference)")
-    seg.add_argument("--output-max-side", type=_non_negative, default=0, metavar="N",
+    seg.add_argument("--output-max-side", type=_side, default=0, metavar="N",
                      help="write the files at a copy of the photo whose longer side is at "
                           "most N pixels (default 0: at the photo's size); much faster "
                           "and smaller files for camera photos")
@@ -147,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="refuse photos with more than N pixels, before decoding them "
                           f"(default {DEFAULT_MAX_PIXELS:,}); the files need about 40 "
                           "bytes per pixel and layer written (more for 16-bit files and PSD)")
-    seg.add_argument("--seed", type=int, default=0, metavar="S",
+    seg.add_argument("--seed", type=_int_at_least(0, (1 << 64) - 1), default=0, metavar="S",
                      help="random seed (results are deterministic for a seed; default 0)")
     seg.add_argument("--features", action="append", default=None, metavar="PATH",
                      help="precomputed semantic features for a photo: an .npy array "

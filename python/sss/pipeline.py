@@ -482,8 +482,8 @@ def _segment_params(method, params, num_layers, seed, num_threads, stages) -> Pa
             raise TypeError(f"{name} must be an sss.{type(current).__name__} or a dict of its "
                             f"fields, got {type(value).__name__}")
     p.method = method
-    p.num_layers = as_int(num_layers, "num_layers", minimum=1)
-    p.seed = as_int(seed, "seed", minimum=0)
+    _set_field(p, "num_layers", as_int(num_layers, "num_layers", minimum=1), "num_layers")
+    _set_field(p, "seed", as_int(seed, "seed", minimum=0), "seed")
     if num_threads is not None:
         p.num_threads = as_threads(num_threads)
     elif method == "reference":
@@ -501,10 +501,35 @@ def _update_fields(obj, values: dict, path: str) -> None:
         if isinstance(v, dict) and hasattr(getattr(obj, key), "_fields"):
             _update_fields(getattr(obj, key), v, f"{path}.{key}")
             continue
-        try:
-            setattr(obj, key, v)
-        except (TypeError, ValueError) as e:
-            raise type(e)(f"{path}.{key}: {e}") from None
+        _set_field(obj, key, v, f"{path}.{key}")
+
+
+def _set_field(obj, key: str, value, name: str) -> None:
+    """``setattr(obj, key, value)`` on a core parameter object, with errors
+    naming `name`; an integer too large for the core's field (pybind11's
+    "incompatible function arguments") is a ValueError giving the limit."""
+    try:
+        setattr(obj, key, value)
+    except (TypeError, ValueError) as e:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
+                and "incompatible function arguments" in str(e):
+            old = getattr(obj, key)
+            limit = None
+            for bound in ((1 << 31) - 1, (1 << 63) - 1, (1 << 64) - 1):
+                try:
+                    setattr(obj, key, bound)
+                    limit = bound
+                except TypeError:
+                    break
+            setattr(obj, key, old)
+            if limit is not None and int(value) > limit:
+                raise ValueError(f"{name} must be at most {limit}, got {int(value)}") from None
+        if "incompatible function arguments" in str(e):
+            kind = {bool: "True or False", int: "an integer", float: "a real number",
+                    str: "a string"}.get(type(getattr(obj, key)), "of another type")
+            raise TypeError(f"{name} must be {kind}, got {type(value).__name__} "
+                            f"{value!r}") from None
+        raise type(e)(f"{name}: {e}") from None
 
 
 def _checked_eigensolver(fn):
