@@ -423,6 +423,30 @@ def test_folders_recursive_summary_and_report(tmp_path, fake, capsys):
     assert [r["name"] for r in recs] == ["a", "b"] and recs[0]["seconds"] >= 0
 
 
+def test_an_output_folder_inside_the_photos_folder_is_not_taken_for_photos(tmp_path, fake,
+                                                                          capsys):
+    # a rerun used to segment its own earlier outputs (a_layer0_layer0.png...)
+    folder = _tree(tmp_path)
+    args = ["segment", str(folder), "-r", "-o", str(folder / "out"), "--format",
+            "overview,png"]
+    assert _run(args, capsys)[0] == 0
+    first = sorted(p.name for p in (folder / "out").iterdir())
+    assert len(fake) == 3 and "a_layer0.png" in first
+    code, _, err = _run(args, capsys)
+    assert code == 0, err
+    assert len(fake) == 6  # the same 3 photos again, not their 18 outputs
+    assert sorted(p.name for p in (folder / "out").iterdir()) == first
+    assert f"left out {len(first)} file(s) of earlier runs" in err
+    # outputs written beside the photos: the photos are still taken, the outputs not
+    args = ["segment", str(folder), "-o", str(folder), "--format", "overview,png"]
+    assert _run(args, capsys)[0] == 0
+    code, _, err = _run(args, capsys)
+    assert code == 0, err
+    assert len(fake) == 10 and "left out 12 file(s)" in err
+    # a photo named like an output elsewhere than the output folder is a photo
+    assert [p.name for p in sss.cli._expand_photos([str(folder / "out")], False)] == first
+
+
 def test_skip_existing_and_model(tmp_path, fake, capsys):
     folder = _tree(tmp_path)
     model = tmp_path / "net.onnx"

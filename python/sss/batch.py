@@ -86,7 +86,8 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names
 
     skipped: list = []
-    photos = _expand_photos([os.fspath(p) for p in paths], recursive=False, skipped=skipped)
+    photos = _expand_photos([os.fspath(p) for p in paths], recursive=False, skipped=skipped,
+                            outdir=out_dir)  # not earlier runs' layers in out_dir
     if skipped:
         warnings.warn(_raw_skipped_note(skipped), UserWarning, stacklevel=2)
     out = Path(os.fspath(out_dir))

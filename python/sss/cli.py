@@ -469,18 +469,33 @@ def _have_rawpy() -> bool:
     return importlib.util.find_spec("rawpy") is not None
 
 
-def _expand_photos(paths, recursive: bool, skipped: list | None = None) -> list[Path]:
+def _expand_photos(paths, recursive: bool, skipped: list | None = None,
+                   outdir=None, outputs: list | None = None) -> list[Path]:
     """The photos named, with folders replaced by the photos in them (sorted;
     with `recursive`, in their subfolders too). Camera raw files in folders
     are taken when rawpy is installed; otherwise they are appended to
     `skipped` (if given) instead, so that a folder of raw + JPEG pairs
-    gives its JPEGs rather than a failure per raw file."""
+    gives its JPEGs rather than a failure per raw file. Files in the output
+    folder `outdir` named as outputs (``*_layer0.png``, ``*_overview.png``...)
+    are earlier runs' layers, not photos: a folder scan leaves them out and
+    appends them to `outputs` (if given)."""
+    from .export.naming import is_output_name
+
     suffixes = PHOTO_SUFFIXES + (RAW_SUFFIXES if _have_rawpy() else ())
+    out_real = None if outdir is None else os.path.realpath(os.fspath(outdir))
+
+    def earlier_output(f: Path) -> bool:
+        return (out_real is not None and is_output_name(f.name)
+                and os.path.realpath(f.parent) == out_real)
+
     out: list[Path] = []
     for p in (Path(x) for x in paths):
         if p.is_dir():
             found = sorted(f for f in (p.rglob("*") if recursive else p.iterdir())
                            if f.is_file())
+            if outputs is not None:
+                outputs.extend(f for f in found if earlier_output(f))
+            found = [f for f in found if not earlier_output(f)]
             out.extend(f for f in found if f.suffix.lower() in suffixes)
             if skipped is not None:
                 skipped.extend(f for f in found if f.suffix.lower() in RAW_SUFFIXES
@@ -538,9 +553,13 @@ def _summary(records: list[dict]) -> str:
 
 def _run_segment(args) -> int:
     skipped: list[Path] = []
-    photos = _expand_photos(args.photos, args.recursive, skipped)
+    earlier: list[Path] = []
+    photos = _expand_photos(args.photos, args.recursive, skipped, args.output, earlier)
     if skipped:  # shown even with --quiet: photos the user expects are left out
         sys.stderr.write(f"sss: note: {_raw_skipped_note(skipped)}\n")
+    if earlier and not args.quiet:
+        sys.stderr.write(f"sss: note: left out {len(earlier)} file(s) of earlier runs in the "
+                         f"output folder {args.output} (e.g. {earlier[0].name})\n")
     if not photos:
         sys.stderr.write("sss: error: no photos found in " + ", ".join(args.photos) + "\n")
         return 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["output_name", "output_names", "stale_pattern"]
+__all__ = ["output_name", "output_names", "stale_pattern", "is_output_name"]
 
 #: file name per format; ``{layer}`` is the layer index of the per-layer PNGs
 _TEMPLATES = {
@@ -45,3 +45,17 @@ def stale_pattern(name: str) -> re.Pattern:
     alts = [r"\d+".join(re.escape(part.format(name=name)) for part in t.split("{layer}"))
             for t in _TEMPLATES.values()]
     return re.compile("|".join(alts))
+
+
+#: any photo's output file names (every template starts with the photo's stem)
+_ANY_OUTPUT = re.compile("|".join(
+    ".+" + r"\d+".join(re.escape(part) for part in t[len("{name}"):].split("{layer}"))
+    for t in _TEMPLATES.values()))
+
+
+def is_output_name(filename: str) -> bool:
+    """Whether `filename` is named as a file written for some photo (e.g.
+    ``beach_layer0.png``, ``beach_overview.png``): what a folder scan skips in
+    the output folder, so that a rerun does not take its earlier outputs for
+    photos."""
+    return _ANY_OUTPUT.fullmatch(filename) is not None
