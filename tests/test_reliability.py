@@ -466,6 +466,36 @@ def test_a_failed_or_interrupted_write_leaves_no_partial_set(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporaries either
 
 
+@pytest.mark.parametrize("fail_at", [1, 3, 6])  # of the 6 files
+def test_an_interrupted_rerun_leaves_the_earlier_set_whole(tmp_path, monkeypatch, fail_at):
+    # the same name again: renames that already replaced earlier files are taken
+    # back to those files (not removed, which left a mixture of the earlier set)
+    img, a = _scene()
+    save_layers(tmp_path, "x", img, a)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == fail_at:
+            raise KeyboardInterrupt
+        return real(src, dst)
+    monkeypatch.setattr(_files.os, "replace", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        save_layers(tmp_path, "x", np.clip(img[::-1] + 0.1, 0, 1), a[::-1])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # where the file system has no hard links the new files are removed instead
+    monkeypatch.setattr(_files.os, "link", lambda *a, **k: (_ for _ in ()).throw(
+        OSError("no links here")))
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        save_layers(tmp_path, "x", np.clip(img[::-1] + 0.1, 0, 1), a[::-1])
+    left = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(left) <= set(before) and all(left[n] == before[n] for n in left)
+    assert not [n for n in left if n.endswith((".part", ".old"))]
+
+
 def test_npz_failure_while_rendering_writes_nothing(tmp_path, monkeypatch):
     # the npz is rendered last, after every image: nothing may be on disk yet
     img, a = _scene()

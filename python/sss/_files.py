@@ -5,9 +5,12 @@ the output folder (created exclusively, so an existing file or symlink there
 is never written through), then renames them all onto their final names
 (``os.replace``: an existing symlink is replaced, not followed). If anything
 fails or is interrupted (KeyboardInterrupt, or SIGTERM turned into SystemExit
-by the command line) before the set is complete, the temporary files and the
-files of the set already renamed are removed, so no partial set is left under
-the final names. Files of an earlier run that belong to the same set name but
+by the command line) before the set is complete, the temporary files are
+removed and the files of the set already renamed are taken back: the earlier
+run's file under that name is put back (kept as a hidden hard link until the
+set is whole), or, where there was none or the file system has no hard links,
+the new file is removed. So the final names hold the earlier set or the new
+one, never a mixture. Files of an earlier run that belong to the same set name but
 not to the new set (e.g. ``NAME_layer7.png`` after a run with fewer layers)
 are removed once the new set is in place.
 """
@@ -59,6 +62,25 @@ def _write_temp(folder: Path, final: str, data: bytes) -> Path:
     return tmp
 
 
+def _backup(target: Path) -> Path | None:
+    """A hidden hard link to the file (or symlink) at `target`, so that an
+    interrupted set can put it back; None if there is none, or the file
+    system cannot link (the earlier file is then removed on failure, not
+    restored)."""
+    if not os.path.lexists(target):
+        return None
+    for _ in range(100):
+        link = target.parent / f".{target.name}.{secrets.token_hex(4)}.old"
+        try:
+            os.link(target, link, follow_symlinks=False)
+            return link
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (e.g. FAT, some network shares)
+            return None
+    return None
+
+
 def _remove(paths) -> None:
     for p in paths:
         try:
@@ -72,8 +94,9 @@ def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = Non
 
     Either every file is in place when this returns, or (on any exception,
     KeyboardInterrupt included) none of the final names holds a file of the
-    set: the temporary files are removed, and so are the final files already
-    renamed, so that no mixture of old and new files remains. Files in `folder` whose
+    set: the temporary files are removed, and the final files already renamed
+    are replaced by the files they replaced (or removed where there were
+    none), so that no mixture of old and new files remains. Files in `folder` whose
     names match `stale` and are not in `files` are removed after the set is
     in place (an earlier run's leftovers). Returns the final paths.
     """
@@ -85,17 +108,28 @@ def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = Non
             raise IsADirectoryError(f"cannot write {target}: it is a directory")
     temps: list[Path] = []
     done: list[Path] = []
+    backups: dict[Path, Path] = {}  # final path -> a hard link to the file it replaces
     try:
         for name, data in files.items():
             temps.append(_write_temp(out, name, data))
+        for name in files:  # the set's earlier files, kept until the new set is whole
+            backup = _backup(out / name)
+            if backup is not None:
+                backups[out / name] = backup
         for tmp, name in zip(list(temps), files):
             os.replace(tmp, out / name)
             temps.remove(tmp)
             done.append(out / name)
     except BaseException:
         _remove(temps)
-        _remove(done)
+        for target in done:  # back to what was there before, or nothing
+            if target in backups:
+                os.replace(backups.pop(target), target)
+            else:
+                _remove([target])
+        _remove(backups.values())
         raise
+    _remove(backups.values())
     if stale is not None:
         keep = set(files)
         _remove(out / e.name for e in os.scandir(out)
