@@ -564,6 +564,44 @@ def test_cli_interrupted_while_segmenting_exits_cleanly_and_writes_nothing(tmp_p
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_cli_jobs_interrupted_through_the_main_process_stops_its_workers(tmp_path, sig,
+                                                                         status):
+    # kill, docker stop and systemd signal the main process only: its workers used
+    # to finish their photos and start another one before the batch exited
+    from PIL import Image
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    for k in range(8):
+        Image.fromarray((np.roll(_photo(400), 37 * k, axis=1) * 255).astype(np.uint8)).save(
+            photos / f"p{k}.png")
+    env = dict(os.environ, PYTHONPATH=str(Path(sss.__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-m", "sss", "segment", str(photos), "-o",
+                             str(tmp_path / "out"), "--jobs", "2", "--format", "png,npz"],
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_default_sigint, start_new_session=True)
+    try:
+        for line in proc.stderr:  # signal once the first photo is done
+            if "done in" in line:
+                break
+        sent = time.monotonic()
+        proc.send_signal(sig)  # to the main process only
+        rest = proc.communicate(timeout=60)[1]
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == status, rest
+    assert "interrupted" in rest
+    assert took < 2.5, f"the batch took {took:.1f} s to stop"  # was one photo or two more
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    stems = sorted({n.split("_")[0] for n in names})
+    assert 1 <= len(stems) < 8
+    assert names == sorted(f"{s}_{x}" for s in stems for x in
+                           ["alphas.npz"] + [f"layer{i}.png" for i in range(5)])
+
+
 def test_cli_layers_out_of_range_is_a_usage_error(tmp_path, capsys):
     from sss.cli import main
 

@@ -669,19 +669,51 @@ def _run_serial(args, photos, outdir, kwargs, todo, records):
     return None
 
 
+#: set in a --jobs worker: the batch was interrupted, start no more photos
+_STOP = None
+
+
+def _worker_init(stop) -> None:
+    """Initializer of a --jobs worker: `stop` is the batch's interrupt flag. The
+    first SIGINT interrupts the photo being made (its files are cleaned up as
+    in a single process); later ones are ignored so that the clean-up runs to
+    its end (the main process forwards an interrupt to the workers, and a
+    terminal's Ctrl-C reaches them too)."""
+    global _STOP
+    _STOP = stop
+
+    def once(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, once)
+
+
+def _worker_segment(photo, outdir, **options):
+    """segment_one in a --jobs worker; None (not started) once the batch is interrupted."""
+    from .batch import segment_one
+
+    if _STOP is not None and _STOP.is_set():
+        return None
+    return segment_one(photo, outdir, **options)
+
+
 def _run_parallel(args, photos, outdir, kwargs, todo, records):
     """`--jobs` worker processes (spawned: no OpenMP state is forked), the
-    cores shared between them; one line per finished photo."""
+    cores shared between them; one line per finished photo. On Ctrl-C or
+    SIGTERM the workers are interrupted too (their photos' files cleaned up)
+    and start no more photos."""
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    from .batch import segment_one
     jobs = min(args.jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(stop,))
     try:
         with _sigterm_raises():
-            futures = {pool.submit(segment_one, photos[i], outdir,
+            futures = {pool.submit(_worker_segment, photos[i], outdir,
                                    **dict(kwargs[i], num_threads=threads)): i for i in todo}
             for n, fut in enumerate(cf.as_completed(futures), 1):
                 i = futures[fut]
@@ -692,6 +724,13 @@ def _run_parallel(args, photos, outdir, kwargs, todo, records):
                     sys.stderr.write(f"sss: [{n}/{len(todo)}] {rec['photo']}: done in "
                                      f"{rec['seconds']:.1f} s\n")
     except (KeyboardInterrupt, _Terminated) as e:
+        stop.set()  # before the signals: an interrupted worker then starts nothing new
+        # the executor keeps no public list of its processes
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                os.kill(proc.pid, signal.SIGINT)
+            except (ProcessLookupError, OSError):
+                pass
         pool.shutdown(wait=True, cancel_futures=True)
         sys.stderr.write("sss: interrupted\n")
         return 143 if isinstance(e, _Terminated) else 130
