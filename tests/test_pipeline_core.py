@@ -61,7 +61,7 @@ def test_splitting_kmeans_equals_python(rng, n, k, seed):
 
 def test_splitting_kmeans_names_the_unsplittable_case():
     X = np.ascontiguousarray(np.random.default_rng(0).random((20, 3)))
-    with pytest.raises(ValueError, match="initial_layers"):
+    with pytest.raises(ValueError, match=r"initial\.num_layers in sss\.segment"):
         _core.splitting_kmeans(X, 8, _core.SplittingParams(), 0)
 
 

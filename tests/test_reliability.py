@@ -163,6 +163,13 @@ BAD_CASES = {
     "segment_tiny_photo": (lambda s: sss.segment(s["img"][:5, :5], s["feat"][:5, :5],
                                                  progress=False),
                            ValueError, "too small for eigen.num_vectors=50"),
+    # 13 x 13 pixels are more than the 50 eigenvectors but too few for the k-means
+    # into 40 initial layers (once found late, by the k-means)
+    "segment_13x13_photo": (lambda s: sss.segment(s["img"][:13, :13], progress=False),
+                            ValueError, r"13 x 13 = 169 pixels is too small .* at least 196"),
+    "segment_max_side_too_small": (lambda s: sss.segment(s["img"], max_side=10, progress=False),
+                                   ValueError, r"10 x 10 = 100 pixels \(the photo downsized by "
+                                   r"max_side=10\) is too small .* use a larger max_side"),
     "segment_gamma_nan": (lambda s: sss.segment(s["img"], s["feat"], relaxed=dict(gamma_base=float("nan")),
                                                 progress=False),
                           ValueError, "relaxed.gamma_base must be finite"),
@@ -660,7 +667,7 @@ def test_cli_refuses_a_photo_whose_files_do_not_fit_before_segmenting(tmp_path, 
 
     Image.new("RGB", (300, 200)).save(tmp_path / "p.png")
     need = export_memory(200, 300, 5)
-    assert need == 55 * 300 * 200 * 5
+    assert need == 40 * 300 * 200 * 5
     assert export_memory(200, 300, 5, ("npz",)) <= need
     assert export_memory(200, 300, 5, bit_depth=16) > need
     assert export_memory(200, 300, 5, ("psd",), bit_depth=16) > export_memory(

@@ -587,7 +587,7 @@ std::vector<int> splitting_kmeans(const Eigen::Ref<const RowMatrixXd>& X, int k,
         if (best < 0 || cache[static_cast<std::size_t>(best)]->sub_labels.empty())
             throw std::invalid_argument(
                 "cannot split the " + std::to_string(n) + " feature points into k=" +
-                std::to_string(k) + " clusters (k is initial_layers in sss.segment, num_layers "
+                std::to_string(k) + " clusters (k is initial.num_layers in sss.segment, num_layers "
                 "in sss.constrained_sparsify): after " + std::to_string(cnt - 1) +
                 " clusters none can be split further (a cluster needs more than " +
                 std::to_string(2 * d) + " points); use k <= " + std::to_string(cnt - 1) +

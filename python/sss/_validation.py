@@ -333,14 +333,27 @@ def _field(params, dotted: str):
     return value
 
 
-def check_segment_args(image, features, params) -> np.ndarray:
-    """Check the arguments of :func:`sss.segment` (the photo, the features and
-    the sss.Params of the call) before any work starts; return the image as
-    :func:`as_image` gives it.
+def limited_shape(h: int, w: int, max_side) -> tuple[int, int]:
+    """(h, w) downsized so that the longer side is at most `max_side` (>= 3,
+    checked by the caller); unchanged if it already is, or for None."""
+    if max_side is None or max(h, w) <= int(max_side):
+        return h, w
+    s = int(max_side) / max(h, w)
+    return max(3, round(h * s)), max(3, round(w * s))
+
+
+def check_segment_args(image, features, params, max_side=None) -> np.ndarray:
+    """Check the arguments of :func:`sss.segment` (the photo, the features,
+    the sss.Params of the call and `max_side`) before any work starts; return
+    the image as :func:`as_image` gives it.
 
     Every error names the parameter, its value and what is allowed."""
     img = as_image(image, name="image", channels=3, min_size=3)
     h, w = img.shape[:2]
+    size = f"image of {h} x {w} = {h * w} pixels"
+    if (limited_shape(h, w, max_side)) != (h, w):  # segmented at that size
+        h, w = limited_shape(h, w, max_side)
+        size = f"image of {h} x {w} = {h * w} pixels (the photo downsized by max_side={max_side})"
     ints = {name: as_int(_field(params, name), name, minimum=lo)
             for name, lo in _SEGMENT_INTS.items()}
     for name, (lo, strict) in _SEGMENT_FLOATS.items():
@@ -360,12 +373,17 @@ def check_segment_args(image, features, params) -> np.ndarray:
         wh, ww = working_shape((h, w), ints["levels.working_pixels"])
     else:
         wh, ww = h, w
-    if wh * ww <= max(ne, m):
-        side = int(np.ceil(np.sqrt(max(ne, m) + 1)))
-        raise ValueError(f"image of {h} x {w} = {h * w} pixels is too small for "
-                         f"eigen.num_vectors={ne} and initial.num_layers={m}: it needs more "
-                         f"pixels than either (at least {side} x {side}); use a larger image or "
-                         "smaller values")
+    # more pixels than eigenvectors, and about 5 a cluster for the k-means that splits
+    # the photo into the initial layers (measured: 14 x 14 pixels give 40 clusters,
+    # flat or random, 13 x 13 do not)
+    least = max(ne + 1, 5 * m - 4)
+    if wh * ww < least:
+        side = int(np.ceil(np.sqrt(least)))
+        raise ValueError(f"{size} is too small for eigen.num_vectors={ne} and "
+                         f"initial.num_layers={m}: it needs at least {least} pixels (e.g. "
+                         f"{side} x {side}); use a larger "
+                         f"{'image' if size.endswith('pixels') else 'max_side'} or smaller "
+                         "values")
     feats = features
     if isinstance(feats, np.ndarray) and feats.ndim == 3 and feats.shape[2] == 3 \
             and feats.dtype.kind == "f" and feats.size and np.isfinite(feats).all():

@@ -230,7 +230,7 @@ def _splitting_kmeans(X, k, start_clusters, replicates, rerun_below, max_iter, r
         if best is None or cache[best[1]][2] is None:
             raise ValueError(
                 f"cannot split the {X.shape[0]} feature points into k={k} clusters (k is "
-                f"initial_layers in sss.segment, num_layers in sss.constrained_sparsify): after "
+                f"initial.num_layers in sss.segment, num_layers in sss.constrained_sparsify): after "
                 f"{cnt - 1} clusters none can be split further (a cluster needs more than "
                 f"{2 * d} points); use k <= {cnt - 1} or a larger image")
         _, cl = best

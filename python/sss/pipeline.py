@@ -26,7 +26,7 @@ from . import _core
 from .params import Params
 from ._progress import Cancelled, Progress
 from ._validation import as_csr, as_image, as_int, as_photo, as_threads, check_memory, \
-    check_segment_args
+    check_segment_args, limited_shape
 from .cues import append_cues, check_cues
 from .features import compute_features, preprocess_features
 from .io import resize
@@ -380,7 +380,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         as_int(max_side, "max_side", minimum=3)
     _check_input_size(image, method, max_side, p.num_layers,
                       cue_networks=len(cues) if features is None else 0)
-    img = check_segment_args(image, features, p)
+    img = check_segment_args(image, features, p, max_side)
     if max_side is not None:
         img, features = _limit_side(img, features, max_side)
     h, w = img.shape[:2]
@@ -548,19 +548,10 @@ def _checked_eigensolver(fn):
     return call
 
 
-def _limited_shape(h, w, max_side):
-    """(h, w) downsized so that the longer side is at most `max_side` (>= 3,
-    checked by the caller); unchanged if it already is, or for None."""
-    if max_side is None or max(h, w) <= int(max_side):
-        return h, w
-    s = int(max_side) / max(h, w)
-    return max(3, round(h * s)), max(3, round(w * s))
-
-
 def _limit_side(img, features, max_side):
     """Downsize `img` (and full-size `features`) so the longer side is <= max_side."""
     h, w = img.shape[:2]
-    nh, nw = _limited_shape(h, w, max_side)
+    nh, nw = limited_shape(h, w, max_side)
     if (nh, nw) == (h, w):
         return img, features
     out = resize(img, nh, nw, method="bicubic")
@@ -580,7 +571,7 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
     if shape is None or len(shape) != 3:
         return  # as_image gives the precise error
     h, w = int(shape[0]), int(shape[1])
-    ph, pw = _limited_shape(h, w, max_side)
+    ph, pw = limited_shape(h, w, max_side)
     # downsizing costs the float64 copy and its resized version
     extra = 0 if (ph, pw) == (h, w) else h * w * 8 * 3 * 2
     n = ph * pw
