@@ -22,7 +22,10 @@ it (``sss segment`` does).
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -144,15 +147,28 @@ def _png_bit_depth(path: Path) -> int | None:
     return head[24]
 
 
-def _read_png16(path: Path) -> np.ndarray:
+def _read_png16(path: Path, name: str) -> np.ndarray:
+    import struct
+    import zlib
+
     import png  # pypng
 
-    w, h, rows, info = png.Reader(filename=str(path)).asDirect()
-    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
+    # pypng's errors (png.Error: ChunkError, FormatError...) are not
+    # ValueErrors; a truncated or corrupt file can also give EOFError,
+    # struct.error (a short header) or zlib.error (damaged compressed data)
+    try:
+        with open(path, "rb") as f:  # closed here: pypng does not close what it opens
+            w, h, rows, info = png.Reader(file=f).asDirect()
+            arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
+    except (png.Error, EOFError, struct.error, zlib.error) as e:
+        # pypng's messages start with the error's name already
+        detail = str(e) if isinstance(e, png.Error) else f"{type(e).__name__}: {e}"
+        raise ImageReadError(f"{name}: cannot decode the 16-bit PNG, which is truncated or "
+                             f"corrupt ({detail})") from e
     return arr.reshape(h, w, info["planes"])
 
 
-def _to_float(arr: np.ndarray) -> np.ndarray:
+def _to_float(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.dtype == np.bool_:
         return arr.astype(np.float64)
     if arr.dtype == np.uint8:
@@ -163,7 +179,7 @@ def _to_float(arr: np.ndarray) -> np.ndarray:
         return arr / float(np.iinfo(arr.dtype).max)
     if arr.dtype.kind == "f":
         return arr.astype(np.float64)
-    raise ImageReadError(f"unsupported pixel type {arr.dtype}")
+    raise ImageReadError(f"{name}: unsupported pixel type {arr.dtype}")
 
 
 def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
@@ -173,6 +189,53 @@ def _to_rgb(arr: np.ndarray, alpha_channel: bool, name: str) -> np.ndarray:
         raise ImageReadError(f"{name}: {arr.shape[2]} colour channels; expected 1 (grey) or "
                              "3 (RGB)")
     return arr
+
+
+#: the calling thread's count of :func:`_sss_size_limit` blocks it is in
+_bomb_check_off = threading.local()
+_bomb_check_lock = threading.Lock()
+
+
+def _install_bomb_check_switch() -> None:
+    """Wrap Pillow's ``Image._decompression_bomb_check`` (once per process) so
+    that it does nothing in a thread inside :func:`_sss_size_limit` and what
+    it always did everywhere else.
+
+    Pillow checks ``Image.MAX_IMAGE_PIXELS`` (about 89 million pixels: a
+    warning; twice that: ``DecompressionBombError``) inside ``Image.open``,
+    after reading the header, and again while decoding some formats (TIFF
+    tiles, GIF frames). Changing that global for sss's reads would change
+    it for the user's own threads too; this switch is per thread, and the
+    user's code keeps Pillow's limit, whatever its value."""
+    from PIL import Image
+
+    with _bomb_check_lock:
+        check = getattr(Image, "_decompression_bomb_check", None)
+        if check is None or getattr(check, "_sss_switch", False):
+            return  # a Pillow without it (its limit stays), or already wrapped
+
+        @functools.wraps(check)
+        def switchable_check(*args, **kwargs):
+            if getattr(_bomb_check_off, "depth", 0):
+                return None
+            return check(*args, **kwargs)
+
+        switchable_check._sss_switch = True
+        Image._decompression_bomb_check = switchable_check
+
+
+@contextlib.contextmanager
+def _sss_size_limit():
+    """Inside this block, in the calling thread only, Pillow does not apply
+    its own decompression-bomb limit: sss applies `max_pixels` (from the
+    header, before decoding) and its memory check instead, so that the
+    limit can be raised and its message is sss's."""
+    _install_bomb_check_switch()
+    _bomb_check_off.depth = getattr(_bomb_check_off, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _bomb_check_off.depth -= 1
 
 
 #: the default of imread's max_pixels: above the largest camera photos (45-61
@@ -201,7 +264,9 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
         Refuse photos with more pixels than this (default 120 million), read
         from the file's header before anything is decoded, so that a small
         file that decodes to a huge image cannot exhaust the memory. None: no
-        limit (the available memory is still checked).
+        limit (the available memory is still checked). This replaces
+        Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``) for sss's reads,
+        which is left as it is for other code.
     max_side : int, optional
         Shrink on load: JPEGs are decoded at a reduced scale (1/2, 1/4 or
         1/8: Pillow's draft mode), raw files at half size (LibRaw's
@@ -214,9 +279,12 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
     Returns
     -------
     (H, W, 3) ndarray of `dtype`
-        8-bit values divided by 255, 16-bit by 65535. Grey is replicated;
-        transparency is composited on white (with a ``UserWarning``); the
-        EXIF orientation is applied.
+        8-bit values divided by 255, 16-bit by 65535; floating-point files
+        (TIFF) must hold values in [0, 1], and values up to 0.1 outside it
+        (e.g. the overshoot of a bicubic resize, which :func:`sss.segment`
+        accepts too) are clipped to it. Grey is replicated; transparency is
+        composited on white (with a ``UserWarning``); the EXIF orientation is
+        applied.
 
     Raises
     ------
@@ -224,7 +292,10 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
         If `path` does not exist.
     ImageReadError (a ValueError)
         If the file is not an image, is truncated or corrupt, or has an
-        unsupported layout.
+        unsupported layout, or is a floating-point image with NaN or
+        infinite values or values outside [0, 1] (e.g. 0-255).
+    PhotoTooLargeError (an ImageReadError)
+        If the photo has more pixels than `max_pixels`.
     MemoryError
         If the decoded photo would not fit in memory.
 
@@ -254,11 +325,7 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
         return _finish(*_read_raw(p, name, max_pixels, max_side), None, name, dtype)
     _heif_support(p)
     try:
-        with Image.open(p) as im:
-            try:
-                orientation = im.getexif().get(0x0112)
-            except Exception:  # malformed EXIF: ignore it, not the photo
-                orientation = None
+        with _sss_size_limit(), Image.open(p) as im:
             fmt = im.format
             w, h = im.size
             if max_pixels is not None and w * h > max_pixels:
@@ -269,12 +336,18 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
                 w, h = im.size
             reduce = max(1, max(w, h) // max_side) if max_side is not None else 1
             check_memory(w * h * 3 * 8 * 3 / reduce**2 + w * h * 4, f"reading {name}")
+            # after the checks: for a PNG without EXIF before its pixel data,
+            # Pillow's getexif decodes the whole image to look after it
+            try:
+                orientation = im.getexif().get(0x0112)
+            except Exception:  # malformed EXIF: ignore it, not the photo
+                orientation = None
             bits16_tiff = fmt == "TIFF" and _tiff_bits(im) > 8
             bits16_png = fmt == "PNG" and (_png_bit_depth(p) or 8) > 8
             if bits16_tiff:
                 arr, alpha = _read_tiff16(p)
             elif bits16_png:
-                arr = _read_png16(p)
+                arr = _read_png16(p, name)
                 alpha = arr.shape[2] in (2, 4)
             else:
                 if reduce > 1 and im.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):
@@ -285,18 +358,22 @@ def imread(path, *, dtype=np.float64, max_pixels: int | None = DEFAULT_MAX_PIXEL
                 arr = _reduce_array(arr, reduce)
     except UnidentifiedImageError:
         if _is_tiff(p):  # e.g. floating-point RGB TIFFs, which Pillow does not read
-            return _finish(*_read_tiff16(p), None, name, dtype)
+            return _finish(*_read_tifffile(p, name, max_pixels, max_side), None, name, dtype)
         raise _not_an_image(name) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         if isinstance(e, (ImageReadError, FileNotFoundError)):
             raise
         if _is_tiff(p):
             try:
-                return _finish(*_read_tiff16(p), None, name, dtype)
+                tiff = _read_tifffile(p, name, max_pixels, max_side)
+            except (PhotoTooLargeError, MemoryError):
+                raise
             except Exception:
-                pass
+                pass  # Pillow's error, below, says what is wrong
+            else:  # _finish's own errors (e.g. values outside [0, 1]) are reported as they are
+                return _finish(*tiff, None, name, dtype)
         raise ImageReadError(f"{name}: cannot decode the image ({e})") from e
-    except Image.DecompressionBombError as e:
+    except Image.DecompressionBombError as e:  # only if Pillow's check could not be switched off
         raise ImageReadError(f"{name}: {e}") from e
     return _finish(arr, alpha, orientation, name, dtype)
 
@@ -351,7 +428,8 @@ def _metadata_source(path):
         raise FileNotFoundError(f"{p}: no such file")
     _heif_support(p)
     try:
-        im = Image.open(p)
+        with _sss_size_limit():  # only the header is read: imread applies max_pixels
+            im = Image.open(p)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         if not _is_raw(p) and _tiff_icc_profile(p) is False:
             raise _not_an_image(p) from None
@@ -514,7 +592,12 @@ def read_exif(path) -> bytes | None:
         if im is None and not _is_raw(p):  # a TIFF only tifffile reads
             return None
         try:
-            src = im.getexif() if im is not None else _raw_exif(p)
+            if im is None:
+                src = _raw_exif(p)
+            elif im.format == "PNG" and "exif" not in im.info:
+                src = _png_exif(p, im.info)  # Pillow's getexif would decode the pixels
+            else:
+                src = im.getexif()
             if src is None:
                 return None
             out = Image.Exif()
@@ -534,6 +617,40 @@ def read_exif(path) -> bytes | None:
             warnings.warn(f"{p}: ignoring its EXIF metadata, which cannot be read ({e})",
                           UserWarning, stacklevel=2)
             return None
+
+
+def _png_exif(p: Path, info: dict):
+    """The EXIF of a PNG whose eXIf chunk was not before its pixel data, found
+    by skipping over the chunks, not decoding them: Pillow's getexif would
+    decode the whole image to find it (with no size limit, for a file whose
+    header claims billions of pixels). Also an ImageMagick "Raw profile type
+    exif" text chunk before the pixel data, as Pillow reads it. None without
+    either."""
+    import struct
+
+    from PIL import Image
+
+    data = None
+    with open(p, "rb") as f:
+        if f.read(8) == _PNG_SIGNATURE:
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    break
+                length, kind = struct.unpack(">I4s", head)
+                if kind == b"eXIf":
+                    data = f.read(length)
+                    break
+                if kind == b"IEND":
+                    break
+                f.seek(length + 4, os.SEEK_CUR)  # the chunk's data and CRC
+    if not data and "Raw profile type exif" in info:
+        data = bytes.fromhex("".join(info["Raw profile type exif"].split("\n")[3:]))
+    if not data:
+        return None
+    src = Image.Exif()
+    src.load(data)
+    return src
 
 
 #: bytes read from the start of a raw file for its EXIF (the main IFD and the
@@ -567,10 +684,27 @@ def _too_large(name, w: int, h: int, max_pixels: int) -> PhotoTooLargeError:
         "(sss segment --max-pixels N) to read it")
 
 
+#: how far outside [0, 1] the values of a floating-point file may be and still
+#: be read (clipped to [0, 1]): the tolerance sss.segment has for float photos
+#: (_validation.as_photo), e.g. for the overshoot of a bicubic resize; further
+#: out (a 0-255 or HDR file) imread refuses the file rather than guess its scale
+_FLOAT_OVERSHOOT = 0.1
+
+
 def _finish(arr, alpha, orientation, name, dtype):
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ImageReadError(f"{name}: has NaN or infinite pixel values")
-    out = _to_rgb(_to_float(arr), alpha, name)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ImageReadError(f"{name}: has NaN or infinite pixel values")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < -_FLOAT_OVERSHOOT or hi > 1.0 + _FLOAT_OVERSHOOT:
+            raise ImageReadError(
+                f"{name}: a floating-point image with values in [{lo:.4g}, {hi:.4g}]; "
+                "sss reads floating-point images as values in [0, 1]: save it with values "
+                "in [0, 1], or as an 8- or 16-bit integer image")
+    flt = _to_float(arr, name)
+    if arr.dtype.kind == "f":
+        np.clip(flt, 0.0, 1.0, out=flt)  # a copy: _to_float's astype
+    out = _to_rgb(flt, alpha, name)
     out = apply_orientation(out, orientation)
     return np.ascontiguousarray(out, dtype=dtype)
 
@@ -581,10 +715,12 @@ def _is_tiff(p: Path) -> bool:
 
 
 def _reduce_array(arr: np.ndarray, factor: int) -> np.ndarray:
-    """Box-filter an (H, W[, C]) integer array by `factor` (edges cropped)."""
+    """Box-filter an (H, W[, C]) integer or float array by `factor` (edges cropped)."""
     h, w = arr.shape[0] // factor * factor, arr.shape[1] // factor * factor
     a = arr[:h, :w].reshape(h // factor, factor, w // factor, factor, *arr.shape[2:])
-    return np.round(a.mean(axis=(1, 3))).astype(arr.dtype)
+    mean = a.mean(axis=(1, 3))
+    # integers are rounded; floats (a float TIFF) are not, which would make them 0 or 1
+    return (mean if arr.dtype.kind == "f" else np.round(mean)).astype(arr.dtype)
 
 
 def _tiff_bits(im) -> int:
@@ -597,11 +733,38 @@ def _tiff_bits(im) -> int:
     return int(bps)
 
 
-def _read_tiff16(p: Path):
+def _read_tifffile(p: Path, name: str, max_pixels: int | None, max_side: int | None):
+    """A TIFF that Pillow cannot read (e.g. floating-point RGB), read with
+    tifffile as :func:`imread` reads the others: `max_pixels` and the memory
+    checked from its header, reduced for `max_side`, and a file tifffile
+    cannot decode reported as an ImageReadError."""
+    try:
+        arr, alpha = _read_tiff16(p, name=name, max_pixels=max_pixels, check=True)
+    except (ImageReadError, MemoryError):
+        raise
+    except Exception as e:  # tifffile's TiffFileError, a codec's error, a short file...
+        raise ImageReadError(f"{name}: cannot decode the TIFF ({type(e).__name__}: {e})") from e
+    if max_side is not None:
+        reduce = max(1, max(arr.shape[:2]) // max_side)
+        if reduce > 1:
+            arr = _reduce_array(arr, reduce)
+    return arr, alpha
+
+
+def _read_tiff16(p: Path, *, name: str | None = None, max_pixels: int | None = None,
+                 check: bool = False):
+    """The first page of a TIFF with tifffile, and whether it has alpha;
+    `check`: refuse more pixels than `max_pixels` and check the memory,
+    from the header (the caller has not)."""
     import tifffile
 
     with tifffile.TiffFile(p) as tf:
         page = tf.pages[0]
+        if check:
+            w, h = int(page.imagewidth), int(page.imagelength)
+            if max_pixels is not None and w * h > max_pixels:
+                raise _too_large(name, w, h, max_pixels)
+            check_memory(w * h * 3 * 8 * 3 + 2 * page.nbytes, f"reading {name}")
         arr = page.asarray()
         extra = page.extrasamples or ()
         photometric = page.photometric
@@ -649,12 +812,29 @@ def imsave(path, image: np.ndarray, *, bits: int = 8) -> None:
     bits : {8, 16}, optional
         Bits per channel for float input. 16 bits needs .png or .tif/.tiff.
 
+    Notes
+    -----
+    The file is written atomically, as :meth:`sss.SoftSegments.save` writes
+    its files: the image is encoded in memory, written to a hidden temporary
+    file in the same folder and renamed onto `path` only once complete. If
+    anything fails (a full disk, an encoder error, an interruption), an
+    existing file at `path` is left as it was and no temporary file remains.
+    An existing file is replaced, not written into: the new file gets the
+    permissions of any new file (the umask's), and a symlink at `path` is
+    replaced by the file, not followed.
+
     Raises
     ------
+    TypeError
+        For an image that is not an array, or of an unsupported dtype.
     ValueError
-        For a bad shape, NaN values, or 16 bits with another format.
+        For a bad shape, NaN values, an unknown file extension, or 16 bits
+        with another format than PNG or TIFF.
+    OSError
+        If the file cannot be written (e.g. a missing folder, a full disk;
+        IsADirectoryError if `path` is a folder); `path` is then unchanged.
     """
-    from PIL import Image
+    from ._files import atomic_write
 
     p = Path(os.fspath(path))
     if not isinstance(image, np.ndarray):
@@ -677,24 +857,37 @@ def imsave(path, image: np.ndarray, *, bits: int = 8) -> None:
         arr = image
     else:
         raise TypeError(f"image has unsupported dtype {image.dtype}")
+    atomic_write(p, _encode_image(arr, p))
+
+
+def _encode_image(arr: np.ndarray, p: Path) -> bytes:
+    """The bytes of the file `p` holding the uint8 or uint16 image `arr`, in
+    the format of its extension (encoded in memory, for an atomic write)."""
+    from PIL import Image
+
     ext = p.suffix.lower()
+    buf = io.BytesIO()
     if arr.dtype == np.uint16:
         if ext in (".tif", ".tiff"):
             import tifffile
 
-            tifffile.imwrite(p, arr, photometric="rgb" if arr.ndim == 3 else "minisblack")
-            return
-        if ext == ".png":
+            tifffile.imwrite(buf, arr, photometric="rgb" if arr.ndim == 3 else "minisblack")
+        elif ext == ".png":
             import png
 
             h, w = arr.shape[:2]
             planes = 1 if arr.ndim == 2 else arr.shape[2]
             writer = png.Writer(w, h, greyscale=planes == 1, alpha=planes == 4, bitdepth=16)
-            with open(p, "wb") as f:
-                writer.write(f, arr.reshape(h, w * planes))
-            return
-        raise ValueError(f"16-bit output needs a .png or .tif file, got {p.name}")
-    Image.fromarray(arr).save(p)
+            writer.write(buf, arr.reshape(h, w * planes))
+        else:
+            raise ValueError(f"16-bit output needs a .png or .tif file, got {p.name}")
+        return buf.getvalue()
+    fmt = Image.registered_extensions().get(ext)  # what Image.save(path) would choose
+    if fmt is None:
+        raise ValueError(f"{p}: unknown image file extension {ext!r} (use e.g. .png, .jpg "
+                         "or .tif)")
+    Image.fromarray(arr).save(buf, format=fmt)
+    return buf.getvalue()
 
 
 def resize(image: np.ndarray, height: int, width: int, *, method: str = "bicubic") -> np.ndarray:

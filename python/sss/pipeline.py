@@ -647,9 +647,14 @@ def load(path) -> SoftSegments:
 
     Raises
     ------
-    FileNotFoundError, ValueError
-        For a missing path, a folder without (or with several) result files,
-        or a file that is not such a result.
+    FileNotFoundError
+        For a missing path.
+    ValueError
+        For a folder without (or with several) result files, or a file that
+        is not such a result: not an .npz (zip) file, truncated or corrupt,
+        without the ``layer_alphas`` array, or with layers that are empty or
+        hold NaN or infinite values. The message names the file and the
+        problem.
     """
     import os
     from pathlib import Path
@@ -662,36 +667,82 @@ def load(path) -> SoftSegments:
         p = found[0]
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
+    unreadable = f"{p}: not a readable .npz file"
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise ValueError(f"{unreadable} ({e})") from None
+    # what np.load takes for an .npz: a zip's first local header, or the end of
+    # an empty zip; anything else it would read as one .npy array or a pickle
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        what = ("the file is empty" if not magic else
+                "it holds one .npy array" if magic.startswith(b"\x93NUM") else
+                "it is not a zip archive")
+        raise ValueError(f"{unreadable}: {what} (a result is the NAME_alphas.npz zip archive "
+                         "that SoftSegments.save and sss segment write)")
+    # a truncated or damaged file fails in zipfile (BadZipFile, EOFError), zlib
+    # (zlib.error) or numpy's .npy header parser (ValueError, even a
+    # tokenize.TokenError) depending on where it is cut: any error but running
+    # out of memory is the file's
     try:
         z = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{p}: not a readable .npz file ({e})") from None
+    except MemoryError:
+        raise
+    except Exception as e:
+        raise ValueError(f"{unreadable}: truncated or corrupt ({type(e).__name__}: {e})") \
+            from None
     with z:
-        if not hasattr(z, "files") or "layer_alphas" not in z.files:
+        if "layer_alphas" not in z.files:
             raise ValueError(f"{p}: not a result written by SoftSegments.save or sss segment "
                              "(it has no 'layer_alphas')")
-        get = {k: z[k] for k in z.files}
-    alphas = np.asarray(get["layer_alphas"], dtype=np.float32)
+        try:
+            get = {k: z[k] for k in z.files}
+        except MemoryError:
+            raise
+        except Exception as e:
+            raise ValueError(f"{unreadable}: an array in it cannot be read, the file may be "
+                             f"truncated or corrupt ({type(e).__name__}: {e})") from None
+
+    def numbers(key):  # a numeric array, or a ValueError naming the file
+        a = get[key]
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
+            kind = a.dtype if isinstance(a, np.ndarray) else "not an .npy array"
+            raise ValueError(f"{p}: {key} must be an array of numbers, got {kind}")
+        return a
+
+    alphas = np.asarray(numbers("layer_alphas"), dtype=np.float32)
     if alphas.ndim != 3:
         raise ValueError(f"{p}: layer_alphas must be (H, W, K), got shape {alphas.shape}")
+    if alphas.size == 0:
+        raise ValueError(f"{p}: layer_alphas is empty (shape {alphas.shape})")
+    if not np.all(np.isfinite(alphas)):
+        raise ValueError(f"{p}: layer_alphas holds NaN or infinite values (a corrupt file)")
     image = get.get("image")
     if image is not None:
-        image = np.asarray(image, dtype=np.float64)
+        image = np.asarray(numbers("image"), dtype=np.float64)
         if image.shape != alphas.shape[:2] + (3,):
             raise ValueError(f"{p}: image of shape {image.shape} does not match the layers "
                              f"{alphas.shape}")
+        if not np.all(np.isfinite(image)):
+            raise ValueError(f"{p}: image holds NaN or infinite values (a corrupt file)")
     empty = np.zeros((0, 0, 0), np.float32)
     ws = get.get("working_shape")
     icc = get.get("icc_profile")
     exif = get.get("exif")
-    return SoftSegments(
-        alphas=alphas, initial_alphas=get.get("initial_alphas", empty),
-        grouped_alphas=get.get("grouped_alphas", empty),
-        group_ids=get.get("group_ids", np.zeros(0, int)),
-        eigenvalues=get.get("eigenvalues", np.zeros(0)),
-        superpixels=get.get("superpixels"), features=get.get("features"),
-        image=image, method=str(get["method"]) if "method" in get else "reference",
-        working_shape=tuple(int(v) for v in ws) if ws is not None else alphas.shape[:2],
-        icc_profile=(bytes(np.asarray(icc, dtype=np.uint8)) if icc is not None and icc.size
-                     else None),
-        exif=bytes(np.asarray(exif, dtype=np.uint8)) if exif is not None and exif.size else None)
+    try:
+        return SoftSegments(
+            alphas=alphas, initial_alphas=get.get("initial_alphas", empty),
+            grouped_alphas=get.get("grouped_alphas", empty),
+            group_ids=get.get("group_ids", np.zeros(0, int)),
+            eigenvalues=get.get("eigenvalues", np.zeros(0)),
+            superpixels=get.get("superpixels"), features=get.get("features"),
+            image=image, method=str(get["method"]) if "method" in get else "reference",
+            working_shape=tuple(int(v) for v in ws) if ws is not None else alphas.shape[:2],
+            icc_profile=(bytes(np.asarray(icc, dtype=np.uint8)) if icc is not None and icc.size
+                         else None),
+            exif=(bytes(np.asarray(exif, dtype=np.uint8)) if exif is not None and exif.size
+                  else None))
+    except (TypeError, ValueError, AttributeError) as e:  # a malformed optional array
+        raise ValueError(f"{p}: not a result written by SoftSegments.save or sss segment "
+                         f"({type(e).__name__}: {e})") from None
