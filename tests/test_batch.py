@@ -58,3 +58,13 @@ def test_segment_many_on_a_dask_local_cluster(tmp_path):
             distributed.Client(cluster) as client:
         records = segment_many(paths, tmp_path / "o", executor=client, **OPTIONS)
     _check(records, tmp_path / "o")
+
+
+def test_segment_many_refuses_a_misspelt_option_before_any_photo(tmp_path):
+    # it used to run every photo and report each as failed
+    paths = _photos(tmp_path)
+    with pytest.raises(TypeError, match=r"unknown option\(s\) 'num_layer'.*num_layers"):
+        segment_many(paths, tmp_path / "o", num_layer=3)
+    with pytest.raises(TypeError, match="'info'"):
+        segment_many(paths, tmp_path / "o", info={})
+    assert not (tmp_path / "o").exists()

@@ -163,6 +163,8 @@ BAD_CASES = {
     "segment_tiny_photo": (lambda s: sss.segment(s["img"][:5, :5], s["feat"][:5, :5],
                                                  progress=False),
                            ValueError, "too small for eigen.num_vectors=50"),
+    "segment_progress_str": (lambda s: sss.segment(s["img"], progress="yes"),
+                             TypeError, "progress must be True, False or a callable"),
     # 13 x 13 pixels are more than the 50 eigenvectors but too few for the k-means
     # into 40 initial layers (once found late, by the k-means)
     "segment_13x13_photo": (lambda s: sss.segment(s["img"][:13, :13], progress=False),

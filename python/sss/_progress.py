@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+import numpy as np
+
 try:
     import resource
 except ImportError:  # not on Windows
@@ -58,6 +60,10 @@ class Progress:
     """
 
     def __init__(self, enabled=True, stream=None, interval: float = 0.25):
+        if not (callable(enabled) or enabled is None
+                or isinstance(enabled, (bool, np.bool_))):
+            raise TypeError(f"progress must be True, False or a callable (stage, fraction), "
+                            f"got {type(enabled).__name__} {enabled!r}")
         self.callback = enabled if callable(enabled) else None
         self.enabled = bool(enabled) and self.callback is None
         self.stream = stream

@@ -83,7 +83,18 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
         One record per photo, in the order of `paths` (see :func:`segment_one`);
         failures are records with ``status="failed"``, never exceptions.
     """
-    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names
+    import inspect
+
+    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names, segment_file
+
+    # a misspelt option is the caller's error, not a failure of every photo
+    params = inspect.signature(segment_file).parameters
+    bad = [k for k in options if k not in params or k in ("path", "outdir", "name", "info",
+                                                          "progress")]
+    if bad:
+        allowed = [k for k in params if k not in ("path", "outdir", "name", "info", "progress")]
+        raise TypeError(f"segment_many got unknown option(s) {', '.join(map(repr, bad))}; "
+                        f"the options are {', '.join(allowed)}")
 
     skipped: list = []
     photos = _expand_photos([os.fspath(p) for p in paths], recursive=False, skipped=skipped,

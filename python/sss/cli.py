@@ -213,8 +213,9 @@ def _cue_list(text: str) -> tuple[str, ...]:
         return ()
     try:
         return check_cues(tuple(c.strip() for c in text.split(",")))
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+    except ValueError as e:  # in the command's own words
+        raise argparse.ArgumentTypeError(str(e).replace("(pass cues=() for none)",
+                                                        "(or 'none')")) from None
 
 
 def _segment(image, features, *, num_layers, seed, verbose, method, model=None,

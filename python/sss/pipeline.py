@@ -591,11 +591,15 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
         fill = 180 * math.sqrt(max(n, 1) / 307200.0)
         need = n * (38 * 12 + fill * 12 + 300 * 8 + 41 * 8 * 3) + extra
     try:
-        check_memory(need, f"segmenting a {pw} x {ph} photo (method={method!r})")
+        check_memory(need, f"segmenting a {w} x {h} photo" + (
+            "" if (ph, pw) == (h, w) else f" at {pw} x {ph} (max_side={max_side})")
+            + f" (method={method!r})")
     except MemoryError as e:
-        raise MemoryError(f"{e}. Pass max_side= (the CLI's --max-side) to segment a smaller "
-                          "copy" + ("" if method == "multilevel" else
-                                    ", or method='multilevel'")) from None
+        way = ("pass max_side= (the CLI's --max-side) to segment a smaller copy"
+               if (ph, pw) == (h, w) else
+               f"pass a smaller max_side (the CLI's --max-side) than {max_side}")
+        raise MemoryError(f"{e}. {way[0].upper()}{way[1:]}" + (
+            "" if method == "multilevel" else ", or method='multilevel'")) from None
 
 
 def _working_inputs(img, features, work_shape, feature_pixels, num_threads, model=None,
