@@ -153,8 +153,9 @@ class _BandShrink:
     rows: the f x f block means are taken band by band (the rows of a block
     cut by a band's end wait for the next band; bands that start at
     multiples of :attr:`factor` never wait), the small resize at the end; the
-    result is :func:`_shrink`'s. Without block means (f < 2, small photos)
-    the rows are kept until the end."""
+    result is :func:`_shrink`'s. Without block means (f < 2, photos up to
+    about twice the thumbnail's size) the rows are kept until the end, as the
+    float32 planes that :func:`sss.io.resize` makes of them anyway."""
 
     def __init__(self, height: int, width: int, channels: int, out_height: int,
                  out_width: int):
@@ -164,11 +165,13 @@ class _BandShrink:
         self._blocks = (height // f, width // f) if f >= 2 else None
         self._parts: list[np.ndarray] = []
         self._carry = None  # (first row, rows) of a block not yet whole
+        self._planes = (np.empty((channels, height, width), dtype=np.float32)
+                        if self._blocks is None else None)
 
     def add(self, y0: int, rows: np.ndarray) -> None:
         f = self.factor
         if self._blocks is None:
-            self._parts.append(rows)
+            self._planes[:, y0:y0 + rows.shape[0]] = np.moveaxis(rows, -1, 0)
             return
         hh, ww = self._blocks
         if self._carry is not None:
@@ -183,10 +186,14 @@ class _BandShrink:
             self._carry = (y0 + n, np.array(rows[n:used, :ww * f]))
 
     def result(self) -> np.ndarray:
-        from ..io import resize
+        from ..io import _resize_planes, resize
 
-        x = np.concatenate(self._parts, axis=0)
-        return np.clip(resize(x, self.out[0], self.out[1], method="bilinear"), 0, 1)
+        if self._planes is not None:
+            out = _resize_planes(self._planes, self.out[0], self.out[1], "bilinear")
+        else:
+            out = resize(np.concatenate(self._parts, axis=0), self.out[0], self.out[1],
+                         method="bilinear")
+        return np.clip(out, 0, 1)
 
 
 class _BandFit:
