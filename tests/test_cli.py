@@ -447,6 +447,24 @@ def test_an_output_folder_inside_the_photos_folder_is_not_taken_for_photos(tmp_p
     assert [p.name for p in sss.cli._expand_photos([str(folder / "out")], False)] == first
 
 
+def test_hidden_files_and_folders_are_not_photos_of_a_folder_scan(tmp_path, fake, capsys):
+    # e.g. the "._a.png" resource forks macOS leaves on shared drives, which are not
+    # images: each was a failure of the batch
+    folder = _tree(tmp_path)
+    (folder / "._a.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (folder / ".cache").mkdir()
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(folder / ".cache" / "t.png")
+    code, _, err = _run(["segment", str(folder), "-r", "-o", str(tmp_path / "o"), "--format",
+                         "npz"], capsys)
+    assert code == 0, err
+    assert len(fake) == 3  # a.png, b.jpg, sub/a.png
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "a-2_alphas.npz", "a_alphas.npz", "b_alphas.npz"]
+    # named explicitly, a hidden file is taken
+    assert sss.cli._expand_photos([str(folder / ".cache" / "t.png")], False) == [
+        folder / ".cache" / "t.png"]
+
+
 def test_skip_existing_and_model(tmp_path, fake, capsys):
     folder = _tree(tmp_path)
     model = tmp_path / "net.onnx"

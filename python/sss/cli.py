@@ -476,7 +476,10 @@ def _expand_photos(paths, recursive: bool, skipped: list | None = None,
     with `recursive`, in their subfolders too). Camera raw files in folders
     are taken when rawpy is installed; otherwise they are appended to
     `skipped` (if given) instead, so that a folder of raw + JPEG pairs
-    gives its JPEGs rather than a failure per raw file. Files in the output
+    gives its JPEGs rather than a failure per raw file. Hidden files and
+    folders (names starting with a dot, such as macOS's ``._IMG_1.jpg``
+    resource forks) are not photos of a folder scan; named explicitly, they
+    are taken. Files in the output
     folder `outdir` named as outputs (``*_layer0.png``, ``*_overview.png``...)
     are earlier runs' layers, not photos: a folder scan leaves them out and
     appends them to `outputs` (if given)."""
@@ -489,11 +492,14 @@ def _expand_photos(paths, recursive: bool, skipped: list | None = None,
         return (out_real is not None and is_output_name(f.name)
                 and os.path.realpath(f.parent) == out_real)
 
+    def hidden(f: Path, top: Path) -> bool:  # .name, or in a .folder below `top`
+        return any(part.startswith(".") for part in f.relative_to(top).parts)
+
     out: list[Path] = []
     for p in (Path(x) for x in paths):
         if p.is_dir():
             found = sorted(f for f in (p.rglob("*") if recursive else p.iterdir())
-                           if f.is_file())
+                           if f.is_file() and not hidden(f, p))
             if outputs is not None:
                 outputs.extend(f for f in found if earlier_output(f))
             found = [f for f in found if not earlier_output(f)]
