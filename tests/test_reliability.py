@@ -505,6 +505,32 @@ def test_an_interrupted_rerun_leaves_the_earlier_set_whole(tmp_path, monkeypatch
     assert not [n for n in left if n.endswith((".part", ".old"))]
 
 
+def test_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path):
+    # a run killed outright (SIGKILL) leaves its hidden .part / .old files; the next
+    # write of the same set removes those older than ten minutes, no others
+    img, a = _scene()
+    old = time.time() - 3600
+    left = {".x_layer0.png.0123abcd.part": old, ".x.ora.89abcdef.old": old,
+            ".x_layer1.png.00000000.part": time.time(),
+            ".y_layer0.png.0123abcd.part": old,  # another set's
+            ".x_layer0.png.notatemp.part": old}
+    for name, t in left.items():
+        (tmp_path / name).write_bytes(b"partial")
+        os.utime(tmp_path / name, (t, t))
+    _files._ABANDONED_AFTER, before = -1.0, _files._ABANDONED_AFTER  # ctime can't be set
+    try:
+        (tmp_path / ".x_layer1.png.00000000.part").touch()
+        save_layers(tmp_path, "x", img, a)
+    finally:
+        _files._ABANDONED_AFTER = before
+    hidden = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert hidden == [".x_layer0.png.notatemp.part", ".y_layer0.png.0123abcd.part"]
+    # with the real age limit, a fresh temporary (ctime now) stays
+    (tmp_path / ".x_layer0.png.0123abcd.part").write_bytes(b"partial")
+    save_layers(tmp_path, "x", img, a)
+    assert (tmp_path / ".x_layer0.png.0123abcd.part").exists()
+
+
 def test_npz_failure_while_rendering_writes_nothing(tmp_path, monkeypatch):
     # the npz is rendered last, after every image: nothing may be on disk yet
     img, a = _scene()

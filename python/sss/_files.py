@@ -98,7 +98,9 @@ def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = Non
     are replaced by the files they replaced (or removed where there were
     none), so that no mixture of old and new files remains. Files in `folder` whose
     names match `stale` and are not in `files` are removed after the set is
-    in place (an earlier run's leftovers). Returns the final paths.
+    in place (an earlier run's leftovers), and so are this set's hidden
+    temporaries that a run killed outright left behind (older than ten
+    minutes). Returns the final paths.
     """
     out = Path(os.fspath(folder))
     for name in files:
@@ -123,18 +125,47 @@ def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = Non
     except BaseException:
         _remove(temps)
         for target in done:  # back to what was there before, or nothing
-            if target in backups:
+            try:
                 os.replace(backups.pop(target), target)
-            else:
+            except (KeyError, FileNotFoundError):
                 _remove([target])
         _remove(backups.values())
         raise
     _remove(backups.values())
+    keep = set(files)
+    with os.scandir(out) as entries:
+        names = [e.name for e in entries]
     if stale is not None:
-        keep = set(files)
-        _remove(out / e.name for e in os.scandir(out)
-                if e.name not in keep and stale.fullmatch(e.name))
+        _remove(out / n for n in names if n not in keep and stale.fullmatch(n))
+    _remove_abandoned(out, names, keep)
     return done
+
+
+#: the hidden temporary names of write_set: .FINAL.XXXXXXXX.part (being written)
+#: and .FINAL.XXXXXXXX.old (an earlier file kept until the set is whole)
+_TEMPORARY = re.compile(r"\.(?P<final>.+)\.[0-9a-f]{8}\.(?:part|old)")
+#: seconds after which a temporary of a name just written is taken as abandoned
+_ABANDONED_AFTER = 600.0
+
+
+def _remove_abandoned(out: Path, names, finals) -> None:
+    """Remove the temporaries of the names in `finals` that a run killed
+    outright (SIGKILL, power loss) left behind, once they are older than
+    :data:`_ABANDONED_AFTER` (a younger one may belong to another process
+    writing the same set right now)."""
+    import time
+
+    now = time.time()
+    for n in names:
+        m = _TEMPORARY.fullmatch(n)
+        if m is None or m.group("final") not in finals:
+            continue
+        try:
+            # ctime: a hard link made now has its file's old mtime but a new ctime
+            if now - os.lstat(out / n).st_ctime > _ABANDONED_AFTER:
+                os.unlink(out / n)
+        except FileNotFoundError:
+            pass
 
 
 def atomic_write(path, data: bytes) -> Path:
