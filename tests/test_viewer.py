@@ -50,6 +50,41 @@ def test_page_and_files(served):
         _get(url + "../../etc/passwd")
 
 
+def test_a_name_from_a_file_is_escaped_and_other_hosts_are_refused(served, tmp_path):
+    import http.client
+    import os
+
+    _, seg, out = served
+    # a result file named with markup (a photo may be named so): shown as text
+    name = "<img src=x onerror=alert(1)>"
+    os.link(out / "photo_alphas.npz", tmp_path / f"{name}_alphas.npz")
+    server = make_server(tmp_path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        body = _get(f"http://127.0.0.1:{port}/")[2].decode()
+        assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+        for host, status in (("evil.example.com", 403), (f"evil.example.com:{port}", 403),
+                             (f"localhost:{port}", 200), (f"[::1]:{port}", 200), ("", 403)):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.putrequest("GET", "/", skip_host=True)
+            if host:
+                c.putheader("Host", host)
+            c.endheaders()
+            assert c.getresponse().status == status, host
+            c.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_view_port_out_of_range_is_a_usage_error(capsys):
+    from sss import cli
+    with pytest.raises(SystemExit) as e:
+        cli.main(["view", "x", "--port", "70000"])
+    assert e.value.code == 2 and "must be <= 65535" in capsys.readouterr().err
+
+
 def test_view_refuses_a_folder_without_a_result(tmp_path, capsys):
     from sss import cli
     assert cli.main(["view", str(tmp_path), "--no-browser", "--port", "0"]) == 2

@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "layer as PNG.")
     view.add_argument("result", metavar="OUTDIR_OR_NPZ",
                       help="a NAME_alphas.npz, or a folder holding exactly one")
-    view.add_argument("--port", type=_int_at_least(0), default=8765,
+    view.add_argument("--port", type=_int_at_least(0, 65535), default=8765,
                       help="port on 127.0.0.1 (default 8765; 0 = any free one)")
     view.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser

@@ -11,6 +11,7 @@ one ``NAME_alphas.npz`` (and its PNGs) or the npz itself.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -119,8 +120,17 @@ def _content(path) -> dict[str, bytes]:
     p = Path(os.fspath(path))
     found = sorted(p.glob("*_alphas.npz")) if p.is_dir() else [p]
     stem = found[0].name.removesuffix("_alphas.npz") if found else p.name
-    files["index.html"] = (_PAGE % {"name": stem, "width": w, "height": h}).encode()
+    # the name comes from a file name, which may hold any characters: escaped
+    files["index.html"] = (_PAGE % {"name": html.escape(stem), "width": w,
+                                    "height": h}).encode()
     return files
+
+
+def _local_host(host: str | None) -> bool:
+    """Whether an HTTP Host header names this machine's loopback (any port)."""
+    host = (host or "").strip().lower()
+    name = host[:host.find("]") + 1] if host.startswith("[") else host.split(":", 1)[0]
+    return name in ("127.0.0.1", "localhost", "[::1]")
 
 
 def make_server(path, port: int = 0) -> ThreadingHTTPServer:
@@ -133,6 +143,11 @@ def make_server(path, port: int = 0) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
+            if not _local_host(self.headers.get("Host")):
+                # a page elsewhere that resolves its own name to 127.0.0.1 (DNS
+                # rebinding) would send its own host name: not served
+                self.send_error(403, "the viewer answers requests to 127.0.0.1 or localhost")
+                return
             key = self.path.split("?", 1)[0].lstrip("/") or "index.html"
             body = files.get(key)
             if body is None:
