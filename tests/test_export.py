@@ -554,3 +554,37 @@ def test_npz_bytes_members_are_those_numpy_writes(rng):
             want = io.BytesIO()
             np.save(want, val, allow_pickle=False)
             assert z.read(f"{key}.npy") == want.getvalue(), key
+
+
+def test_a_loaded_result_saves_the_same_npz_and_keeps_its_arrays(tmp_path):
+    # load used to give the normalised layers as `alphas` (the raw ones were lost,
+    # and the npz changed at every save/load cycle) and not store the grouped
+    # layers, group ids and features; the command line's results came back with
+    # the photo's size as working_shape
+    import skimage.data
+
+    img = skimage.data.astronaut()[::8, ::8]
+    res = sss.segment(img, progress=False, method="reference", eigen=dict(num_vectors=30))
+    formats = ("overview", "png", "npz")
+    res.save(tmp_path / "a", formats=formats, name="x")
+    first = sss.load(tmp_path / "a")
+    np.testing.assert_array_equal(first.alphas, res.alphas)  # raw, not renormalised
+    for key in ("grouped_alphas", "group_ids", "initial_alphas", "eigenvalues", "features"):
+        np.testing.assert_array_equal(getattr(first, key), getattr(res, key), err_msg=key)
+    assert first.working_shape == res.working_shape
+    first.save(tmp_path / "b", formats=formats, name="x")
+    sss.load(tmp_path / "b").save(tmp_path / "c", formats=formats, name="x")
+    for name in ("x_alphas.npz",):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for p in (tmp_path / "b").iterdir():  # from a loaded result on, every file is stable
+        assert p.read_bytes() == (tmp_path / "c" / p.name).read_bytes(), p.name
+    # the command line's result: its working level comes back
+    from PIL import Image
+    big = skimage.data.astronaut()[::2, ::2]  # larger than the working level
+    Image.fromarray(big).save(tmp_path / "p.png")
+    from sss import cli
+    assert cli.main(["segment", str(tmp_path / "p.png"), "-o", str(tmp_path / "o"),
+                     "--format", "npz", "-q"]) == 0
+    back = sss.load(tmp_path / "o")
+    assert back.working_shape == sss.segment(big, progress=False).working_shape != big.shape[:2]
+    assert back.features is not None and back.grouped_alphas.shape[2] == back.alphas.shape[2]

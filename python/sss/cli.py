@@ -32,7 +32,7 @@ import numpy as np
 from . import __version__
 from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors
-from .export import _COLOUR_FORMATS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
+from .export import _COLOUR_FORMATS, _RESULT_ARRAYS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
     output_names, save_layers
 from .export.encode import PNG_COMPRESSION
 from ._validation import as_int, check_memory
@@ -356,8 +356,9 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         info["size"] = (W0, H0)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
     raw = np.asarray(seg.alphas)  # at the size of `work`
-    kept = {key: getattr(seg, key, None) for key in ("initial_alphas", "eigenvalues",
-                                                    "superpixels")}
+    kept = {key: getattr(seg, key, None) for key in _RESULT_ARRAYS}
+    ws = getattr(seg, "working_shape", None)  # the multilevel working level
+    kept["working_shape"] = None if ws is None else np.asarray(ws)
     del seg  # and with it the result's own copy of the photo (1 GB at 45 megapixels)
     need_colors = any(f in formats for f in _COLOUR_FORMATS)
     colors = None

@@ -644,10 +644,15 @@ def load(path) -> SoftSegments:
     Returns
     -------
     SoftSegments
-        ``alphas`` are the normalised full-size layers of the file; the photo
-        (``image``), the method and the intermediate arrays come back when the
-        file holds them (files written before they were stored have no photo:
-        ``colors``, ``composite`` and ``save`` then raise).
+        ``alphas`` are the raw layers of the file (``alphas``, as segment
+        returned them) when they are stored at the photo's size, else its
+        normalised full-size layers (``layer_alphas``); the photo
+        (``image``), the method, the working level's shape and the
+        intermediate arrays come back when the file holds them (files written
+        before they were stored have no photo: ``colors``, ``composite`` and
+        ``save`` then raise). Saving a loaded result writes the same npz, and
+        image files equal to the first save's up to one level in rare pixels
+        (the photo is stored in float32).
 
     Raises
     ------
@@ -730,6 +735,13 @@ def load(path) -> SoftSegments:
                              f"{alphas.shape}")
         if not np.all(np.isfinite(image)):
             raise ValueError(f"{p}: image holds NaN or infinite values (a corrupt file)")
+    # the raw layers as segment returned them, when stored at the same size (the
+    # command line stores them at the size segment ran at, which --max-side makes
+    # smaller): saving the result again then writes the same layers
+    raw = get.get("alphas")
+    if isinstance(raw, np.ndarray) and raw.shape == alphas.shape and raw.dtype.kind == "f" \
+            and np.all(np.isfinite(raw)):
+        alphas = np.asarray(raw, dtype=np.float32)
     empty = np.zeros((0, 0, 0), np.float32)
     ws = get.get("working_shape")
     icc = get.get("icc_profile")

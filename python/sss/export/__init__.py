@@ -40,6 +40,11 @@ __all__ = ["FORMATS", "ALL_FORMATS", "BIT_DEPTHS", "PALETTE", "export_memory", "
 FORMATS = ("overview", "png", "ora", "npz")
 #: every output format: the defaults and those written only when asked for
 ALL_FORMATS = FORMATS + ("psd", "subject")
+#: the segmentation result's arrays stored in the npz beside the layers (with
+#: ``image``, ``method`` and ``working_shape``: what sss.load needs to give the
+#: result back whole)
+_RESULT_ARRAYS = ("initial_alphas", "grouped_alphas", "group_ids", "eigenvalues",
+                  "superpixels", "features")
 #: the formats that need the layer colours
 _COLOUR_FORMATS = ("overview", "png", "ora", "psd", "subject")
 #: peak bytes per pixel and layer of writing the files, colour estimation
@@ -343,8 +348,7 @@ def save_result(result, directory, formats=FORMATS, *, name: str = "segments",
         raise ValueError("saving layers needs the photo: this result has no image")
     formats = _check_formats(formats)
     needs = any(f in formats for f in _COLOUR_FORMATS)
-    extra = {key: getattr(result, key, None)
-             for key in ("initial_alphas", "eigenvalues", "superpixels")}
+    extra = {key: getattr(result, key, None) for key in _RESULT_ARRAYS}
     extra["image"] = np.asarray(result.image, dtype=np.float32)
     extra["method"] = np.array(getattr(result, "method", "reference"))
     if getattr(result, "working_shape", None):
