@@ -233,3 +233,33 @@ def test_segment_takes_stage_objects_and_dicts(monkeypatch):
     p = seen[-1]
     assert (p.affinity.semantic.center, p.affinity.semantic.steepness, p.eigen.num_vectors,
             p.num_threads) == (0.8, 20.0, 100, 1)
+
+
+@pytest.mark.parametrize("case, match", [
+    ("num_layers", r"num_layers must be in \[1, initial.num_layers = 40\].*got 41"),
+    ("cutoff_nan", r"levels.alpha_cutoff must be in \[0, 0.25\], got nan"),
+    ("image_nan", "image contains NaN or infinite values"),
+    ("image_255", r"image values must lie in \[0, 1\].*divided by 255"),
+    ("features_inf", "features contains NaN or infinite values"),
+])
+def test_core_segment_checks_what_python_checks(case, match):
+    # a C++ host calling sss::segment gets the same refusals as Python's segment
+    # (before: 8 layers for num_layers=41, an eigensolver failure for NaN, a NaN
+    # cut-off silently skipped, 0-255 photos segmented)
+    import sss
+
+    img = np.random.default_rng(0).random((30, 30, 3))
+    feat = img.copy()
+    p = sss.Params.multilevel()
+    if case == "num_layers":
+        p.num_layers = 41
+    elif case == "cutoff_nan":
+        p.levels.alpha_cutoff = float("nan")
+    elif case == "image_nan":
+        img[3, 3, 1] = np.nan
+    elif case == "image_255":
+        img = img * 255
+    else:
+        feat[1, 1, 1] = np.inf
+    with pytest.raises(ValueError, match=match):
+        _core.segment(img, img, feat, p, None, None, None, None)

@@ -92,6 +92,41 @@ int auto_sample_stride(int height, int width, long long min_samples) {
     return s;
 }
 
+namespace {
+
+/// The checks of segment's arguments that the stages themselves do not make
+/// (Python's sss.segment makes the same before calling the core). `features`
+/// at the working level: NaN in the photo's features carries over to them.
+void check_segment_inputs(const ImageView& image, const ImageView& features,
+                          const Params& params) {
+    if (params.method != Method::Multilevel && params.method != Method::Reference)
+        throw std::invalid_argument("segment: params.method must be Method::Multilevel or "
+                                    "Method::Reference, got " +
+                                    std::to_string(static_cast<int>(params.method)));
+    if (params.num_layers < 1 || params.num_layers > params.initial.num_layers)
+        throw std::invalid_argument(
+            "segment: num_layers must be in [1, initial.num_layers = " +
+            std::to_string(params.initial.num_layers) + "] (the layers that are grouped into "
+            "the output), got " + std::to_string(params.num_layers));
+    const double cutoff = params.levels.alpha_cutoff;
+    if (!(cutoff >= 0.0 && cutoff <= 0.25))
+        throw std::invalid_argument("segment: levels.alpha_cutoff must be in [0, 0.25], got " +
+                                    std::to_string(cutoff));
+    check_finite(image.data, image.num_pixels() * 3, "segment", "image");
+    check_finite(features.data, features.num_pixels() * features.channels, "segment",
+                 "features");
+    // values slightly outside [0, 1] (a bicubic resize's overshoot) are used as
+    // they are; 0-255 values are a photo not scaled to [0, 1]
+    const auto [lo, hi] = std::minmax_element(image.data, image.data + image.num_pixels() * 3);
+    if (*lo < -0.1 || *hi > 1.1)
+        throw std::invalid_argument(
+            "segment: image values must lie in [0, 1] (a little outside is accepted), got " +
+            std::to_string(*lo) + " to " + std::to_string(*hi) +
+            " (8-bit values must be divided by 255)");
+}
+
+}  // namespace
+
 SoftSegments segment(const ImageView& image, const ImageView& features, const Params& params,
                      const Overrides& overrides) {
     check_image(image, "image", 3);
@@ -127,6 +162,7 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
     check_image(image, "image", 3);
     check_image(working_image, "working_image", 3);
     check_image(working_features, "working_features", 3);
+    check_segment_inputs(image, working_features, params);
     const bool reference = params.method == Method::Reference;
     const int h = working_image.height, w = working_image.width;
     if (working_features.height != h || working_features.width != w)

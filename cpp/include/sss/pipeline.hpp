@@ -103,8 +103,16 @@ struct SoftSegments {
 };
 
 /// Semantic soft segmentation of `image` (H x W x 3, values in [0, 1]) with
-/// its 3-D semantic `features` (docs/algorithm.md stage 1), into
-/// params.num_layers soft layers summing to one per pixel.
+/// its 3-D semantic `features` (docs/algorithm.md stage 1), into at most
+/// params.num_layers soft layers summing to one per pixel (fewer when fewer
+/// initial layers survive or form distinct groups: size buffers from
+/// SoftSegments::num_layers, not from params).
+///
+/// Throws std::invalid_argument, naming the problem, for: images of the wrong
+/// shape, NaN or infinite values in the image or features, image values
+/// outside [0, 1] by more than 0.1 (e.g. 0-255), num_layers outside
+/// [1, initial.num_layers], levels.alpha_cutoff outside [0, 0.25] or NaN, an
+/// unknown method, and the stages' own parameter errors.
 ///
 /// Reference method: stages 2-10 on every pixel; the layers are those of
 /// relaxed sparsification (not clipped). Multilevel method: the photo
