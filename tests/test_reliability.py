@@ -454,6 +454,11 @@ def test_stale_files_of_an_earlier_run_are_removed(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["other_layer9.png", "x_alphas.npz", "x_layer0.png", "x_layer1.png"]
     assert [p.name for p in written["png"]] == ["x_layer0.png", "x_layer1.png"]
+    # a save that writes nothing (the subject of a photo without a clear one) keeps
+    # the earlier files
+    with pytest.warns(UserWarning, match="no clear salient subject"):
+        assert save_layers(tmp_path, "x", img2, a2, formats=("subject",)) == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 @pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])

@@ -192,7 +192,7 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     must be a plain file name (no directory parts). Files of an earlier
     save with the same `name` that this one does not rewrite (e.g. a
     ``NAME_layer7.png`` after a run with more layers, or another format) are
-    removed.
+    removed, unless this save writes no file at all.
 
     The npz holds ``alphas`` (raw, float32, as given), ``layer_alphas`` (the
     normalised alphas at the photo's size used for the images, float32),
@@ -292,7 +292,9 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
         add("npz", output_name(name, "npz"), npz_bytes(arrays))
     report("writing")
     out.mkdir(parents=True, exist_ok=True)
-    write_set(out, files, stale=stale_pattern(name))
+    # an earlier save's other files go only when this one writes something (a
+    # subject-only save of a photo without a clear subject writes nothing)
+    write_set(out, files, stale=stale_pattern(name) if files else None)
     if progress is not None:
         progress("done", 1.0)  # written: too late to cancel
     return written
