@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--png-compression", type=_int_at_least(0, 9), default=PNG_COMPRESSION,
                      metavar="L",
                      help=f"zlib level 0-9 of the PNG files (default {PNG_COMPRESSION}); 2 "
-                          "encodes a camera photo's layers about 3.5x faster, for files "
-                          "about 1.3x as large; 1 about 4.5x faster, twice as large")
+                          "encodes a camera photo's layers about 3.7x faster, for files "
+                          "about 1.27x as large; 1 about 4.7x faster, twice as large "
+                          "(measured on one 12-megapixel photo)")
     seg.add_argument("--bit-depth", choices=("auto", "8", "16"), default="auto",
                      help="bits per channel of the layer PNGs and the OpenRaster and PSD "
                           "layers: auto (default) writes 16 for photos of more than 8 "
