@@ -351,8 +351,9 @@ def check_segment_args(image, features, params, max_side=None) -> np.ndarray:
     img = as_image(image, name="image", channels=3, min_size=3)
     h, w = img.shape[:2]
     size = f"image of {h} x {w} = {h * w} pixels"
-    if (limited_shape(h, w, max_side)) != (h, w):  # segmented at that size
-        h, w = limited_shape(h, w, max_side)
+    lh, lw = limited_shape(h, w, max_side)
+    if (lh, lw) != (h, w):  # segmented at that size
+        h, w = lh, lw
         size = f"image of {h} x {w} = {h * w} pixels (the photo downsized by max_side={max_side})"
     ints = {name: as_int(_field(params, name), name, minimum=lo)
             for name, lo in _SEGMENT_INTS.items()}

@@ -88,11 +88,10 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names, segment_file
 
     # a misspelt option is the caller's error, not a failure of every photo
-    params = inspect.signature(segment_file).parameters
-    bad = [k for k in options if k not in params or k in ("path", "outdir", "name", "info",
-                                                          "progress")]
+    allowed = [k for k in inspect.signature(segment_file).parameters
+               if k not in ("path", "outdir", "name", "info", "progress")]  # set here
+    bad = [k for k in options if k not in allowed]
     if bad:
-        allowed = [k for k in params if k not in ("path", "outdir", "name", "info", "progress")]
         raise TypeError(f"segment_many got unknown option(s) {', '.join(map(repr, bad))}; "
                         f"the options are {', '.join(allowed)}")
 

@@ -32,8 +32,8 @@ import numpy as np
 from . import __version__
 from ._batchprogress import BatchProgress
 from .colors import estimate_layer_colors
-from .export import _COLOUR_FORMATS, _RESULT_ARRAYS, ALL_FORMATS, FORMATS, _check_formats, export_memory, \
-    output_names, save_layers
+from .export import _COLOUR_FORMATS, _RESULT_ARRAYS, ALL_FORMATS, FORMATS, _check_formats, \
+    export_memory, output_names, save_layers
 from .export.encode import PNG_COMPRESSION
 from ._validation import as_int, check_memory
 from .io import DEFAULT_MAX_PIXELS, RAW_SUFFIXES, imread, read_bit_depth, read_exif, \
@@ -500,11 +500,15 @@ def _expand_photos(paths, recursive: bool, skipped: list | None = None,
     out: list[Path] = []
     for p in (Path(x) for x in paths):
         if p.is_dir():
-            found = sorted(f for f in (p.rglob("*") if recursive else p.iterdir())
-                           if f.is_file() and not hidden(f, p))
-            if outputs is not None:
-                outputs.extend(f for f in found if earlier_output(f))
-            found = [f for f in found if not earlier_output(f)]
+            found = []
+            for f in sorted(p.rglob("*") if recursive else p.iterdir()):
+                if not f.is_file() or hidden(f, p):
+                    continue
+                if earlier_output(f):
+                    if outputs is not None:
+                        outputs.append(f)
+                else:
+                    found.append(f)
             out.extend(f for f in found if f.suffix.lower() in suffixes)
             if skipped is not None:
                 skipped.extend(f for f in found if f.suffix.lower() in RAW_SUFFIXES

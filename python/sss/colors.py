@@ -136,18 +136,19 @@ class NormalizedLayers:
         for y in range(0, self.shape[0], self._rows):
             yield y, self[y:y + self._rows]
 
-    def __array__(self, dtype=None, copy=None):
-        out = np.empty(self.shape)
+    def _gathered(self, dtype) -> np.ndarray:
+        out = np.empty(self.shape, dtype=dtype)
         for y, band in self.bands():
             out[y:y + band.shape[0]] = band
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        out = self._gathered(np.float64)
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def float32(self) -> np.ndarray:
         """The normalised layers rounded to float32, (H, W, K)."""
-        out = np.empty(self.shape, dtype=np.float32)
-        for y, band in self.bands():
-            out[y:y + band.shape[0]] = band
-        return out
+        return self._gathered(np.float32)
 
     def layer_sums(self) -> np.ndarray:
         """(K,) float64: each layer's alpha summed over the photo (band sums added

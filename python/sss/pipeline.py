@@ -511,10 +511,11 @@ def _set_field(obj, key: str, value, name: str) -> None:
     try:
         setattr(obj, key, value)
     except (TypeError, ValueError) as e:
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
-                and "incompatible function arguments" in str(e):
-            old = getattr(obj, key)
-            limit = None
+        if "incompatible function arguments" not in str(e):
+            raise type(e)(f"{name}: {e}") from None
+        old = getattr(obj, key)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            limit = None  # the largest of these the field takes
             for bound in ((1 << 31) - 1, (1 << 63) - 1, (1 << 64) - 1):
                 try:
                     setattr(obj, key, bound)
@@ -524,12 +525,10 @@ def _set_field(obj, key: str, value, name: str) -> None:
             setattr(obj, key, old)
             if limit is not None and int(value) > limit:
                 raise ValueError(f"{name} must be at most {limit}, got {int(value)}") from None
-        if "incompatible function arguments" in str(e):
-            kind = {bool: "True or False", int: "an integer", float: "a real number",
-                    str: "a string"}.get(type(getattr(obj, key)), "of another type")
-            raise TypeError(f"{name} must be {kind}, got {type(value).__name__} "
-                            f"{value!r}") from None
-        raise type(e)(f"{name}: {e}") from None
+        kind = {bool: "True or False", int: "an integer", float: "a real number",
+                str: "a string"}.get(type(old), "of another type")
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} "
+                        f"{value!r}") from None
 
 
 def _checked_eigensolver(fn):
@@ -595,10 +594,10 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
             "" if (ph, pw) == (h, w) else f" at {pw} x {ph} (max_side={max_side})")
             + f" (method={method!r})")
     except MemoryError as e:
-        way = ("pass max_side= (the CLI's --max-side) to segment a smaller copy"
+        way = ("Pass max_side= (the CLI's --max-side) to segment a smaller copy"
                if (ph, pw) == (h, w) else
-               f"pass a smaller max_side (the CLI's --max-side) than {max_side}")
-        raise MemoryError(f"{e}. {way[0].upper()}{way[1:]}" + (
+               f"Pass a smaller max_side (the CLI's --max-side) than {max_side}")
+        raise MemoryError(f"{e}. {way}" + (
             "" if method == "multilevel" else ", or method='multilevel'")) from None
 
 

@@ -65,12 +65,12 @@ std::vector<double> upsample_layer_colors(const ImageView& colors, const ImageVi
                                           const ImageView& alphas, int num_threads = 0);
 /// upsample_layer_colors a band of rows at a time (upsample_layer_colors is
 /// made of it), for callers that render each band (e.g. into files) and never
-/// hold the full-size H x W x K x 3 colours; rows() also gives float32 rows
-/// (computed in double, rounded once): the small colours are resampled horizontally once, on
-/// construction; rows() makes rows y0 .. y0 + n - 1 of upsample_layer_colors'
-/// result from those rows of the photo and of the normalised alphas (n x W x 3
-/// and n x W x K views), bitwise the same values whatever the bands. rows()
-/// may be called from several threads at once. Throws std::invalid_argument
+/// hold the full-size H x W x K x 3 colours. The small colours are resampled
+/// horizontally once, on construction; rows() makes rows y0 .. y0 + n - 1 of
+/// upsample_layer_colors' result from those rows of the photo and of the
+/// normalised alphas (n x W x 3 and n x W x K views), bitwise the same values
+/// whatever the bands, as double or as float (computed in double, rounded
+/// once). rows() may be called from several threads at once. Throws std::invalid_argument
 /// for inconsistent sizes or non-finite colours.
 class LayerColorUpsampler {
 public:

@@ -42,15 +42,19 @@ def stale_pattern(name: str) -> re.Pattern:
     """The file names written for `name`, whatever the formats and layer
     count: an earlier run's files of that name that a new set does not
     rewrite are removed (sss._files.write_set)."""
-    alts = [r"\d+".join(re.escape(part.format(name=name)) for part in t.split("{layer}"))
-            for t in _TEMPLATES.values()]
-    return re.compile("|".join(alts))
+    return re.compile(_names_regex(re.escape(name)))
 
 
-#: any photo's output file names (every template starts with the photo's stem)
-_ANY_OUTPUT = re.compile("|".join(
-    ".+" + r"\d+".join(re.escape(part) for part in t[len("{name}"):].split("{layer}"))
-    for t in _TEMPLATES.values()))
+def _names_regex(stem: str) -> str:
+    """A regular expression of every output file name whose stem matches the
+    regular expression `stem` (every template starts with the stem)."""
+    return "|".join(stem + r"\d+".join(re.escape(part) for part in
+                                       t[len("{name}"):].split("{layer}"))
+                    for t in _TEMPLATES.values())
+
+
+#: any photo's output file names
+_ANY_OUTPUT = re.compile(_names_regex(".+"))
 
 
 def is_output_name(filename: str) -> bool:

@@ -58,12 +58,15 @@ def _block_mean(x: np.ndarray, f: int) -> np.ndarray:
     return out
 
 
-def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = img.shape[:2]
+def _fit_shape(h: int, w: int, max_side: int) -> tuple[int, int] | None:
+    """The size :func:`_fit` shrinks an h x w image to; None if it fits already."""
     s = min(1.0, max_side / max(h, w))
-    if s >= 1.0:
-        return img
-    return _shrink(img, max(1, round(h * s)), max(1, round(w * s)))
+    return None if s >= 1.0 else (max(1, round(h * s)), max(1, round(w * s)))
+
+
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
+    size = _fit_shape(img.shape[0], img.shape[1], max_side)
+    return img if size is None else _shrink(img, *size)
 
 
 def overview(image: np.ndarray, alphas: np.ndarray, colors: np.ndarray | None = None, *,
@@ -201,9 +204,8 @@ class _BandFit:
     (:class:`_BandShrink`, or the rows themselves when they already fit)."""
 
     def __init__(self, height: int, width: int, channels: int, max_side: int = _OVERVIEW_SIDE):
-        s = min(1.0, max_side / max(height, width))
-        self._shrink = None if s >= 1.0 else _BandShrink(
-            height, width, channels, max(1, round(height * s)), max(1, round(width * s)))
+        size = _fit_shape(height, width, max_side)
+        self._shrink = None if size is None else _BandShrink(height, width, channels, *size)
         self._parts: list[np.ndarray] = []
 
     def add(self, y0: int, rows: np.ndarray) -> None:
