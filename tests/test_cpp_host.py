@@ -89,6 +89,30 @@ def test_host_program_segments_as_python(host_program, method, h, w, opts):
     np.testing.assert_array_equal(layers, res.alphas)
 
 
+def test_host_program_runs_the_default_pipeline(host_program):
+    """With the features and the salient-object map that sss.segment computes
+    for a photo, the host's sss::segment gives sss.segment(photo)'s layers,
+    subject matting (stage 11) included, bitwise."""
+    exe, tmp = host_program
+    yy, xx = np.mgrid[0:90, 0:120]
+    img = _photo(90, 120)
+    disc = (yy - 45) ** 2 + (xx - 60) ** 2 < 28 ** 2
+    img[disc] = [200, 60, 40]  # a red subject the saliency network finds
+    res = sss.segment(img, progress=False)
+    assert "subject matting" in res.timings
+    sal = sss.saliency_map(img)  # the photo is below 640 x 480: the network's own size
+    ppm, npy, snpy, out = (tmp / "d.ppm", tmp / "d_f.npy", tmp / "d_s.npy", tmp / "d_a.npy")
+    ppm.write_bytes(b"P6\n120 90\n255\n" + img.tobytes())
+    np.save(npy, np.ascontiguousarray(res.features, dtype=np.float64))  # working level
+    np.save(snpy, np.ascontiguousarray(sal, dtype=np.float64)[:, :, None])
+    _run([exe, ppm, npy, out, f"saliency={snpy}"])
+    np.testing.assert_array_equal(np.load(out), res.alphas)
+    _run([exe, ppm, npy, out])  # without the map: no stage 11
+    off = sss.segment(img, progress=False, subject=dict(enabled=False))
+    np.testing.assert_array_equal(np.load(out), off.alphas)
+    assert not np.array_equal(off.alphas, res.alphas)
+
+
 def test_host_program_reports_bad_input(host_program):
     exe, tmp = host_program
     res = subprocess.run([exe], capture_output=True, text=True)

@@ -1,10 +1,12 @@
 // Bindings of the multilevel pipeline's guided upsampling.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "sss/multilevel.hpp"
+#include "sss/subject_matting.hpp"
 
 namespace py = pybind11;
 
@@ -84,6 +86,60 @@ void bind_multilevel(py::module_& m) {
         .def_property_readonly("height", &LayerColorUpsampler::height)
         .def_property_readonly("width", &LayerColorUpsampler::width)
         .def_property_readonly("layers", &LayerColorUpsampler::layers);
+    m.def(
+        "matte_subject",
+        [](const py::array& alphas, const py::array& image, const py::array& saliency,
+           const SubjectMattingParams& params) {
+            const ImageView av = image_view(alphas, "alphas", 0);
+            const ImageView iv = image_view(image, "image", 3);
+            const ImageView sv = image_view(saliency, "saliency", 1);
+            if (av.height != iv.height || av.width != iv.width)
+                throw py::value_error("alphas and image differ in size");
+            std::vector<float> out(av.data, av.data + av.num_pixels() * av.channels);
+            SubjectMattingResult r = run_interruptible(
+                [&] { return matte_subject(out.data(), av.channels, iv, sv, params); });
+            py::dict info;
+            info["applied"] = r.applied;
+            info["confidence"] = r.confidence;
+            info["subject"] = py::cast(r.subject);
+            info["unknown_fraction"] = r.unknown_fraction;
+            info["known_subject"] = r.known_subject;
+            info["matting_shape"] = py::make_tuple(r.matting_height, r.matting_width);
+            return py::make_tuple(
+                vector_to_array(std::move(out), {av.height, av.width, av.channels}), info);
+        },
+        py::arg("alphas"), py::arg("image"), py::arg("saliency"), py::arg("params"),
+        "sss::matte_subject on a float32 copy of (H, W, K) layers: (layers, info dict).");
+    m.def(
+        "subject_trimap",
+        [](const py::array& subject, const py::array& saliency,
+           const SubjectMattingParams& params) {
+            const ImageView uv = image_view(subject, "subject", 1);
+            const ImageView sv = image_view(saliency, "saliency", 1);
+            if (uv.height != sv.height || uv.width != sv.width)
+                throw py::value_error("subject and saliency differ in size");
+            std::vector<double> t = subject_trimap(uv.data, sv.data, uv.height, uv.width, params);
+            return vector_to_array(std::move(t), {uv.height, uv.width});
+        },
+        py::arg("subject"), py::arg("saliency"), py::arg("params"),
+        "sss::subject_trimap of (H, W, 1) maps: (H, W) values 0, 0.5, 1.");
+    m.def(
+        "closed_form_matte",
+        [](const py::array& image, const py::array& trimap, const py::array& prior_alpha,
+           const SubjectMattingParams& params) {
+            const ImageView iv = image_view(image, "image", 3);
+            const ImageView tv = image_view(trimap, "trimap", 1);
+            const ImageView pv = image_view(prior_alpha, "prior_alpha", 1);
+            if (tv.height != iv.height || tv.width != iv.width || pv.height != iv.height ||
+                pv.width != iv.width)
+                throw py::value_error("image, trimap and prior_alpha differ in size");
+            const std::vector<double> t(tv.data, tv.data + tv.num_pixels());
+            std::vector<double> a = run_interruptible(
+                [&] { return closed_form_matte(iv, t, pv.data, params); });
+            return vector_to_array(std::move(a), {iv.height, iv.width});
+        },
+        py::arg("image"), py::arg("trimap"), py::arg("prior_alpha"), py::arg("params"),
+        "sss::closed_form_matte: the (H, W) matte of the trimap's unknown pixels.");
     m.def(
         "clean_alphas",
         [](const py::array& alphas, double cutoff) {

@@ -236,6 +236,38 @@ void bind_params(py::module_& m) {
         .field("upsample", &MultilevelParams::upsample, "UpsampleParams")
         .field("alpha_cutoff", &MultilevelParams::alpha_cutoff,
                "final clean-up: alpha below it -> 0, above 1 - it -> 1 (0.01; reference 0)");
+    ParamsClass<SubjectMattingParams>(
+        m, "SubjectMattingParams",
+        "Subject matting (stage 11, multilevel): the salient subject's boundary matted at a "
+        "finer level (sss.subject_matting).")
+        .field("enabled", &SubjectMattingParams::enabled,
+               "run the stage when a salient-object map is at hand (multilevel True, "
+               "reference False)")
+        .field("max_pixels", &SubjectMattingParams::max_pixels,
+               "pixel budget of the matting level (640 x 480)")
+        .field("min_confidence", &SubjectMattingParams::min_confidence,
+               "the map's cue_confidence below which nothing is done (0.5)")
+        .field("map_guide_pixels", &SubjectMattingParams::map_guide_pixels,
+               "the map's edges are moved onto the photo's colours from a copy of this many "
+               "pixels (2000; 0: the map as it is)")
+        .field("min_known_subject", &SubjectMattingParams::min_known_subject,
+               "nothing is done when the trimap's known subject is less than this fraction "
+               "of the subject's alpha (0.1)")
+        .field("layer_threshold", &SubjectMattingParams::layer_threshold,
+               "a layer is the subject's when the mean map under it exceeds this (0.5)")
+        .field("map_certain", &SubjectMattingParams::map_certain,
+               "the map is trusted above this and below 1 - this (0.9)")
+        .field("layers_certain", &SubjectMattingParams::layers_certain,
+               "the subject's layers are trusted above this and below 1 - this (0.95)")
+        .field("erosion", &SubjectMattingParams::erosion,
+               "pixels at the matting level the trusted regions are shrunk by (3)")
+        .field("eps", &SubjectMattingParams::eps, "the matting affinity's regulariser (1e-5)")
+        .field("prior", &SubjectMattingParams::prior,
+               "weight pulling unknown pixels to the layers' value (1e-5, > 0)")
+        .field("fallback_radius", &SubjectMattingParams::fallback_radius,
+               "box radius of the proportions where a group had no alpha (8)")
+        .field("num_threads", &SubjectMattingParams::num_threads,
+               "threads, 0: all cores; results do not depend on it");
     ParamsClass<Params> params(m, "Params",
                                "Every parameter of the pipeline; Params.reference() and "
                                "Params.multilevel() give each method's defaults.");
@@ -254,7 +286,8 @@ void bind_params(py::module_& m) {
         .field("constrained", &Params::constrained, "ConstrainedParams")
         .field("grouping", &Params::grouping, "GroupingParams")
         .field("relaxed", &Params::relaxed, "RelaxedParams")
-        .field("levels", &Params::levels, "MultilevelParams (multilevel method only)");
+        .field("levels", &Params::levels, "MultilevelParams (multilevel method only)")
+        .field("subject", &Params::subject, "SubjectMattingParams (multilevel method only)");
     params.cls().def_static("reference", &Params::reference,
                             "The reference method's defaults (the authors' values).");
     params.cls().def_static("for_method", [](const std::string& method) {
@@ -378,11 +411,17 @@ void bind_pipeline(py::module_& m) {
         [](const py::array& image, const py::array& working_image,
            const py::array& working_features, const Params& params,
            const py::object& superpixels, const py::object& laplacian,
-           const py::object& eigensolver, const py::object& on_stage) {
+           const py::object& eigensolver, const py::object& on_stage,
+           const py::object& saliency) {
             const ImageView img = image_view(image, "image", 3);
             const ImageView work = image_view(working_image, "working_image", 3);
             const ImageView feat = image_view(working_features, "working_features", 3);
             Overrides ov;
+            py::array sal;
+            if (!saliency.is_none()) {
+                sal = saliency.cast<py::array>();
+                ov.saliency = image_view(sal, "saliency", 1);
+            }
             py::array labels;
             if (!superpixels.is_none()) {
                 labels = superpixels.cast<py::array>();
@@ -443,6 +482,7 @@ void bind_pipeline(py::module_& m) {
                                      : py::object(vector_to_array(std::move(res.superpixels),
                                                                   {h, w}));
             out["working_shape"] = py::make_tuple(h, w);
+            out["matted_subject"] = py::cast(res.matted_subject);
             out["last_cg"] = py::make_tuple(res.last_cg.flag, res.last_cg.relres,
                                             res.last_cg.iterations, res.last_cg.iterations_run);
             return out;
@@ -450,6 +490,7 @@ void bind_pipeline(py::module_& m) {
         py::arg("image"), py::arg("working_image"), py::arg("working_features"), py::arg("params"),
         py::arg("superpixels") = py::none(), py::arg("laplacian") = py::none(),
         py::arg("eigensolver") = py::none(), py::arg("on_stage") = py::none(),
+        py::arg("saliency") = py::none(),
         "sss::segment_working: the pipeline from the working level's photo and 3-D features "
         "to the layers at the photo's size; a dict of the result's arrays.");
 }

@@ -36,6 +36,7 @@ Params Params::reference() {
     p.num_threads = 0;
     p.levels.alpha_cutoff = 0.0;
     p.grouping = GroupingParams{};
+    p.subject.enabled = false;
     return p;
 }
 
@@ -274,12 +275,16 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
             throw std::runtime_error("relaxed sparsification produced NaN or infinite values; "
                                      "the input is numerically degenerate");
 
+    const bool upsampled = !reference && (h != image.height || w != image.width);
+    std::vector<double> guide_low;
+    if (upsampled) {
+        guide_low.assign(working_image.data, working_image.data + n * 3);
+        for (double& v : guide_low) v = std::min(std::max(v, 0.0), 1.0);
+    }
     if (reference) {
         out.alphas.assign(alphas.begin(), alphas.end());
-    } else if (h != image.height || w != image.width) {
+    } else if (upsampled) {
         Stage st(hook, "upsampling", false);
-        std::vector<double> guide_low(working_image.data, working_image.data + n * 3);
-        for (double& v : guide_low) v = std::min(std::max(v, 0.0), 1.0);
         const ImageView lay{alphas.data(), h, w, k};
         const ImageView low{guide_low.data(), h, w, 3};
         GuidedUpsampleParams up = params.levels.upsample;
@@ -292,6 +297,38 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
         clean_alphas(out.alphas.data(),
                      static_cast<std::ptrdiff_t>(out.alphas.size()) / k, k,
                      params.levels.alpha_cutoff);
+
+    // stage 11
+    if (!reference && params.subject.enabled && overrides.saliency.data != nullptr) {
+        Stage st(hook, "subject matting", true);
+        check_image(overrides.saliency, "saliency", 1);
+        const SubjectMattingParams& sp = params.subject;
+        int mh = 0, mw = 0;
+        working_shape(image.height, image.width, sp.max_pixels, mh, mw);
+        SubjectMattingResult r;
+        if ((mh == image.height && mw == image.width) || !upsampled) {
+            r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp);
+        } else {
+            // the photo and the layers at the matting level, as at full size
+            const std::vector<double> img_m =
+                resize_image_clipped(image, mh, mw, ResizeFilter::Bicubic, sp.num_threads);
+            const ImageView img_view{img_m.data(), mh, mw, 3};
+            GuidedUpsampleParams up = params.levels.upsample;
+            std::vector<float> lay_f = guided_upsample(ImageView{alphas.data(), h, w, k},
+                                                       ImageView{guide_low.data(), h, w, 3},
+                                                       img_view, up);
+            if (params.levels.alpha_cutoff > 0.0)
+                clean_alphas(lay_f.data(), static_cast<std::ptrdiff_t>(mh) * mw, k,
+                             params.levels.alpha_cutoff);
+            const std::vector<double> lay_m(lay_f.begin(), lay_f.end());
+            std::vector<float>().swap(lay_f);
+            const ImageView lay_view{lay_m.data(), mh, mw, k};
+            r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp, &img_view,
+                              &lay_view);
+        }
+        if (r.applied) out.matted_subject = r.subject;
+        st.done();
+    }
     return out;
 }
 

@@ -79,6 +79,13 @@ std::vector<double> resize_image(const ImageView& image, int out_height, int out
     return out;
 }
 
+std::vector<double> resize_image_clipped(const ImageView& image, int out_height, int out_width,
+                                         ResizeFilter filter, int num_threads) {
+    std::vector<double> out = resize_image(image, out_height, out_width, filter, num_threads);
+    for (double& v : out) v = std::min(std::max(v, 0.0), 1.0);
+    return out;
+}
+
 RowResizer::RowResizer(const ImageView& image, int out_height, int out_width,
                        ResizeFilter filter, int num_threads)
     : channels_(image.channels) {

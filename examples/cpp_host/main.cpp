@@ -9,8 +9,10 @@
 // LAYERS.npy receives the (H, W, K) float32 soft layers. Options:
 // method=multilevel|reference, num_layers=K, seed=S, n_segments=N,
 // num_vectors=M, initial_layers=I, working_pixels=P, max_iter=T (constrained
-// and relaxed sparsification's iterations). Prints the layers' size and the
-// working level's.
+// and relaxed sparsification's iterations), saliency=MAP.npy (a salient-object
+// map of the photo, (h, w, 1) float64 in [0, 1], any size, e.g. written from
+// sss.saliency_map(photo)[..., None]: stage 11, subject matting, then runs as in
+// sss.segment's default). Prints the layers' size and the working level's.
 #include <sss/pipeline.hpp>
 
 #include <cstdint>
@@ -115,7 +117,7 @@ sss::Params parse_options(int argc, char** argv) {
         const auto eq = arg.find('=');
         if (eq == std::string::npos) throw std::invalid_argument("expected name=value: " + arg);
         const std::string name = arg.substr(0, eq), value = arg.substr(eq + 1);
-        if (name == "method") continue;
+        if (name == "method" || name == "saliency") continue;
         const long long v = std::stoll(value);
         if (name == "num_layers") p.num_layers = static_cast<int>(v);
         else if (name == "seed") p.seed = static_cast<std::uint64_t>(v);
@@ -145,7 +147,15 @@ int main(int argc, char** argv) {
         const std::vector<double> feat = read_npy(argv[2], fh, fw, fc);
         const sss::ImageView image{img.data(), h, w, 3};
         const sss::ImageView features{feat.data(), fh, fw, fc};
-        const sss::SoftSegments seg = sss::segment(image, features, params);
+        sss::Overrides overrides;
+        std::vector<double> map;
+        for (int i = 4; i < argc; ++i)
+            if (std::strncmp(argv[i], "saliency=", 9) == 0) {
+                int mh = 0, mw = 0, mc = 0;
+                map = read_npy(argv[i] + 9, mh, mw, mc);
+                overrides.saliency = sss::ImageView{map.data(), mh, mw, mc};
+            }
+        const sss::SoftSegments seg = sss::segment(image, features, params, overrides);
         write_npy(argv[3], seg.alphas, seg.height, seg.width, seg.num_layers);
         std::cout << "layers " << seg.height << " x " << seg.width << " x " << seg.num_layers
                   << "\nworking " << seg.working_height << " x " << seg.working_width << "\n";

@@ -264,6 +264,12 @@ def as_threads(num_threads: int | None) -> int:
     return as_int(num_threads, "num_threads", minimum=1, maximum=max_threads())
 
 
+def check_unit_map(m: np.ndarray, name: str) -> None:
+    """Raise ValueError unless the map `m` holds only finite values in [0, 1]."""
+    if not np.all(np.isfinite(m)) or m.min() < 0 or m.max() > 1:
+        raise ValueError(f"{name} must hold finite values in [0, 1]")
+
+
 def check_finite_result(array: np.ndarray, what: str) -> np.ndarray:
     """Raise FloatingPointError if a stage's result holds NaN or infinity."""
     bad = ~np.isfinite(array)

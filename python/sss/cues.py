@@ -161,7 +161,7 @@ def cue_confidence(cue_map: np.ndarray, *, certain: float = 0.1,
 
 def append_cues(features: np.ndarray, image: np.ndarray, cues=CUES, *,
                 weight: float = 3.0, channels: int = 4,
-                num_threads: int | None = None) -> np.ndarray:
+                num_threads: int | None = None, maps: dict | None = None) -> np.ndarray:
     """Append cue maps to raw features as extra channels (before preprocessing).
 
     Each cue map ``m`` in [0, 1] becomes `channels` identical channels
@@ -191,6 +191,10 @@ def append_cues(features: np.ndarray, image: np.ndarray, cues=CUES, *,
         Copies of each cue map (4).
     num_threads : int, optional
         Threads for the cue networks.
+    maps : dict, optional
+        Cue maps already computed for `image` (name -> (H, W) map), used
+        instead of running their network again; the maps computed here are
+        added to it.
 
     Returns
     -------
@@ -211,8 +215,15 @@ def append_cues(features: np.ndarray, image: np.ndarray, cues=CUES, *,
         scale = 1.0
     parts = [np.asarray(feats, dtype=np.float32)]
     for c in cues:
-        if c == "saliency":
+        if maps is not None and c in maps:
+            m = np.asarray(maps[c], dtype=np.float32)
+            if m.shape != img.shape[:2]:
+                raise ValueError(f"maps[{c!r}] of shape {m.shape} does not match the image's "
+                                 f"{img.shape[0]} x {img.shape[1]} pixels")
+        elif c == "saliency":
             m = saliency_map(img, num_threads=num_threads)
+        if maps is not None:
+            maps[c] = m
         c_map = (weight * cue_confidence(m) * scale * (m - 0.5)).astype(np.float32)
         parts.extend([c_map[:, :, None]] * channels)
     return np.concatenate(parts, axis=2)

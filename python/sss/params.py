@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from ._core import (AffinityParams, ColorParams, ConstrainedParams, EigenParams, GroupingParams,
                     InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
-                    SemanticParams, SlicParams, SplittingParams, UpsampleParams)
+                    SemanticParams, SlicParams, SplittingParams, SubjectMattingParams,
+                    UpsampleParams)
 
 __all__ = ["Params", "AffinityParams", "SlicParams", "MattingParams", "SemanticParams",
            "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
            "ConstrainedParams", "GroupingParams", "RelaxedParams", "MultilevelParams",
-           "UpsampleParams"]
+           "UpsampleParams", "SubjectMattingParams"]

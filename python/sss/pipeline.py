@@ -77,6 +77,10 @@ class SoftSegments:
         "multilevel" or "reference".
     working_shape : tuple (h, w)
         Size at which stages 2-10 ran: (H, W) for the reference method.
+    matted_subject : tuple of int
+        The layers of the salient subject whose boundary stage 11 (subject
+        matting, :mod:`sss.subject_matting`) matted; empty when the stage did
+        not run or found no clear subject (not stored by ``save``).
     icc_profile : bytes or None
         The photo's RGB ICC colour profile, written into the files by
         ``save`` (None from :func:`segment`, which takes arrays; set it, e.g.
@@ -104,6 +108,7 @@ class SoftSegments:
     image: np.ndarray | None = field(default=None, repr=False)
     method: str = "reference"
     working_shape: tuple = ()
+    matted_subject: tuple = ()
     icc_profile: bytes | None = field(default=None, repr=False)
     exif: bytes | None = field(default=None, repr=False)
 
@@ -244,7 +249,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             method: str = "multilevel", max_side: int | None = None,
             num_threads: int | None = None, channel_axis: int | None = -1, model=None,
             cues=None, params: Params | None = None, affinity=None, eigen=None, initial=None,
-            constrained=None, grouping=None, relaxed=None, levels=None,
+            constrained=None, grouping=None, relaxed=None, levels=None, subject=None,
             superpixels: np.ndarray | None = None, laplacian=None,
             eigensolver: Callable | None = None) -> SoftSegments:
     """Semantic soft segmentation of an image into `num_layers` soft layers.
@@ -320,12 +325,17 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         `features` are used as given (:func:`sss.append_cues` adds cues to
         them). The multilevel method also ends with a clean-up of near-0 and
         near-1 alpha, ``levels.alpha_cutoff`` (0.01; see
-        :func:`sss.multilevel.clean_alphas`).
+        :func:`sss.multilevel.clean_alphas`), and, when the saliency cue
+        is on, with subject matting (stage 11,
+        :func:`sss.subject_matting.matte_subject`): the boundary of the
+        salient subject's layers matted at up to 640 x 480 pixels where the
+        layers and the map disagree; ``subject=dict(enabled=False)`` turns
+        it off alone.
     params : sss.Params, optional
         Every stage's parameters at once, used as given (`method`,
         `num_layers`, `seed` and `num_threads` of this call still apply).
         Default: ``sss.Params.reference()`` or ``sss.Params.multilevel()``.
-    affinity, eigen, initial, constrained, grouping, relaxed, levels : optional
+    affinity, eigen, initial, constrained, grouping, relaxed, levels, subject : optional
         One stage's parameters: an :class:`sss.AffinityParams` (stages 2-6:
         superpixels, matting, semantic and colour affinities, Laplacian),
         :class:`sss.EigenParams` (stage 7), :class:`sss.InitialParams`
@@ -333,8 +343,9 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         (stage 8), :class:`sss.GroupingParams` (stage 9: k-means runs
         ``replicates``, and ``min_mass``, the fraction of the alpha below
         which a layer joins the nearest group instead of taking part),
-        :class:`sss.RelaxedParams` (stage 10) or
-        :class:`sss.MultilevelParams` (working level and upsampling), used as
+        :class:`sss.RelaxedParams` (stage 10),
+        :class:`sss.MultilevelParams` (working level and upsampling) or
+        :class:`sss.SubjectMattingParams` (stage 11, below), used as
         given; or a dict of some of its fields, which change the method's
         defaults only there, e.g. ``eigen=dict(tol=1e-8)``. Print one (e.g.
         ``sss.Params.multilevel().eigen``) to see its fields and defaults;
@@ -374,7 +385,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     p = _segment_params(method, params, num_layers, seed, num_threads,
                         dict(affinity=affinity, eigen=eigen, initial=initial,
                              constrained=constrained, grouping=grouping, relaxed=relaxed,
-                             levels=levels))
+                             levels=levels, subject=subject))
     cues = _DEFAULT_CUES[method] if cues is None else check_cues(cues)
     if max_side is not None:
         as_int(max_side, "max_side", minimum=3)
@@ -385,6 +396,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         img, features = _limit_side(img, features, max_side)
     h, w = img.shape[:2]
     prog = Progress(progress)
+    maps = {}  # cue maps of the feature stage; the saliency map also drives stage 11
 
     if method == "multilevel":
         if superpixels is not None or (laplacian is not None and not callable(laplacian)):
@@ -393,7 +405,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         wh, ww = working_shape((h, w), p.levels.working_pixels)
         with prog.stage("features"):
             work, feat = _working_inputs(img, features, (wh, ww), p.levels.feature_pixels,
-                                         num_threads, model, cues)
+                                         num_threads, model, cues, maps)
     else:
         wh, ww = h, w
         work = img
@@ -420,7 +432,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                np.ascontiguousarray(L.indptr, dtype=np.int32))
     res = prog.run(lambda on_stage: _core.segment(
         img, work, feat, p, superpixels=labels, laplacian=lap,
-        eigensolver=_checked_eigensolver(eigensolver), on_stage=on_stage))
+        eigensolver=_checked_eigensolver(eigensolver), on_stage=on_stage,
+        saliency=_saliency_input(maps, method)))
     flag, relres, _, run = res["last_cg"]
     if flag != 0 and relres > p.relaxed.tol:
         why = {1: "reached its iteration limit", 3: "stagnated", 4: "broke down"}.get(
@@ -447,11 +460,16 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
                         eigenvalues=np.asarray(res["eigenvalues"]),
                         superpixels=res["superpixels"], features=feat,
                         timings=dict(prog.timings), peak_memory=dict(prog.peak_memory),
-                        image=img, method=method, working_shape=tuple(res["working_shape"]))
+                        image=img, method=method, working_shape=tuple(res["working_shape"]),
+                        matted_subject=tuple(int(k) for k in res["matted_subject"]))
 
 
-#: segment's per-stage keyword -> the Params field it sets
-_STAGES = ("affinity", "eigen", "initial", "constrained", "relaxed", "levels")
+def _saliency_input(maps, method):
+    """The saliency cue's map as stage 11's input ((h, w, 1) float64), or None."""
+    m = maps.get("saliency")
+    if m is None or method != "multilevel":
+        return None
+    return np.ascontiguousarray(np.clip(m, 0, 1), dtype=np.float64)[:, :, None]
 
 
 def default_params(method: str = "multilevel") -> Params:
@@ -582,8 +600,9 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
         # measured peaks: ~70 bytes a pixel (the float64 photo and its copies, float32
         # resizing buffers) + 4 per layer (the float32 output) + ~300 MB (network,
         # working level) + ~400 MB per cue network (the saliency network's activations at
-        # 320 x 320 and onnxruntime's arena for them)
-        need = n * (72 + 4 * k) + 3e8 + 4e8 * cue_networks + extra
+        # 320 x 320 and onnxruntime's arena for them); the saliency cue also drives
+        # stage 11: ~4 bytes a pixel (its matte) + ~150 MB (the matting level's system)
+        need = n * (72 + 4 * k + 4 * cue_networks) + 3e8 + 5.5e8 * cue_networks + extra
     else:
         # Laplacian (~38 nonzeros a row), the eigensolver's factor (~180 a row at
         # 640 x 480, growing with the pixel count) and its basis of 300 vectors
@@ -602,8 +621,9 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
 
 
 def _working_inputs(img, features, work_shape, feature_pixels, num_threads, model=None,
-                    cues=()):
-    """The photo and its 3-D features at the working resolution."""
+                    cues=(), maps=None):
+    """The photo and its 3-D features at the working resolution; the cue maps
+    computed on the way (at the feature network's size) are put in `maps`."""
     h, w = img.shape[:2]
     wh, ww = work_shape
     if features is None:
@@ -613,7 +633,7 @@ def _working_inputs(img, features, work_shape, feature_pixels, num_threads, mode
         work = src if (wh, ww) == src.shape[:2] else resize(src, wh, ww, method="bicubic")
         raw = compute_features(src, **_network_kwargs(num_threads, model))
         if cues:
-            raw = append_cues(raw, src, cues, num_threads=num_threads)
+            raw = append_cues(raw, src, cues, num_threads=num_threads, maps=maps)
         if raw.shape[:2] != (wh, ww):
             raw = resize(raw, wh, ww, method="bilinear").astype(np.float32)
         return work, preprocess_features(raw, np.clip(work, 0, 1))

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float, as_image
+from ._validation import as_float, as_image, check_unit_map
 from .colors import normalize_alphas
 from .cues import cue_confidence, saliency_map
 
@@ -82,8 +82,7 @@ def layer_saliency(alphas: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     if m.shape != a.shape[:2]:
         raise ValueError(f"saliency of shape {m.shape} does not match the alphas' "
                          f"{a.shape[0]} x {a.shape[1]} pixels")
-    if not np.all(np.isfinite(m)) or m.min() < 0 or m.max() > 1:
-        raise ValueError("saliency must hold finite values in [0, 1]")
+    check_unit_map(m, "saliency")
     mass = a.sum(axis=(0, 1))
     weighted = np.tensordot(m, a, axes=([0, 1], [0, 1]))
     return np.where(mass > 0, weighted / np.maximum(mass, 1e-300), 0.0)

@@ -18,6 +18,7 @@
 #include "sss/matting.hpp"
 #include "sss/multilevel.hpp"
 #include "sss/relaxed.hpp"
+#include "sss/subject_matting.hpp"
 #include "sss/superpixels.hpp"
 
 namespace sss {
@@ -58,6 +59,8 @@ struct Params {
     /// below 0.5% of the alpha left out of them (no near-empty layer becomes a group)
     GroupingParams grouping{10, 0.005};
     MultilevelParams levels;       ///< the multilevel method's working level and upsampling
+    /// stage 11 (multilevel, when a salient-object map is given; reference: disabled)
+    SubjectMattingParams subject;
 
     Params();                      ///< the multilevel method's defaults
     static Params reference();     ///< 100 eigenvectors (tol 1e-10), 40 iterations, auto stride,
@@ -75,12 +78,15 @@ int auto_sample_stride(int height, int width, long long min_samples = kAutoMinSa
 enum class StageEvent { Begin, End };
 /// Called at the start and end of each stage ("affinities", "eigenvectors",
 /// "constrained sparsification", "grouping", "relaxed sparsification",
-/// "upsampling"); `fractions` tells whether the stage reports its progress
+/// "upsampling", "subject matting"); `fractions` tells whether the stage reports its progress
 /// through report_progress(). It may throw (e.g. Cancelled) to stop the run.
 using StageHook = std::function<void(const char* stage, StageEvent event, bool fractions)>;
 
-/// Optional replacements of stages, at the working level.
+/// Optional inputs, and replacements of stages at the working level.
 struct Overrides {
+    /// A salient-object map of the photo (any size, 1 channel, values in [0, 1];
+    /// e.g. the saliency cue's) for stage 11, subject matting; none: data null.
+    ImageView saliency;
     const int* superpixels = nullptr;   ///< h x w labels 0..K-1 instead of SLIC
     const SparseRef* laplacian = nullptr;  ///< a ready (h w) x (h w) Laplacian instead of stages 2-6
     /// (L, k) -> eigenpairs, instead of smallest_eigenvectors
@@ -100,6 +106,7 @@ struct SoftSegments {
     Eigen::VectorXd eigenvalues;    ///< of the Laplacian used, ascending
     std::vector<int> superpixels;   ///< h x w labels (empty when a ready Laplacian was given)
     CgResult last_cg;               ///< the last CG solve of relaxed sparsification
+    std::vector<int> matted_subject;  ///< stage 11: the subject's layers (empty: not applied)
 };
 
 /// Semantic soft segmentation of `image` (H x W x 3, values in [0, 1]) with
@@ -121,7 +128,10 @@ struct SoftSegments {
 /// (sss.io.resize's arithmetic); stages 2-10 run there and the layers are
 /// carried to the photo's size by guided_upsample (or, when the photo is
 /// the working level, clipped to [0, 1] and renormalised). `features` may be
-/// given at the photo's size or at the working size.
+/// given at the photo's size or at the working size. With a salient-object
+/// map (overrides.saliency) and params.subject.enabled, the multilevel method
+/// ends with matte_subject (stage 11), its layers at the matting level
+/// carried there from the working level by guided_upsample.
 ///
 /// Deterministic for a seed, independent of the thread count, and equal to
 /// the stage-by-stage Python functions for the same seed.

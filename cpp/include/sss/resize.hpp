@@ -20,6 +20,11 @@ enum class ResizeFilter { Bilinear, Bicubic };
 std::vector<double> resize_image(const ImageView& image, int out_height, int out_width,
                                  ResizeFilter filter, int num_threads = 0);
 
+/// resize_image with every value clipped to [0, 1]: a photo or map in [0, 1]
+/// resized without the filters' overshoot.
+std::vector<double> resize_image_clipped(const ImageView& image, int out_height, int out_width,
+                                         ResizeFilter filter, int num_threads = 0);
+
 /// resize_image one output row at a time (resize_image is made of it), for
 /// callers that use each row at once instead of holding the whole result: the
 /// horizontal pass is made on construction (all channels, interleaved, over the

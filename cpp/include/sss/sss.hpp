@@ -20,4 +20,5 @@
 #include "sss/gradient.hpp"
 #include "sss/grouping.hpp"
 #include "sss/resize.hpp"
+#include "sss/subject_matting.hpp"
 #include "sss/pipeline.hpp"
