@@ -203,15 +203,22 @@ def test_default_cues_cut_out_the_object():
     """GT04 (dolls with green hair in front of foliage) and GT17 (soft toys in
     front of sky and trees) at half size (about 400 x 280): without the cue and
     the clean-up, the objects share layers with the background; with the
-    defaults one union of layers is much closer to the true alpha. Measured
-    here: mean SAD/1000 3.4 (default) against 10.2 (cues=(), levels=dict(alpha_cutoff=0));
-    bench/README.md has the matting_dev table."""
+    defaults one union of layers is much closer to the true alpha. Without the
+    cue the outcome depends on the seed (GT17: 4.1 or 9.5, and which one a seed
+    gives can change with the CPU's BLAS kernels), so the cue-less runs take the
+    median over seeds 0-2; with the cue the seeds agree (GT04 3.9-4.0, GT17
+    1.9-2.1). Measured here: mean SAD/1000 2.9 (default, seed 0) against 7.2
+    (cues=(), levels=dict(alpha_cutoff=0), median of 3 seeds); bench/README.md
+    has the matting_dev table."""
     on, off = [], []
     for name in ("GT04", "GT17"):
         img, gt = _matting_dev(name, 0.5)
         on.append(_best_union_sad(sss.segment(img, progress=False).alphas, gt) / 1000)
-        off.append(_best_union_sad(sss.segment(img, cues=(), levels=dict(alpha_cutoff=0.0),
-                                               progress=False).alphas, gt) / 1000)
+        off.append(np.median([
+            _best_union_sad(sss.segment(img, cues=(), levels=dict(alpha_cutoff=0.0), seed=s,
+                                        progress=False).alphas, gt) / 1000
+            for s in range(3)]))
+    assert np.mean(on) < 3.5, (on, off)
     assert np.mean(on) < 0.6 * np.mean(off), (on, off)
 
 

@@ -95,6 +95,9 @@ if _reason:
 
 
 def _run(cmd, *, log: Path | None = None, timeout=1800, env=None, check=True):
+    # the fresh environments must import their own sss, not a developer's
+    # checkout on PYTHONPATH (PYTHONPATH=python pytest, README's dev loop)
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
     r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
                        env=env)
     if log is not None:

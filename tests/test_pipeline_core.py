@@ -105,19 +105,49 @@ def stored():
     return np.load(cases.DATA)
 
 
+#: largest difference from the stored arrays where this machine's BLAS runs other
+#: kernels than the machine that stored them (an Intel Xeon, OpenBLAS's SkylakeX
+#: kernels): dgemm and dsyrk sum in another order, the eigenvalues differ by ~1e-17
+#: and the alphas by float32 rounding, except in multilevel_large, whose 8 unconverged
+#: sparsification iterations carry the rounding to 0.017 (measured on an AMD EPYC with
+#: OpenBLAS's Haswell kernels; the same machine with OPENBLAS_CORETYPE=SkylakeX gives
+#: the stored arrays bitwise)
+OTHER_KERNELS_ATOL = {"reference": 1e-6, "reference_options": 1e-6,
+                      "multilevel_upsampled": 1e-6, "multilevel_large": 0.05}
+
+
+def _same_as_stored(name, f, got, stored, exact):
+    ref = stored[f"{name}/{f}"]
+    got = np.asarray(got)
+    assert got.shape == ref.shape and got.dtype == ref.dtype, f
+    if exact:
+        assert np.array_equal(got, ref), f
+    elif f == "eigenvalues":
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max(), err_msg=f)
+    else:
+        np.testing.assert_allclose(got, ref, rtol=0, atol=OTHER_KERNELS_ATOL[name], err_msg=f)
+
+
+def _blas_as_stored(stored, name, res):
+    """Whether this machine's BLAS gave the stored run's eigenvalues bitwise
+    (the eigensolver's block products are the first BLAS results): then every
+    later array must be bitwise equal too."""
+    return np.array_equal(np.asarray(res.eigenvalues), stored[f"{name}/eigenvalues"])
+
+
 @pytest.mark.parametrize("name", list(cases.CASES))
 def test_core_pipeline_equals_the_python_orchestration(stored, name):
     """sss.segment (the core's pipeline) gives the layers that the pipeline
     orchestrated stage by stage in Python gave for the same inputs and seed
-    (tests/_pipeline_cases.py; stored in tests/data/pipeline_cases.npz)."""
+    (tests/_pipeline_cases.py; stored in tests/data/pipeline_cases.npz):
+    bitwise where the BLAS runs the storing machine's kernels, else within
+    the rounding that other kernels bring (OTHER_KERNELS_ATOL)."""
     img, feat, kw = cases.inputs(name)
     res = sss.segment(img, feat, progress=False, **kw)
     np.testing.assert_array_equal(res.group_ids, stored[f"{name}/group_ids"])
+    exact = _blas_as_stored(stored, name, res)
     for f in ("eigenvalues", "initial_alphas", "grouped_alphas", "alphas"):
-        ref = stored[f"{name}/{f}"]
-        got = np.asarray(getattr(res, f))
-        assert got.shape == ref.shape and got.dtype == ref.dtype, f
-        assert np.array_equal(got, ref), f
+        _same_as_stored(name, f, getattr(res, f), stored, exact)
 
 
 def _grouping_inertia(layers, feat, ids):
@@ -142,7 +172,7 @@ def test_multilevel_grouping_keeps_the_best_of_its_kmeans_runs(stored):
     assert kw.pop("grouping") == dict(replicates=1, min_mass=0.0)
     res = sss.segment(img, feat, progress=False, grouping=dict(min_mass=0.0), **kw)
     init = np.asarray(res.initial_alphas)
-    assert np.array_equal(init, stored[f"{name}/initial_alphas"])
+    _same_as_stored(name, "initial_alphas", init, stored, _blas_as_stored(stored, name, res))
     init = init.reshape(-1, init.shape[-1])
     ids = np.asarray(res.group_ids)
     grouped = np.asarray(res.grouped_alphas)

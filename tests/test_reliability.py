@@ -336,25 +336,30 @@ def _threads_now() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
+#: stage -> (inputs, call): the inputs are made before the timer starts (numpy's
+#: allocation and filling of a large array cannot be interrupted: np.full of the
+#: 288 MB guide below once took 0.8 s on a fresh machine's first touch of the memory)
 LONG_CALLS = {
-    "colors": lambda s: sss.estimate_layer_colors(  # ~3 s on 2 cores
-        _photo(384), np.random.default_rng(0).random((384, 384, 6)), tol=1e-13,
-        max_iter=10**9),
+    "colors": (lambda s: (_photo(384), np.random.default_rng(0).random((384, 384, 6))),
+               lambda photo, lay: sss.estimate_layer_colors(  # ~3 s on 2 cores
+                   photo, lay, tol=1e-13, max_iter=10**9)),
     # ~1.1 s on 2 cores (at 1024 px it took 0.3 s on a quiet machine: it could
     # end before the interrupt arrived at 0.4 s)
-    "features": lambda s: sss.compute_features(_photo(1536)),
-    "relaxed": lambda s: sss.relaxed_sparsify(s["lay"], s["L"], max_iter=10**8),
-    "constrained": lambda s: sss.constrained_sparsify(
+    "features": (lambda s: (_photo(1536),), sss.compute_features),
+    "relaxed": (lambda s: (s,), lambda s: sss.relaxed_sparsify(s["lay"], s["L"], max_iter=10**8)),
+    "constrained": (lambda s: (s,), lambda s: sss.constrained_sparsify(
         s["vectors"], s["values"], s["L"], (24, 24), features=s["feat"], num_layers=6,
-        max_iter=10**8, prune_every=0),
+        max_iter=10**8, prune_every=0)),
     # ~0.45 s on 2 cores, interrupted at 0.2 s (INTERRUPT_AFTER); more layers would
     # make it longer but also its output's allocation, which is not interruptible
-    "upsampling": lambda s: sss.multilevel.guided_upsample(
-        np.random.default_rng(0).random((60, 80, 8)), np.random.default_rng(1).random((60, 80, 3)),
-        np.full((3000, 4000, 3), 0.5)),
-    "eigensolver": lambda s: sss.smallest_eigenvectors(
-        sp.diags([np.arange(1.0, 3001.0)], [0], format="csr") + 1e-3 * sp.eye(3000, k=1)
-        + 1e-3 * sp.eye(3000, k=-1), 200, tol=1e-300, max_restarts=10**8, method="lanczos"),
+    "upsampling": (lambda s: (np.random.default_rng(0).random((60, 80, 8)),
+                              np.random.default_rng(1).random((60, 80, 3)),
+                              np.full((3000, 4000, 3), 0.5)),
+                   sss.multilevel.guided_upsample),
+    "eigensolver": (lambda s: (sp.diags([np.arange(1.0, 3001.0)], [0], format="csr")
+                               + 1e-3 * sp.eye(3000, k=1) + 1e-3 * sp.eye(3000, k=-1),),
+                    lambda A: sss.smallest_eigenvectors(A, 200, tol=1e-300, max_restarts=10**8,
+                                                        method="lanczos")),
 }
 
 
@@ -374,6 +379,8 @@ def test_ctrl_c_stops_a_long_stage_quickly(small, stage):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     main = threading.get_ident()
     threads_after = []
+    make_inputs, call = LONG_CALLS[stage]
+    inputs = make_inputs(small)
     for _ in range(2):
         sent = []
 
@@ -385,7 +392,7 @@ def test_ctrl_c_stops_a_long_stage_quickly(small, stage):
         timer.start()
         try:
             with pytest.raises(KeyboardInterrupt):
-                LONG_CALLS[stage](small)
+                call(*inputs)
             stopped = time.monotonic()
         finally:
             timer.cancel()
