@@ -135,7 +135,7 @@ def test_closed_form_matte_with_no_unknown_pixel_returns_the_trimap():
 # ---------------------------------------------------------------- 2 subject_trimap
 def _numpy_trimap(subject, m, map_certain, layers_certain, erosion):
     fg = (m > map_certain) & (subject > layers_certain)
-    bg = (m < 1 - map_certain) & (subject < 1 - layers_certain)
+    bg = (m < 1 - map_certain) & (subject < layers_certain)
     if erosion > 0:  # scipy's iterations=0 would mean "until nothing changes"
         fg = ndi.binary_erosion(fg, iterations=erosion, border_value=1)
         bg = ndi.binary_erosion(bg, iterations=erosion, border_value=1)
@@ -412,6 +412,25 @@ def test_segment_with_the_stage_is_bitwise_identical_for_1_and_2_threads(cat_run
     no stage 11); here the default run, which includes it."""
     assert "subject matting" in cat_runs["on2"].timings
     assert np.array_equal(cat_runs["on1"].alphas, cat_runs["on2"].alphas)
+
+
+def test_cli_no_subject_matting_flag(cat_runs, tmp_path):
+    """`sss segment --no-subject-matting` gives the layers of
+    segment(subject=dict(enabled=False)); without it, the default's."""
+    import subprocess
+    import sys
+
+    photo = tmp_path / "cat.png"
+    Image.fromarray(cat_runs["img"]).save(photo)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "sss", "segment", str(photo), "-o",
+                                     str(tmp_path / "out"), "-q", "--format", "npz", *a],
+                                    capture_output=True, text=True)
+    for flags, key in ((("--no-subject-matting",), "off"), ((), "on1")):
+        r = run(*flags)
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_allclose(sss.load(tmp_path / "out").alphas, cat_runs[key].alphas,
+                                   atol=1e-6)
+    assert np.abs(cat_runs["on1"].alphas - cat_runs["off"].alphas).max() > 0.1
 
 
 # ---------------------------------------------------------------- 6 quality

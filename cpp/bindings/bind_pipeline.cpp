@@ -258,7 +258,8 @@ void bind_params(py::module_& m) {
         .field("map_certain", &SubjectMattingParams::map_certain,
                "the map is trusted above this and below 1 - this (0.9)")
         .field("layers_certain", &SubjectMattingParams::layers_certain,
-               "the subject's layers are trusted above this and below 1 - this (0.95)")
+               "known subject needs the subject's layers above this, known "
+               "background (the map below 1 - map_certain) below it (0.95)")
         .field("erosion", &SubjectMattingParams::erosion,
                "pixels at the matting level the trusted regions are shrunk by (3)")
         .field("eps", &SubjectMattingParams::eps, "the matting affinity's regulariser (1e-5)")

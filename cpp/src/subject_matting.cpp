@@ -98,7 +98,9 @@ std::vector<double> subject_trimap(const double* subject, const double* map, int
     const double mc = params.map_certain, lc = params.layers_certain;
     for (std::size_t p = 0; p < n; ++p) {
         fg[p] = map[p] > mc && subject[p] > lc;
-        bg[p] = map[p] < 1.0 - mc && subject[p] < 1.0 - lc;
+        // the map alone is trusted to rule pixels out, unless the layers are
+        // certain they are the subject's (docs/cues.md)
+        bg[p] = map[p] < 1.0 - mc && subject[p] < lc;
     }
     for (int i = 0; i < params.erosion; ++i) {
         erode(fg, height, width);

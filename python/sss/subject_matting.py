@@ -20,7 +20,8 @@ lets closed-form matting of the photo decide where they disagree:
    is done when no layer, or every layer, is the subject's.
 3. A trimap (:func:`subject_trimap`): subject where the map is above
    ``map_certain`` *and* the subject's layers above ``layers_certain``;
-   background where both are below their complements; each region shrunk by
+   background where the map is below ``1 - map_certain`` and the layers are
+   not certain of the subject (below ``layers_certain``); each region shrunk by
    ``erosion`` pixels; unknown elsewhere. Nothing is done when the known
    subject holds less than ``min_known_subject`` of the subject's alpha (a
    thin object the erosion removes would be matted away).

@@ -27,7 +27,9 @@ struct SubjectMattingParams {
     /// the subject's layers' alpha (the matte would remove most of the subject)
     double min_known_subject = 0.1;
     double map_certain = 0.9;        ///< the map is trusted above this (subject) and below 1 - this
-    double layers_certain = 0.95;    ///< the subject's layers are trusted above this and below 1 - this
+    /// known subject needs the subject's layers above this; known background
+    /// (where the map is below 1 - map_certain) needs them below it
+    double layers_certain = 0.95;
     int erosion = 3;                 ///< pixels (at the matting level) the known regions are shrunk by
     double eps = 1e-5;               ///< the matting affinity's regulariser (as MattingParams::eps)
     double prior = 1e-5;             ///< weight pulling unknown pixels to the layers' value (> 0)
@@ -46,7 +48,7 @@ std::vector<int> subject_layer_indices(const ImageView& layers, const ImageView&
                                        double threshold);
 
 /// Trimap of the subject: 1 where map > map_certain and subject > layers_certain,
-/// 0 where map < 1 - map_certain and subject < 1 - layers_certain, each region
+/// 0 where map < 1 - map_certain and subject < layers_certain, each region
 /// shrunk by `erosion` 4-neighbour erosions (the border counts as inside); 0.5
 /// (unknown) elsewhere. `subject` and `map` hold height x width values.
 std::vector<double> subject_trimap(const double* subject, const double* map, int height,
