@@ -33,7 +33,7 @@ lets closed-form matting of the photo decide where they disagree:
    layers to its complement, each group in its own proportions.
 
 Measured on matting_dev (docs/cues.md): mean SAD of the best union of layers
-3.40 -> 2.9 at half size and 18.4 -> 15.8 at full size; on the bench photos
+3.40 -> 2.78 at half size and 18.4 -> 15.2 at full size; on the bench photos
 (several objects, no single subject) the layers stay within the reference's
 seed-to-seed variability.
 """
