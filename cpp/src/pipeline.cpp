@@ -281,22 +281,30 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
         guide_low.assign(working_image.data, working_image.data + n * 3);
         for (double& v : guide_low) v = std::min(std::max(v, 0.0), 1.0);
     }
+    auto clean = [&](std::vector<float>& a) {
+        if (params.levels.alpha_cutoff > 0.0)
+            clean_alphas(a.data(), static_cast<std::ptrdiff_t>(a.size()) / k, k,
+                         params.levels.alpha_cutoff);
+    };
+    // the working-level layers carried to `guide`'s size as the final layers are
+    auto carry_layers = [&](const ImageView& guide) {
+        std::vector<float> a = guided_upsample(ImageView{alphas.data(), h, w, k},
+                                               ImageView{guide_low.data(), h, w, 3}, guide,
+                                               params.levels.upsample);
+        clean(a);
+        return a;
+    };
     if (reference) {
         out.alphas.assign(alphas.begin(), alphas.end());
+        clean(out.alphas);
     } else if (upsampled) {
         Stage st(hook, "upsampling", false);
-        const ImageView lay{alphas.data(), h, w, k};
-        const ImageView low{guide_low.data(), h, w, 3};
-        GuidedUpsampleParams up = params.levels.upsample;
-        out.alphas = guided_upsample(lay, low, image, up);
+        out.alphas = carry_layers(image);
         st.done();
     } else {
         out.alphas = clip_to_simplex(alphas.data(), n, k);
+        clean(out.alphas);
     }
-    if (params.levels.alpha_cutoff > 0.0)
-        clean_alphas(out.alphas.data(),
-                     static_cast<std::ptrdiff_t>(out.alphas.size()) / k, k,
-                     params.levels.alpha_cutoff);
 
     // stage 11
     if (!reference && params.subject.enabled && overrides.saliency.data != nullptr) {
@@ -313,13 +321,7 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
             const std::vector<double> img_m =
                 resize_image_clipped(image, mh, mw, ResizeFilter::Bicubic, sp.num_threads);
             const ImageView img_view{img_m.data(), mh, mw, 3};
-            GuidedUpsampleParams up = params.levels.upsample;
-            std::vector<float> lay_f = guided_upsample(ImageView{alphas.data(), h, w, k},
-                                                       ImageView{guide_low.data(), h, w, 3},
-                                                       img_view, up);
-            if (params.levels.alpha_cutoff > 0.0)
-                clean_alphas(lay_f.data(), static_cast<std::ptrdiff_t>(mh) * mw, k,
-                             params.levels.alpha_cutoff);
+            std::vector<float> lay_f = carry_layers(img_view);
             const std::vector<double> lay_m(lay_f.begin(), lay_f.end());
             std::vector<float>().swap(lay_f);
             const ImageView lay_view{lay_m.data(), mh, mw, k};
