@@ -436,10 +436,12 @@ def test_cli_no_subject_matting_flag(cat_runs, tmp_path):
 # ---------------------------------------------------------------- 6 quality
 def test_subject_matting_improves_layers_on_matting_dev(monkeypatch):
     """GT14 and GT17 at half size, seed 0: the best union of layers is closer
-    to the true alpha with the stage than without. Measured SAD / 1000:
-    GT14 0.978 -> 0.825 (-16 %), GT17 2.898 -> 1.939 (-33 %), sum 3.88 -> 2.76
-    (-29 %). Required, with room: GT14 at least 8 % lower, GT17 at least 20 %
-    lower, the sum at least 20 % lower. Skipped without ../shared."""
+    to the true alpha with the stage than without, and closer with its colour
+    sampling than without it. Measured SAD / 1000 (without the stage / without
+    sampling / default): GT14 1.087 / 0.778 / 0.534, GT17 2.892 / 1.924 / 1.371;
+    sums 3.98 / 2.70 / 1.91. Required, with room: against no stage, GT14 and
+    GT17 at least 25 % lower and the sum at least 30 % lower; against no
+    sampling, the sum at least 15 % lower. Skipped without ../shared."""
     shared_path("data", "matting_dev")
     monkeypatch.syspath_prepend(str(shared_path("tools")))
     import matting_dev_eval as E
@@ -449,13 +451,16 @@ def test_subject_matting_improves_layers_on_matting_dev(monkeypatch):
         img = E.load(name, 0.5, "input", "RGB")
         gt = E.load(name, 0.5, "gt", "L")
         on = sss.segment(img, seed=0, progress=False)
+        unsampled = sss.segment(img, seed=0, progress=False, subject=dict(sampling_weight=0.0))
         off = sss.segment(img, seed=0, progress=False, subject=dict(enabled=False))
         assert "subject matting" in on.timings
         sads[name] = tuple(E.best_union(np.asarray(r.alphas, np.float64), gt)[0] / 1000
-                           for r in (on, off))
-    assert sads["GT14"][0] < 0.92 * sads["GT14"][1], sads
-    assert sads["GT17"][0] < 0.80 * sads["GT17"][1], sads
-    assert sum(v[0] for v in sads.values()) < 0.80 * sum(v[1] for v in sads.values()), sads
+                           for r in (on, unsampled, off))
+    assert sads["GT14"][0] < 0.75 * sads["GT14"][2], sads
+    assert sads["GT17"][0] < 0.75 * sads["GT17"][2], sads
+    total = [sum(v[i] for v in sads.values()) for i in range(3)]
+    assert total[0] < 0.70 * total[2], sads
+    assert total[0] < 0.85 * total[1], sads
 
 
 # ---------------------------------------------------------------- the map's refinement and the guard

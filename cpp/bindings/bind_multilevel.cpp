@@ -5,6 +5,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "sss/alpha_sampling.hpp"
 #include "sss/multilevel.hpp"
 #include "sss/subject_matting.hpp"
 
@@ -126,20 +127,52 @@ void bind_multilevel(py::module_& m) {
     m.def(
         "closed_form_matte",
         [](const py::array& image, const py::array& trimap, const py::array& prior_alpha,
-           const SubjectMattingParams& params) {
+           const SubjectMattingParams& params, const py::object& prior_weight) {
             const ImageView iv = image_view(image, "image", 3);
             const ImageView tv = image_view(trimap, "trimap", 1);
             const ImageView pv = image_view(prior_alpha, "prior_alpha", 1);
             if (tv.height != iv.height || tv.width != iv.width || pv.height != iv.height ||
                 pv.width != iv.width)
                 throw py::value_error("image, trimap and prior_alpha differ in size");
+            const double* wp = nullptr;
+            py::array w;
+            if (!prior_weight.is_none()) {
+                w = py::cast<py::array>(prior_weight);
+                const ImageView wv = image_view(w, "prior_weight", 1);
+                if (wv.height != iv.height || wv.width != iv.width)
+                    throw py::value_error("image and prior_weight differ in size");
+                wp = wv.data;
+            }
             const std::vector<double> t(tv.data, tv.data + tv.num_pixels());
             std::vector<double> a = run_interruptible(
-                [&] { return closed_form_matte(iv, t, pv.data, params); });
+                [&] { return closed_form_matte(iv, t, pv.data, params, wp); });
             return vector_to_array(std::move(a), {iv.height, iv.width});
         },
         py::arg("image"), py::arg("trimap"), py::arg("prior_alpha"), py::arg("params"),
-        "sss::closed_form_matte: the (H, W) matte of the trimap's unknown pixels.");
+        py::arg("prior_weight") = py::none(),
+        "sss::closed_form_matte: the (H, W) matte of the trimap's unknown pixels; "
+        "prior_weight: (H, W, 1) float64 or None.");
+    m.def(
+        "sampled_alpha",
+        [](const py::array& image, const py::array& trimap, int neighbours, double sigma,
+           int band, int num_threads) {
+            const ImageView iv = image_view(image, "image", 3);
+            const ImageView tv = image_view(trimap, "trimap", 1);
+            if (tv.height != iv.height || tv.width != iv.width)
+                throw py::value_error("image and trimap differ in size");
+            AlphaSamplingParams params;
+            params.neighbours = neighbours;
+            params.sigma = sigma;
+            params.band = band;
+            params.num_threads = num_threads;
+            const std::vector<double> t(tv.data, tv.data + tv.num_pixels());
+            SampledAlpha r = run_interruptible([&] { return sampled_alpha(iv, t, params); });
+            return py::make_tuple(vector_to_array(std::move(r.alpha), {iv.height, iv.width}),
+                                  vector_to_array(std::move(r.confidence), {iv.height, iv.width}));
+        },
+        py::arg("image"), py::arg("trimap"), py::arg("neighbours"), py::arg("sigma"),
+        py::arg("band"), py::arg("num_threads"),
+        "sss::sampled_alpha of an (H, W, 3) image and (H, W, 1) trimap: (alpha, confidence).");
     m.def(
         "clean_alphas",
         [](const py::array& alphas, double cutoff) {

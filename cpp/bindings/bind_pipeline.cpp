@@ -265,6 +265,16 @@ void bind_params(py::module_& m) {
         .field("eps", &SubjectMattingParams::eps, "the matting affinity's regulariser (1e-5)")
         .field("prior", &SubjectMattingParams::prior,
                "weight pulling unknown pixels to the layers' value (1e-5, > 0)")
+        .field("sampling_weight", &SubjectMattingParams::sampling_weight,
+               "weight of the colour-sampled alpha (sss.alpha_sampling), times its "
+               "confidence, in the pull of unknown pixels (3e-3; 0: the layers' value alone)")
+        .field("sampling_neighbours", &SubjectMattingParams::sampling_neighbours,
+               "foreground and background colour samples tried per unknown pixel (4)")
+        .field("sampling_sigma", &SubjectMattingParams::sampling_sigma,
+               "colour-line residual, relative to |F - B|, at which the sampled alpha's "
+               "confidence is 1/e (0.1)")
+        .field("sampling_band", &SubjectMattingParams::sampling_band,
+               "known pixels within this many steps of the unknown region are colour samples (2)")
         .field("fallback_radius", &SubjectMattingParams::fallback_radius,
                "box radius of the proportions where a group had no alpha (8)")
         .field("num_threads", &SubjectMattingParams::num_threads,

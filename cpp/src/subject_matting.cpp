@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "blas.hpp"
+#include "sss/alpha_sampling.hpp"
 #include "sss/cancel.hpp"
 #include "sss/eigensolver.hpp"
 #include "sss/matting.hpp"
@@ -19,6 +20,15 @@
 namespace sss {
 
 namespace {
+
+AlphaSamplingParams sampling_params(const SubjectMattingParams& p) {
+    AlphaSamplingParams sp;
+    sp.neighbours = p.sampling_neighbours;
+    sp.sigma = p.sampling_sigma;
+    sp.band = p.sampling_band;
+    sp.num_threads = p.num_threads;
+    return sp;
+}
 
 void check_params(const SubjectMattingParams& p) {
     auto in01 = [](double v) { return v >= 0.0 && v <= 1.0; };
@@ -40,6 +50,9 @@ void check_params(const SubjectMattingParams& p) {
             std::to_string(p.map_certain) + " and " + std::to_string(p.layers_certain));
     if (p.erosion < 0 || p.fallback_radius < 0)
         throw std::invalid_argument("subject matting: erosion and fallback_radius must be >= 0");
+    if (!(p.sampling_weight >= 0.0 && std::isfinite(p.sampling_weight)))
+        throw std::invalid_argument("subject matting: sampling_weight must be >= 0 and finite");
+    check_alpha_sampling_params(sampling_params(p));
     if (!(p.eps > 0.0 && std::isfinite(p.eps)) || !(p.prior > 0.0 && std::isfinite(p.prior)))
         throw std::invalid_argument(
             "subject matting: eps and prior must be positive and finite, got " +
@@ -116,12 +129,18 @@ std::vector<double> subject_trimap(const double* subject, const double* map, int
 
 std::vector<double> closed_form_matte(const ImageView& image, const std::vector<double>& trimap,
                                       const double* prior_alpha,
-                                      const SubjectMattingParams& params) {
+                                      const SubjectMattingParams& params,
+                                      const double* prior_weight) {
     check_image(image, "image", 3);
     check_params(params);
     const std::ptrdiff_t n = image.num_pixels();
     if (static_cast<std::ptrdiff_t>(trimap.size()) != n)
         throw std::invalid_argument("closed_form_matte: trimap and image differ in size");
+    if (prior_weight != nullptr)
+        for (std::ptrdiff_t p = 0; p < n; ++p)
+            if (!(prior_weight[p] >= 0.0 && std::isfinite(prior_weight[p])))
+                throw std::invalid_argument(
+                    "closed_form_matte: prior_weight must be finite and >= 0");
     std::vector<int> idx(static_cast<std::size_t>(n), -1);
     int nu = 0;
     for (std::ptrdiff_t p = 0; p < n; ++p)
@@ -143,8 +162,10 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
     for (std::ptrdiff_t p = 0; p < n; ++p) {
         const int i = idx[p];
         if (i < 0) continue;
-        double r = params.prior * std::min(std::max(prior_alpha[p], 0.0), 1.0);
-        double d = 0.0;
+        // the shift below adds `prior` to the diagonal; the extra weight goes in here
+        const double extra = prior_weight != nullptr ? prior_weight[p] : 0.0;
+        double r = (params.prior + extra) * std::min(std::max(prior_alpha[p], 0.0), 1.0);
+        double d = extra;
         for (SparseMatrix::InnerIterator it(W, p); it; ++it) d += it.value();
         trip.emplace_back(i, i, d);
         for (SparseMatrix::InnerIterator it(W, p); it; ++it) {
@@ -296,7 +317,23 @@ SubjectMattingResult matte_subject(float* alphas, int num_layers, const ImageVie
         res.subject.clear();
         return res;
     }
-    const std::vector<double> matte = closed_form_matte(img_m, tri, u.data(), params);
+    // the colours' own estimate where a known foreground and background colour
+    // explain a pixel, pulled towards with weight sampling_weight * confidence
+    std::vector<double> prior_alpha, prior_weight;
+    if (params.sampling_weight > 0.0) {
+        const SampledAlpha s = sampled_alpha(img_m, tri, sampling_params(params));
+        prior_alpha.resize(nm);
+        prior_weight.resize(nm);
+        for (std::size_t p = 0; p < nm; ++p) {
+            const double ws = params.sampling_weight * s.confidence[p];
+            prior_weight[p] = tri[p] == 0.5 ? ws : 0.0;
+            prior_alpha[p] = (params.prior * u[p] + ws * s.alpha[p]) / (params.prior + ws);
+        }
+    }
+    const std::vector<double> matte =
+        prior_weight.empty()
+            ? closed_form_matte(img_m, tri, u.data(), params)
+            : closed_form_matte(img_m, tri, prior_alpha.data(), params, prior_weight.data());
     check_cancel();
     report_progress(0.9);
 

@@ -14,6 +14,7 @@ docs/algorithm.md) is a module usable on its own:
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
 - :mod:`sss.multilevel` -- working level and guided upsampling of the default pipeline
 - :mod:`sss.subject_matting` -- the salient subject's boundary matted at a finer level (stage 11)
+- :mod:`sss.alpha_sampling` -- alpha of unknown pixels from known colours (stage 11's data term)
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline (run by the C++ core)
 - :mod:`sss.params` -- every stage's parameters and defaults (``Params``)
 - :mod:`sss.batch` -- ``segment_many``: many photos over any executor (processes, Dask)

@@ -27,7 +27,10 @@ lets closed-form matting of the photo decide where they disagree:
    thin object the erosion removes would be matted away).
 4. The closed-form matte of Levin et al. (:func:`closed_form_matte`) of the
    unknown pixels, with a weak pull (``prior``) towards the layers' value so
-   that every unknown region has a unique solution.
+   that every unknown region has a unique solution, and a pull of weight
+   ``sampling_weight`` times its confidence towards the alpha the known
+   colours explain (:func:`sss.alpha_sampling.sampled_alpha`: the nearest
+   known subject and background colours whose mixture gives the pixel's).
 5. The matte carried to the photo's size by :func:`sss.multilevel.guided_upsample`;
    at every pixel the subject's layers are scaled to sum to it and the other
    layers to its complement, each group in its own proportions.
@@ -149,14 +152,16 @@ def subject_trimap(subject: np.ndarray, saliency: np.ndarray, *,
 
 
 def closed_form_matte(image: np.ndarray, trimap: np.ndarray, prior_alpha: np.ndarray, *,
+                      prior_weight: np.ndarray | None = None,
                       params: SubjectMattingParams | None = None, **overrides) -> np.ndarray:
     """Closed-form matte of the trimap's unknown pixels (step 4).
 
     The unknown pixels (trimap values other than 0 and 1) minimise
-    ``a^T L a + prior * |a - prior_alpha|^2`` with the known pixels fixed,
-    where L is the matting Laplacian of :func:`sss.matting_affinity` (3 x 3
-    windows, regulariser ``eps``); a sparse Cholesky factorisation solves it
-    exactly. The result is clipped to [0, 1].
+    ``a^T L a + sum_p (prior + prior_weight_p) (a_p - prior_alpha_p)^2``
+    with the known pixels fixed, where L is the matting Laplacian of
+    :func:`sss.matting_affinity` (3 x 3 windows, regulariser ``eps``); a
+    sparse Cholesky factorisation solves it exactly. The result is clipped to
+    [0, 1].
 
     Parameters
     ----------
@@ -166,6 +171,11 @@ def closed_form_matte(image: np.ndarray, trimap: np.ndarray, prior_alpha: np.nda
         0 (background), 1 (foreground), anything else unknown.
     prior_alpha : (H, W) ndarray
         Values in [0, 1] the unknown pixels are weakly pulled to.
+    prior_weight : (H, W) ndarray, optional
+        Per-pixel weight (finite, >= 0) added to ``prior`` in that pull, e.g.
+        ``sampling_weight`` times the confidence of
+        :func:`sss.alpha_sampling.sampled_alpha` (stage 11 blends the layers'
+        value and the sampled alpha into `prior_alpha` by the two weights).
     params, **overrides
         As :func:`matte_subject` (``eps``, ``prior``, ``num_threads`` are used).
 
@@ -183,6 +193,13 @@ def closed_form_matte(image: np.ndarray, trimap: np.ndarray, prior_alpha: np.nda
     t = np.asarray(trimap, dtype=np.float64)
     if t.shape != img.shape[:2] or not np.all(np.isfinite(t)):
         raise ValueError(f"trimap must be a finite (H, W) array of the image's size, got {t.shape}")
+    w = None
+    if prior_weight is not None:
+        w = np.asarray(prior_weight, dtype=np.float64)
+        if w.shape != img.shape[:2] or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"prior_weight must be a finite, non-negative (H, W) array of the "
+                             f"image's size {img.shape[:2]}, got shape {w.shape}")
+        w = np.ascontiguousarray(w)[:, :, None]
     return _core.closed_form_matte(np.ascontiguousarray(img, dtype=np.float64),
                                    np.ascontiguousarray(t)[:, :, None],
-                                   _map(prior_alpha, "prior_alpha"), p)
+                                   _map(prior_alpha, "prior_alpha"), p, w)

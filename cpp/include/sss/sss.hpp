@@ -20,5 +20,6 @@
 #include "sss/gradient.hpp"
 #include "sss/grouping.hpp"
 #include "sss/resize.hpp"
+#include "sss/alpha_sampling.hpp"
 #include "sss/subject_matting.hpp"
 #include "sss/pipeline.hpp"

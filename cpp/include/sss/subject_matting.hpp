@@ -33,6 +33,12 @@ struct SubjectMattingParams {
     int erosion = 3;                 ///< pixels (at the matting level) the known regions are shrunk by
     double eps = 1e-5;               ///< the matting affinity's regulariser (as MattingParams::eps)
     double prior = 1e-5;             ///< weight pulling unknown pixels to the layers' value (> 0)
+    /// weight of the colour-sampled alpha (sampled_alpha), times its confidence, in
+    /// the same pull (0: the layers' value alone)
+    double sampling_weight = 3e-3;
+    int sampling_neighbours = 4;     ///< AlphaSamplingParams::neighbours
+    double sampling_sigma = 0.1;     ///< AlphaSamplingParams::sigma
+    int sampling_band = 2;           ///< AlphaSamplingParams::band
     int fallback_radius = 8;         ///< box radius of the proportions where a group had no alpha
     int num_threads = 0;             ///< <= 0: all cores; the result does not depend on it
 };
@@ -55,12 +61,14 @@ std::vector<double> subject_trimap(const double* subject, const double* map, int
                                    int width, const SubjectMattingParams& params);
 
 /// Closed-form matte of `image` (H x W x 3) for a trimap (0, 0.5, 1): the
-/// unknown pixels minimise a^T L a + prior |a - a0|^2 with the known ones
-/// fixed, L the matting Laplacian (radius 1, params.eps), a0 = `prior_alpha`.
-/// Solved directly (sparse Cholesky of the unknowns' block); clipped to [0, 1].
+/// unknown pixels minimise a^T L a + sum_p (prior + w_p) (a_p - a0_p)^2 with the
+/// known ones fixed, L the matting Laplacian (radius 1, params.eps), a0 =
+/// `prior_alpha`, w = `prior_weight` (H x W, >= 0; null: 0). Solved directly
+/// (sparse Cholesky of the unknowns' block); clipped to [0, 1].
 std::vector<double> closed_form_matte(const ImageView& image, const std::vector<double>& trimap,
                                       const double* prior_alpha,
-                                      const SubjectMattingParams& params);
+                                      const SubjectMattingParams& params,
+                                      const double* prior_weight = nullptr);
 
 struct SubjectMattingResult {
     bool applied = false;
