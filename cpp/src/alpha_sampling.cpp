@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "mask.hpp"
 #include "sss/cancel.hpp"
 #include "sss/parallel.hpp"
 
@@ -118,21 +119,6 @@ private:
     std::vector<Node> nodes_;
 };
 
-/// `band` 4-neighbour erosions of a mask (the image's border counts as inside).
-std::vector<unsigned char> eroded(std::vector<unsigned char> m, int h, int w, int times) {
-    std::vector<unsigned char> out(m.size());
-    for (int t = 0; t < times; ++t) {
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                const std::size_t p = static_cast<std::size_t>(y) * w + x;
-                out[p] = m[p] && (y == 0 || m[p - w]) && (y == h - 1 || m[p + w]) &&
-                         (x == 0 || m[p - 1]) && (x == w - 1 || m[p + 1]);
-            }
-        m.swap(out);
-    }
-    return m;
-}
-
 }  // namespace
 
 void check_alpha_sampling_params(const AlphaSamplingParams& params) {
@@ -172,7 +158,8 @@ SampledAlpha sampled_alpha(const ImageView& image, const std::vector<double>& tr
     }
     if (unknown.empty()) return out;
     auto samples = [&](const std::vector<unsigned char>& m) {
-        const std::vector<unsigned char> inner = eroded(m, h, w, params.band);
+        std::vector<unsigned char> inner = m;
+        detail::erode_mask(inner, h, w, params.band);
         std::vector<Point> pts;
         for (std::size_t p = 0; p < n; ++p)
             if (m[p] && !inner[p])

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "blas.hpp"
+#include "mask.hpp"
 #include "sss/alpha_sampling.hpp"
 #include "sss/cancel.hpp"
 #include "sss/eigensolver.hpp"
@@ -59,18 +60,6 @@ void check_params(const SubjectMattingParams& p) {
             std::to_string(p.eps) + " and " + std::to_string(p.prior));
 }
 
-// One 4-neighbour erosion of a mask; pixels outside the image count as set.
-void erode(std::vector<unsigned char>& m, int h, int w) {
-    std::vector<unsigned char> out(m.size());
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-            const std::size_t p = static_cast<std::size_t>(y) * w + x;
-            out[p] = m[p] && (y == 0 || m[p - w]) && (y == h - 1 || m[p + w]) &&
-                     (x == 0 || m[p - 1]) && (x == w - 1 || m[p + 1]);
-        }
-    m.swap(out);
-}
-
 }  // namespace
 
 double map_confidence(const double* map, std::ptrdiff_t n, double certain, double uncertain) {
@@ -115,10 +104,8 @@ std::vector<double> subject_trimap(const double* subject, const double* map, int
         // certain they are the subject's (docs/cues.md)
         bg[p] = map[p] < 1.0 - mc && subject[p] < lc;
     }
-    for (int i = 0; i < params.erosion; ++i) {
-        erode(fg, height, width);
-        erode(bg, height, width);
-    }
+    detail::erode_mask(fg, height, width, params.erosion);
+    detail::erode_mask(bg, height, width, params.erosion);
     std::vector<double> tri(n, 0.5);
     for (std::size_t p = 0; p < n; ++p) {
         if (fg[p]) tri[p] = 1.0;
