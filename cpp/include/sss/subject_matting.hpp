@@ -31,7 +31,7 @@ struct SubjectMattingParams {
     /// (where the map is below 1 - map_certain) needs them below it
     double layers_certain = 0.95;
     int erosion = 3;                 ///< pixels (at the matting level) the known regions are shrunk by
-    double eps = 1e-5;               ///< the matting affinity's regulariser (as MattingParams::eps)
+    double eps = 1e-6;               ///< the matting affinity's regulariser (as MattingParams::eps)
     double prior = 1e-5;             ///< weight pulling unknown pixels to the layers' value (> 0)
     /// weight of the colour-sampled alpha (sampled_alpha), times its confidence, in
     /// the same pull (0: the layers' value alone)
