@@ -25,7 +25,7 @@ def _numpy_sampled_alpha(img, tri, neighbours, sigma, band):
 
     def samples(m):
         inner = ndi.binary_erosion(m, cross, iterations=band, border_value=1)
-        return img[m & ~inner]                          # row-major: ties go to the earlier pixel
+        return np.unique(img[m & ~inner], axis=0)       # each colour once
 
     F, B = samples(fg), samples(bg)
     alpha, conf = tri.copy(), np.ones(tri.shape)
@@ -83,6 +83,31 @@ def test_sampled_alpha_recovers_a_two_colour_composite():
     known = ~unknown
     np.testing.assert_array_equal(a[known], tri[known])
     np.testing.assert_array_equal(c[known], 1.0)
+
+
+def test_sampled_alpha_counts_each_colour_once():
+    """A backdrop of one grey with a single blue pixel at its edge: the unknown
+    pixels are half red, half blue. With 2 neighbours the grey copies must not
+    take both places: the blue sample is found and explains the pixels
+    exactly (alpha 0.5, confidence 1)."""
+    h, w = 20, 40
+    red, blue, grey = np.array([0.9, 0.1, 0.1]), np.array([0.1, 0.1, 0.9]), np.full(3, 0.5)
+    img = np.empty((h, w, 3))
+    img[:, :10] = red
+    img[:, 10:20] = 0.5 * red + 0.5 * blue
+    img[:, 20:] = grey
+    img[5, 20] = blue
+    tri = np.full((h, w), 0.5)
+    tri[:, :10] = 1.0
+    tri[:, 20:] = 0.0
+    a, c = sampled_alpha(img, tri, neighbours=2)
+    np.testing.assert_allclose(a[:, 10:20], 0.5, atol=1e-12)
+    np.testing.assert_allclose(c[:, 10:20], 1.0, atol=1e-12)
+    # grey is the nearer background colour: with it alone the pixels are not explained
+    only_grey = img.copy()
+    only_grey[5, 20] = grey
+    _, c_grey = sampled_alpha(only_grey, tri, neighbours=2)
+    assert c_grey[:, 10:20].max() < 0.01
 
 
 def test_sampled_alpha_is_bitwise_identical_for_1_and_2_threads():

@@ -25,7 +25,8 @@ namespace {
 using Point = std::array<double, 3>;
 
 /// Exact k-nearest-neighbour search among 3-D points (squared Euclidean
-/// distance; ties go to the smaller index).
+/// distance; among equally near points the smaller index within the visited
+/// leaves, else the fixed traversal order, decides).
 class KdTree3 {
 public:
     explicit KdTree3(std::vector<Point> points) : pts_(std::move(points)) {
@@ -109,9 +110,11 @@ private:
         const double diff = q[n.axis] - n.split;
         const int near = diff < 0.0 ? n.left : n.right, far = diff < 0.0 ? n.right : n.left;
         search(near, q, k, idx, d2, found);
-        // points on the far side are at least |diff| away (ties at equal distance
-        // must be visited too, for the smaller-index rule)
-        if (found < k || diff * diff <= d2[k - 1]) search(far, q, k, idx, d2, found);
+        // points on the far side are at least |diff| away; a far point only as near
+        // as the k-th found is not looked for (photos hold many equal colours, and
+        // visiting every tie would make the search linear), so among equally near
+        // samples the traversal order decides, which is fixed: deterministic
+        if (found < k || diff * diff < d2[k - 1]) search(far, q, k, idx, d2, found);
     }
 
     std::vector<Point> pts_;
@@ -164,6 +167,11 @@ SampledAlpha sampled_alpha(const ImageView& image, const std::vector<double>& tr
         for (std::size_t p = 0; p < n; ++p)
             if (m[p] && !inner[p])
                 pts.push_back({image.data[3 * p], image.data[3 * p + 1], image.data[3 * p + 2]});
+        // each colour once: photos repeat colours (8-bit values, clipped highlights, a
+        // plain backdrop), copies would take the k places of distinct candidates, and
+        // the tree's search is linear among many equally near points
+        std::sort(pts.begin(), pts.end());
+        pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
         return pts;
     };
     const KdTree3 ftree(samples(fg)), btree(samples(bg));

@@ -23,16 +23,17 @@ struct SampledAlpha {
 };
 
 /// Alpha of each unknown pixel of a trimap (0 background, 1 foreground, anything
-/// else unknown) estimated from known colours: the samples are the known pixels
-/// near the edge of their region (within `band` steps of a pixel outside it);
+/// else unknown) estimated from known colours: the samples are the distinct
+/// colours of the known pixels near the edge of their region (within `band`
+/// steps of a pixel outside it);
 /// for an unknown pixel of colour I, its `neighbours` nearest foreground and
 /// background samples in RGB are paired, each pair (F, B) gives
 /// a = clamp((I - B).(F - B) / |F - B|^2, 0, 1) and the residual
 /// r = |I - (a F + (1 - a) B)| / |F - B|, and the pair of smallest r is taken,
 /// with confidence exp(-(r / sigma)^2). Without foreground or background samples
 /// every unknown pixel gets alpha 0.5 and confidence 0. Exact nearest neighbours
-/// (a k-d tree; ties go to the earlier pixel), so the result is deterministic and
-/// independent of the thread count.
+/// (a k-d tree; among samples of equal distance a fixed traversal order chooses),
+/// so the result is deterministic and independent of the thread count.
 SampledAlpha sampled_alpha(const ImageView& image, const std::vector<double>& trimap,
                            const AlphaSamplingParams& params);
 
