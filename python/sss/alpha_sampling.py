@@ -8,8 +8,9 @@ foreground colour and a background colour is that mixture of them. Stage 11
 (:func:`sss.matte_subject`) adds this estimate, weighted by its confidence, to
 the pull of the closed-form matte (``SubjectMattingParams.sampling_weight``).
 
-The samples are the known pixels near the edge of their region (within
-``band`` 4-neighbour steps of a pixel outside it). For an unknown pixel of
+The samples are the distinct colours of the known pixels near the edge of
+their region (within ``band`` 4-neighbour steps of a pixel outside it; a
+colour repeated by many pixels, as a plain backdrop's, counts once). For an unknown pixel of
 colour I, its ``neighbours`` nearest foreground samples and nearest background
 samples in RGB are paired; each pair (F, B) gives
 
@@ -48,8 +49,9 @@ def sampled_alpha(image: np.ndarray, trimap: np.ndarray, *, neighbours: int = 4,
         Residual of the colour line, relative to the distance of the pair's
         colours, at which the confidence is 1/e (> 0).
     band : int, optional
-        Known pixels within this many 4-neighbour steps of a pixel outside
-        their region are samples (>= 1; the image's border does not count).
+        The colours of known pixels within this many 4-neighbour steps of a
+        pixel outside their region are samples (>= 1; the image's border does
+        not count).
     num_threads : int, optional
         Threads (default: all cores); the result does not depend on it.
 
