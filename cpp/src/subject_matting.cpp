@@ -312,8 +312,9 @@ SubjectMattingResult matte_subject(float* alphas, int num_layers, const ImageVie
         prior_alpha.resize(nm);
         prior_weight.resize(nm);
         for (std::size_t p = 0; p < nm; ++p) {
+            // (closed_form_matte reads both at the unknown pixels only)
             const double ws = params.sampling_weight * s.confidence[p];
-            prior_weight[p] = tri[p] == 0.5 ? ws : 0.0;
+            prior_weight[p] = ws;
             prior_alpha[p] = (params.prior * u[p] + ws * s.alpha[p]) / (params.prior + ws);
         }
     }

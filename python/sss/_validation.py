@@ -264,6 +264,16 @@ def as_threads(num_threads: int | None) -> int:
     return as_int(num_threads, "num_threads", minimum=1, maximum=max_threads())
 
 
+def as_trimap(trimap, shape) -> np.ndarray:
+    """`trimap` as a finite float64 (H, W) array of the image's `shape` (H, W),
+    else a ValueError (0 background, 1 foreground, anything else unknown)."""
+    t = np.asarray(trimap, dtype=np.float64)
+    if t.shape != tuple(shape) or not np.all(np.isfinite(t)):
+        raise ValueError(f"trimap must be a finite (H, W) array of the image's size "
+                         f"{tuple(shape)}, got shape {t.shape}")
+    return t
+
+
 def check_unit_map(m: np.ndarray, name: str) -> None:
     """Raise ValueError unless the map `m` holds only finite values in [0, 1]."""
     if not np.all(np.isfinite(m)) or m.min() < 0 or m.max() > 1:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_image, as_int, as_threads
+from ._validation import as_float, as_image, as_int, as_threads, as_trimap
 
 __all__ = ["sampled_alpha"]
 
@@ -73,15 +73,10 @@ def sampled_alpha(image: np.ndarray, trimap: np.ndarray, *, neighbours: int = 4,
            Method for Alpha Matting", CVPR 2011.
     """
     img = as_image(image, name="image", channels=3)
-    t = np.asarray(trimap, dtype=np.float64)
-    if t.shape != img.shape[:2] or not np.all(np.isfinite(t)):
-        raise ValueError(f"trimap must be a finite (H, W) array of the image's size "
-                         f"{img.shape[:2]}, got shape {t.shape}")
+    t = as_trimap(trimap, img.shape[:2])
     neighbours = as_int(neighbours, "neighbours", minimum=1, maximum=64)
     band = as_int(band, "band", minimum=1)
-    if not (isinstance(sigma, (int, float, np.floating, np.integer)) and np.isfinite(sigma)
-            and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    sigma = as_float(sigma, "sigma", minimum=0, strict_minimum=True)
     return _core.sampled_alpha(np.ascontiguousarray(img, dtype=np.float64),
-                               np.ascontiguousarray(t)[:, :, None], neighbours, float(sigma),
+                               np.ascontiguousarray(t)[:, :, None], neighbours, sigma,
                                band, as_threads(num_threads))
