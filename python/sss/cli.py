@@ -359,11 +359,11 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         with contextlib.redirect_stderr(progress.passthrough()):
             seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True,
                            method=method, model=model, num_threads=num_threads, cues=cues,
-                           subject_matting=subject_matting)
+                       subject_matting=subject_matting)
     else:
         seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False,
                        method=method, model=model, num_threads=num_threads, cues=cues,
-                           subject_matting=subject_matting)
+                       subject_matting=subject_matting)
     if info is not None:
         info["size"] = (W0, H0)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
