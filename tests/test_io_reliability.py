@@ -502,3 +502,27 @@ def test_load_missing_or_bad_arrays(saved, tmp_path):
         sss.load(_rewrite(saved, tmp_path / "nanimg_alphas.npz", image=img))
     with pytest.raises(ValueError, match="ws_alphas.npz: not a result"):
         sss.load(_rewrite(saved, tmp_path / "ws_alphas.npz", working_shape=np.float64(3)))
+
+
+def test_write_set_interrupted_after_a_temporary_is_created_leaves_the_previous_set(
+        tmp_path, monkeypatch):
+    """An interrupt (Ctrl-C, the SIGINT a --jobs batch sends its workers) that
+    lands after a temporary file is created and before write_set's bookkeeping
+    would have listed it: the earlier set is back, byte for byte, and no
+    temporary file is left (a --jobs batch stopped by SIGINT once left
+    '.p1_layer4.png.XXXXXXXX.part' behind: the temporary is now listed before
+    it is created)."""
+    from sss import _files
+
+    _files.write_set(tmp_path, {"a.png": b"old a", "b.png": b"old b"})
+
+    def fdopen(fd, *args, **kw):
+        os.close(fd)  # the file exists, empty
+        raise KeyboardInterrupt
+    monkeypatch.setattr(_files.os, "fdopen", fdopen)
+    with pytest.raises(KeyboardInterrupt):
+        _files.write_set(tmp_path, {"a.png": b"new a", "b.png": b"new b"})
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"old a"
+    assert (tmp_path / "b.png").read_bytes() == b"old b"

@@ -38,7 +38,11 @@ def check_name(name) -> str:
     return name
 
 
-def _write_temp(folder: Path, final: str, data: bytes) -> Path:
+def _write_temp(folder: Path, final: str, data: bytes, temps: list) -> None:
+    """Write `data` to a new hidden temporary of `final` in `folder`, listed in
+    `temps` *before* it is created: an interrupt (Ctrl-C, or the SIGINT a
+    --jobs batch sends its workers) that lands between the file's creation
+    and the caller's bookkeeping must still find it to remove."""
     # Created exclusively (never through an existing file or symlink) with mode
     # 0o666, which the kernel narrows by the process's umask: the finished file
     # gets the permissions any other new file would (tempfile.mkstemp's 0o600
@@ -46,20 +50,17 @@ def _write_temp(folder: Path, final: str, data: bytes) -> Path:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = folder / f".{final}.{secrets.token_hex(4)}.part"
+        temps.append(tmp)  # removing a name never created is harmless
         try:
             fd = os.open(tmp, flags, 0o666)
             break
         except FileExistsError:
+            temps.pop()  # another writer's file: not ours to remove
             continue
     else:
         raise FileExistsError(f"no free temporary name for {final} in {folder}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def _backup(target: Path) -> Path | None:
@@ -113,7 +114,7 @@ def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = Non
     backups: dict[Path, Path] = {}  # final path -> a hard link to the file it replaces
     try:
         for name, data in files.items():
-            temps.append(_write_temp(out, name, data))
+            _write_temp(out, name, data, temps)
         for name in files:  # the set's earlier files, kept until the new set is whole
             backup = _backup(out / name)
             if backup is not None:
