@@ -526,3 +526,40 @@ def test_write_set_interrupted_after_a_temporary_is_created_leaves_the_previous_
     assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]
     assert (tmp_path / "a.png").read_bytes() == b"old a"
     assert (tmp_path / "b.png").read_bytes() == b"old b"
+
+
+@pytest.mark.parametrize("earlier", [True, False])
+@pytest.mark.parametrize("at", [1, 2])
+def test_write_set_interrupted_right_after_a_rename_leaves_the_previous_set(
+        tmp_path, monkeypatch, at, earlier):
+    """An interrupt that lands right after a temporary is renamed onto its
+    final name, before write_set's bookkeeping: the file just renamed is taken
+    back too (the earlier file put back, or the new one removed where there was
+    none), so no new file is left among the earlier set. And an interrupt of
+    the rename itself (nothing renamed) leaves no backup link behind."""
+    from sss import _files
+
+    old = {"a.png": b"old a", "b.png": b"old b"}
+    if earlier:
+        _files.write_set(tmp_path, old)
+    real = os.replace
+    calls = []
+
+    def replace_then_interrupt(src, dst):
+        calls.append(dst)
+        real(src, dst)
+        if len(calls) == at:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(_files.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        _files.write_set(tmp_path, {"a.png": b"new a", "b.png": b"new b"})
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (old if earlier else {})
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(_files.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _files.write_set(tmp_path, {"a.png": b"new a", "b.png": b"new b"})
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (old if earlier else {})

@@ -82,6 +82,23 @@ def _backup(target: Path) -> Path | None:
     return None
 
 
+def _restore(target: Path, backup: Path | None) -> None:
+    """Put the earlier file `backup` back at `target`, or remove `target`
+    where there was none (or no backup could be made)."""
+    if backup is None:
+        _remove([target])
+        return
+    try:
+        if os.path.samestat(os.lstat(backup), os.lstat(target)):
+            return  # the rename never happened: `target` still is the earlier file
+    except FileNotFoundError:
+        pass
+    try:
+        os.replace(backup, target)
+    except FileNotFoundError:
+        _remove([target])
+
+
 def _remove(paths) -> None:
     for p in paths:
         try:
@@ -120,16 +137,17 @@ def write_set(folder, files: dict[str, bytes], *, stale: re.Pattern | None = Non
             if backup is not None:
                 backups[out / name] = backup
         for tmp, name in zip(list(temps), files):
+            # listed before the rename: an interrupt landing right after it must
+            # still take the new file back (putting the backup back, or removing
+            # the target where there was none, is right whether or not the
+            # rename happened)
+            done.append(out / name)
             os.replace(tmp, out / name)
             temps.remove(tmp)
-            done.append(out / name)
     except BaseException:
         _remove(temps)
         for target in done:  # back to what was there before, or nothing
-            try:
-                os.replace(backups.pop(target), target)
-            except (KeyError, FileNotFoundError):
-                _remove([target])
+            _restore(target, backups.get(target))
         _remove(backups.values())
         raise
     _remove(backups.values())
