@@ -6,6 +6,7 @@
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "sss/alpha_sampling.hpp"
+#include "sss/layer_matting.hpp"
 #include "sss/multilevel.hpp"
 #include "sss/subject_matting.hpp"
 
@@ -111,6 +112,28 @@ void bind_multilevel(py::module_& m) {
         },
         py::arg("alphas"), py::arg("image"), py::arg("saliency"), py::arg("params"),
         "sss::matte_subject on a float32 copy of (H, W, K) layers: (layers, info dict).");
+    m.def(
+        "matte_layers",
+        [](const py::array& alphas, const py::array& image, const LayerMattingParams& params) {
+            const ImageView av = image_view(alphas, "alphas", 0);
+            const ImageView iv = image_view(image, "image", 3);
+            if (av.height != iv.height || av.width != iv.width)
+                throw py::value_error("alphas and image differ in size");
+            std::vector<double> out =
+                run_interruptible([&] { return matte_layers(av, iv, params); });
+            return vector_to_array(std::move(out), {av.height, av.width, av.channels});
+        },
+        py::arg("alphas"), py::arg("image"), py::arg("params"),
+        "sss::matte_layers of (H, W, K) layers at the image's size: (H, W, K) float64.");
+    m.def(
+        "layer_trimap",
+        [](const py::array& layer, double certain, int erosion) {
+            const ImageView lv = image_view(layer, "layer", 1);
+            std::vector<double> t = layer_trimap(lv.data, lv.height, lv.width, certain, erosion);
+            return vector_to_array(std::move(t), {lv.height, lv.width});
+        },
+        py::arg("layer"), py::arg("certain"), py::arg("erosion"),
+        "sss::layer_trimap of an (H, W, 1) layer: (H, W) values 0, 0.5, 1.");
     m.def(
         "subject_trimap",
         [](const py::array& subject, const py::array& saliency,

@@ -236,6 +236,33 @@ void bind_params(py::module_& m) {
         .field("upsample", &MultilevelParams::upsample, "UpsampleParams")
         .field("alpha_cutoff", &MultilevelParams::alpha_cutoff,
                "final clean-up: alpha below it -> 0, above 1 - it -> 1 (0.01; reference 0)");
+    ParamsClass<LayerMattingParams>(
+        m, "LayerMattingParams",
+        "Layer matting (stage 10b, multilevel): every layer's boundary matted at a finer "
+        "level than the working level (sss.layer_matting).")
+        .field("enabled", &LayerMattingParams::enabled,
+               "run the stage when the layers are upsampled (multilevel True, reference False)")
+        .field("max_pixels", &LayerMattingParams::max_pixels,
+               "pixel budget of the matting level (640 x 480)")
+        .field("certain", &LayerMattingParams::certain,
+               "a layer is known above this (1) and below 1 - this (0) (0.95)")
+        .field("erosion", &LayerMattingParams::erosion,
+               "pixels at the matting level each known region is shrunk by (1)")
+        .field("eps", &LayerMattingParams::eps, "the matting affinity's regulariser (1e-6)")
+        .field("prior", &LayerMattingParams::prior,
+               "weight pulling unknown pixels to the layer's value (1e-5, > 0)")
+        .field("sampling_weight", &LayerMattingParams::sampling_weight,
+               "weight of the colour-sampled alpha (sss.alpha_sampling), times its "
+               "confidence, in the pull of unknown pixels (0.1; 0: the layer's value alone)")
+        .field("sampling_neighbours", &LayerMattingParams::sampling_neighbours,
+               "in-layer and out-of-layer colour samples tried per unknown pixel (4)")
+        .field("sampling_sigma", &LayerMattingParams::sampling_sigma,
+               "colour-line residual, relative to |F - B|, at which the sampled alpha's "
+               "confidence is 1/e (0.1)")
+        .field("sampling_band", &LayerMattingParams::sampling_band,
+               "known pixels within this many steps of the unknown region are colour samples (2)")
+        .field("num_threads", &LayerMattingParams::num_threads,
+               "threads, 0: all cores; results do not depend on it");
     ParamsClass<SubjectMattingParams>(
         m, "SubjectMattingParams",
         "Subject matting (stage 11, multilevel): the salient subject's boundary matted at a "
@@ -298,6 +325,8 @@ void bind_params(py::module_& m) {
         .field("grouping", &Params::grouping, "GroupingParams")
         .field("relaxed", &Params::relaxed, "RelaxedParams")
         .field("levels", &Params::levels, "MultilevelParams (multilevel method only)")
+        .field("layer_matting", &Params::layer_matting,
+               "LayerMattingParams (multilevel method only)")
         .field("subject", &Params::subject, "SubjectMattingParams (multilevel method only)");
     params.cls().def_static("reference", &Params::reference,
                             "The reference method's defaults (the authors' values).");

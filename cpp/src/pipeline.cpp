@@ -37,6 +37,7 @@ Params Params::reference() {
     p.levels.alpha_cutoff = 0.0;
     p.grouping = GroupingParams{};
     p.subject.enabled = false;
+    p.layer_matting.enabled = false;
     return p;
 }
 
@@ -113,6 +114,7 @@ void check_segment_inputs(const ImageView& image, const ImageView& features,
     if (!(cutoff >= 0.0 && cutoff <= 0.25))
         throw std::invalid_argument("segment: levels.alpha_cutoff must be in [0, 0.25], got " +
                                     std::to_string(cutoff));
+    if (params.method == Method::Multilevel) check_layer_matting_params(params.layer_matting);
     check_finite(image.data, image.num_pixels() * 3, "segment", "image");
     check_finite(features.data, features.num_pixels() * features.channels, "segment",
                  "features");
@@ -306,6 +308,32 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
         clean(out.alphas);
     }
 
+    // stage 10b: every layer matted at the matting level; `lm_layers` keeps them
+    // there for stage 11 when its matting level is the same
+    int lh = 0, lw = 0;
+    std::vector<double> lm_image, lm_layers;
+    if (upsampled && params.layer_matting.enabled) {
+        Stage st(hook, "layer matting", true);
+        const LayerMattingParams& lp = params.layer_matting;
+        working_shape(image.height, image.width, lp.max_pixels, lh, lw);
+        const bool full = lh == image.height && lw == image.width;
+        if (!full)
+            lm_image = resize_image_clipped(image, lh, lw, ResizeFilter::Bicubic, lp.num_threads);
+        const ImageView img_view = full ? image : ImageView{lm_image.data(), lh, lw, 3};
+        std::vector<float> lay_f = full ? out.alphas : carry_layers(img_view);
+        const std::vector<double> lay(lay_f.begin(), lay_f.end());
+        std::vector<float>().swap(lay_f);
+        lm_layers = matte_layers(ImageView{lay.data(), lh, lw, k}, img_view, lp);
+        if (full) {
+            out.alphas.assign(lm_layers.begin(), lm_layers.end());
+        } else {
+            out.alphas = guided_upsample(ImageView{lm_layers.data(), lh, lw, k}, img_view, image,
+                                         params.levels.upsample);
+        }
+        clean(out.alphas);
+        st.done();
+    }
+
     // stage 11
     if (!reference && params.subject.enabled && overrides.saliency.data != nullptr) {
         Stage st(hook, "subject matting", true);
@@ -315,6 +343,15 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
         working_shape(image.height, image.width, sp.max_pixels, mh, mw);
         SubjectMattingResult r;
         if ((mh == image.height && mw == image.width) || !upsampled) {
+            r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp);
+        } else if (!lm_layers.empty() && mh == lh && mw == lw) {
+            // the layers stage 10b matted, and the photo, at the same matting level
+            const ImageView img_view{lm_image.data(), mh, mw, 3};
+            const ImageView lay_view{lm_layers.data(), mh, mw, k};
+            r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp, &img_view,
+                              &lay_view);
+        } else if (!lm_layers.empty()) {
+            // another matting level: stage 10b's layers resized there (matte_subject)
             r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp);
         } else {
             // the photo and the layers at the matting level, as at full size

@@ -13,6 +13,7 @@ docs/algorithm.md) is a module usable on its own:
 - :mod:`sss.constrained` -- constrained sparsification, grouping (stages 8-9)
 - :mod:`sss.relaxed` -- relaxed sparsification, image gradient (stage 10)
 - :mod:`sss.multilevel` -- working level and guided upsampling of the default pipeline
+- :mod:`sss.layer_matting` -- every layer's boundary matted at a finer level (stage 10b)
 - :mod:`sss.subject_matting` -- the salient subject's boundary matted at a finer level (stage 11)
 - :mod:`sss.alpha_sampling` -- alpha of unknown pixels from known colours (stage 11's data term)
 - :mod:`sss.pipeline` -- ``segment``: the whole pipeline (run by the C++ core)
@@ -71,12 +72,14 @@ from .eigensolver import smallest_eigenvectors
 from .constrained import constrained_sparsify, group_layers, initial_labels
 from .relaxed import image_gradient, relaxed_sparsify
 from .params import (AffinityParams, ColorParams, ConstrainedParams, EigenParams,
-                     GroupingParams, InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
+                     GroupingParams, InitialParams, LayerMattingParams, MattingParams,
+                     MultilevelParams, Params, RelaxedParams,
                      SemanticParams, SlicParams, SplittingParams, SubjectMattingParams,
                      UpsampleParams)
 from .pipeline import Cancelled, SoftSegments, default_params, load, segment
 from .colors import estimate_layer_colors, normalize_alphas, project_layer_colors
 from .subject import subject_layers
+from .layer_matting import matte_layers
 from .subject_matting import matte_subject
 from .io import imread, imsave
 from ._config import show_config
@@ -89,5 +92,5 @@ __all__ = ["compute_features", "preprocess_features", "saliency_map", "append_cu
            "default_params", "Params", "AffinityParams", "SlicParams", "MattingParams",
            "SemanticParams", "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
            "ConstrainedParams", "GroupingParams", "RelaxedParams", "MultilevelParams",
-           "UpsampleParams", "SubjectMattingParams", "matte_subject", "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
+           "UpsampleParams", "LayerMattingParams", "matte_layers", "SubjectMattingParams", "matte_subject", "estimate_layer_colors", "normalize_alphas", "project_layer_colors",
            "subject_layers", "imread", "imsave", "show_config"]

@@ -19,11 +19,12 @@ iteration count), ``tol`` (a relative tolerance), ``shape``, American
 from __future__ import annotations
 
 from ._core import (AffinityParams, ColorParams, ConstrainedParams, EigenParams, GroupingParams,
-                    InitialParams, MattingParams, MultilevelParams, Params, RelaxedParams,
+                    InitialParams, LayerMattingParams, MattingParams, MultilevelParams, Params,
+                    RelaxedParams,
                     SemanticParams, SlicParams, SplittingParams, SubjectMattingParams,
                     UpsampleParams)
 
 __all__ = ["Params", "AffinityParams", "SlicParams", "MattingParams", "SemanticParams",
            "ColorParams", "EigenParams", "InitialParams", "SplittingParams",
            "ConstrainedParams", "GroupingParams", "RelaxedParams", "MultilevelParams",
-           "UpsampleParams", "SubjectMattingParams"]
+           "UpsampleParams", "LayerMattingParams", "SubjectMattingParams"]

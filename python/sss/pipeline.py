@@ -249,8 +249,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
             method: str = "multilevel", max_side: int | None = None,
             num_threads: int | None = None, channel_axis: int | None = -1, model=None,
             cues=None, params: Params | None = None, affinity=None, eigen=None, initial=None,
-            constrained=None, grouping=None, relaxed=None, levels=None, subject=None,
-            superpixels: np.ndarray | None = None, laplacian=None,
+            constrained=None, grouping=None, relaxed=None, levels=None, layer_matting=None,
+            subject=None, superpixels: np.ndarray | None = None, laplacian=None,
             eigensolver: Callable | None = None) -> SoftSegments:
     """Semantic soft segmentation of an image into `num_layers` soft layers.
 
@@ -335,7 +335,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         Every stage's parameters at once, used as given (`method`,
         `num_layers`, `seed` and `num_threads` of this call still apply).
         Default: ``sss.Params.reference()`` or ``sss.Params.multilevel()``.
-    affinity, eigen, initial, constrained, grouping, relaxed, levels, subject : optional
+    affinity, eigen, initial, constrained, grouping, relaxed, levels, layer_matting, subject : optional
         One stage's parameters: an :class:`sss.AffinityParams` (stages 2-6:
         superpixels, matting, semantic and colour affinities, Laplacian),
         :class:`sss.EigenParams` (stage 7), :class:`sss.InitialParams`
@@ -344,7 +344,8 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
         ``replicates``, and ``min_mass``, the fraction of the alpha below
         which a layer joins the nearest group instead of taking part),
         :class:`sss.RelaxedParams` (stage 10),
-        :class:`sss.MultilevelParams` (working level and upsampling) or
+        :class:`sss.MultilevelParams` (working level and upsampling),
+        :class:`sss.LayerMattingParams` (stage 10b, below) or
         :class:`sss.SubjectMattingParams` (stage 11, below), used as
         given; or a dict of some of its fields, which change the method's
         defaults only there, e.g. ``eigen=dict(tol=1e-8)``. Print one (e.g.
@@ -385,7 +386,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     p = _segment_params(method, params, num_layers, seed, num_threads,
                         dict(affinity=affinity, eigen=eigen, initial=initial,
                              constrained=constrained, grouping=grouping, relaxed=relaxed,
-                             levels=levels, subject=subject))
+                             levels=levels, layer_matting=layer_matting, subject=subject))
     cues = _DEFAULT_CUES[method] if cues is None else check_cues(cues)
     if max_side is not None:
         as_int(max_side, "max_side", minimum=3)

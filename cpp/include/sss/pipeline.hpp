@@ -15,6 +15,7 @@
 #include "sss/grouping.hpp"
 #include "sss/image.hpp"
 #include "sss/kmeans.hpp"
+#include "sss/layer_matting.hpp"
 #include "sss/matting.hpp"
 #include "sss/multilevel.hpp"
 #include "sss/relaxed.hpp"
@@ -59,6 +60,8 @@ struct Params {
     /// below 0.5% of the alpha left out of them (no near-empty layer becomes a group)
     GroupingParams grouping{10, 0.005};
     MultilevelParams levels;       ///< the multilevel method's working level and upsampling
+    /// stage 10b (multilevel, when the layers are upsampled; reference: disabled)
+    LayerMattingParams layer_matting;
     /// stage 11 (multilevel, when a salient-object map is given; reference: disabled)
     SubjectMattingParams subject;
 

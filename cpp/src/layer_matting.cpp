@@ -1,0 +1,135 @@
+#include "sss/layer_matting.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "mask.hpp"
+#include "sss/alpha_sampling.hpp"
+#include "sss/cancel.hpp"
+#include "sss/progress.hpp"
+#include "sss/subject_matting.hpp"
+
+namespace sss {
+
+namespace {
+
+AlphaSamplingParams sampling_params(const LayerMattingParams& p) {
+    AlphaSamplingParams sp;
+    sp.neighbours = p.sampling_neighbours;
+    sp.sigma = p.sampling_sigma;
+    sp.band = p.sampling_band;
+    sp.num_threads = p.num_threads;
+    return sp;
+}
+
+}  // namespace
+
+void check_layer_matting_params(const LayerMattingParams& p) {
+    if (p.max_pixels < 1)
+        throw std::invalid_argument("layer matting: max_pixels must be >= 1, got " +
+                                    std::to_string(p.max_pixels));
+    if (!(p.certain >= 0.5 && p.certain <= 1.0))
+        throw std::invalid_argument("layer matting: certain must be in [0.5, 1], got " +
+                                    std::to_string(p.certain));
+    if (p.erosion < 0)
+        throw std::invalid_argument("layer matting: erosion must be >= 0, got " +
+                                    std::to_string(p.erosion));
+    if (!(p.sampling_weight >= 0.0 && std::isfinite(p.sampling_weight)))
+        throw std::invalid_argument("layer matting: sampling_weight must be >= 0 and finite");
+    check_alpha_sampling_params(sampling_params(p));
+    if (!(p.eps > 0.0 && std::isfinite(p.eps)) || !(p.prior > 0.0 && std::isfinite(p.prior)))
+        throw std::invalid_argument(
+            "layer matting: eps and prior must be positive and finite, got " +
+            std::to_string(p.eps) + " and " + std::to_string(p.prior));
+}
+
+std::vector<double> layer_trimap(const double* layer, int height, int width, double certain,
+                                 int erosion) {
+    if (layer == nullptr || height < 1 || width < 1)
+        throw std::invalid_argument("layer_trimap: empty layer");
+    const std::size_t n = static_cast<std::size_t>(height) * width;
+    std::vector<unsigned char> in(n), out(n);
+    for (std::size_t p = 0; p < n; ++p) {
+        in[p] = layer[p] > certain;
+        out[p] = layer[p] < 1.0 - certain;
+    }
+    detail::erode_mask(in, height, width, erosion);
+    detail::erode_mask(out, height, width, erosion);
+    std::vector<double> t(n, 0.5);
+    for (std::size_t p = 0; p < n; ++p) {
+        if (in[p]) t[p] = 1.0;
+        else if (out[p]) t[p] = 0.0;
+    }
+    return t;
+}
+
+std::vector<double> matte_layers(const ImageView& layers, const ImageView& image,
+                                 const LayerMattingParams& params) {
+    check_image(image, "image", 3);
+    if (layers.data == nullptr || layers.channels < 1)
+        throw std::invalid_argument("matte_layers: no layers");
+    if (layers.height != image.height || layers.width != image.width)
+        throw std::invalid_argument("matte_layers: the layers (" + std::to_string(layers.height) +
+                                    " x " + std::to_string(layers.width) +
+                                    ") and the image (" + std::to_string(image.height) + " x " +
+                                    std::to_string(image.width) + ") differ in size");
+    check_layer_matting_params(params);
+    const int K = layers.channels, h = image.height, w = image.width;
+    const std::size_t n = static_cast<std::size_t>(h) * w;
+    check_finite(layers.data, static_cast<std::ptrdiff_t>(n) * K, "matte_layers", "layers");
+    std::vector<double> out(layers.data, layers.data + n * K);
+    if (!params.enabled) return out;
+
+    SubjectMattingParams cf;  // closed_form_matte reads eps, prior and num_threads
+    cf.eps = params.eps;
+    cf.prior = params.prior;
+    cf.num_threads = params.num_threads;
+    std::vector<double> a(n), prior_alpha(n), prior_weight(n);
+    for (int k = 0; k < K; ++k) {
+        for (std::size_t p = 0; p < n; ++p)
+            a[p] = std::min(std::max(layers.data[p * K + k], 0.0), 1.0);
+        const std::vector<double> tri = layer_trimap(a.data(), h, w, params.certain,
+                                                     params.erosion);
+        bool has_in = false, has_out = false, has_unknown = false;
+        for (double t : tri) {
+            has_in |= t == 1.0;
+            has_out |= t == 0.0;
+            has_unknown |= t == 0.5;
+        }
+        // a layer without a certain inside or outside has nothing to propagate
+        if (has_in && has_out && has_unknown) {
+            std::vector<double> matte;
+            if (params.sampling_weight > 0.0) {
+                const SampledAlpha s = sampled_alpha(image, tri, sampling_params(params));
+                for (std::size_t p = 0; p < n; ++p) {
+                    const double ws = params.sampling_weight * s.confidence[p];
+                    prior_weight[p] = ws;
+                    prior_alpha[p] = (params.prior * a[p] + ws * s.alpha[p]) / (params.prior + ws);
+                }
+                matte = closed_form_matte(image, tri, prior_alpha.data(), cf, prior_weight.data());
+            } else {
+                matte = closed_form_matte(image, tri, a.data(), cf);
+            }
+            for (std::size_t p = 0; p < n; ++p) out[p * K + k] = matte[p];
+        }
+        check_cancel();
+        report_progress(static_cast<double>(k + 1) / K);
+    }
+    // back onto the simplex; a pixel every matte left empty keeps its layers
+    constexpr double kEmpty = 1e-6;
+    for (std::size_t p = 0; p < n; ++p) {
+        double s = 0.0;
+        for (int k = 0; k < K; ++k) s += out[p * K + k];
+        if (s > kEmpty) {
+            for (int k = 0; k < K; ++k) out[p * K + k] /= s;
+        } else {
+            for (int k = 0; k < K; ++k)
+                out[p * K + k] = std::min(std::max(layers.data[p * K + k], 0.0), 1.0);
+        }
+    }
+    return out;
+}
+
+}  // namespace sss
