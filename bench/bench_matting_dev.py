@@ -10,11 +10,13 @@ here). Configurations, each with several seeds (the layers depend on the seed
 through the k-means initialisation, and on these photos that changes the SAD a
 lot):
 
-- ``no cue, no clean-up``: ``cues=(), levels=dict(alpha_cutoff=0)``: the pipeline before
-  the semantic cues;
-- ``clean-up only``: ``cues=()`` (the default ``levels.alpha_cutoff``);
-- ``no subject matting``: ``subject=dict(enabled=False)``: the saliency cue in
-  the features, without stage 11;
+- ``no cue, no clean-up``: ``cues=(), levels=dict(alpha_cutoff=0),
+  layer_matting=dict(enabled=False)``: the pipeline before the semantic cues;
+- ``clean-up only``: the same with the default ``levels.alpha_cutoff``;
+- ``cue only``: ``layer_matting=dict(enabled=False), subject=dict(enabled=False)``:
+  the saliency cue in the features, without stages 10b and 11;
+- ``no subject matting``: ``subject=dict(enabled=False)``: the cue and stage 10b
+  (layer matting), without stage 11;
 - ``default``: ``sss.segment(image)``.
 
 The anchor is closed-form matting (pymatting) GIVEN the benchmark's user
@@ -22,8 +24,8 @@ trimap, which automatic layers should approach. The floor column is what the
 multilevel representation itself allows: the ground truth resized to the
 working level (with its complement as a second layer) and carried back to
 the photo by the default guided upsampling and clean-up, i.e. the SAD of
-perfect working-level layers: the working level's own limit, which stage 11
-(subject matting, at up to 640 x 480 pixels) can pass on the subject's edge. Per photo the table gives the
+perfect working-level layers: the working level's own limit, which stages 10b
+and 11 (layer and subject matting, at up to 640 x 480 pixels) can pass. Per photo the table gives the
 median over seeds; the summary rows give the mean over photos for each seed and
 the worst single run.
 """
@@ -41,9 +43,12 @@ import sss
 from _common import machine, publish, today
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tools")
-CONFIGS = [("no cue, no clean-up", dict(cues=(), levels=dict(alpha_cutoff=0.0))),
-           ("clean-up only", dict(cues=())),
-           ("no subject matting", dict(subject=dict(enabled=False))),
+_NO = dict(enabled=False)
+CONFIGS = [("no cue, no clean-up", dict(cues=(), levels=dict(alpha_cutoff=0.0),
+                                        layer_matting=_NO)),
+           ("clean-up only", dict(cues=(), layer_matting=_NO)),
+           ("cue only", dict(layer_matting=_NO, subject=_NO)),
+           ("no subject matting", dict(subject=_NO)),
            ("default", dict())]
 
 
@@ -119,9 +124,9 @@ def main():
              "truth resized to the working level and carried back by the guided upsampling "
              "and clean-up): at half size it is far below the layers' SAD, so most of the "
              "error is in the working-level layers themselves, not in their resolution; "
-             "stage 11 (subject matting) works at up to 640 x 480 pixels, so on the "
-             "subject's edge it is not bound by this floor. "
-             "What the cue and stage 11 change is in docs/cues.md.")
+             "stages 10b and 11 (layer and subject matting) work at up to 640 x 480 "
+             "pixels, so they are not bound by this floor. "
+             "What the cue and stages 10b and 11 change is in docs/cues.md.")
     publish("matting_dev", "Quality against ground-truth alpha (matting_dev)", lines,
             a.update_readme, notes)
 

@@ -6,7 +6,9 @@ checks that the core's pipeline gives the same layers for the same seed.
 The multilevel cases turn off the final clean-up (``levels.alpha_cutoff``)
 and run the grouping's k-means once on every layer (``grouping=dict(replicates=1,
 min_mass=0)``, the reference's grouping; the multilevel defaults of 10 runs and
-of leaving near-empty layers out came after them).
+of leaving near-empty layers out came after them), and without stage 10b
+(``layer_matting=dict(enabled=False)``, which came later too; it runs only
+where the layers are upsampled, as in multilevel_upsampled).
 Regenerate (only when a deliberate change of the results is intended) with
 ``PYTHONPATH=python python tests/_pipeline_cases.py``.
 """
@@ -57,12 +59,14 @@ CASES = {
     "multilevel_upsampled": ((48, 44), 3, small(method="multilevel", seed=1,
                                                 levels=dict(working_pixels=600,
                                                             alpha_cutoff=0.0),
-                                                grouping=dict(replicates=1, min_mass=0.0))),
+                                                grouping=dict(replicates=1, min_mass=0.0),
+                                                layer_matting=dict(enabled=False))),
     # more than 10000 pixels: the k-means subsample takes numpy's tail-shuffle branch
     "multilevel_large": ((120, 96), 4, small(method="multilevel", seed=5, initial_layers=10,
                                              n_segments=120,
                                              levels=dict(alpha_cutoff=0.0),
-                                             grouping=dict(replicates=1, min_mass=0.0))),
+                                             grouping=dict(replicates=1, min_mass=0.0),
+                                             layer_matting=dict(enabled=False))),
 }
 
 FIELDS = ("alphas", "initial_alphas", "grouped_alphas", "group_ids", "eigenvalues")
