@@ -223,6 +223,25 @@ def test_segment_with_the_stage_is_bitwise_identical_for_1_and_2_threads(cat_run
     assert np.array_equal(cat_runs["on1"].alphas, cat_runs["on2"].alphas)
 
 
+def test_cli_no_layer_matting_flag(cat_runs, tmp_path):
+    """`sss segment --no-layer-matting` gives the layers of
+    segment(layer_matting=dict(enabled=False)); without it, the default's
+    (both here with --no-subject-matting, as the fixture's runs)."""
+    import subprocess
+    import sys
+    from PIL import Image
+
+    photo = tmp_path / "cat.png"
+    Image.fromarray(cat_runs["img"]).save(photo)
+    for flags, key in ((("--no-layer-matting",), "off"), ((), "on1")):
+        r = subprocess.run([sys.executable, "-m", "sss", "segment", str(photo), "-o",
+                            str(tmp_path / "out"), "-q", "--format", "npz",
+                            "--no-subject-matting", *flags], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_allclose(sss.load(tmp_path / "out").alphas, cat_runs[key].alphas,
+                                   atol=1e-6)
+
+
 def test_segment_on_a_photo_larger_than_the_matting_level():
     """A photo above max_pixels: the stage runs at the matting level and its
     layers come back to the photo's size as a partition."""

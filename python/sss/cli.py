@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="semantic cues added to the features, comma-separated, or 'none' "
                           "(default: saliency for --method multilevel, none for reference; "
                           "see sss.cues)")
+    seg.add_argument("--no-layer-matting", action="store_true",
+                     help="skip stage 10b, the matting of every layer's soft band at up to "
+                          "640x480 (multilevel method; see sss.matte_layers)")
     seg.add_argument("--no-subject-matting", action="store_true",
                      help="skip stage 11, the matting of the salient subject's boundary "
                           "(multilevel method with the saliency cue; see "
@@ -224,10 +227,12 @@ def _cue_list(text: str) -> tuple[str, ...]:
 
 
 def _segment(image, features, *, num_layers, seed, verbose, method, model=None,
-             num_threads=None, cues=None, subject_matting=True):
+             num_threads=None, cues=None, subject_matting=True, layer_matting=True):
     kw = {}
     if not subject_matting:
         kw["subject"] = dict(enabled=False)
+    if not layer_matting:
+        kw["layer_matting"] = dict(enabled=False)
     if model is not None:
         kw["model"] = model
     if num_threads is not None:
@@ -243,7 +248,8 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
                  features=None, progress: BatchProgress | None = None,
                  ora_space: str = "srgb", max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  method: str = "multilevel", model=None, num_threads: int | None = None,
-                 cues=None, subject_matting: bool = True, output_max_side: int = 0,
+                 cues=None, subject_matting: bool = True, layer_matting: bool = True,
+                 output_max_side: int = 0,
                  png_compression: int = PNG_COMPRESSION, metadata: bool = True,
                  bit_depth="auto", info: dict | None = None) -> dict:
     """Segment one photo file and write its outputs; the command's per-file work.
@@ -283,6 +289,9 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
     subject_matting : bool, optional
         Run stage 11, subject matting, where it applies (True;
         ``sss.segment(subject=dict(enabled=False))`` when False).
+    layer_matting : bool, optional
+        Run stage 10b, layer matting, where it applies (True;
+        ``sss.segment(layer_matting=dict(enabled=False))`` when False).
     output_max_side : int, optional
         The files are written for a copy of the photo (antialiased bicubic)
         whose longer side is at most this many pixels (0, the default: the
@@ -359,11 +368,11 @@ def segment_file(path, outdir, *, name: str | None = None, num_layers: int = 5,
         with contextlib.redirect_stderr(progress.passthrough()):
             seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=True,
                            method=method, model=model, num_threads=num_threads, cues=cues,
-                       subject_matting=subject_matting)
+                           subject_matting=subject_matting, layer_matting=layer_matting)
     else:
         seg = _segment(work, feats, num_layers=num_layers, seed=seed, verbose=False,
                        method=method, model=model, num_threads=num_threads, cues=cues,
-                       subject_matting=subject_matting)
+                       subject_matting=subject_matting, layer_matting=layer_matting)
     if info is not None:
         info["size"] = (W0, H0)
         info["layers"] = int(np.asarray(seg.alphas).shape[2])
@@ -621,7 +630,8 @@ def _run_segment(args) -> int:
                    seed=args.seed, formats=args.format,
                    features=None if feats is None else feats[i], ora_space=args.ora_space,
                    max_pixels=args.max_pixels, method=args.method, model=args.model,
-                   cues=args.cues, subject_matting=not args.no_subject_matting)
+                   cues=args.cues, subject_matting=not args.no_subject_matting,
+                   layer_matting=not args.no_layer_matting)
               for i in range(len(photos))]
     t0 = time.monotonic()
     if args.jobs > 1 and len(todo) > 1:
