@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <stdexcept>
 #include <string>
 
+#include "blas.hpp"
 #include "mask.hpp"
 #include "sss/alpha_sampling.hpp"
 #include "sss/cancel.hpp"
+#include "sss/matting.hpp"
+#include "sss/parallel.hpp"
 #include "sss/progress.hpp"
 #include "sss/subject_matting.hpp"
 
@@ -82,12 +86,22 @@ std::vector<double> matte_layers(const ImageView& layers, const ImageView& image
     std::vector<double> out(layers.data, layers.data + n * K);
     if (!params.enabled) return out;
 
-    SubjectMattingParams cf;  // closed_form_matte reads eps, prior and num_threads
-    cf.eps = params.eps;
-    cf.prior = params.prior;
-    cf.num_threads = params.num_threads;
-    std::vector<double> a(n), prior_alpha(n), prior_weight(n);
-    for (int k = 0; k < K; ++k) {
+    // one affinity for every layer's matte
+    MattingParams mp;
+    mp.radius = 1;
+    mp.eps = params.eps;
+    mp.num_threads = params.num_threads;
+    const SparseMatrix W = matting_affinity(image, mp);
+    check_cancel();
+
+    // layer k's matte into column k of `out`; several layers side by side, one
+    // per thread (their factorisations are independent, so the result does not
+    // depend on how many run at once)
+    const int T = std::min(resolve_threads(params.num_threads), K);
+    AlphaSamplingParams sp = sampling_params(params);
+    if (T > 1) sp.num_threads = 1;
+    auto matte_layer = [&](int k) {
+        std::vector<double> a(n);
         for (std::size_t p = 0; p < n; ++p)
             a[p] = std::min(std::max(layers.data[p * K + k], 0.0), 1.0);
         const std::vector<double> tri = layer_trimap(a.data(), h, w, params.certain,
@@ -99,23 +113,39 @@ std::vector<double> matte_layers(const ImageView& layers, const ImageView& image
             has_unknown |= t == 0.5;
         }
         // a layer without a certain inside or outside has nothing to propagate
-        if (has_in && has_out && has_unknown) {
-            std::vector<double> matte;
-            if (params.sampling_weight > 0.0) {
-                const SampledAlpha s = sampled_alpha(image, tri, sampling_params(params));
-                for (std::size_t p = 0; p < n; ++p) {
-                    const double ws = params.sampling_weight * s.confidence[p];
-                    prior_weight[p] = ws;
-                    prior_alpha[p] = (params.prior * a[p] + ws * s.alpha[p]) / (params.prior + ws);
-                }
-                matte = closed_form_matte(image, tri, prior_alpha.data(), cf, prior_weight.data());
-            } else {
-                matte = closed_form_matte(image, tri, a.data(), cf);
+        if (!(has_in && has_out && has_unknown)) return;
+        std::vector<double> matte;
+        if (params.sampling_weight > 0.0) {
+            const SampledAlpha s = sampled_alpha(image, tri, sp);
+            std::vector<double> prior_alpha(n), prior_weight(n);
+            for (std::size_t p = 0; p < n; ++p) {
+                const double ws = params.sampling_weight * s.confidence[p];
+                prior_weight[p] = ws;
+                prior_alpha[p] = (params.prior * a[p] + ws * s.alpha[p]) / (params.prior + ws);
             }
-            for (std::size_t p = 0; p < n; ++p) out[p * K + k] = matte[p];
+            matte = closed_form_matte(W, tri, prior_alpha.data(), params.prior,
+                                      prior_weight.data());
+        } else {
+            matte = closed_form_matte(W, tri, a.data(), params.prior);
         }
+        for (std::size_t p = 0; p < n; ++p) out[p * K + k] = matte[p];
+    };
+    detail::BlasThreads blas_guard(1);  // each factorisation's BLAS calls stay serial
+    for (int k0 = 0; k0 < K; k0 += T) {
+        const int k1 = std::min(K, k0 + T);
+        std::vector<std::exception_ptr> failed(static_cast<std::size_t>(k1 - k0));
+#pragma omp parallel for schedule(static, 1) num_threads(k1 - k0) if (k1 - k0 > 1)
+        for (int k = k0; k < k1; ++k) {
+            try {
+                matte_layer(k);
+            } catch (...) {
+                failed[static_cast<std::size_t>(k - k0)] = std::current_exception();
+            }
+        }
+        for (const std::exception_ptr& e : failed)
+            if (e) std::rethrow_exception(e);
         check_cancel();
-        report_progress(static_cast<double>(k + 1) / K);
+        report_progress(static_cast<double>(k1) / K);
     }
     // back onto the simplex; a pixel every matte left empty keeps its layers
     constexpr double kEmpty = 1e-6;

@@ -128,21 +128,37 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
             if (!(prior_weight[p] >= 0.0 && std::isfinite(prior_weight[p])))
                 throw std::invalid_argument(
                     "closed_form_matte: prior_weight must be finite and >= 0");
+    bool any_unknown = false;
+    for (std::ptrdiff_t p = 0; p < n && !any_unknown; ++p)
+        any_unknown = trimap[p] != 0.0 && trimap[p] != 1.0;
+    if (!any_unknown) return trimap;
+    MattingParams mp;
+    mp.radius = 1;
+    mp.eps = params.eps;
+    mp.num_threads = params.num_threads;
+    const SparseMatrix W = matting_affinity(image, mp);
+    check_cancel();
+    report_progress(0.3);
+    std::vector<double> alpha = closed_form_matte(W, trimap, prior_alpha, params.prior,
+                                                  prior_weight);
+    check_cancel();
+    return alpha;
+}
+
+std::vector<double> closed_form_matte(const SparseMatrix& W, const std::vector<double>& trimap,
+                                      const double* prior_alpha, double prior,
+                                      const double* prior_weight) {
+    const std::ptrdiff_t n = W.rows();
+    if (static_cast<std::ptrdiff_t>(trimap.size()) != n || W.cols() != n)
+        throw std::invalid_argument("closed_form_matte: trimap and affinity differ in size");
     std::vector<int> idx(static_cast<std::size_t>(n), -1);
     int nu = 0;
     for (std::ptrdiff_t p = 0; p < n; ++p)
         if (trimap[p] != 0.0 && trimap[p] != 1.0) idx[p] = nu++;
     std::vector<double> alpha(trimap);
     if (nu == 0) return alpha;
-    MattingParams mp;
-    mp.radius = 1;
-    mp.eps = params.eps;
-    mp.num_threads = params.num_threads;
     // L = D - W (laplacian_from_affinity) read straight from W: L_uu = D_u - W_uu,
     // -L_uk t_k = W_uk t_k; b adds prior a0_u
-    SparseMatrix W = matting_affinity(image, mp);
-    check_cancel();
-    report_progress(0.3);
     Eigen::VectorXd b(nu);
     std::vector<Eigen::Triplet<double, int>> trip;
     trip.reserve(static_cast<std::size_t>(nu) * 25);
@@ -151,7 +167,7 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
         if (i < 0) continue;
         // the shift below adds `prior` to the diagonal; the extra weight goes in here
         const double extra = prior_weight != nullptr ? prior_weight[p] : 0.0;
-        double r = (params.prior + extra) * std::min(std::max(prior_alpha[p], 0.0), 1.0);
+        double r = (prior + extra) * std::min(std::max(prior_alpha[p], 0.0), 1.0);
         double d = extra;
         for (SparseMatrix::InnerIterator it(W, p); it; ++it) d += it.value();
         trip.emplace_back(i, i, d);
@@ -164,7 +180,6 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
         }
         b[i] = r;
     }
-    SparseMatrix().swap(W);
     SparseMatrix Luu(nu, nu);
     Luu.setFromTriplets(trip.begin(), trip.end());
     decltype(trip)().swap(trip);
@@ -172,11 +187,9 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
     {
         detail::BlasThreads blas_guard(1);
         ShiftSolveOp solver{SparseRef(Luu)};
-        if (!solver.try_set_shift(-params.prior, true))
+        if (!solver.try_set_shift(-prior, true))
             throw std::runtime_error("closed_form_matte: the matting system is not positive "
                                      "definite (numerically degenerate image)");
-        check_cancel();
-        report_progress(0.8);
         solver.perform_op(b.data(), x.data());
     }
     for (std::ptrdiff_t p = 0; p < n; ++p)

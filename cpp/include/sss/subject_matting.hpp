@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sss/image.hpp"
+#include "sss/sparse.hpp"
 
 namespace sss {
 
@@ -68,6 +69,16 @@ std::vector<double> subject_trimap(const double* subject, const double* map, int
 std::vector<double> closed_form_matte(const ImageView& image, const std::vector<double>& trimap,
                                       const double* prior_alpha,
                                       const SubjectMattingParams& params,
+                                      const double* prior_weight = nullptr);
+
+/// closed_form_matte with the image's matting affinity W given (matting_affinity,
+/// radius 1, the wanted eps), so that several trimaps of one image share it, and
+/// `prior` for params.prior. Checks nothing beyond the sizes, reports no
+/// progress and never checks for cancellation: safe to call from several
+/// threads at once (stage 10b's layers).
+std::vector<double> closed_form_matte(const SparseMatrix& affinity,
+                                      const std::vector<double>& trimap,
+                                      const double* prior_alpha, double prior,
                                       const double* prior_weight = nullptr);
 
 struct SubjectMattingResult {
