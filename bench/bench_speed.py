@@ -96,7 +96,8 @@ def main(argv=None):
               "reference", round(per["reference"]["wall"], 1) if "reference" in per else "-",
               flush=True)
     stages = ["features", "affinities", "eigenvectors", "constrained sparsification",
-              "grouping", "relaxed sparsification", "upsampling", "subject matting"]
+              "grouping", "relaxed sparsification", "upsampling", "layer matting",
+              "subject matting"]
     head = "| photo | " + " | ".join(f"{w}x{h} s | peak MiB" for h, w in sizes)
     if not args.no_reference:
         head += " | reference 640x480 s | speed-up at 640x480"

@@ -602,8 +602,11 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
         # resizing buffers) + 4 per layer (the float32 output) + ~300 MB (network,
         # working level) + ~400 MB per cue network (the saliency network's activations at
         # 320 x 320 and onnxruntime's arena for them); the saliency cue also drives
-        # stage 11: ~4 bytes a pixel (its matte) + ~150 MB (the matting level's system)
-        need = n * (72 + 4 * k + 4 * cue_networks) + 3e8 + 5.5e8 * cue_networks + extra
+        # stage 11: ~4 bytes a pixel (its matte) + ~150 MB (the matting level's system);
+        # stage 10b: 4 bytes a pixel and layer (the upsampled layers beside the earlier
+        # ones) + ~250 MB (two layers' systems at the matting level at once)
+        need = (n * (72 + 8 * k + 4 * cue_networks) + 3e8 + 2.5e8 + 5.5e8 * cue_networks
+                + extra)
     else:
         # Laplacian (~38 nonzeros a row), the eigensolver's factor (~180 a row at
         # 640 x 480, growing with the pixel count) and its basis of 300 vectors

@@ -21,5 +21,6 @@
 #include "sss/grouping.hpp"
 #include "sss/resize.hpp"
 #include "sss/alpha_sampling.hpp"
+#include "sss/layer_matting.hpp"
 #include "sss/subject_matting.hpp"
 #include "sss/pipeline.hpp"
