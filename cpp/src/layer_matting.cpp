@@ -131,27 +131,33 @@ std::vector<double> matte_layers(const ImageView& layers, const ImageView& image
         for (std::size_t p = 0; p < n; ++p) out[p * K + k] = matte[p];
     };
     detail::BlasThreads blas_guard(1);  // each factorisation's BLAS calls stay serial
-    for (int k0 = 0; k0 < K; k0 += T) {
-        const int k1 = std::min(K, k0 + T);
-        if (k1 - k0 == 1) {
-            // not inside an inactive parallel region (if clause): CHOLMOD's BLAS
-            // calls there ran 4-10 times slower (measured)
-            matte_layer(k0);
-        } else {
-            std::vector<std::exception_ptr> failed(static_cast<std::size_t>(k1 - k0));
-#pragma omp parallel for schedule(static, 1) num_threads(k1 - k0)
-            for (int k = k0; k < k1; ++k) {
-                try {
-                    matte_layer(k);
-                } catch (...) {
-                    failed[static_cast<std::size_t>(k - k0)] = std::current_exception();
-                }
-            }
-            for (const std::exception_ptr& e : failed)
-                if (e) std::rethrow_exception(e);
+    if (T == 1) {
+        // not inside an inactive parallel region (an if clause): CHOLMOD's BLAS
+        // calls there ran 4-10 times slower (measured)
+        for (int k = 0; k < K; ++k) {
+            matte_layer(k);
+            check_cancel();
+            report_progress(static_cast<double>(k + 1) / K);
         }
+    } else {
+        // the next layer goes to whichever thread is free (the bands differ
+        // several-fold in size); a cancel request skips the layers not started
+        std::vector<std::exception_ptr> failed(static_cast<std::size_t>(K));
+        int done = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T)
+        for (int k = 0; k < K; ++k) {
+            if (cancel_requested()) continue;
+            try {
+                matte_layer(k);
+            } catch (...) {
+                failed[static_cast<std::size_t>(k)] = std::current_exception();
+            }
+#pragma omp critical(sss_layer_matting_progress)
+            report_progress(static_cast<double>(++done) / K);
+        }
+        for (const std::exception_ptr& e : failed)
+            if (e) std::rethrow_exception(e);
         check_cancel();
-        report_progress(static_cast<double>(k1) / K);
     }
     // back onto the simplex; a pixel every matte left empty keeps its layers
     constexpr double kEmpty = 1e-6;
