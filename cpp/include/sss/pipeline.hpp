@@ -81,7 +81,7 @@ int auto_sample_stride(int height, int width, long long min_samples = kAutoMinSa
 enum class StageEvent { Begin, End };
 /// Called at the start and end of each stage ("affinities", "eigenvectors",
 /// "constrained sparsification", "grouping", "relaxed sparsification",
-/// "upsampling", "subject matting"); `fractions` tells whether the stage reports its progress
+/// "upsampling", "layer matting", "subject matting"); `fractions` tells whether the stage reports its progress
 /// through report_progress(). It may throw (e.g. Cancelled) to stop the run.
 using StageHook = std::function<void(const char* stage, StageEvent event, bool fractions)>;
 
@@ -131,10 +131,15 @@ struct SoftSegments {
 /// (sss.io.resize's arithmetic); stages 2-10 run there and the layers are
 /// carried to the photo's size by guided_upsample (or, when the photo is
 /// the working level, clipped to [0, 1] and renormalised). `features` may be
-/// given at the photo's size or at the working size. With a salient-object
-/// map (overrides.saliency) and params.subject.enabled, the multilevel method
-/// ends with matte_subject (stage 11), its layers at the matting level
-/// carried there from the working level by guided_upsample.
+/// given at the photo's size or at the working size. When the layers are
+/// upsampled and params.layer_matting.enabled, the multilevel method then
+/// runs matte_layers (stage 10b) on the layers carried to the matting level
+/// (the photo resized to at most layer_matting.max_pixels, bicubic) and
+/// carries its result to the photo's size by guided_upsample. With a
+/// salient-object map (overrides.saliency) and params.subject.enabled, it
+/// ends with matte_subject (stage 11), its layers at the matting level those
+/// of stage 10b when the two levels agree (else carried there from the
+/// working level by guided_upsample).
 ///
 /// Deterministic for a seed, independent of the thread count, and equal to
 /// the stage-by-stage Python functions for the same seed.
