@@ -138,8 +138,9 @@ struct SoftSegments {
 /// carries its result to the photo's size by guided_upsample. With a
 /// salient-object map (overrides.saliency) and params.subject.enabled, it
 /// ends with matte_subject (stage 11), its layers at the matting level those
-/// of stage 10b when the two levels agree (else carried there from the
-/// working level by guided_upsample).
+/// of stage 10b when the two levels agree (when they differ, the final layers
+/// resized there; without stage 10b, carried there from the working level by
+/// guided_upsample).
 ///
 /// Deterministic for a seed, independent of the thread count, and equal to
 /// the stage-by-stage Python functions for the same seed.
