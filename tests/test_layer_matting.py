@@ -242,6 +242,38 @@ def test_cli_no_layer_matting_flag(cat_runs, tmp_path):
                                    atol=1e-6)
 
 
+def test_stage_11_after_stage_10b_at_another_matting_level():
+    """When the two stages' matting levels differ, stage 11 starts from the
+    final layers of stage 10b, resized to its own level: the default run's
+    layers are exactly sss.matte_subject of the run without stage 11."""
+    img = _cat(256)       # 256 x 170, above both matting levels below
+    lm = dict(max_pixels=20_000)
+    on = sss.segment(img, progress=False, layer_matting=lm, subject=dict(max_pixels=30_000))
+    off = sss.segment(img, progress=False, layer_matting=lm, subject=dict(enabled=False))
+    assert "layer matting" in on.timings and on.matted_subject
+    got, info = sss.matte_subject(off.alphas, img, sss.saliency_map(img), return_info=True,
+                                  max_pixels=30_000)
+    assert info["applied"] and info["matting_shape"] != (170, 256)
+    assert np.array_equal(got, on.alphas), np.abs(got - on.alphas).max()
+
+
+def test_stage_11_starts_from_stage_10b_at_the_same_matting_level():
+    """Both stages at one matting level below the photo's size: stage 11
+    takes stage 10b's layers there; it applies, the result is a partition,
+    and it differs from the run without stage 11 only where it should (its
+    matte changes the layers, the earlier stages are the same)."""
+    img = _cat(256)
+    level = dict(max_pixels=20_000)
+    on = sss.segment(img, progress=False, layer_matting=level, subject=level)
+    off = sss.segment(img, progress=False, layer_matting=level, subject=dict(enabled=False))
+    assert on.matted_subject and "subject matting" in on.timings
+    a = on.alphas
+    assert a.min() >= 0 and a.max() <= 1
+    np.testing.assert_allclose(a.sum(2), 1.0, atol=1e-5)
+    assert np.abs(a - off.alphas).max() > 0.05
+    assert np.array_equal(on.grouped_alphas, off.grouped_alphas)
+
+
 def test_segment_on_a_photo_larger_than_the_matting_level():
     """A photo above max_pixels: the stage runs at the matting level and its
     layers come back to the photo's size as a partition."""
