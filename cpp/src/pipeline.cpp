@@ -296,12 +296,30 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
         clean(a);
         return a;
     };
+    // stage 10b starts from the layers carried to its matting level and carries
+    // its result to the photo's size itself: the working-level layers then go
+    // to the matting level only (a 24-megapixel photo: 0.5 s and 0.5 GB less)
+    const bool layer_matting = upsampled && params.layer_matting.enabled;
+    const LayerMattingParams& lp = params.layer_matting;
+    int lh = 0, lw = 0;
+    bool lm_full = false;  // the photo is its own matting level
+    std::vector<double> lm_image, lm_layers;
+    std::vector<float> lm_in;
+    if (layer_matting) {
+        working_shape(image.height, image.width, lp.max_pixels, lh, lw);
+        lm_full = lh == image.height && lw == image.width;
+    }
     if (reference) {
         out.alphas.assign(alphas.begin(), alphas.end());
         clean(out.alphas);
     } else if (upsampled) {
         Stage st(hook, "upsampling", false);
-        out.alphas = carry_layers(image);
+        if (!layer_matting || lm_full) {
+            out.alphas = carry_layers(image);
+        } else {
+            lm_image = resize_image_clipped(image, lh, lw, ResizeFilter::Bicubic, lp.num_threads);
+            lm_in = carry_layers(ImageView{lm_image.data(), lh, lw, 3});
+        }
         st.done();
     } else {
         out.alphas = clip_to_simplex(alphas.data(), n, k);
@@ -310,21 +328,14 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
 
     // stage 10b: every layer matted at the matting level; `lm_layers` keeps them
     // there for stage 11 when its matting level is the same
-    int lh = 0, lw = 0;
-    std::vector<double> lm_image, lm_layers;
-    if (upsampled && params.layer_matting.enabled) {
+    if (layer_matting) {
         Stage st(hook, "layer matting", true);
-        const LayerMattingParams& lp = params.layer_matting;
-        working_shape(image.height, image.width, lp.max_pixels, lh, lw);
-        const bool full = lh == image.height && lw == image.width;
-        if (!full)
-            lm_image = resize_image_clipped(image, lh, lw, ResizeFilter::Bicubic, lp.num_threads);
-        const ImageView img_view = full ? image : ImageView{lm_image.data(), lh, lw, 3};
-        std::vector<float> lay_f = full ? out.alphas : carry_layers(img_view);
-        const std::vector<double> lay(lay_f.begin(), lay_f.end());
-        std::vector<float>().swap(lay_f);
+        const ImageView img_view = lm_full ? image : ImageView{lm_image.data(), lh, lw, 3};
+        const std::vector<float>& carried = lm_full ? out.alphas : lm_in;
+        const std::vector<double> lay(carried.begin(), carried.end());
+        std::vector<float>().swap(lm_in);
         lm_layers = matte_layers(ImageView{lay.data(), lh, lw, k}, img_view, lp);
-        if (full) {
+        if (lm_full) {
             out.alphas.assign(lm_layers.begin(), lm_layers.end());
         } else {
             out.alphas = guided_upsample(ImageView{lm_layers.data(), lh, lw, k}, img_view, image,

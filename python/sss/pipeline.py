@@ -391,7 +391,7 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     if max_side is not None:
         as_int(max_side, "max_side", minimum=3)
     _check_input_size(image, method, max_side, p.num_layers,
-                      cue_networks=len(cues) if features is None else 0)
+                      cue_networks=len(cues) if features is None else 0, params=p)
     img = check_segment_args(image, features, p, max_side)
     if max_side is not None:
         img, features = _limit_side(img, features, max_side)
@@ -582,9 +582,11 @@ def _limit_side(img, features, max_side):
     return out, features
 
 
-def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
+def _check_input_size(image, method, max_side, num_layers, cue_networks=0,
+                      params: Params | None = None):
     """Refuse, before any large allocation, a photo that cannot fit in memory
-    (`cue_networks`: how many cue networks will run besides the feature network)."""
+    (`cue_networks`: how many cue networks will run besides the feature network;
+    `params`: the run's, for whether stage 10b runs)."""
     shape = getattr(image, "shape", None)
     if shape is None or len(shape) != 3:
         return  # as_image gives the precise error
@@ -603,10 +605,13 @@ def _check_input_size(image, method, max_side, num_layers, cue_networks=0):
         # working level) + ~400 MB per cue network (the saliency network's activations at
         # 320 x 320 and onnxruntime's arena for them); the saliency cue also drives
         # stage 11: ~4 bytes a pixel (its matte) + ~150 MB (the matting level's system);
-        # stage 10b: 4 bytes a pixel and layer (the upsampled layers beside the earlier
-        # ones) + ~250 MB (two layers' systems at the matting level at once)
-        need = (n * (72 + 8 * k + 4 * cue_networks) + 3e8 + 2.5e8 + 5.5e8 * cue_networks
-                + extra)
+        # stage 10b, where the layers are upsampled: ~800 bytes a pixel of its matting
+        # level (two layers' systems at once; ~250 MB at 640 x 480)
+        p = params if params is not None else default_params(method)
+        matted = p.layer_matting.enabled and n > p.levels.working_pixels
+        need = (n * (72 + 4 * k + 4 * cue_networks) + 3e8
+                + 800 * min(n, p.layer_matting.max_pixels) * matted
+                + 5.5e8 * cue_networks + extra)
     else:
         # Laplacian (~38 nonzeros a row), the eigensolver's factor (~180 a row at
         # 640 x 480, growing with the pixel count) and its basis of 300 vectors
