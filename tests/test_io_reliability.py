@@ -550,16 +550,13 @@ def test_write_set_interrupted_right_after_a_rename_leaves_the_previous_set(
         real(src, dst)
         if len(calls) == at:
             raise KeyboardInterrupt
-    monkeypatch.setattr(_files.os, "replace", replace_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        _files.write_set(tmp_path, {"a.png": b"new a", "b.png": b"new b"})
-    monkeypatch.undo()
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (old if earlier else {})
 
     def interrupted(src, dst):
         raise KeyboardInterrupt
-    monkeypatch.setattr(_files.os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        _files.write_set(tmp_path, {"a.png": b"new a", "b.png": b"new b"})
-    monkeypatch.undo()
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (old if earlier else {})
+
+    for replace in (replace_then_interrupt, interrupted):
+        monkeypatch.setattr(_files.os, "replace", replace)
+        with pytest.raises(KeyboardInterrupt):
+            _files.write_set(tmp_path, {"a.png": b"new a", "b.png": b"new b"})
+        monkeypatch.undo()
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == (old if earlier else {})

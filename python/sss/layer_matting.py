@@ -35,8 +35,6 @@ median excess over its seed-to-seed variability stays at +0.000.
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from . import _core
@@ -47,15 +45,8 @@ __all__ = ["matte_layers", "layer_trimap", "LayerMattingParams"]
 
 
 def _params(params, overrides):
-    if params is None:
-        p = LayerMattingParams()
-    elif isinstance(params, LayerMattingParams):
-        p = copy.deepcopy(params)
-    else:
-        raise TypeError(f"params must be an sss.LayerMattingParams, got {type(params).__name__}")
-    from .pipeline import _update_fields
-    _update_fields(p, overrides, "layer_matting")
-    return p
+    from .pipeline import _stage_params
+    return _stage_params(LayerMattingParams, params, overrides, "layer_matting")
 
 
 def matte_layers(alphas: np.ndarray, image: np.ndarray, *,

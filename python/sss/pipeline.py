@@ -510,6 +510,20 @@ def _segment_params(method, params, num_layers, seed, num_threads, stages) -> Pa
     return p
 
 
+def _stage_params(cls, params, overrides: dict, path: str):
+    """A copy of `params` (an instance of `cls`; None: its defaults) with the
+    fields in `overrides` changed: the `params=` and `**overrides` of the
+    stage functions (sss.matte_layers, sss.matte_subject, ...)."""
+    if params is None:
+        p = cls()
+    elif isinstance(params, cls):
+        p = copy.deepcopy(params)
+    else:
+        raise TypeError(f"params must be an sss.{cls.__name__}, got {type(params).__name__}")
+    _update_fields(p, overrides, path)
+    return p
+
+
 def _update_fields(obj, values: dict, path: str) -> None:
     """Set the fields of a parameter object from a dict (nested dicts update
     nested objects); errors name the dotted field."""

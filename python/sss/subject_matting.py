@@ -54,16 +54,8 @@ __all__ = ["matte_subject", "subject_trimap", "closed_form_matte", "SubjectMatti
 
 
 def _params(params, overrides):
-    if params is None:
-        p = SubjectMattingParams()
-    elif isinstance(params, SubjectMattingParams):
-        import copy
-        p = copy.deepcopy(params)
-    else:
-        raise TypeError(f"params must be an sss.SubjectMattingParams, got {type(params).__name__}")
-    from .pipeline import _update_fields
-    _update_fields(p, overrides, "subject")
-    return p
+    from .pipeline import _stage_params
+    return _stage_params(SubjectMattingParams, params, overrides, "subject")
 
 
 def _map(saliency, name="saliency"):
