@@ -17,19 +17,6 @@
 
 namespace sss {
 
-namespace {
-
-AlphaSamplingParams sampling_params(const LayerMattingParams& p) {
-    AlphaSamplingParams sp;
-    sp.neighbours = p.sampling_neighbours;
-    sp.sigma = p.sampling_sigma;
-    sp.band = p.sampling_band;
-    sp.num_threads = p.num_threads;
-    return sp;
-}
-
-}  // namespace
-
 void check_layer_matting_params(const LayerMattingParams& p) {
     if (p.max_pixels < 1)
         throw std::invalid_argument("layer matting: max_pixels must be >= 1, got " +
@@ -42,7 +29,7 @@ void check_layer_matting_params(const LayerMattingParams& p) {
                                     std::to_string(p.erosion));
     if (!(p.sampling_weight >= 0.0 && std::isfinite(p.sampling_weight)))
         throw std::invalid_argument("layer matting: sampling_weight must be >= 0 and finite");
-    check_alpha_sampling_params(sampling_params(p));
+    check_alpha_sampling_params(alpha_sampling_params(p));
     if (!(p.eps > 0.0 && std::isfinite(p.eps)) || !(p.prior > 0.0 && std::isfinite(p.prior)))
         throw std::invalid_argument(
             "layer matting: eps and prior must be positive and finite, got " +
@@ -98,7 +85,7 @@ std::vector<double> matte_layers(const ImageView& layers, const ImageView& image
     // per thread (their factorisations are independent, so the result does not
     // depend on how many run at once)
     const int T = std::min(resolve_threads(params.num_threads), K);
-    AlphaSamplingParams sp = sampling_params(params);
+    AlphaSamplingParams sp = alpha_sampling_params(params);
     if (T > 1) sp.num_threads = 1;
     auto matte_layer = [&](int k) {
         std::vector<double> a(n);

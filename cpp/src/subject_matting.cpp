@@ -22,15 +22,6 @@ namespace sss {
 
 namespace {
 
-AlphaSamplingParams sampling_params(const SubjectMattingParams& p) {
-    AlphaSamplingParams sp;
-    sp.neighbours = p.sampling_neighbours;
-    sp.sigma = p.sampling_sigma;
-    sp.band = p.sampling_band;
-    sp.num_threads = p.num_threads;
-    return sp;
-}
-
 void check_params(const SubjectMattingParams& p) {
     auto in01 = [](double v) { return v >= 0.0 && v <= 1.0; };
     if (p.max_pixels < 1)
@@ -53,7 +44,7 @@ void check_params(const SubjectMattingParams& p) {
         throw std::invalid_argument("subject matting: erosion and fallback_radius must be >= 0");
     if (!(p.sampling_weight >= 0.0 && std::isfinite(p.sampling_weight)))
         throw std::invalid_argument("subject matting: sampling_weight must be >= 0 and finite");
-    check_alpha_sampling_params(sampling_params(p));
+    check_alpha_sampling_params(alpha_sampling_params(p));
     if (!(p.eps > 0.0 && std::isfinite(p.eps)) || !(p.prior > 0.0 && std::isfinite(p.prior)))
         throw std::invalid_argument(
             "subject matting: eps and prior must be positive and finite, got " +
@@ -321,7 +312,7 @@ SubjectMattingResult matte_subject(float* alphas, int num_layers, const ImageVie
     // explain a pixel, pulled towards with weight sampling_weight * confidence
     std::vector<double> prior_alpha, prior_weight;
     if (params.sampling_weight > 0.0) {
-        const SampledAlpha s = sampled_alpha(img_m, tri, sampling_params(params));
+        const SampledAlpha s = sampled_alpha(img_m, tri, alpha_sampling_params(params));
         prior_alpha.resize(nm);
         prior_weight.resize(nm);
         for (std::size_t p = 0; p < nm; ++p) {

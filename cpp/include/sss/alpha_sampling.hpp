@@ -17,6 +17,19 @@ struct AlphaSamplingParams {
 /// Throws std::invalid_argument naming the field for parameters out of range.
 void check_alpha_sampling_params(const AlphaSamplingParams& params);
 
+/// The sampling fields of a stage's parameters (sampling_neighbours,
+/// sampling_sigma, sampling_band, num_threads: SubjectMattingParams,
+/// LayerMattingParams).
+template <class StageParams>
+AlphaSamplingParams alpha_sampling_params(const StageParams& p) {
+    AlphaSamplingParams sp;
+    sp.neighbours = p.sampling_neighbours;
+    sp.sigma = p.sampling_sigma;
+    sp.band = p.sampling_band;
+    sp.num_threads = p.num_threads;
+    return sp;
+}
+
 struct SampledAlpha {
     std::vector<double> alpha;       ///< H x W: the trimap where known, the estimate where unknown
     std::vector<double> confidence;  ///< H x W in [0, 1]: 1 where known, 0 where no pair explains the colour
