@@ -219,6 +219,19 @@ def test_segment_stage_is_matte_layers_on_the_upsampled_layers(cat_runs):
         assert np.array_equal(getattr(on, key), getattr(off, key)), key
 
 
+def test_a_calls_thread_count_limits_stages_10b_and_11():
+    """segment(num_threads=n) runs stages 10b and 11 on n threads too (they
+    default to all cores); a stage's own num_threads is kept."""
+    from sss.pipeline import _segment_params
+
+    p = _segment_params("multilevel", None, 5, 0, 1, {})
+    assert (p.num_threads, p.layer_matting.num_threads, p.subject.num_threads) == (1, 1, 1)
+    p = _segment_params("multilevel", None, 5, 0, 2, {"layer_matting": {"num_threads": 3}})
+    assert (p.num_threads, p.layer_matting.num_threads, p.subject.num_threads) == (2, 3, 2)
+    p = _segment_params("multilevel", None, 5, 0, None, {})
+    assert (p.num_threads, p.layer_matting.num_threads, p.subject.num_threads) == (1, 0, 0)
+
+
 def test_segment_with_the_stage_is_bitwise_identical_for_1_and_2_threads(cat_runs):
     assert np.array_equal(cat_runs["on1"].alphas, cat_runs["on2"].alphas)
 

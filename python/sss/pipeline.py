@@ -309,8 +309,10 @@ def segment(image: np.ndarray, features: np.ndarray | None = None, *,
     num_threads : int, optional
         Threads (at most 4 per core). Default: all cores, except for the
         multilevel working level (stages 2-10), which runs on one thread
-        unless `num_threads` is given. The layers are bitwise the same for
-        every thread count.
+        unless `num_threads` is given. A count given also limits stages 10b
+        and 11 (unless ``layer_matting`` / ``subject`` set their own
+        ``num_threads``). The layers are bitwise the same for every thread
+        count.
     channel_axis : int or None, optional
         Axis of `image` that holds the channels (-1; e.g. 0 for (C, H, W));
         None for a greyscale (H, W) image.
@@ -505,6 +507,11 @@ def _segment_params(method, params, num_layers, seed, num_threads, stages) -> Pa
     _set_field(p, "seed", as_int(seed, "seed", minimum=0), "seed")
     if num_threads is not None:
         p.num_threads = as_threads(num_threads)
+        # the stages after the working level run on all cores (0) unless told
+        # otherwise: a call's thread count limits them too
+        for part in (p.layer_matting, p.subject):
+            if part.num_threads == 0:
+                part.num_threads = p.num_threads
     elif method == "reference":
         p.num_threads = 0
     return p
