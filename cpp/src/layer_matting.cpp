@@ -8,6 +8,7 @@
 
 #include "blas.hpp"
 #include "mask.hpp"
+#include "matte_params.hpp"
 #include "sss/alpha_sampling.hpp"
 #include "sss/cancel.hpp"
 #include "sss/matting.hpp"
@@ -27,13 +28,7 @@ void check_layer_matting_params(const LayerMattingParams& p) {
     if (p.erosion < 0)
         throw std::invalid_argument("layer matting: erosion must be >= 0, got " +
                                     std::to_string(p.erosion));
-    if (!(p.sampling_weight >= 0.0 && std::isfinite(p.sampling_weight)))
-        throw std::invalid_argument("layer matting: sampling_weight must be >= 0 and finite");
-    check_alpha_sampling_params(alpha_sampling_params(p));
-    if (!(p.eps > 0.0 && std::isfinite(p.eps)) || !(p.prior > 0.0 && std::isfinite(p.prior)))
-        throw std::invalid_argument(
-            "layer matting: eps and prior must be positive and finite, got " +
-            std::to_string(p.eps) + " and " + std::to_string(p.prior));
+    detail::check_matte_params(p, "layer matting");
 }
 
 std::vector<double> layer_trimap(const double* layer, int height, int width, double certain,
@@ -103,15 +98,9 @@ std::vector<double> matte_layers(const ImageView& layers, const ImageView& image
         if (!(has_in && has_out && has_unknown)) return;
         std::vector<double> matte;
         if (params.sampling_weight > 0.0) {
-            const SampledAlpha s = sampled_alpha(image, tri, sp);
-            std::vector<double> prior_alpha(n), prior_weight(n);
-            for (std::size_t p = 0; p < n; ++p) {
-                const double ws = params.sampling_weight * s.confidence[p];
-                prior_weight[p] = ws;
-                prior_alpha[p] = (params.prior * a[p] + ws * s.alpha[p]) / (params.prior + ws);
-            }
-            matte = closed_form_matte(W, tri, prior_alpha.data(), params.prior,
-                                      prior_weight.data());
+            const MattePull pull =
+                sampled_pull(image, tri, a.data(), params.prior, params.sampling_weight, sp);
+            matte = closed_form_matte(W, tri, pull.alpha.data(), params.prior, pull.weight.data());
         } else {
             matte = closed_form_matte(W, tri, a.data(), params.prior);
         }

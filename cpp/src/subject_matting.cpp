@@ -8,6 +8,7 @@
 
 #include "blas.hpp"
 #include "mask.hpp"
+#include "matte_params.hpp"
 #include "sss/alpha_sampling.hpp"
 #include "sss/cancel.hpp"
 #include "sss/eigensolver.hpp"
@@ -42,13 +43,7 @@ void check_params(const SubjectMattingParams& p) {
             std::to_string(p.map_certain) + " and " + std::to_string(p.layers_certain));
     if (p.erosion < 0 || p.fallback_radius < 0)
         throw std::invalid_argument("subject matting: erosion and fallback_radius must be >= 0");
-    if (!(p.sampling_weight >= 0.0 && std::isfinite(p.sampling_weight)))
-        throw std::invalid_argument("subject matting: sampling_weight must be >= 0 and finite");
-    check_alpha_sampling_params(alpha_sampling_params(p));
-    if (!(p.eps > 0.0 && std::isfinite(p.eps)) || !(p.prior > 0.0 && std::isfinite(p.prior)))
-        throw std::invalid_argument(
-            "subject matting: eps and prior must be positive and finite, got " +
-            std::to_string(p.eps) + " and " + std::to_string(p.prior));
+    detail::check_matte_params(p, "subject matting");
 }
 
 }  // namespace
@@ -193,6 +188,21 @@ std::vector<double> closed_form_matte(const SparseMatrix& W, const std::vector<d
     return alpha;
 }
 
+MattePull sampled_pull(const ImageView& image, const std::vector<double>& trimap,
+                       const double* a0, double prior, double sampling_weight,
+                       const AlphaSamplingParams& sampling) {
+    const SampledAlpha s = sampled_alpha(image, trimap, sampling);
+    const std::size_t n = trimap.size();
+    MattePull pull{std::vector<double>(n), std::vector<double>(n)};
+    for (std::size_t p = 0; p < n; ++p) {
+        // (closed_form_matte reads both at the unknown pixels only)
+        const double ws = sampling_weight * s.confidence[p];
+        pull.weight[p] = ws;
+        pull.alpha[p] = (prior * a0[p] + ws * s.alpha[p]) / (prior + ws);
+    }
+    return pull;
+}
+
 SubjectMattingResult matte_subject(float* alphas, int num_layers, const ImageView& image,
                                    const ImageView& map, const SubjectMattingParams& params,
                                    const ImageView* matting_image,
@@ -310,22 +320,14 @@ SubjectMattingResult matte_subject(float* alphas, int num_layers, const ImageVie
     }
     // the colours' own estimate where a known foreground and background colour
     // explain a pixel, pulled towards with weight sampling_weight * confidence
-    std::vector<double> prior_alpha, prior_weight;
+    std::vector<double> matte;
     if (params.sampling_weight > 0.0) {
-        const SampledAlpha s = sampled_alpha(img_m, tri, alpha_sampling_params(params));
-        prior_alpha.resize(nm);
-        prior_weight.resize(nm);
-        for (std::size_t p = 0; p < nm; ++p) {
-            // (closed_form_matte reads both at the unknown pixels only)
-            const double ws = params.sampling_weight * s.confidence[p];
-            prior_weight[p] = ws;
-            prior_alpha[p] = (params.prior * u[p] + ws * s.alpha[p]) / (params.prior + ws);
-        }
+        const MattePull pull = sampled_pull(img_m, tri, u.data(), params.prior,
+                                            params.sampling_weight, alpha_sampling_params(params));
+        matte = closed_form_matte(img_m, tri, pull.alpha.data(), params, pull.weight.data());
+    } else {
+        matte = closed_form_matte(img_m, tri, u.data(), params);
     }
-    const std::vector<double> matte =
-        prior_weight.empty()
-            ? closed_form_matte(img_m, tri, u.data(), params)
-            : closed_form_matte(img_m, tri, prior_alpha.data(), params, prior_weight.data());
     check_cancel();
     report_progress(0.9);
 

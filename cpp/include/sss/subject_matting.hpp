@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "sss/alpha_sampling.hpp"
 #include "sss/image.hpp"
 #include "sss/sparse.hpp"
 
@@ -80,6 +81,17 @@ std::vector<double> closed_form_matte(const SparseMatrix& affinity,
                                       const std::vector<double>& trimap,
                                       const double* prior_alpha, double prior,
                                       const double* prior_weight = nullptr);
+
+/// The pull of closed_form_matte (its prior_alpha and prior_weight, H x W
+/// values each) for a trimap of `image`: towards `a0` with weight `prior` and
+/// towards sampled_alpha with weight sampling_weight x its confidence,
+/// blended into one target per pixel (stages 10b and 11).
+struct MattePull {
+    std::vector<double> alpha, weight;
+};
+MattePull sampled_pull(const ImageView& image, const std::vector<double>& trimap,
+                       const double* a0, double prior, double sampling_weight,
+                       const AlphaSamplingParams& sampling);
 
 struct SubjectMattingResult {
     bool applied = false;
