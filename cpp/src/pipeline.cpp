@@ -353,16 +353,15 @@ SoftSegments segment_working(const ImageView& image, const ImageView& working_im
         int mh = 0, mw = 0;
         working_shape(image.height, image.width, sp.max_pixels, mh, mw);
         SubjectMattingResult r;
-        if ((mh == image.height && mw == image.width) || !upsampled) {
-            r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp);
-        } else if (!lm_layers.empty() && mh == lh && mw == lw) {
+        const bool at_photo = (mh == image.height && mw == image.width) || !upsampled;
+        if (!at_photo && !lm_layers.empty() && mh == lh && mw == lw) {
             // the layers stage 10b matted, and the photo, at the same matting level
             const ImageView img_view{lm_image.data(), mh, mw, 3};
             const ImageView lay_view{lm_layers.data(), mh, mw, k};
             r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp, &img_view,
                               &lay_view);
-        } else if (!lm_layers.empty()) {
-            // another matting level: stage 10b's layers resized there (matte_subject)
+        } else if (at_photo || !lm_layers.empty()) {
+            // the final layers (at another matting level: resized there by matte_subject)
             r = matte_subject(out.alphas.data(), k, image, overrides.saliency, sp);
         } else {
             // the photo and the layers at the matting level, as at full size
