@@ -11,7 +11,6 @@
 #include "matte_params.hpp"
 #include "sss/alpha_sampling.hpp"
 #include "sss/cancel.hpp"
-#include "sss/matting.hpp"
 #include "sss/parallel.hpp"
 #include "sss/progress.hpp"
 #include "sss/subject_matting.hpp"
@@ -69,11 +68,7 @@ std::vector<double> matte_layers(const ImageView& layers, const ImageView& image
     if (!params.enabled) return out;
 
     // one affinity for every layer's matte
-    MattingParams mp;
-    mp.radius = 1;
-    mp.eps = params.eps;
-    mp.num_threads = params.num_threads;
-    const SparseMatrix W = matting_affinity(image, mp);
+    const SparseMatrix W = closed_form_affinity(image, params.eps, params.num_threads);
     check_cancel();
 
     // layer k's matte into column k of `out`; several layers side by side, one

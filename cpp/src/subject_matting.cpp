@@ -118,17 +118,21 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
     for (std::ptrdiff_t p = 0; p < n && !any_unknown; ++p)
         any_unknown = trimap[p] != 0.0 && trimap[p] != 1.0;
     if (!any_unknown) return trimap;
-    MattingParams mp;
-    mp.radius = 1;
-    mp.eps = params.eps;
-    mp.num_threads = params.num_threads;
-    const SparseMatrix W = matting_affinity(image, mp);
+    const SparseMatrix W = closed_form_affinity(image, params.eps, params.num_threads);
     check_cancel();
     report_progress(0.3);
     std::vector<double> alpha = closed_form_matte(W, trimap, prior_alpha, params.prior,
                                                   prior_weight);
     check_cancel();
     return alpha;
+}
+
+SparseMatrix closed_form_affinity(const ImageView& image, double eps, int num_threads) {
+    MattingParams mp;
+    mp.radius = 1;
+    mp.eps = eps;
+    mp.num_threads = num_threads;
+    return matting_affinity(image, mp);
 }
 
 std::vector<double> closed_form_matte(const SparseMatrix& W, const std::vector<double>& trimap,

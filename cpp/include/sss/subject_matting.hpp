@@ -72,8 +72,12 @@ std::vector<double> closed_form_matte(const ImageView& image, const std::vector<
                                       const SubjectMattingParams& params,
                                       const double* prior_weight = nullptr);
 
-/// closed_form_matte with the image's matting affinity W given (matting_affinity,
-/// radius 1, the wanted eps), so that several trimaps of one image share it, and
+/// The matting affinity closed_form_matte uses: matting_affinity of `image`
+/// with radius 1 and regulariser `eps`.
+SparseMatrix closed_form_affinity(const ImageView& image, double eps, int num_threads);
+
+/// closed_form_matte with the image's matting affinity W given
+/// (closed_form_affinity), so that several trimaps of one image share it, and
 /// `prior` for params.prior. Checks nothing beyond the sizes, reports no
 /// progress and never checks for cancellation: safe to call from several
 /// threads at once (stage 10b's layers).
