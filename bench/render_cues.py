@@ -12,7 +12,11 @@ between the two sets of layers: how much the cue changed them.
 With ``--matting-dev`` the 8 matting_dev photos are rendered too (photo | true
 alpha | saliency | layers without | with the cue | best union of the default
 layers) into bench/out/matting_dev/, which is not committed: those photos may
-not be copied into the repository.
+not be copied into the repository. The same run writes docs/matting_dev/GTxx.jpg,
+which show only what sss computed, at half and at full size: the default
+layers colour-coded and the best union of them (the alpha a user gets by
+picking those layers), with its SAD beside the anchor's; neither the photo nor
+its true alpha is drawn there.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "cues"))
     ap.add_argument("--matting-dev", action="store_true")
+    ap.add_argument("--matting-dev-docs",
+                    default=str(Path(__file__).resolve().parent.parent / "docs" / "matting_dev"))
     a = ap.parse_args()
     try:
         from layer_agreement import agreement
@@ -102,6 +108,39 @@ def main():
                   ["photo", "true alpha", "saliency", "no cue, no clean-up", "default",
                    f"best union {list(subset)}: SAD {sad / 1000:.2f}"], mdir / f"{n}.png")
             print(f"{n}: {mdir / (n + '.png')}", flush=True)
+            _our_layers_only(E, n, on, Path(a.matting_dev_docs) / f"{n}.jpg")
+
+
+def _our_layers_only(E, name, half, path):
+    """docs/matting_dev/NAME.jpg: sss's layers (colour-coded) and their best
+    union at half and full size, seed 0, nothing of the dataset's files."""
+    panels, titles = [], []
+    for scale, layers in ((0.5, half), (1.0, None)):
+        img = E.load(name, scale, "input", "RGB")
+        gt = E.load(name, scale, "gt", "L")
+        if layers is None:
+            layers = sss.segment(img, progress=False).alphas
+        layers = np.asarray(layers, dtype=np.float64)
+        sad, subset, union = E.best_union(layers, gt)
+        try:  # the anchor of bench_matting_dev.py: closed-form matting given the trimap
+            import pymatting
+            alpha = pymatting.estimate_alpha_cf(img, E.load(name, scale, "trimap1", "L"))
+            anchor = f"{np.abs(np.clip(alpha, 0, 1) - gt).sum() / 1000:.2f}"
+        except ImportError:
+            anchor = "n/a: no pymatting"
+        if scale == 0.5:
+            first, order = layers, None
+        else:  # colours of the layers most like the half-size ones
+            H, W = layers.shape[:2]
+            small = np.stack([np.asarray(Image.fromarray(first[:, :, j].astype(np.float32))
+                                         .resize((W, H), Image.BILINEAR))
+                              for j in range(first.shape[2])], axis=2)
+            order = _matched_order(layers, small)
+        panels += [color_coded(layers, order), union]
+        titles += [f"scale {scale}: {layers.shape[2]} layers",
+                   f"best union {list(subset)}: SAD {sad / 1000:.2f} (anchor {anchor})"]
+    strip(panels, titles, path, height=240)
+    print(f"{name}: {path}", flush=True)
 
 
 if __name__ == "__main__":
