@@ -126,7 +126,8 @@ def main():
              "error is in the working-level layers themselves, not in their resolution; "
              "stages 10b and 11 (layer and subject matting) work at up to 640 x 480 "
              "pixels, so they are not bound by this floor. "
-             "What the cue and stages 10b and 11 change is in docs/cues.md.")
+             "What the cue and stages 10b and 11 change is in docs/cues.md; overviews of the "
+             "layers of every photo (seed 0, half and full size) are in docs/matting_dev/.")
     publish("matting_dev", "Quality against ground-truth alpha (matting_dev)", lines,
             a.update_readme, notes)
 
