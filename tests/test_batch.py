@@ -68,3 +68,10 @@ def test_segment_many_refuses_a_misspelt_option_before_any_photo(tmp_path):
     with pytest.raises(TypeError, match="'info'"):
         segment_many(paths, tmp_path / "o", info={})
     assert not (tmp_path / "o").exists()
+
+
+def test_segment_many_leaves_no_folder_when_every_photo_fails(tmp_path):
+    bad = _photos(tmp_path)[2]
+    records = segment_many([bad, tmp_path / "missing.png"], tmp_path / "new" / "o", **OPTIONS)
+    assert [r["status"] for r in records] == ["failed", "failed"]
+    assert not (tmp_path / "new").exists()

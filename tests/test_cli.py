@@ -129,6 +129,38 @@ def test_quiet_is_silent_on_success_but_reports_errors(tmp_path, photo, fake, ca
     assert code == 1 and "no such file" in err
 
 
+def test_a_failed_run_leaves_no_output_folder_behind(tmp_path, photo, fake, capsys):
+    """The folders a run creates are removed again when nothing was written into them
+    (every photo failed); a folder that existed before is kept, and a run that writes
+    keeps the folder it created."""
+    p, _ = photo
+    missing = tmp_path / "in" / "missing.png"
+    new = tmp_path / "a" / "b" / "out"
+    code, _, err = _run(["segment", str(missing), "-o", str(new), "-q"], capsys)
+    assert code == 1 and "no such file" in err
+    assert not (tmp_path / "a").exists()  # the parents created for it too
+    before = tmp_path / "existing"
+    before.mkdir()
+    code, _, _ = _run(["segment", str(missing), "-o", str(before), "-q"], capsys)
+    assert code == 1 and before.is_dir() and not any(before.iterdir())
+    code, _, err = _run(["segment", str(missing), str(p), "-o", str(new), "-q",
+                         "--format", "npz"], capsys)
+    assert code == 1 and (new / "photo_alphas.npz").is_file()
+
+
+def test_an_interrupted_run_leaves_no_output_folder_behind(tmp_path, photo, monkeypatch,
+                                                          capsys):
+    p, _ = photo
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(sss.cli, "segment", interrupted)
+    code, _, err = _run(["segment", str(p), "-o", str(tmp_path / "new" / "out"), "-q"],
+                        capsys)
+    assert code == 130 and "interrupted" in err
+    assert not (tmp_path / "new").exists()
+
+
 def test_rgba_warning_is_reported(tmp_path, photo, fake, capsys):
     _, img = photo
     rgba = np.dstack([(img * 255).astype(np.uint8), np.full(img.shape[:2], 100, np.uint8)])

@@ -65,8 +65,9 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
         Photo files (folders are expanded to the photos in them, not
         recursively; see ``sss segment -r`` for that).
     out_dir : path
-        Output folder (created if missing); photos with the same stem get
-        distinct names (``a``, ``a-2``...).
+        Output folder (created if missing, and removed again if no file was
+        written into it); photos with the same stem get distinct names
+        (``a``, ``a-2``...).
     executor : concurrent.futures.Executor-like, optional
         Anything with ``submit(fn, *args, **kwargs)`` returning futures with
         ``result()``: ``ProcessPoolExecutor``, ``ThreadPoolExecutor``, a Dask
@@ -85,7 +86,8 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     """
     import inspect
 
-    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names, segment_file
+    from .cli import _expand_photos, _output_folder, _raw_skipped_note, _record, _unique_names, \
+        segment_file
 
     # a misspelt option is the caller's error, not a failure of every photo
     allowed = [k for k in inspect.signature(segment_file).parameters
@@ -101,17 +103,17 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     if skipped:
         warnings.warn(_raw_skipped_note(skipped), UserWarning, stacklevel=2)
     out = Path(os.fspath(out_dir))
-    out.mkdir(parents=True, exist_ok=True)
     names = _unique_names(photos)
-    if executor is None:
-        return [segment_one(p, out, name=n, **options) for p, n in zip(photos, names)]
-    futures = [executor.submit(segment_one, str(p), str(out), name=n, **options)
-               for p, n in zip(photos, names)]
-    records = []
-    for p, n, f in zip(photos, names, futures):
-        try:
-            records.append(f.result())
-        except Exception as e:  # the task itself was lost (a worker died)
-            records.append(dict(_record(p, n, {}, 0.0, "failed",
-                                        f"task failed: {type(e).__name__}: {e}"), host=""))
-    return records
+    with _output_folder(out):  # removed again if nothing was written into it
+        if executor is None:
+            return [segment_one(p, out, name=n, **options) for p, n in zip(photos, names)]
+        futures = [executor.submit(segment_one, str(p), str(out), name=n, **options)
+                   for p, n in zip(photos, names)]
+        records = []
+        for p, n, f in zip(photos, names, futures):
+            try:
+                records.append(f.result())
+            except Exception as e:  # the task itself was lost (a worker died)
+                records.append(dict(_record(p, n, {}, 0.0, "failed",
+                                            f"task failed: {type(e).__name__}: {e}"), host=""))
+        return records

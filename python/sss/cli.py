@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write a per-photo report (photo, output name, size, layers, "
                           "seconds, status, error, host) as JSON (.json) or CSV (.csv)")
     seg.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                     help="output directory (created if missing)")
+                     help="output directory (created if missing; removed again if the run "
+                          "writes nothing into it)")
     seg.add_argument("--layers", type=_int_at_least(1, MAX_LAYERS), default=5, metavar="K",
                      help=f"number of soft layers, 1 to {MAX_LAYERS} (default 5, the paper's)")
     seg.add_argument("--method", choices=METHODS, default="multilevel",
@@ -584,6 +585,28 @@ def _summary(records: list[dict]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
+@contextlib.contextmanager
+def _output_folder(path: Path):
+    """Create `path` (and missing parents) for the duration of a run; the
+    folders created here are removed again if the run wrote nothing into them
+    (every photo failed, or it was interrupted), so a failed run leaves no
+    trace. Raises OSError when the folder cannot be created."""
+    created = []
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        created.append(p)
+        p = p.parent
+    Path(path).mkdir(parents=True, exist_ok=True)
+    try:
+        yield Path(path)
+    finally:
+        for d in created:  # deepest first
+            try:
+                d.rmdir()  # only an empty folder
+            except OSError:
+                break
+
+
 def _run_segment(args) -> int:
     skipped: list[Path] = []
     earlier: list[Path] = []
@@ -609,11 +632,20 @@ def _run_segment(args) -> int:
         sys.stderr.write(f"sss: error: --report {report}: give a .json or .csv file\n")
         return 2
     outdir = Path(args.output)
+    folder = _output_folder(outdir)
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
+        folder.__enter__()
     except OSError as e:
         sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
         return 2
+    try:
+        return _segment_into(args, photos, outdir, feats, report)
+    finally:
+        folder.__exit__(None, None, None)
+
+
+def _segment_into(args, photos, outdir, feats, report) -> int:
+    """_run_segment once the output folder exists."""
     names = _unique_names(photos)
     records: list[dict | None] = [None] * len(photos)
     todo = []
