@@ -632,16 +632,13 @@ def _run_segment(args) -> int:
         sys.stderr.write(f"sss: error: --report {report}: give a .json or .csv file\n")
         return 2
     outdir = Path(args.output)
-    folder = _output_folder(outdir)
-    try:
-        folder.__enter__()
-    except OSError as e:
-        sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
-        return 2
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_output_folder(outdir))
+        except OSError as e:
+            sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
+            return 2
         return _segment_into(args, photos, outdir, feats, report)
-    finally:
-        folder.__exit__(None, None, None)
 
 
 def _segment_into(args, photos, outdir, feats, report) -> int:
