@@ -108,37 +108,38 @@ def main():
                   ["photo", "true alpha", "saliency", "no cue, no clean-up", "default",
                    f"best union {list(subset)}: SAD {sad / 1000:.2f}"], mdir / f"{n}.png")
             print(f"{n}: {mdir / (n + '.png')}", flush=True)
-            _our_layers_only(E, n, on, Path(a.matting_dev_docs) / f"{n}.jpg")
+            _our_layers_only(E, n, (img, gt, on), Path(a.matting_dev_docs) / f"{n}.jpg")
 
 
 def _our_layers_only(E, name, half, path):
     """docs/matting_dev/NAME.jpg: sss's layers (colour-coded) and their best
-    union at half and full size, seed 0, nothing of the dataset's files."""
-    panels, titles = [], []
-    for scale, layers in ((0.5, half), (1.0, None)):
-        img = E.load(name, scale, "input", "RGB")
-        gt = E.load(name, scale, "gt", "L")
-        if layers is None:
+    union at half and full size, seed 0, nothing of the dataset's files
+    (`half`: the photo, true alpha and layers at half size)."""
+    from bench_matting_dev import anchor_sad
+
+    panels, titles, first = [], [], None
+    for scale in (0.5, 1.0):
+        if scale == 0.5:
+            img, gt, layers = half
+        else:
+            img = E.load(name, scale, "input", "RGB")
+            gt = E.load(name, scale, "gt", "L")
             layers = sss.segment(img, progress=False).alphas
         layers = np.asarray(layers, dtype=np.float64)
         sad, subset, union = E.best_union(layers, gt)
-        try:  # the anchor of bench_matting_dev.py: closed-form matting given the trimap
-            import pymatting
-            alpha = pymatting.estimate_alpha_cf(img, E.load(name, scale, "trimap1", "L"))
-            anchor = f"{np.abs(np.clip(alpha, 0, 1) - gt).sum() / 1000:.2f}"
-        except ImportError:
-            anchor = "n/a: no pymatting"
-        if scale == 0.5:
-            first, order = layers, None
-        else:  # colours of the layers most like the half-size ones
+        anchor = anchor_sad(E, name, scale, img, gt)
+        order = None  # the half-size layers' colours; at full size those of the most alike
+        if first is None:
+            first = layers
+        else:
             H, W = layers.shape[:2]
-            small = np.stack([np.asarray(Image.fromarray(first[:, :, j].astype(np.float32))
-                                         .resize((W, H), Image.BILINEAR))
-                              for j in range(first.shape[2])], axis=2)
-            order = _matched_order(layers, small)
+            order = _matched_order(layers, np.stack(
+                [np.asarray(Image.fromarray(first[:, :, j].astype(np.float32))
+                            .resize((W, H), Image.BILINEAR)) for j in range(first.shape[2])],
+                axis=2))
         panels += [color_coded(layers, order), union]
         titles += [f"scale {scale}: {layers.shape[2]} layers",
-                   f"best union {list(subset)}: SAD {sad / 1000:.2f} (anchor {anchor})"]
+                   f"best union {list(subset)}: SAD {sad / 1000:.2f} (anchor {anchor:.2f})"]
     strip(panels, titles, path, height=240)
     print(f"{name}: {path}", flush=True)
 
