@@ -487,6 +487,33 @@ def test_a_failed_or_interrupted_write_leaves_no_partial_set(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporaries either
 
 
+@pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])
+def test_a_failed_save_into_a_new_folder_leaves_no_folder(tmp_path, monkeypatch, exc):
+    # the folders save_layers creates (the output folder and missing parents) are
+    # removed again when the write fails; a folder that existed before stays
+    img, a = _scene()
+    monkeypatch.setattr(_files.os, "replace", lambda src, dst: (_ for _ in ()).throw(exc))
+    with pytest.raises(type(exc)):
+        save_layers(tmp_path / "new" / "out", "x", img, a)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(type(exc)):
+        save_layers(tmp_path / "kept", "x", img, a)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
+    monkeypatch.undo()  # the same call succeeds and keeps its folder
+    save_layers(tmp_path / "new" / "out", "x", img, a)
+    assert (tmp_path / "new" / "out" / "x_layer0.png").is_file()
+
+
+def test_a_save_that_writes_nothing_creates_no_folder(tmp_path):
+    # the subject of a photo without a clear one: nothing to write, no empty folder
+    img, a = _scene(k=2)
+    with pytest.warns(UserWarning, match="no clear salient subject"):
+        assert save_layers(tmp_path / "out", "x", img, a, formats=("subject",)) == {}
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("fail_at", [1, 3, 6])  # of the 6 files
 def test_an_interrupted_rerun_leaves_the_earlier_set_whole(tmp_path, monkeypatch, fail_at):
     # the same name again: renames that already replaced earlier files are taken
@@ -554,11 +581,11 @@ def test_npz_failure_while_rendering_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(np.lib.format, "write_array_header_1_0", boom)  # inside npz_bytes
     with pytest.raises(MemoryError):
         save_layers(tmp_path / "d", "x", img, a)
-    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+    assert not (tmp_path / "d").exists()  # nor the folder the save would have made
     monkeypatch.setattr(sss.export, "npz_bytes", boom)
     with pytest.raises(MemoryError):
         save_layers(tmp_path / "d", "x", img, a)
-    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+    assert not (tmp_path / "d").exists()
 
 
 def test_duplicate_stems_never_collide():

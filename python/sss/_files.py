@@ -17,12 +17,13 @@ are removed once the new set is in place.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 from pathlib import Path
 
-__all__ = ["check_name", "write_set", "atomic_write"]
+__all__ = ["check_name", "write_set", "atomic_write", "output_folder"]
 
 
 def check_name(name) -> str:
@@ -191,3 +192,25 @@ def atomic_write(path, data: bytes) -> Path:
     """Write one file atomically (see :func:`write_set`)."""
     p = Path(os.fspath(path))
     return write_set(p.parent, {p.name: data})[0]
+
+
+@contextlib.contextmanager
+def output_folder(path: Path):
+    """Create `path` (and missing parents) for the duration of a run; the
+    folders created here are removed again if the run wrote nothing into them
+    (every photo failed, or it was interrupted), so a failed run leaves no
+    trace. Raises OSError when the folder cannot be created."""
+    created = []
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        created.append(p)
+        p = p.parent
+    Path(path).mkdir(parents=True, exist_ok=True)
+    try:
+        yield Path(path)
+    finally:
+        for d in created:  # deepest first
+            try:
+                d.rmdir()  # only an empty folder
+            except OSError:
+                break

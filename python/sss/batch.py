@@ -86,7 +86,8 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     """
     import inspect
 
-    from .cli import _expand_photos, _output_folder, _raw_skipped_note, _record, _unique_names, \
+    from ._files import output_folder
+    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names, \
         segment_file
 
     # a misspelt option is the caller's error, not a failure of every photo
@@ -104,7 +105,7 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
         warnings.warn(_raw_skipped_note(skipped), UserWarning, stacklevel=2)
     out = Path(os.fspath(out_dir))
     names = _unique_names(photos)
-    with _output_folder(out):  # removed again if nothing was written into it
+    with output_folder(out):  # removed again if nothing was written into it
         if executor is None:
             return [segment_one(p, out, name=n, **options) for p, n in zip(photos, names)]
         futures = [executor.submit(segment_one, str(p), str(out), name=n, **options)

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import __version__
 from ._batchprogress import BatchProgress
+from ._files import output_folder
 from .colors import estimate_layer_colors
 from .export import _COLOUR_FORMATS, _RESULT_ARRAYS, ALL_FORMATS, FORMATS, _check_formats, \
     export_memory, output_names, save_layers
@@ -585,28 +586,6 @@ def _summary(records: list[dict]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-@contextlib.contextmanager
-def _output_folder(path: Path):
-    """Create `path` (and missing parents) for the duration of a run; the
-    folders created here are removed again if the run wrote nothing into them
-    (every photo failed, or it was interrupted), so a failed run leaves no
-    trace. Raises OSError when the folder cannot be created."""
-    created = []
-    p = Path(path).absolute()
-    while not p.exists() and p != p.parent:
-        created.append(p)
-        p = p.parent
-    Path(path).mkdir(parents=True, exist_ok=True)
-    try:
-        yield Path(path)
-    finally:
-        for d in created:  # deepest first
-            try:
-                d.rmdir()  # only an empty folder
-            except OSError:
-                break
-
-
 def _run_segment(args) -> int:
     skipped: list[Path] = []
     earlier: list[Path] = []
@@ -634,7 +613,7 @@ def _run_segment(args) -> int:
     outdir = Path(args.output)
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(_output_folder(outdir))
+            stack.enter_context(output_folder(outdir))
         except OSError as e:
             sys.stderr.write(f"sss: error: cannot create the output directory {outdir}: {e}\n")
             return 2

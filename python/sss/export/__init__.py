@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import check_name, write_set
+from .._files import check_name, output_folder, write_set
 from .._validation import as_int, check_memory
 from ..colors import NormalizedLayers, estimate_layer_colors, normalized_layers
 from ..io import check_icc_profile
@@ -291,10 +291,11 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
                 arrays[key] = np.asarray(val)
         add("npz", output_name(name, "npz"), npz_bytes(arrays))
     report("writing")
-    out.mkdir(parents=True, exist_ok=True)
-    # an earlier save's other files go only when this one writes something (a
-    # subject-only save of a photo without a clear subject writes nothing)
-    write_set(out, files, stale=stale_pattern(name) if files else None)
+    # a folder created here is removed again if the write fails or writes
+    # nothing; an earlier save's other files go only when this one writes
+    # something (a subject-only save of a photo without a clear subject)
+    with output_folder(out):
+        write_set(out, files, stale=stale_pattern(name) if files else None)
     if progress is not None:
         progress("done", 1.0)  # written: too late to cancel
     return written
