@@ -5,7 +5,6 @@ and the test that checks each are listed in docs/reliability.md."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
