@@ -107,7 +107,10 @@ def save_layers(outdir, name: str, image: np.ndarray, alphas: np.ndarray,
     Parameters
     ----------
     outdir : path
-        Created if missing.
+        Created if missing (with missing parents). The files appear as a
+        whole set or not at all; a folder created here is removed again
+        if the write fails, is interrupted or has nothing to write, so a
+        failed save leaves no trace. A folder that existed is kept.
     name : str
         File name stem (``NAME_overview.png``, ``NAME_layer{i}.png``,
         ``NAME.ora``, ``NAME_alphas.npz``).
