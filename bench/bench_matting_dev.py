@@ -57,29 +57,30 @@ CONFIGS = [("no cue, no clean-up", dict(cues=(), levels=dict(alpha_cutoff=0.0),
            ("default", dict())]
 
 
-def anchor_sad(E, name, scale, img, gt) -> float:
-    """SAD / 1000 of the anchor, closed-form matting (pymatting) given the
-    benchmark's user trimap, on a matting_dev photo (`E`: matting_dev_eval);
-    NaN without pymatting."""
+def _closed_form_sad(img, trimap, gt) -> float:
+    """SAD / 1000 of closed-form matting (pymatting) of `img` given `trimap`,
+    against `gt`; NaN without pymatting."""
     try:
         import pymatting
     except ImportError:
         return float("nan")
-    alpha = pymatting.estimate_alpha_cf(img, E.load(name, scale, "trimap1", "L"))
+    alpha = pymatting.estimate_alpha_cf(img, trimap)
     return float(np.abs(np.clip(alpha, 0, 1) - gt).sum() / 1000)
+
+
+def anchor_sad(E, name, scale, img, gt) -> float:
+    """SAD / 1000 of the anchor, closed-form matting given the benchmark's
+    user trimap, on a matting_dev photo (`E`: matting_dev_eval); NaN without
+    pymatting."""
+    return _closed_form_sad(img, E.load(name, scale, "trimap1", "L"), gt)
 
 
 def ideal_trimap_sad(img, gt) -> float:
-    """SAD / 1000 of closed-form matting (pymatting) given the ground truth's
-    own trimap (unknown only where the true alpha is fractional); NaN without
+    """SAD / 1000 of closed-form matting given the ground truth's own trimap
+    (unknown only where the true alpha is fractional); NaN without
     pymatting."""
-    try:
-        import pymatting
-    except ImportError:
-        return float("nan")
     trimap = np.where(gt >= 0.999, 1.0, np.where(gt <= 0.001, 0.0, 0.5))
-    alpha = pymatting.estimate_alpha_cf(img, trimap)
-    return float(np.abs(np.clip(alpha, 0, 1) - gt).sum() / 1000)
+    return _closed_form_sad(img, trimap, gt)
 
 
 def main():
@@ -152,10 +153,11 @@ def main():
              "too. The bound is closed-form matting given the ground truth's own trimap "
              "(unknown only where the true alpha is fractional): even with the object's "
              "extent known exactly, the matting Laplacian that makes the layers' soft "
-             "transitions reaches no lower. The floor is what perfect working-level layers would score (the ground "
-             "truth resized to the working level and carried back by the guided upsampling "
-             "and clean-up): at half size it is far below the layers' SAD, so most of the "
-             "error is in the working-level layers themselves, not in their resolution; "
+             "transitions reaches no lower. The floor is what perfect working-level layers "
+             "would score (the ground truth resized to the working level and carried back "
+             "by the guided upsampling and clean-up): at half size it is far below the "
+             "layers' SAD, so most of the error is in the working-level layers themselves, "
+             "not in their resolution; "
              "stages 10b and 11 (layer and subject matting) work at up to 640 x 480 "
              "pixels, so they are not bound by this floor. "
              "What the cue and stages 10b and 11 change is in docs/cues.md; overviews of the "

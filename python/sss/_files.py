@@ -196,10 +196,11 @@ def atomic_write(path, data: bytes) -> Path:
 
 @contextlib.contextmanager
 def output_folder(path: Path):
-    """Create `path` (and missing parents) for the duration of a run; the
-    folders created here are removed again if the run wrote nothing into them
-    (every photo failed, or it was interrupted), so a failed run leaves no
-    trace. Raises OSError when the folder cannot be created."""
+    """Create `path` (and missing parents) for the duration of the block; the
+    folders created here are removed again if nothing was written into them
+    (the block failed, was interrupted or had nothing to write), so a failed
+    run or save leaves no trace. A folder that existed before is kept. Raises
+    OSError when the folder cannot be created."""
     created = []
     p = Path(path).absolute()
     while not p.exists() and p != p.parent:

@@ -87,8 +87,7 @@ def segment_many(paths, out_dir, executor=None, **options) -> list[dict]:
     import inspect
 
     from ._files import output_folder
-    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names, \
-        segment_file
+    from .cli import _expand_photos, _raw_skipped_note, _record, _unique_names, segment_file
 
     # a misspelt option is the caller's error, not a failure of every photo
     allowed = [k for k in inspect.signature(segment_file).parameters
